@@ -1,0 +1,3 @@
+from jitflow.cli import main
+
+main()

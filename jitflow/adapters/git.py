@@ -1,0 +1,162 @@
+"""The one wrapper through which jitflow runs git.
+
+Arguments are always passed as a list (never through a shell), so values from
+event payloads, branch names or file names can't be interpreted by a shell.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from jitflow.errors import GitError, UsageError
+
+# Make git's output stable and never interactive.
+_BASE_ENV = {
+    "GIT_TERMINAL_PROMPT": "0",
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "LC_ALL": "C",
+    "GIT_PAGER": "cat",
+}
+
+
+@dataclass(frozen=True)
+class GitResult:
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+
+    @property
+    def text(self) -> str:
+        return self.stdout.decode("utf-8", errors="replace")
+
+
+class Git:
+    """A git repository (work tree or bare) driven through the git binary."""
+
+    def __init__(self, path: str | os.PathLike[str], env: Mapping[str, str] | None = None) -> None:
+        self.path = Path(path)
+        self._env = dict(env or {})
+
+    def _environ(self, extra: Mapping[str, str] | None) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(_BASE_ENV)
+        env.update(self._env)
+        if extra:
+            env.update(extra)
+        return env
+
+    def execute(
+        self,
+        args: Sequence[str],
+        *,
+        input: bytes | None = None,
+        env: Mapping[str, str] | None = None,
+        check: bool = True,
+    ) -> GitResult:
+        """Run `git <args>` in this repository and return its raw result."""
+        try:
+            proc = subprocess.run(
+                ["git", *args],
+                cwd=self.path,
+                input=input,
+                capture_output=True,
+                env=self._environ(env),
+                check=False,
+            )
+        except FileNotFoundError as exc:
+            raise UsageError("git is not installed or not on PATH") from exc
+        except NotADirectoryError as exc:
+            raise UsageError(f"{self.path} is not a directory") from exc
+        result = GitResult(proc.returncode, proc.stdout, proc.stderr)
+        if check and proc.returncode != 0:
+            message = proc.stderr.decode("utf-8", errors="replace").strip()
+            raise GitError(f"git {args[0]} failed in {self.path}: {message or 'no message'}")
+        return result
+
+    def run(self, *args: str, input: bytes | None = None, env: Mapping[str, str] | None = None) -> str:
+        """Run git and return stdout as text, with the trailing newline removed."""
+        return self.execute(args, input=input, env=env).text.rstrip("\n")
+
+    def ok(self, *args: str) -> bool:
+        """Whether `git <args>` succeeds (for questions like "is X an ancestor of Y")."""
+        return self.execute(args, check=False).returncode == 0
+
+    def stream(self, *args: str) -> Iterator[bytes]:
+        """Yield stdout lines of a long-running git command without holding it all."""
+        proc = subprocess.Popen(
+            ["git", *args],
+            cwd=self.path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=self._environ(None),
+        )
+        assert proc.stdout is not None
+        try:
+            yield from proc.stdout
+        finally:
+            proc.stdout.close()
+            stderr = proc.stderr.read() if proc.stderr else b""
+            code = proc.wait()
+            if code != 0:
+                raise GitError(
+                    f"git {args[0]} failed in {self.path}: "
+                    f"{stderr.decode('utf-8', errors='replace').strip()}"
+                )
+
+    # -- common questions -------------------------------------------------
+
+    def rev_parse(self, ref: str) -> str:
+        result = self.execute(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], check=False)
+        if result.returncode != 0:
+            raise UsageError(f"git reference {ref!r} does not name a commit in {self.path}")
+        return result.text.strip()
+
+    def show_bytes(self, commit: str, path: str) -> bytes | None:
+        """The content of `path` at `commit`, or None when it does not exist there."""
+        result = self.execute(["cat-file", "blob", f"{commit}:{path}"], check=False)
+        return result.stdout if result.returncode == 0 else None
+
+    def list_tree(self, commit: str, directory: str) -> list[tuple[str, str, str]]:
+        """(mode, object id, path) of every entry below `directory` at `commit`."""
+        out = self.execute(["ls-tree", "-r", "-z", "--full-tree", commit, "--", directory]).stdout
+        entries = []
+        for record in out.split(b"\0"):
+            if not record:
+                continue
+            meta, _, name = record.partition(b"\t")
+            mode, _kind, oid = meta.decode().split(" ")
+            entries.append((mode, oid, name.decode("utf-8", errors="surrogateescape")))
+        return entries
+
+    def cat_blobs(self, specs: Sequence[str]) -> list[bytes | None]:
+        """Read many objects (`<commit>:<path>` or ids) in one process."""
+        if not specs:
+            return []
+        proc = subprocess.run(
+            ["git", "cat-file", "--batch"],
+            cwd=self.path,
+            input=("\n".join(specs) + "\n").encode(),
+            capture_output=True,
+            env=self._environ(None),
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise GitError(f"git cat-file failed: {proc.stderr.decode(errors='replace').strip()}")
+        data = proc.stdout
+        results: list[bytes | None] = []
+        pos = 0
+        for _ in specs:
+            end = data.index(b"\n", pos)
+            header = data[pos:end].decode()
+            pos = end + 1
+            if header.endswith(" missing") or header.endswith(" ambiguous"):
+                results.append(None)
+                continue
+            size = int(header.rsplit(" ", 1)[1])
+            results.append(data[pos : pos + size])
+            pos += size + 1
+        return results

@@ -1,0 +1,100 @@
+"""`jitflow request`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from jitflow.cli import EXIT_CODES_HELP, cli
+from jitflow.cli.options import IsoTime, now_or
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
+@click.argument("policy")
+@click.option(
+    "--for",
+    "duration",
+    metavar="DURATION",
+    help="How long, e.g. 30m, 1h30m. Default: the policy's default.",
+)
+@click.option("--reason", required=True, help="Why you need it; reviewers read this.")
+@click.option("--ticket", help="Incident or change ticket, e.g. INC-4211.")
+@click.option("--start", type=IsoTime(), help="Start later than the merge (UTC ISO 8601).")
+@click.option(
+    "--ssh-key",
+    "ssh_key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Your SSH public key file, for ssh policies.",
+)
+@click.option(
+    "--break-glass",
+    is_flag=True,
+    help="Emergency access where the policy allows it; reviewed afterwards.",
+)
+@click.option(
+    "--as", "login", metavar="LOGIN", help="Your GitHub login. Default: git config github.user."
+)
+@click.option(
+    "--base",
+    default="HEAD",
+    show_default=True,
+    help="Branch the request from this commit (usually main).",
+)
+@click.option(
+    "--open",
+    "open_pr",
+    is_flag=True,
+    help="Push the branch and open the pull request (needs GITHUB_TOKEN).",
+)
+@click.option("--now", type=IsoTime(), hidden=True)
+@click.option(
+    "--repo", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True
+)
+def request(
+    policy: str,
+    duration: str | None,
+    reason: str,
+    ticket: str | None,
+    start: datetime | None,
+    ssh_key: Path | None,
+    break_glass: bool,
+    login: str | None,
+    base: str,
+    open_pr: bool,
+    now: datetime | None,
+    repo: Path,
+) -> None:
+    """Ask for access under POLICY: writes requests/<id>.yaml on a new branch.
+
+    The request is checked against the policy first; what check would deny is refused here
+    with the same messages. Your work tree and current branch are not touched.
+    """
+    from jitflow.usecases.request import RequestOptions, create_request
+
+    created = create_request(
+        RequestOptions(
+            repo=repo,
+            policy=policy,
+            duration=duration,
+            reason=reason,
+            now=now_or(now),
+            login=login,
+            ticket=ticket,
+            start=start,
+            ssh_key_file=ssh_key,
+            break_glass=break_glass,
+            base=base,
+        )
+    )
+    click.echo(f"wrote {created.path} on branch {created.branch} (commit {created.commit[:12]})")
+    if open_pr:
+        from jitflow.usecases.publish import open_request_pr
+
+        url = open_request_pr(repo, created)
+        click.echo(f"opened {url}")
+    else:
+        click.echo(
+            f"next: git push origin {created.branch}  (then open a pull request, or use --open)"
+        )

@@ -1,0 +1,215 @@
+"""Approval evaluation: pure, from reviews and content digests to a status per rule.
+
+An approval is bound to the content of the request files the reviewer saw: it survives a
+rebase or update merge that leaves every request file byte-identical, and is void as soon as
+any request file changes. Only a reviewer's latest review counts. The PR author, the
+requester named in the file and anyone who committed to the PR branch never count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from jitflow.core.model import ApprovalRule, Groups, Policy, Principals, Review, ReviewState
+
+
+@dataclass(frozen=True)
+class ApprovalFacts:
+    """What approval evaluation needs to know about a PR."""
+
+    author: str
+    head_sha: str
+    reviews: tuple[Review, ...] = ()
+    committers: frozenset[str] = frozenset()
+    # Digest of all request files of the PR at a commit; a review counts only when the digest
+    # at its commit equals the digest at the head. Unknown commits void the review.
+    content_digests: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RuleStatus:
+    """One approval rule: how many, from whom, who approved, who still may."""
+
+    index: int
+    count: int
+    approvers: Principals
+    approved_by: tuple[str, ...]
+    eligible: tuple[str, ...]
+    excluded: tuple[str, ...]
+    blocked_by: tuple[str, ...]
+    self_approved: bool = False
+
+    @property
+    def satisfied(self) -> bool:
+        return len(self.approved_by) >= self.count and not self.blocked_by
+
+    @property
+    def missing(self) -> int:
+        return max(0, self.count - len(self.approved_by))
+
+    def describe(self) -> str:
+        source = self.approvers.describe()
+        text = f"{self.count} approval{'s' if self.count != 1 else ''} from {source}"
+        if self.excluded:
+            text += f" (not {', '.join('@' + x for x in self.excluded)})"
+        return text
+
+
+@dataclass(frozen=True)
+class ReviewOutcome:
+    """How each reviewer's latest review was counted (for the PR comment)."""
+
+    reviewer: str
+    state: ReviewState
+    counted: bool
+    note: str
+
+
+@dataclass(frozen=True)
+class ApprovalStatus:
+    rules: tuple[RuleStatus, ...]
+    reviews: tuple[ReviewOutcome, ...] = ()
+    voided: tuple[str, ...] = ()
+    break_glass: bool = False
+
+    @property
+    def satisfied(self) -> bool:
+        if self.break_glass:
+            return True
+        return bool(self.rules) and all(rule.satisfied for rule in self.rules)
+
+
+def members(
+    principals: Principals, groups: Groups, teams: Mapping[str, frozenset[str]]
+) -> set[str]:
+    """Lower-cased logins in a set of principals; unresolved teams contribute nobody."""
+    result = {user.lower() for user in principals.users}
+    for group in principals.groups:
+        for member in groups.of(group):
+            if member.startswith("github-team:"):
+                result |= {login.lower() for login in teams.get(member, frozenset())}
+            else:
+                result.add(member.lower())
+    return result
+
+
+def latest_reviews(reviews: Iterable[Review]) -> dict[str, Review]:
+    """Each reviewer's latest decisive review; COMMENTED never replaces a decision."""
+    latest: dict[str, Review] = {}
+    for review in sorted(reviews, key=lambda r: r.submitted_at):
+        login = review.reviewer.lower()
+        if review.state in (ReviewState.COMMENTED, ReviewState.PENDING) and login in latest:
+            continue
+        latest[login] = review
+    return latest
+
+
+def evaluate_approvals(
+    policy: Policy,
+    requester: str,
+    facts: ApprovalFacts,
+    groups: Groups,
+    teams: Mapping[str, frozenset[str]] | None = None,
+    *,
+    break_glass: bool = False,
+) -> ApprovalStatus:
+    """Decide every rule of `policy` for one request."""
+    teams = teams or {}
+    excluded = {facts.author.lower(), requester.lower()} | {c.lower() for c in facts.committers}
+    head_digest = facts.content_digests.get(facts.head_sha)
+    approvals: set[str] = set()
+    blockers: set[str] = set()
+    outcomes: list[ReviewOutcome] = []
+    voided: list[str] = []
+    for login, review in sorted(latest_reviews(facts.reviews).items()):
+        if review.state is ReviewState.APPROVED:
+            seen = facts.content_digests.get(review.commit_sha)
+            if login in excluded:
+                outcomes.append(
+                    ReviewOutcome(login, review.state, False, _exclusion(login, facts, requester))
+                )
+            elif head_digest is None or seen != head_digest:
+                voided.append(login)
+                outcomes.append(
+                    ReviewOutcome(
+                        login,
+                        review.state,
+                        False,
+                        "void: a request file changed since this approval",
+                    )
+                )
+            else:
+                approvals.add(login)
+                outcomes.append(ReviewOutcome(login, review.state, True, "counts"))
+        elif review.state is ReviewState.CHANGES_REQUESTED:
+            blockers.add(login)
+            outcomes.append(ReviewOutcome(login, review.state, False, "changes requested"))
+        else:
+            outcomes.append(ReviewOutcome(login, review.state, False, "does not count"))
+    rules = tuple(
+        _rule_status(index, rule, policy, requester, approvals, blockers, excluded, groups, teams)
+        for index, rule in enumerate(policy.approval_rules, start=1)
+    )
+    for outcome_index, outcome in enumerate(outcomes):
+        if outcome.counted and not any(outcome.reviewer in rule.approved_by for rule in rules):
+            outcomes[outcome_index] = ReviewOutcome(
+                outcome.reviewer, outcome.state, False, "not an eligible approver for this policy"
+            )
+    return ApprovalStatus(
+        rules=rules,
+        reviews=tuple(outcomes),
+        voided=tuple(voided),
+        break_glass=break_glass and policy.break_glass.allowed,
+    )
+
+
+def _exclusion(login: str, facts: ApprovalFacts, requester: str) -> str:
+    if login == facts.author.lower():
+        return "the PR author can't approve their own request"
+    if login == requester.lower():
+        return "the requester can't approve their own request"
+    return "committed to this PR, so can't approve it"
+
+
+def _rule_status(
+    index: int,
+    rule: ApprovalRule,
+    policy: Policy,
+    requester: str,
+    approvals: set[str],
+    blockers: set[str],
+    excluded: set[str],
+    groups: Groups,
+    teams: Mapping[str, frozenset[str]],
+) -> RuleStatus:
+    eligible = members(rule.approvers, groups, teams)
+    approved = sorted(approvals & eligible)
+    self_approved = False
+    if policy.allow_self_approval and requester.lower() in eligible:
+        # The requester is one of this rule's approvers and the policy lets that count once.
+        approved = sorted({*approved, requester.lower()})
+        self_approved = True
+    return RuleStatus(
+        index=index,
+        count=rule.count,
+        approvers=rule.approvers,
+        approved_by=tuple(approved),
+        eligible=tuple(sorted(eligible - excluded - set(approved))),
+        excluded=tuple(sorted(eligible & excluded)),
+        blocked_by=tuple(sorted(blockers & eligible)),
+        self_approved=self_approved,
+    )
+
+
+def required_approvals(
+    policy: Policy,
+    requester: str,
+    author: str,
+    groups: Groups,
+    teams: Mapping[str, frozenset[str]] | None = None,
+) -> ApprovalStatus:
+    """The rules as they stand with no reviews yet (what the offline check lists)."""
+    return evaluate_approvals(
+        policy, requester, ApprovalFacts(author=author, head_sha=""), groups, teams
+    )

@@ -1,0 +1,353 @@
+"""Policy evaluation: (requests, policies, groups, context) -> Decision. Pure: no I/O, no clock.
+
+Deny beats allow: any error finding denies its request, and any change-level finding denies
+the whole PR. A request whose policy is unknown, invalid or has no rules is denied.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from jitflow.core.approvals import ApprovalFacts, ApprovalStatus, evaluate_approvals, members
+from jitflow.core.loading import Loaded
+from jitflow.core.model import ActiveGrant, Finding, GrantKind, Groups, Policy, Request
+
+# A start a few minutes in the past is clock skew or review time, not back-dating.
+START_GRACE = timedelta(minutes=5)
+_SSH_KEY_TYPES = {
+    "ssh-ed25519",
+    "ssh-rsa",
+    "ecdsa-sha2-nistp256",
+    "ecdsa-sha2-nistp384",
+    "ecdsa-sha2-nistp521",
+}
+
+
+@dataclass(frozen=True)
+class Context:
+    """Facts from outside the request files, gathered by the use-case."""
+
+    now: datetime
+    author: str
+    active_grants: tuple[ActiveGrant, ...] = ()
+    existing_ids: frozenset[str] = frozenset()
+    teams: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    approval_facts: ApprovalFacts | None = None  # None: offline, list what is required
+
+
+@dataclass(frozen=True)
+class RequestDecision:
+    path: str
+    id: str
+    request: Request | None
+    policy: Policy | None
+    findings: tuple[Finding, ...]
+    duration: timedelta | None
+    start: datetime | None  # None: at merge
+    approvals: ApprovalStatus | None
+
+    @property
+    def allowed(self) -> bool:
+        return self.request is not None and not any(f.is_error for f in self.findings)
+
+    @property
+    def approved(self) -> bool:
+        return self.allowed and self.approvals is not None and self.approvals.satisfied
+
+    @property
+    def break_glass(self) -> bool:
+        return self.approvals is not None and self.approvals.break_glass
+
+
+@dataclass(frozen=True)
+class Decision:
+    findings: tuple[Finding, ...]
+    requests: tuple[RequestDecision, ...]
+
+    @property
+    def allowed(self) -> bool:
+        return (
+            bool(self.requests)
+            and not any(f.is_error for f in self.findings)
+            and all(r.allowed for r in self.requests)
+        )
+
+    @property
+    def approved(self) -> bool:
+        return self.allowed and all(r.approved for r in self.requests)
+
+    def all_findings(self) -> list[Finding]:
+        return [*self.findings, *(f for r in self.requests for f in r.findings)]
+
+
+def evaluate(
+    requests: Sequence[Loaded],
+    policies: Mapping[str, Loaded],
+    groups: Loaded,
+    context: Context,
+    change_findings: Sequence[Finding] = (),
+) -> Decision:
+    """Decide every request of a change; `policies` maps a policy name to its parsed file
+    (a missing name means the policy does not exist at the base)."""
+    findings = list(change_findings)
+    group_value: Groups | None = groups.value
+    findings.extend(groups.findings)
+    if not requests and not findings:
+        findings.append(Finding("no-request", "this change adds no request file under requests/"))
+    decisions = tuple(
+        _decide(loaded, policies, group_value or Groups(), group_value is None, context)
+        for loaded in requests
+    )
+    return Decision(tuple(findings), decisions)
+
+
+def _decide(
+    loaded: Loaded,
+    policies: Mapping[str, Loaded],
+    groups: Groups,
+    groups_broken: bool,
+    context: Context,
+) -> RequestDecision:
+    request: Request | None = loaded.value
+    findings = list(loaded.findings)
+    if request is None:
+        path = findings[0].path if findings else ""
+        return RequestDecision(
+            path,
+            path.rsplit("/", 1)[-1].removesuffix(".yaml"),
+            None,
+            None,
+            tuple(findings),
+            None,
+            None,
+            None,
+        )
+    policy_loaded = policies.get(request.policy)
+    policy: Policy | None = policy_loaded.value if policy_loaded else None
+    if policy_loaded is None:
+        loc = request.where("policy")
+        known = ", ".join(sorted(name for name, p in policies.items() if p.value)) or "none"
+        findings.append(
+            Finding(
+                "unknown-policy",
+                f"there is no policy {request.policy!r} at the base (known: {known})",
+                loc.path,
+                loc.line,
+                loc.column,
+            )
+        )
+    elif policy is None:
+        loc = request.where("policy")
+        findings.append(
+            Finding(
+                "policy-invalid",
+                f"policy {request.policy!r} is invalid at the base, so nothing can be granted under it",
+                loc.path,
+                loc.line,
+                loc.column,
+            )
+        )
+    if request.id in context.existing_ids:
+        findings.append(
+            Finding(
+                "duplicate-id",
+                f"the id {request.id!r} already exists under requests/ (pending, active or archived); pick a new file name",
+                request.path,
+                1,
+                1,
+            )
+        )
+    _check_requester(request, context, findings)
+    if policy is None:
+        return RequestDecision(
+            request.path,
+            request.id,
+            request,
+            None,
+            tuple(findings),
+            request.duration,
+            request.start,
+            None,
+        )
+    if groups_broken:
+        findings.append(
+            Finding(
+                "groups-invalid",
+                "policies/groups.yaml is invalid at the base, so group membership can't be decided",
+                request.path,
+                1,
+                1,
+            )
+        )
+    duration = request.duration or (None if request.duration_text else policy.default_duration)
+    findings.extend(_policy_findings(request, policy, groups, context, duration))
+    facts = context.approval_facts or ApprovalFacts(author=context.author, head_sha="")
+    approvals = evaluate_approvals(
+        policy, request.requester, facts, groups, context.teams, break_glass=request.break_glass
+    )
+    return RequestDecision(
+        request.path,
+        request.id,
+        request,
+        policy,
+        tuple(findings),
+        duration,
+        request.start,
+        approvals,
+    )
+
+
+def _check_requester(request: Request, context: Context, findings: list[Finding]) -> None:
+    if request.requester.lower() != context.author.lower():
+        loc = request.where("requester")
+        findings.append(
+            Finding(
+                "requester-mismatch",
+                f"requester is {request.requester!r} but the PR author is {context.author!r}; you can only request access for yourself",
+                loc.path,
+                loc.line,
+                loc.column,
+            )
+        )
+
+
+def _policy_findings(
+    request: Request, policy: Policy, groups: Groups, context: Context, duration: timedelta | None
+) -> list[Finding]:
+    out: list[Finding] = []
+
+    def add(code: str, key: str, message: str) -> None:
+        loc = request.where(key)
+        out.append(Finding(code, message, loc.path, loc.line, loc.column))
+
+    if request.requester.lower() not in members(policy.requesters, groups, context.teams):
+        add(
+            "requester-not-eligible",
+            "requester",
+            f"{request.requester} may not request {policy.name}; it is for {policy.requesters.describe()}",
+        )
+    limit = policy.max_duration
+    if request.break_glass:
+        if not policy.break_glass.allowed:
+            add(
+                "break-glass-not-allowed",
+                "break_glass",
+                f"policy {policy.name} does not allow break-glass requests",
+            )
+        elif policy.break_glass.max_duration is not None:
+            limit = policy.break_glass.max_duration
+    if duration is not None and duration > limit:
+        from jitflow.core.durations import format_duration
+
+        add(
+            "duration-over-max",
+            "duration",
+            f"duration {request.duration_text} is longer than the policy's maximum of {format_duration(limit)}",
+        )
+    if request.start is not None:
+        if request.start < context.now - START_GRACE:
+            add("start-in-past", "start", "start is in the past; leave it out to start at merge")
+        elif request.start > context.now + policy.max_start_ahead:
+            from jitflow.core.durations import format_duration
+
+            add(
+                "start-too-far",
+                "start",
+                f"start is more than {format_duration(policy.max_start_ahead)} ahead, the most this policy allows",
+            )
+    reason = request.reason.strip()
+    if len(reason) < policy.reason_min_length:
+        add(
+            "reason-too-short",
+            "reason",
+            f"reason has {len(reason)} characters; this policy asks for at least {policy.reason_min_length} so reviewers know why",
+        )
+    if policy.ticket_required and not request.ticket:
+        add(
+            "ticket-required",
+            "",
+            f"policy {policy.name} requires a ticket"
+            + (f" matching {policy.ticket_pattern}" if policy.ticket_pattern else ""),
+        )
+    if (
+        request.ticket
+        and policy.ticket_pattern
+        and not re.search(policy.ticket_pattern, request.ticket)
+    ):
+        add(
+            "ticket-pattern",
+            "ticket",
+            f"ticket {request.ticket!r} does not match {policy.ticket_pattern}",
+        )
+    out.extend(_ssh_findings(request, policy))
+    if policy.active_per_requester is not None:
+        held = [
+            g
+            for g in context.active_grants
+            if g.policy == policy.name and g.requester.lower() == request.requester.lower()
+        ]
+        if len(held) >= policy.active_per_requester:
+            add(
+                "active-limit",
+                "policy",
+                f"{request.requester} already holds {len(held)} active grant(s) of {policy.name} ({', '.join(g.id for g in held)}); the limit is {policy.active_per_requester}",
+            )
+    return out
+
+
+def _ssh_findings(request: Request, policy: Policy) -> list[Finding]:
+    key = request.ssh_public_key
+    if policy.grant.kind is not GrantKind.SSH:
+        if key is None:
+            return []
+        loc = request.where("ssh_public_key")
+        return [
+            Finding(
+                "ssh-key-invalid",
+                f"policy {policy.name} grants {policy.grant.kind.value}, which takes no ssh_public_key; remove it",
+                loc.path,
+                loc.line,
+                loc.column,
+            )
+        ]
+    if key is None:
+        loc = request.where("")
+        return [
+            Finding(
+                "ssh-key-required",
+                f"policy {policy.name} signs an SSH key: add ssh_public_key with your public key (the contents of ~/.ssh/id_ed25519.pub)",
+                loc.path,
+                loc.line,
+                loc.column,
+            )
+        ]
+    problem = ssh_key_problem(key)
+    if problem is None:
+        return []
+    loc = request.where("ssh_public_key")
+    return [Finding("ssh-key-invalid", problem, loc.path, loc.line, loc.column)]
+
+
+def ssh_key_problem(key: str) -> str | None:
+    """Why `key` is not a single OpenSSH public key line, or None when it is one."""
+    if "PRIVATE KEY" in key:
+        return "this is a PRIVATE key: remove it from the request now and treat it as compromised; paste the .pub file instead"
+    parts = key.strip().split()
+    if len(parts) < 2 or "\n" in key.strip():
+        return "ssh_public_key must be one line: '<type> <base64> [comment]'"
+    key_type, blob = parts[0], parts[1]
+    if key_type not in _SSH_KEY_TYPES:
+        return f"unsupported key type {key_type!r}; use one of {', '.join(sorted(_SSH_KEY_TYPES))}"
+    try:
+        raw = base64.b64decode(blob, validate=True)
+    except (binascii.Error, ValueError):
+        return "the key's base64 part is corrupt"
+    length = int.from_bytes(raw[:4], "big") if len(raw) >= 4 else -1
+    if length <= 0 or raw[4 : 4 + length].decode("ascii", "replace") != key_type:
+        return f"the key data does not match its type {key_type!r}"
+    return None

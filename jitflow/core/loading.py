@@ -1,0 +1,249 @@
+"""From file bytes to domain values, with every problem as a located finding."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from jitflow.core import schemas
+from jitflow.core.durations import DurationError, parse_duration
+from jitflow.core.model import (
+    ApprovalRule,
+    BreakGlass,
+    Finding,
+    GrantKind,
+    GrantSpec,
+    Groups,
+    Location,
+    Policy,
+    Principals,
+    Request,
+)
+from jitflow.core.yamlio import Document, YamlError, load_yaml
+
+REQUEST_DIR = "requests"
+ACTIVE_DIR = "requests/active"
+ARCHIVE_DIR = "requests/archive"
+POLICY_DIR = "policies"
+GROUPS_PATH = "policies/groups.yaml"
+ID_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?$")
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A parsed value (None when unusable) and the findings that explain why."""
+
+    value: Any
+    findings: tuple[Finding, ...]
+
+
+def _document(content: bytes, path: str, schema_name: str) -> tuple[Document | None, list[Finding]]:
+    try:
+        document = load_yaml(content, path)
+    except YamlError as exc:
+        return None, [Finding("yaml", exc.problem, path, exc.line, exc.column)]
+    if document.data is None:
+        return None, [
+            Finding("schema", f"{path} is empty; expected a {schema_name} mapping", path, 1, 1)
+        ]
+    findings = schemas.validate(document, schema_name)
+    return document, findings
+
+
+def request_id_for(path: str) -> str:
+    name = path.rsplit("/", 1)[-1]
+    return name.removesuffix(".yaml")
+
+
+def parse_request(content: bytes, path: str) -> Loaded:
+    """Parse `requests/<id>.yaml`; a request with findings may still be partly usable."""
+    findings: list[Finding] = []
+    request_id = request_id_for(path)
+    if not ID_PATTERN.match(request_id):
+        findings.append(
+            Finding(
+                "invalid-id",
+                f"request id {request_id!r} (the file name) must be lowercase letters, digits "
+                "and dashes, at most 100 characters",
+                path,
+                1,
+                1,
+            )
+        )
+    document, problems = _document(content, path, "request")
+    findings.extend(problems)
+    if document is None or not isinstance(document.data, dict):
+        return Loaded(None, tuple(findings))
+    data: dict[str, Any] = document.data
+
+    def at(key: str) -> Location:
+        line, column = document.position((key,))
+        return Location(path, line, column)
+
+    locations = {key: at(key) for key in data}
+    locations[""] = Location(path, *document.position(()))
+    duration: timedelta | None = None
+    duration_text = data.get("duration")
+    if "duration" in data:
+        # One parser decides, so the finding is `duration-invalid` with the parser's advice.
+        loc = at("duration")
+        findings = [
+            f
+            for f in findings
+            if not (f.code == "schema" and (f.line, f.column) == (loc.line, loc.column))
+        ]
+        try:
+            duration = parse_duration(duration_text)
+        except DurationError as exc:
+            findings.append(Finding("duration-invalid", str(exc), path, loc.line, loc.column))
+    start = _parse_time(data.get("start"))
+    strings = {
+        key: data.get(key) for key in ("policy", "requester", "reason", "ticket", "ssh_public_key")
+    }
+    if not isinstance(strings["policy"], str) or not isinstance(strings["requester"], str):
+        return Loaded(None, tuple(findings))
+    request = Request(
+        id=request_id,
+        path=path,
+        policy=strings["policy"],
+        requester=strings["requester"],
+        duration=duration,
+        duration_text=duration_text if isinstance(duration_text, str) else "",
+        reason=strings["reason"] if isinstance(strings["reason"], str) else "",
+        ticket=strings["ticket"] if isinstance(strings["ticket"], str) else None,
+        start=start,
+        ssh_public_key=strings["ssh_public_key"]
+        if isinstance(strings["ssh_public_key"], str)
+        else None,
+        break_glass=data.get("break_glass") is True,
+        locations=locations,
+    )
+    return Loaded(request, tuple(findings))
+
+
+def _parse_time(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        return None
+    return parsed.astimezone(UTC)
+
+
+def parse_time(value: str) -> datetime:
+    """Parse an ISO 8601 time with a zone (used for --now and ledger timestamps)."""
+    parsed = _parse_time(value)
+    if parsed is None:
+        raise ValueError(
+            f"{value!r} is not an ISO 8601 time with a zone, e.g. 2026-11-23T09:00:00Z"
+        )
+    return parsed
+
+
+def format_time(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _principals(data: Any) -> Principals:
+    data = data or {}
+    return Principals(users=tuple(data.get("users", ())), groups=tuple(data.get("groups", ())))
+
+
+def parse_policy(content: bytes, path: str) -> Loaded:
+    """Parse `policies/<name>.yaml`; any finding makes the policy unusable (fail closed)."""
+    document, findings = _document(content, path, "policy")
+    if document is None or findings:
+        return Loaded(None, tuple(findings))
+    data: dict[str, Any] = document.data
+    expected_name = path.rsplit("/", 1)[-1].removesuffix(".yaml")
+    if data["name"] != expected_name:
+        line, column = document.position(("name",))
+        return Loaded(
+            None,
+            (
+                Finding(
+                    "policy-invalid",
+                    f"policy name {data['name']!r} must equal its file name {expected_name!r}",
+                    path,
+                    line,
+                    column,
+                ),
+            ),
+        )
+    try:
+        policy = _build_policy(data, path)
+    except DurationError as exc:
+        return Loaded(None, (Finding("policy-invalid", str(exc), path, 1, 1),))
+    if policy.default_duration > policy.max_duration:
+        line, column = document.position(("duration", "default"))
+        return Loaded(
+            None,
+            (
+                Finding(
+                    "policy-invalid",
+                    "duration.default is longer than duration.max",
+                    path,
+                    line,
+                    column,
+                ),
+            ),
+        )
+    return Loaded(policy, ())
+
+
+def _build_policy(data: dict[str, Any], path: str) -> Policy:
+    grant = data["grant"]
+    max_duration = parse_duration(data["duration"]["max"])
+    default = data["duration"].get("default")
+    approvals = data["approvals"]
+    break_glass = data.get("break_glass", {"allowed": False})
+    ticket = data.get("ticket", {})
+    return Policy(
+        name=data["name"],
+        description=data["description"],
+        grant=GrantSpec(
+            kind=GrantKind(grant["kind"]),
+            mount=grant.get("mount", ""),
+            role=grant.get("role", ""),
+            policies=tuple(grant.get("policies", ())),
+            principals=tuple(grant.get("principals", ())),
+            group=grant.get("group", ""),
+            wrap_ttl=parse_duration(grant.get("wrap_ttl", "1h")),
+        ),
+        default_duration=parse_duration(default) if default else max_duration,
+        max_duration=max_duration,
+        requesters=_principals(data["requesters"]),
+        approval_rules=tuple(
+            ApprovalRule(count=rule["count"], approvers=_principals(rule["from"]))
+            for rule in approvals["rules"]
+        ),
+        allow_self_approval=approvals.get("allow_self_approval", False),
+        reason_min_length=data.get("reason", {}).get("min_length", 0),
+        ticket_required=ticket.get("required", False),
+        ticket_pattern=ticket.get("pattern"),
+        active_per_requester=data.get("limits", {}).get("active_per_requester"),
+        max_start_ahead=parse_duration(data.get("start", {}).get("max_ahead", "7d")),
+        break_glass=BreakGlass(
+            allowed=break_glass["allowed"],
+            max_duration=parse_duration(break_glass["max_duration"])
+            if "max_duration" in break_glass
+            else None,
+            post_review_within=parse_duration(break_glass.get("post_review_within", "24h")),
+        ),
+        path=path,
+    )
+
+
+def parse_groups(content: bytes | None, path: str = GROUPS_PATH) -> Loaded:
+    """Parse `policies/groups.yaml`; a missing file means no groups."""
+    if content is None:
+        return Loaded(Groups(), ())
+    document, findings = _document(content, path, "groups")
+    if document is None or findings:
+        return Loaded(None, tuple(findings))
+    return Loaded(Groups({name: tuple(members) for name, members in document.data.items()}), ())

@@ -1,0 +1,220 @@
+"""Domain values: frozen dataclasses and enums, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+
+class GrantKind(StrEnum):
+    VAULT_TOKEN = "vault-token"  # noqa: S105 - a kind name, not a secret
+    DATABASE = "database"
+    SSH = "ssh"
+    IDENTITY_GROUP = "identity-group"
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where in a file something is: 1-based line and column."""
+
+    path: str
+    line: int = 0
+    column: int = 0
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One reason a request or a change is refused (or a warning about it).
+
+    `code` is stable and documented; `message` is for people.
+    """
+
+    code: str
+    message: str
+    path: str = ""
+    line: int = 0
+    column: int = 0
+    severity: Severity = Severity.ERROR
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+
+@dataclass(frozen=True)
+class GrantSpec:
+    """What Vault issues for a policy."""
+
+    kind: GrantKind
+    mount: str = ""
+    role: str = ""
+    policies: tuple[str, ...] = ()
+    principals: tuple[str, ...] = ()
+    group: str = ""
+    wrap_ttl: timedelta = timedelta(hours=1)
+
+    def describe(self) -> str:
+        if self.kind is GrantKind.VAULT_TOKEN:
+            return f"vault-token with policies {', '.join(self.policies) or '(none)'}"
+        if self.kind is GrantKind.IDENTITY_GROUP:
+            return f"identity-group membership in {self.group}"
+        if self.kind is GrantKind.SSH:
+            return f"ssh certificate from {self.mount}/{self.role} for {', '.join(self.principals)}"
+        return f"{self.kind.value} credentials from {self.mount}/{self.role}"
+
+
+@dataclass(frozen=True)
+class Principals:
+    """A set of people: GitHub logins and named groups."""
+
+    users: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        parts = [f"group {g}" for g in self.groups] + [f"@{u}" for u in self.users]
+        return ", ".join(parts) or "nobody"
+
+
+@dataclass(frozen=True)
+class ApprovalRule:
+    count: int
+    approvers: Principals
+
+
+@dataclass(frozen=True)
+class BreakGlass:
+    allowed: bool = False
+    max_duration: timedelta | None = None
+    post_review_within: timedelta = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    description: str
+    grant: GrantSpec
+    default_duration: timedelta
+    max_duration: timedelta
+    requesters: Principals
+    approval_rules: tuple[ApprovalRule, ...]
+    allow_self_approval: bool = False
+    reason_min_length: int = 0
+    ticket_required: bool = False
+    ticket_pattern: str | None = None
+    active_per_requester: int | None = None
+    max_start_ahead: timedelta = timedelta(days=7)
+    break_glass: BreakGlass = BreakGlass()
+    path: str = ""
+
+
+@dataclass(frozen=True)
+class Request:
+    """A request file as written by the requester (fields as in the file)."""
+
+    id: str
+    path: str
+    policy: str
+    requester: str
+    duration: timedelta | None
+    duration_text: str
+    reason: str
+    ticket: str | None = None
+    start: datetime | None = None
+    ssh_public_key: str | None = None
+    break_glass: bool = False
+    locations: dict[str, Location] = field(default_factory=dict, compare=False, hash=False)
+
+    def where(self, key: str) -> Location:
+        return self.locations.get(key) or self.locations.get("", Location(self.path, 1, 1))
+
+
+@dataclass(frozen=True)
+class Groups:
+    """Named groups of GitHub logins (and `github-team:org/slug` references)."""
+
+    members: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def of(self, name: str) -> tuple[str, ...]:
+        return self.members.get(name, ())
+
+
+class ChangeStatus(StrEnum):
+    ADDED = "added"
+    MODIFIED = "modified"
+    DELETED = "deleted"
+    RENAMED = "renamed"
+    COPIED = "copied"
+    TYPE_CHANGED = "type-changed"
+
+
+@dataclass(frozen=True)
+class ChangedFile:
+    """One file in a change set (a git diff or a PR's file list)."""
+
+    path: str
+    status: ChangeStatus
+    mode: str = "100644"
+    previous_path: str | None = None
+
+
+class ReviewState(StrEnum):
+    APPROVED = "APPROVED"
+    CHANGES_REQUESTED = "CHANGES_REQUESTED"
+    COMMENTED = "COMMENTED"
+    DISMISSED = "DISMISSED"
+    PENDING = "PENDING"
+
+
+@dataclass(frozen=True)
+class Review:
+    reviewer: str
+    state: ReviewState
+    commit_sha: str
+    submitted_at: datetime
+
+
+@dataclass(frozen=True)
+class ActiveGrant:
+    """A grant currently active, as far as evaluation needs to know."""
+
+    id: str
+    policy: str
+    requester: str
+    expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PullCommit:
+    """A commit on a PR branch, with the GitHub logins GitHub attributes it to."""
+
+    sha: str
+    author_login: str | None
+    committer_login: str | None
+
+
+@dataclass(frozen=True)
+class PullRequestFacts:
+    """Everything evaluation needs to know about a PR, independent of any GitHub library."""
+
+    number: int
+    author: str
+    title: str
+    state: str
+    draft: bool
+    base_ref: str
+    base_sha: str
+    head_ref: str
+    head_sha: str
+    merged: bool = False
+    merged_by: str | None = None
+    merged_at: datetime | None = None
+    merge_commit_sha: str | None = None
+    files: tuple[ChangedFile, ...] = ()
+    reviews: tuple[Review, ...] = ()
+    commits: tuple[PullCommit, ...] = ()

@@ -1,0 +1,236 @@
+"""Strict, safe YAML: the one module that imports `yaml`.
+
+Policies and requests are security-relevant, so the loader accepts a small, unambiguous
+subset of YAML: no anchors, aliases, merge keys or tags; no duplicate keys; one document;
+UTF-8 only; bounded size and depth. Scalars follow the YAML 1.2 core schema, so the YAML 1.1
+surprises (`on`/`no` as booleans, `1:30` as 90, bare dates as datetimes) never happen: such
+values stay strings and the JSON Schema then says precisely what was expected.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from jitflow.errors import JitflowError
+
+if TYPE_CHECKING:
+    import yaml
+
+MAX_BYTES = 64 * 1024
+MAX_DEPTH = 32
+
+JsonPath = tuple[str | int, ...]
+
+
+class YamlError(JitflowError):
+    """A file is not acceptable YAML; carries where and what was expected."""
+
+    def __init__(self, path: str, line: int, column: int, problem: str) -> None:
+        super().__init__(f"{path}:{line}:{column}: {problem}")
+        self.path = path
+        self.line = line
+        self.column = column
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class Document:
+    """Plain data (dicts, lists, str, int, float, bool, None) plus where each value starts."""
+
+    path: str
+    data: Any
+    positions: Mapping[JsonPath, tuple[int, int]]
+
+    def position(self, json_path: JsonPath) -> tuple[int, int]:
+        """Line and column of the value at `json_path`, or of its closest ancestor."""
+        probe = tuple(json_path)
+        while probe:
+            if probe in self.positions:
+                return self.positions[probe]
+            probe = probe[:-1]
+        return self.positions.get((), (1, 1))
+
+
+_INT = re.compile(r"^[-+]?[0-9]+$")
+_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
+_NONFINITE = re.compile(r"^[-+]?\.(inf|Inf|INF)$|^\.(nan|NaN|NAN)$")
+_YAML11_BOOL = {"y", "n", "yes", "no", "on", "off"}
+
+
+def _hint_for(value: str) -> str:
+    if value.lower() in _YAML11_BOOL:
+        return f" ({value!r} is a string here; write true or false for a boolean)"
+    return ""
+
+
+def load_yaml(content: bytes, path: str) -> Document:
+    """Parse one strict YAML document; raise YamlError naming file, line and column."""
+    import yaml
+
+    if len(content) > MAX_BYTES:
+        raise YamlError(path, 1, 1, f"file is {len(content)} bytes; the limit is {MAX_BYTES}")
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = content[: exc.start].count(b"\n") + 1
+        column = exc.start - (content.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise YamlError(path, line, column, "file is not valid UTF-8") from exc
+    text = text.removeprefix("\ufeff")
+    loader = _StrictLoader(text)
+    try:
+        node = loader.get_single_node()
+    except YamlError as exc:
+        raise YamlError(path, exc.line, exc.column, exc.problem) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        problem = exc.problem or exc.context or "invalid YAML"
+        if "expected a single document" in str(exc.context or ""):
+            problem = "only one YAML document is allowed per file (remove the '---' separator)"
+        raise YamlError(path, line, column, problem) from None
+    except yaml.YAMLError as exc:
+        raise YamlError(path, 1, 1, f"invalid YAML: {exc}") from None
+    finally:
+        loader.dispose()
+    if node is None:
+        return Document(path, None, {(): (1, 1)})
+    positions: dict[JsonPath, tuple[int, int]] = {}
+    data = _construct(node, (), positions, path)
+    return Document(path, data, positions)
+
+
+def _position(node: yaml.Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def _construct(
+    node: yaml.Node, at: JsonPath, positions: dict[JsonPath, tuple[int, int]], path: str
+) -> Any:
+    import yaml
+
+    positions[at] = _position(node)
+    if isinstance(node, yaml.MappingNode):
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise YamlError(path, *_position(key_node), "mapping keys must be plain strings")
+            key = key_node.value
+            if key == "<<" and key_node.style is None:
+                raise YamlError(path, *_position(key_node), "merge keys (<<) are not allowed")
+            if key in result:
+                first = positions[(*at, key)]
+                raise YamlError(
+                    path,
+                    *_position(key_node),
+                    f"duplicate key {key!r} (first defined at line {first[0]})",
+                )
+            positions[(*at, key)] = _position(value_node)
+            result[key] = _construct(value_node, (*at, key), positions, path)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [_construct(item, (*at, i), positions, path) for i, item in enumerate(node.value)]
+    assert isinstance(node, yaml.ScalarNode)
+    return _scalar(node, path)
+
+
+def _scalar(node: yaml.ScalarNode, path: str) -> Any:
+    value: str = node.value
+    if node.style is not None:  # quoted or block scalar: always a string
+        return value
+    if value in ("", "~", "null", "Null", "NULL"):
+        return None
+    if value in ("true", "True", "TRUE"):
+        return True
+    if value in ("false", "False", "FALSE"):
+        return False
+    if _NONFINITE.match(value):
+        raise YamlError(
+            path, *_position(node), f"{value} is not a finite number; use a plain number"
+        )
+    if _INT.match(value):
+        return int(value)
+    if _FLOAT.match(value):
+        number = float(value)
+        if not math.isfinite(number):
+            raise YamlError(path, *_position(node), f"{value} is too large a number")
+        return number
+    return value
+
+
+def _make_loader() -> type:
+    import yaml
+
+    class StrictLoader(yaml.SafeLoader):
+        """SafeLoader that refuses anchors, aliases, tags and deep nesting while composing."""
+
+        def __init__(self, stream: str) -> None:
+            super().__init__(stream)
+            self._depth = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            if isinstance(event, yaml.AliasEvent):
+                raise _marked(event, "aliases (*name) are not allowed; write the value out")
+            anchor = getattr(event, "anchor", None)
+            if anchor is not None:
+                raise _marked(event, f"anchors (&{anchor}) are not allowed; write values out")
+            tag = getattr(event, "tag", None)
+            if tag is not None and tag != "!" and not getattr(event, "implicit", (True,))[0]:
+                raise _marked(event, f"explicit tags ({tag}) are not allowed")
+            if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+                if event.tag is not None:
+                    raise _marked(event, f"explicit tags ({event.tag}) are not allowed")
+                self._depth += 1
+                if self._depth > MAX_DEPTH:
+                    raise _marked(event, f"nesting is deeper than {MAX_DEPTH} levels")
+                try:
+                    return super().compose_node(parent, index)
+                finally:
+                    self._depth -= 1
+            return super().compose_node(parent, index)
+
+    return StrictLoader
+
+
+def _marked(event: Any, problem: str) -> YamlError:
+    mark = event.start_mark
+    return YamlError("", mark.line + 1, mark.column + 1, problem)
+
+
+@cache
+def _loader_class() -> type:
+    return _make_loader()
+
+
+def _StrictLoader(text: str) -> Any:
+    return _loader_class()(text)
+
+
+def hint_for_string(value: object) -> str:
+    """Extra advice when a value that was meant as a boolean stayed a string."""
+    return _hint_for(value) if isinstance(value, str) else ""
+
+
+def dump_block(key: str, value: Mapping[str, Any]) -> str:
+    """Render one top-level `key:` block to append to a ledger file (block style, quoted dates)."""
+    import yaml
+
+    return str(
+        yaml.safe_dump({key: dict(value)}, default_flow_style=False, sort_keys=False, width=1000)
+    )
+
+
+def dump(data: Mapping[str, Any]) -> str:
+    """Render a mapping as block-style YAML that `load_yaml` reads back to the same data."""
+    import yaml
+
+    return str(
+        yaml.safe_dump(
+            dict(data), default_flow_style=False, sort_keys=False, width=100, allow_unicode=True
+        )
+    )

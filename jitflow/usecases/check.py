@@ -1,0 +1,84 @@
+"""`jitflow check`: the PR gate, offline from git alone.
+
+Policies and groups always come from the base commit, never from the head: a PR can't
+change the rules it is judged by.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from jitflow.adapters.git import Git
+from jitflow.core.approvals import ApprovalFacts
+from jitflow.core.changes import ChangeKind, ChangeSet, classify
+from jitflow.core.evaluation import Context, Decision, evaluate
+from jitflow.core.loading import Loaded, parse_request
+from jitflow.core.model import ChangedFile
+from jitflow.usecases.repository import changed_files, read_policies, snapshot
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    repo: Path
+    base: str
+    head: str
+    now: datetime
+    author: str | None = None
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """The decision plus what it was decided on, for the reporters."""
+
+    decision: Decision
+    change: ChangeSet
+    base_sha: str
+    head_sha: str
+    author: str
+
+
+def run_check(options: CheckOptions) -> CheckReport:
+    git = Git(options.repo)
+    base_sha = git.rev_parse(options.base)
+    head_sha = git.rev_parse(options.head)
+    author = options.author or git.run("log", "-1", "--format=%an", head_sha)
+    files = changed_files(git, base_sha, head_sha)
+    return evaluate_change(git, files, base_sha, head_sha, author, options.now)
+
+
+def evaluate_change(
+    git: Git,
+    files: list[ChangedFile],
+    base_sha: str,
+    head_sha: str,
+    author: str,
+    now: datetime,
+    approval_facts: ApprovalFacts | None = None,
+    teams: Mapping[str, frozenset[str]] | None = None,
+) -> CheckReport:
+    """Evaluate a change set whose files are read at `head_sha`, rules at `base_sha`."""
+    change = classify(files)
+    requests = read_requests(git, head_sha, change.request_paths)
+    names = [r.value.policy for r in requests if r.value is not None]
+    policies = read_policies(git, base_sha, names)
+    state = snapshot(git, base_sha)
+    context = Context(
+        now=now,
+        author=author,
+        active_grants=state.active,
+        existing_ids=state.existing_ids,
+        teams=teams or {},
+        approval_facts=approval_facts,
+    )
+    decision = evaluate(requests, policies, state.groups, context, change.findings)
+    if change.kind is ChangeKind.REVOCATION:
+        decision = Decision((), ())
+    return CheckReport(decision, change, base_sha, head_sha, author)
+
+
+def read_requests(git: Git, commit: str, paths: tuple[str, ...]) -> list[Loaded]:
+    blobs = git.cat_blobs([f"{commit}:{p}" for p in paths])
+    return [parse_request(blob or b"", path) for path, blob in zip(paths, blobs, strict=True)]

@@ -1,0 +1,148 @@
+"""`jitflow request`: write a valid request file on a new branch, committed as the requester.
+
+The request is evaluated with the same core as `jitflow check` before anything is written, so
+what the policy would refuse is refused here, with the same messages. The branch is built
+with git plumbing: the work tree and the current branch are left untouched.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from jitflow.adapters.git import Git
+from jitflow.core.evaluation import Context, RequestDecision, evaluate
+from jitflow.core.loading import ID_PATTERN, format_time, parse_request
+from jitflow.core.yamlio import dump
+from jitflow.errors import DeniedError, UsageError
+from jitflow.usecases.repository import read_policies, snapshot
+
+SCHEMA_COMMENT = "# yaml-language-server: $schema=../jitflow/core/schemas/request.schema.json\n"
+_ALPHABET = string.ascii_lowercase + string.digits
+
+
+@dataclass(frozen=True)
+class RequestOptions:
+    repo: Path
+    policy: str
+    duration: str | None
+    reason: str
+    now: datetime
+    login: str | None = None
+    ticket: str | None = None
+    start: datetime | None = None
+    ssh_key_file: Path | None = None
+    break_glass: bool = False
+    base: str = "HEAD"
+
+
+@dataclass(frozen=True)
+class CreatedRequest:
+    id: str
+    path: str
+    branch: str
+    commit: str
+    content: str
+    decision: RequestDecision
+
+
+def resolve_login(git: Git, login: str | None) -> str:
+    if login:
+        return login
+    result = git.execute(["config", "--get", "github.user"], check=False)
+    found = result.text.strip()
+    if not found:
+        raise UsageError(
+            "who are you on GitHub? pass --as LOGIN or run: git config --global github.user LOGIN"
+        )
+    return found
+
+
+def new_request_id(login: str, policy: str, now: datetime) -> str:
+    suffix = "".join(secrets.choice(_ALPHABET) for _ in range(4))
+    candidate = f"{login.lower()}-{policy}-{now:%Y%m%d}-{suffix}"
+    if not ID_PATTERN.match(candidate):
+        raise UsageError(f"can't make a request id from login {login!r} and policy {policy!r}")
+    return candidate
+
+
+def render_request(options: RequestOptions, login: str) -> str:
+    data: dict[str, object] = {"policy": options.policy, "requester": login}
+    if options.duration:
+        data["duration"] = options.duration
+    data["reason"] = options.reason
+    if options.ticket:
+        data["ticket"] = options.ticket
+    if options.start:
+        data["start"] = format_time(options.start)
+    if options.ssh_key_file:
+        try:
+            data["ssh_public_key"] = options.ssh_key_file.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise UsageError(
+                f"can't read --ssh-key {options.ssh_key_file}: {exc.strerror}"
+            ) from exc
+    if options.break_glass:
+        data["break_glass"] = True
+    return SCHEMA_COMMENT + dump(data)
+
+
+def create_request(options: RequestOptions) -> CreatedRequest:
+    git = Git(options.repo)
+    login = resolve_login(git, options.login)
+    base = git.rev_parse(options.base)
+    request_id = new_request_id(login, options.policy, options.now)
+    path = f"requests/{request_id}.yaml"
+    content = render_request(options, login)
+    decision = _evaluate(git, base, path, content, login, options.now)
+    if not decision.allowed:
+        details = "\n".join(
+            f"  {f.path}:{f.line}:{f.column}: [{f.code}] {f.message}" for f in decision.findings
+        )
+        raise DeniedError(f"the policy would refuse this request:\n{details}")
+    branch = f"jitflow/request/{request_id}"
+    commit = _commit_on_branch(git, base, branch, path, content, login, request_id)
+    return CreatedRequest(request_id, path, branch, commit, content, decision)
+
+
+def _evaluate(
+    git: Git, base: str, path: str, content: str, login: str, now: datetime
+) -> RequestDecision:
+    loaded = parse_request(content.encode(), path)
+    state = snapshot(git, base)
+    names = [loaded.value.policy] if loaded.value is not None else []
+    context = Context(
+        now=now, author=login, active_grants=state.active, existing_ids=state.existing_ids
+    )
+    decision = evaluate([loaded], read_policies(git, base, names), state.groups, context)
+    return decision.requests[0]
+
+
+def _commit_on_branch(
+    git: Git, base: str, branch: str, path: str, content: str, login: str, request_id: str
+) -> str:
+    if git.ok("rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"):
+        raise UsageError(f"branch {branch} already exists")
+    blob = git.run("hash-object", "-w", "--stdin", input=content.encode())
+    git_dir = Path(git.run("rev-parse", "--absolute-git-dir"))
+    index = git_dir / f"jitflow-index-{request_id}"
+    env = {"GIT_INDEX_FILE": str(index)}
+    try:
+        git.run("read-tree", base, env=env)
+        git.run("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", env=env)
+        tree = git.run("write-tree", env=env)
+    finally:
+        index.unlink(missing_ok=True)
+    identity = {
+        "GIT_AUTHOR_NAME": login,
+        "GIT_AUTHOR_EMAIL": f"{login}@users.noreply.github.com",
+        "GIT_COMMITTER_NAME": login,
+        "GIT_COMMITTER_EMAIL": f"{login}@users.noreply.github.com",
+    }
+    message = f"Request access: {request_id}\n"
+    commit = git.run("commit-tree", tree, "-p", base, input=message.encode(), env=identity)
+    git.run("update-ref", f"refs/heads/{branch}", commit, "")
+    return commit
