@@ -186,7 +186,7 @@ def render_github(report: CheckReport) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _md(text: str) -> str:
+def escape_markdown(text: str) -> str:
     """Neutralise markdown/HTML in values written by the requester."""
     escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     for char in "\\`*_[]|#":
@@ -197,20 +197,20 @@ def _md(text: str) -> str:
 def render_markdown(report: CheckReport) -> str:
     out = [f"## jitflow check: {verdict(report)}", ""]
     for finding in report.decision.findings:
-        out.append(f"- **{finding.code}** `{_md(finding.path)}`: {_md(finding.message)}")
+        out.append(f"- **{finding.code}** `{escape_markdown(finding.path)}`: {escape_markdown(finding.message)}")
     for item in report.decision.requests:
-        out += ["", f"### `{_md(item.path)}`", "", "| | |", "|---|---|"]
-        out += [f"| {label} | {_md(value)} |" for label, value in _summary(item)]
+        out += ["", f"### `{escape_markdown(item.path)}`", "", "| | |", "|---|---|"]
+        out += [f"| {label} | {escape_markdown(value)} |" for label, value in _summary(item)]
         if item.approvals and item.approvals.rules:
             out += ["", "| rule | needs | approved by | may still approve |", "|---|---|---|---|"]
             for rule in item.approvals.rules:
                 mark = "✅" if rule.satisfied else "⏳"
                 out.append(
-                    f"| {mark} {rule.index} | {_md(rule.describe())} | "
+                    f"| {mark} {rule.index} | {escape_markdown(rule.describe())} | "
                     f"{', '.join(rule.approved_by) or '-'} | {', '.join(rule.eligible) or '-'} |"
                 )
         for finding in item.findings:
-            out.append(f"- ❌ **{finding.code}** line {finding.line}: {_md(finding.message)}")
+            out.append(f"- ❌ **{finding.code}** line {finding.line}: {escape_markdown(finding.message)}")
     return "\n".join(out) + "\n"
 
 

@@ -18,6 +18,7 @@ from jitflow.core.evaluation import Context, Decision, evaluate
 from jitflow.core.loading import Loaded, parse_request
 from jitflow.core.model import ChangedFile
 from jitflow.usecases.repository import changed_files, read_policies, snapshot
+from jitflow.usecases.revocation import evaluate_revocation
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,8 @@ def evaluate_change(
     )
     decision = evaluate(requests, policies, state.groups, context, change.findings)
     if change.kind is ChangeKind.REVOCATION:
-        decision = Decision((), ())
+        facts = approval_facts or ApprovalFacts(author=author, head_sha="")
+        decision = evaluate_revocation(git, base_sha, change.revoked_ids, facts, teams or {})
     return CheckReport(decision, change, base_sha, head_sha, author)
 
 

@@ -1,0 +1,150 @@
+"""HTTP policy for GitHub calls: where to connect, when to retry, what to say on giving up.
+
+Kept apart from the PyGithub adapter (and free of any GitHub library) so the policy is
+plain data in, plain data out: easy to read, easy to test.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import urllib.parse
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from jitflow.errors import UsageError
+
+_NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
+
+_SECONDARY_LIMIT_PHRASES = (
+    "secondary rate limit",
+    "please retry your request again later",
+    "please wait a few minutes before you try again",
+    "abuse detection",
+)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded exponential backoff; rate-limit waits beyond `max_rate_limit_wait` are not waited."""
+
+    max_retries: int = 4
+    backoff: float = 0.5
+    max_rate_limit_wait: float = 60.0
+
+    def backoff_delay(self, attempt: int) -> float:
+        """Delay before retry number `attempt + 1` (attempt counts from 0)."""
+        return float(self.backoff * (2**attempt))
+
+
+def is_rate_limited(status: int, headers: Mapping[str, str], message: str) -> bool:
+    """GitHub signals rate limits with 403 or 429 plus headers or a telling message."""
+    if status not in (403, 429):
+        return False
+    lowered = {key.lower(): value for key, value in headers.items()}
+    if lowered.get("x-ratelimit-remaining") == "0" or "retry-after" in lowered:
+        return True
+    text = message.lower()
+    return "rate limit" in text or any(phrase in text for phrase in _SECONDARY_LIMIT_PHRASES)
+
+
+def rate_limit_wait(headers: Mapping[str, str], now: float) -> float | None:
+    """Seconds GitHub asks us to wait (`retry-after`, else `x-ratelimit-reset`), if it says."""
+    lowered = {key.lower(): value for key, value in headers.items()}
+    retry_after = lowered.get("retry-after")
+    if retry_after is not None:
+        try:
+            return max(0.0, float(retry_after))
+        except ValueError:
+            return None
+    reset = lowered.get("x-ratelimit-reset")
+    if reset is not None and lowered.get("x-ratelimit-remaining") == "0":
+        try:
+            return max(0.0, float(reset) - now)
+        except ValueError:
+            return None
+    return None
+
+
+def is_transient(status: int) -> bool:
+    """Server-side failures that a later attempt may not see."""
+    return status >= 500
+
+
+def checked_api_url(api_url: str) -> str:
+    """The API base URL without trailing slash; plain http only to this machine."""
+    url = api_url.strip().rstrip("/")
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"GITHUB_API_URL must be an http(s) URL, not {api_url!r}")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise UsageError(
+            f"refusing to send the GitHub token over plain http to {parts.hostname}: "
+            "use an https GITHUB_API_URL"
+        )
+    return url
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def next_page_url(link_header: str) -> str | None:
+    """The `rel="next"` URL of a GitHub `link` header, if there is one."""
+    match = _NEXT_LINK.search(link_header)
+    return match.group(1) if match else None
+
+
+def describe_failure(
+    status: int,
+    headers: Mapping[str, str],
+    said: str,
+    *,
+    action: str,
+    permission: str,
+    attempts: int,
+    now: float,
+) -> str:
+    """A message for a person: what failed, why, and what to do (GitHub's words in `said`)."""
+    detail = f": {said}" if said else ""
+    if is_rate_limited(status, headers, said):
+        wait = rate_limit_wait(headers, now)
+        when = f" (it resets in about {int(wait)} s)" if wait is not None else ""
+        return (
+            f"GitHub's rate limit stopped {action} after {attempts} attempt(s){when}: "
+            "try again later, or use a GitHub App token, which has a higher limit"
+        )
+    if status == 401:
+        return (
+            f"GitHub rejected the token while {action} (HTTP 401, bad credentials): "
+            "check that GITHUB_TOKEN holds a valid token that has not expired"
+        )
+    if status == 403:
+        return f"GitHub refused {action} (HTTP 403{detail}): the token lacks {permission}"
+    if status == 404:
+        needs = f" (it needs {permission})" if permission else ""
+        return (
+            f"GitHub found nothing while {action} (HTTP 404): it does not exist, "
+            f"or the token cannot see it{needs}"
+        )
+    if is_transient(status):
+        return (
+            f"GitHub failed while {action} (HTTP {status}, {attempts} attempts): "
+            "GitHub may be having trouble; try again later"
+        )
+    return f"GitHub rejected {action} (HTTP {status}{detail})"
+
+
+def github_said(data: Any) -> str:
+    """GitHub's own explanation in an error body (`message` plus any `errors`), kept short."""
+    body = data if isinstance(data, dict) else {}
+    parts = [str(body.get("message") or "")]
+    for error in body.get("errors") or []:
+        parts.append(str(error.get("message") or "") if isinstance(error, dict) else str(error))
+    return "; ".join(p for p in parts if p)[:300]

@@ -1,0 +1,107 @@
+"""GitHub REST JSON to core domain values, free of any GitHub library.
+
+The rules here decide what evaluation gets to see, so they fail closed: a review without a
+submitter or a submission time counts for nothing, and a PR GitHub can't list whole is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from jitflow.core.model import (
+    ChangedFile,
+    ChangeStatus,
+    PullCommit,
+    PullRequestFacts,
+    Review,
+    ReviewState,
+)
+from jitflow.errors import GitHubError
+
+_FILE_STATUS = {
+    "added": ChangeStatus.ADDED,
+    "modified": ChangeStatus.MODIFIED,
+    "changed": ChangeStatus.TYPE_CHANGED,
+    "unchanged": ChangeStatus.MODIFIED,
+    "removed": ChangeStatus.DELETED,
+    "renamed": ChangeStatus.RENAMED,
+    "copied": ChangeStatus.COPIED,
+}
+
+
+def login_of(user: Any) -> str | None:
+    return str(user["login"]) if isinstance(user, dict) and user.get("login") else None
+
+
+def parse_time(value: Any) -> datetime | None:
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
+
+
+def truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def changed_file(item: Mapping[str, Any]) -> ChangedFile:
+    """One entry of `GET /pulls/{n}/files` (GitHub gives no file mode there)."""
+    status = _FILE_STATUS.get(str(item.get("status")))
+    if status is None:
+        raise GitHubError(f"GitHub reported an unknown file status {item.get('status')!r}")
+    previous = item.get("previous_filename") or None
+    return ChangedFile(path=str(item["filename"]), status=status, previous_path=previous)
+
+
+def review(item: Mapping[str, Any]) -> Review | None:
+    """A submitted review by a known account; pending or ghost reviews count for nothing."""
+    reviewer, submitted = login_of(item.get("user")), parse_time(item.get("submitted_at"))
+    try:
+        state = ReviewState(str(item.get("state")))
+    except ValueError:
+        return None
+    if reviewer is None or submitted is None or state is ReviewState.PENDING:
+        return None
+    return Review(reviewer, state, str(item.get("commit_id") or ""), submitted)
+
+
+def pull_commit(item: Mapping[str, Any]) -> PullCommit:
+    return PullCommit(
+        str(item["sha"]), login_of(item.get("author")), login_of(item.get("committer"))
+    )
+
+
+def ensure_complete(number: int, pr: Mapping[str, Any], key: str, seen: int, what: str) -> None:
+    """Fail closed when GitHub lists fewer items than the PR has (3000 files, 250 commits)."""
+    expected = pr.get(key)
+    if isinstance(expected, int) and seen < expected:
+        raise GitHubError(
+            f"pull request #{number} has {expected} {what} but GitHub lists only {seen}: "
+            "jitflow will not judge a PR it cannot see whole; split it into smaller PRs"
+        )
+
+
+def pull_facts(
+    pr: Mapping[str, Any],
+    files: Sequence[ChangedFile],
+    reviews: Sequence[Review],
+    commits: Sequence[PullCommit],
+) -> PullRequestFacts:
+    """`GET /pulls/{n}` plus its listed files, reviews and commits."""
+    return PullRequestFacts(
+        number=int(pr["number"]),
+        author=login_of(pr.get("user")) or "",
+        title=str(pr.get("title") or ""),
+        state=str(pr.get("state") or ""),
+        draft=bool(pr.get("draft")),
+        base_ref=str(pr["base"]["ref"]),
+        base_sha=str(pr["base"]["sha"]),
+        head_ref=str(pr["head"]["ref"]),
+        head_sha=str(pr["head"]["sha"]),
+        merged=bool(pr.get("merged") or pr.get("merged_at")),
+        merged_by=login_of(pr.get("merged_by")),
+        merged_at=parse_time(pr.get("merged_at")),
+        merge_commit_sha=pr.get("merge_commit_sha") or None,
+        files=tuple(files),
+        reviews=tuple(reviews),
+        commits=tuple(commits),
+    )

@@ -1,0 +1,213 @@
+"""`jitflow check --event`: the live PR gate in GitHub Actions.
+
+Everything that decides comes from the base commit and the GitHub API, never from the
+event's actor or the PR head's policies: the requester is the PR author (`pull_request.user`
+as the API reports it), policies and groups are read at the PR's base commit, and the API's
+file list must agree with the checkout's git diff.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from jitflow.adapters.git import Git
+from jitflow.core.approvals import ApprovalStatus
+from jitflow.core.changes import ChangeKind
+from jitflow.core.evaluation import Decision
+from jitflow.core.model import ChangeStatus, PullRequestFacts
+from jitflow.errors import ExitCode, UsageError
+from jitflow.reporters.check import RENDERERS
+from jitflow.reporters.pr_comment import render_pr_comment, status_descriptions
+from jitflow.usecases.check import CheckReport, evaluate_change
+from jitflow.usecases.live import approval_facts_for, mismatch_finding, resolve_teams
+from jitflow.usecases.repository import changed_files, snapshot
+
+POLICY_CONTEXT = "jitflow/policy"
+APPROVAL_CONTEXT = "jitflow/approval"
+COMMENT_MARKER = "check"
+_QUEUE_PR = re.compile(r"/pr-(\d+)-[0-9a-f]+$")
+
+
+@dataclass(frozen=True)
+class GateOptions:
+    repo: Path
+    event_path: Path
+    now: datetime
+    output_format: str = "text"
+    environ: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class GateResult:
+    output: str
+    exit_code: ExitCode
+    reports: tuple[CheckReport, ...] = ()
+
+
+def run_gate(options: GateOptions) -> GateResult:
+    from jitflow.adapters.github import GitHubGateway
+
+    environ = options.environ if options.environ is not None else os.environ
+    event = _load_event(options.event_path)
+    gateway = GitHubGateway.from_env(environ)
+    git = Git(options.repo)
+    if "merge_group" in event:
+        return _merge_group(git, gateway, event, options, environ)
+    number = _pr_number(event)
+    report = evaluate_pull_request(git, gateway, number, options.now)
+    if report is None:
+        return GateResult(
+            f"PR #{number} touches nothing under requests/: not a request PR, left alone\n",
+            ExitCode.OK,
+        )
+    publish(gateway, report, number, report.head_sha, environ)
+    return _result(options.output_format, (report,))
+
+
+def evaluate_pull_request(git: Git, gateway: Any, number: int, now: datetime) -> CheckReport | None:
+    """Evaluate PR `number` from the API and the checkout; None when it is no request PR."""
+    pr: PullRequestFacts = gateway.pull_request(number)
+    _ensure_commits(git, pr)
+    local = changed_files(git, pr.base_sha, pr.head_sha)
+    api_view = {f.path: _status_key(f.status) for f in pr.files}
+    local_view = {f.path: _status_key(f.status) for f in local}
+    base_state = snapshot(git, pr.base_sha)
+    facts = approval_facts_for(git, pr, base_state.existing_ids)
+    logins = {pr.author, *(r.reviewer for r in pr.reviews)}
+    groups = base_state.groups.value
+    teams, team_findings = (
+        resolve_teams(groups, logins, gateway.is_team_member) if groups else ({}, [])
+    )
+    report = evaluate_change(git, local, pr.base_sha, pr.head_sha, pr.author, now, facts, teams)
+    if report.change.kind is ChangeKind.UNRELATED and not any(
+        p.startswith("requests/") for p in api_view
+    ):
+        return None
+    extra = [f for f in (mismatch_finding(api_view, local_view),) if f is not None] + team_findings
+    if extra:
+        decision = report.decision
+        report = replace(report, decision=Decision((*decision.findings, *extra), decision.requests))
+    return report
+
+
+def publish(
+    gateway: Any, report: CheckReport, number: int, sha: str, environ: Mapping[str, str]
+) -> None:
+    """Two statuses on the head commit and one PR comment, edited in place."""
+    target = _run_url(environ)
+    policy_state, policy_text, approval_state, approval_text = status_descriptions(report)
+    gateway.set_status(sha, POLICY_CONTEXT, policy_state, policy_text, target)
+    gateway.set_status(sha, APPROVAL_CONTEXT, approval_state, approval_text, target)
+    server = environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
+    repository = environ.get("GITHUB_REPOSITORY", "")
+    body = render_pr_comment(report, f"{server}/{repository}/blob/{report.head_sha}")
+    gateway.upsert_comment(number, COMMENT_MARKER, body)
+
+
+def _merge_group(
+    git: Git, gateway: Any, event: dict[str, Any], options: GateOptions, environ: Mapping[str, str]
+) -> GateResult:
+    """A merge queue entry passes only if every PR in it still passes on its own."""
+    group = event["merge_group"]
+    head_sha = str(group.get("head_sha", ""))
+    match = _QUEUE_PR.search(str(group.get("head_ref", "")))
+    numbers = [int(match.group(1))] if match else gateway.open_pulls_with_head_sha(head_sha)
+    reports = []
+    for number in numbers:
+        report = evaluate_pull_request(git, gateway, number, options.now)
+        if report is not None:
+            reports.append(report)
+    allowed = all(r.decision.allowed for r in reports)
+    approved = all(
+        r.decision.approved or (r.change.kind is ChangeKind.REVOCATION and r.decision.allowed)
+        for r in reports
+    )
+    target = _run_url(environ)
+    gateway.set_status(
+        head_sha,
+        POLICY_CONTEXT,
+        "success" if allowed else "failure",
+        f"{len(reports)} request PR(s) re-checked in the merge queue",
+        target,
+    )
+    gateway.set_status(
+        head_sha,
+        APPROVAL_CONTEXT,
+        "success" if approved else "failure",
+        "approvals still hold" if approved else "approvals no longer hold",
+        target,
+    )
+    return _result(options.output_format, tuple(reports))
+
+
+def _result(output_format: str, reports: tuple[CheckReport, ...]) -> GateResult:
+    renderer = RENDERERS.get(output_format, RENDERERS["text"])
+    output = "".join(renderer(r) for r in reports)
+    allowed = all(r.decision.allowed for r in reports)
+    return GateResult(output, ExitCode.OK if allowed else ExitCode.DENIED, reports)
+
+
+def _load_event(path: Path) -> dict[str, Any]:
+    try:
+        event = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"can't read the event payload {path}: {exc}") from exc
+    if not isinstance(event, dict):
+        raise UsageError(f"{path} is not a GitHub event payload (expected a JSON object)")
+    return event
+
+
+def _pr_number(event: dict[str, Any]) -> int:
+    pull = event.get("pull_request")
+    if not isinstance(pull, dict) or not isinstance(pull.get("number"), int):
+        raise UsageError(
+            "the event has no pull_request: check --event handles pull_request, "
+            "pull_request_review and merge_group events"
+        )
+    return int(pull["number"])
+
+
+def _ensure_commits(git: Git, pr: PullRequestFacts) -> None:
+    missing = [
+        sha
+        for sha in (pr.base_sha, pr.head_sha)
+        if not git.ok("cat-file", "-e", f"{sha}^{{commit}}")
+    ]
+    if missing:
+        git.execute(["fetch", "--no-tags", "--quiet", "origin", *missing], check=False)
+    for sha in (pr.base_sha, pr.head_sha):
+        if not git.ok("cat-file", "-e", f"{sha}^{{commit}}"):
+            raise UsageError(
+                f"commit {sha} of PR #{pr.number} is not in the checkout; "
+                "check out with fetch-depth: 0 (actions/checkout)"
+            )
+
+
+def _status_key(status: ChangeStatus) -> str:
+    return status.value
+
+
+def _run_url(environ: Mapping[str, str]) -> str | None:
+    server, repository, run = (
+        environ.get(k) for k in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")
+    )
+    if server and repository and run:
+        return f"{server}/{repository}/actions/runs/{run}"
+    return None
+
+
+__all__ = [
+    "ApprovalStatus",
+    "GateOptions",
+    "GateResult",
+    "evaluate_pull_request",
+    "publish",
+    "run_gate",
+]

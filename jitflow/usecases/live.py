@@ -1,0 +1,120 @@
+"""Facts about a live PR that both the gate (`check --event`) and `sync` derive from git.
+
+An approval is bound to the request files the reviewer saw: the digest of the PR's request
+files at the reviewed commit must equal the digest at the head.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Mapping
+
+from jitflow.adapters.git import Git
+from jitflow.core.approvals import ApprovalFacts
+from jitflow.core.changes import is_request_path
+from jitflow.core.model import Finding, Groups, PullRequestFacts
+
+# GitHub's own identity for commits made in its web UI; it vouches for nobody.
+_NOT_A_PERSON = {"web-flow", "github", "github-actions[bot]"}
+TEAM_PREFIX = "github-team:"
+
+
+def request_digest(git: Git, commit: str, base_ids: frozenset[str]) -> str | None:
+    """Digest of the request files a PR adds at `commit`, or None if the commit is unknown."""
+    result = git.execute(["ls-tree", "-z", "--full-tree", commit, "--", "requests/"], check=False)
+    if result.returncode != 0:
+        return None
+    entries = []
+    for record in result.stdout.split(b"\0"):
+        if not record:
+            continue
+        meta, _, name = record.partition(b"\t")
+        path = name.decode(errors="replace")
+        if not is_request_path(path):
+            continue
+        if path.rsplit("/", 1)[-1].removesuffix(".yaml") in base_ids:
+            continue
+        mode, _kind, oid = meta.decode().split(" ")
+        entries.append(f"{mode} {oid} {path}")
+    return hashlib.sha256("\n".join(sorted(entries)).encode()).hexdigest()
+
+
+def approval_facts_for(
+    git: Git, pr: PullRequestFacts, base_ids: frozenset[str] = frozenset()
+) -> ApprovalFacts:
+    """Reviews, committers and content digests of a PR, ready for approval evaluation."""
+    commits = {pr.head_sha, *(review.commit_sha for review in pr.reviews)}
+    missing = [c for c in sorted(commits) if c and not git.ok("cat-file", "-e", f"{c}^{{commit}}")]
+    if missing:
+        # Reviewed commits a force-push left behind: GitHub still serves them by id.
+        git.execute(["fetch", "--no-tags", "--quiet", "origin", *missing], check=False)
+    digests = {}
+    for commit in sorted(commits):
+        digest = request_digest(git, commit, base_ids)
+        if digest is not None:
+            digests[commit] = digest
+    committers = {
+        login.lower()
+        for commit in pr.commits
+        for login in (commit.author_login, commit.committer_login)
+        if login and login.lower() not in _NOT_A_PERSON
+    }
+    return ApprovalFacts(
+        author=pr.author,
+        head_sha=pr.head_sha,
+        reviews=pr.reviews,
+        committers=frozenset(committers),
+        content_digests=digests,
+    )
+
+
+def team_references(groups: Groups) -> set[str]:
+    return {m for members in groups.members.values() for m in members if m.startswith(TEAM_PREFIX)}
+
+
+def resolve_teams(
+    groups: Groups,
+    logins: Iterable[str],
+    is_member: Callable[[str, str, str], bool],
+) -> tuple[dict[str, frozenset[str]], list[Finding]]:
+    """Which of `logins` belong to each `github-team:org/slug` named in groups.
+
+    Fails closed: a team that can't be read contributes nobody, with an error finding that
+    explains the permission needed.
+    """
+    from jitflow.errors import JitflowError
+
+    teams: dict[str, frozenset[str]] = {}
+    findings: list[Finding] = []
+    for reference in sorted(team_references(groups)):
+        org, _, slug = reference.removeprefix(TEAM_PREFIX).partition("/")
+        found = set()
+        try:
+            for login in sorted({login.lower() for login in logins}):
+                if is_member(org, slug, login):
+                    found.add(login)
+        except JitflowError as exc:
+            findings.append(
+                Finding(
+                    "team-membership-unavailable",
+                    f"can't read members of {reference}, so it counts as empty: {exc.message}",
+                    "policies/groups.yaml",
+                )
+            )
+        teams[reference] = frozenset(found)
+    return teams, findings
+
+
+def mismatch_finding(api: Mapping[str, str], local: Mapping[str, str]) -> Finding | None:
+    """The API's file list and the checkout's diff must agree, or nothing is trusted."""
+    if dict(api) == dict(local):
+        return None
+    only_api = sorted(set(api) - set(local))
+    only_local = sorted(set(local) - set(api))
+    differ = sorted(p for p in set(api) & set(local) if api[p] != local[p])
+    return Finding(
+        "files-mismatch",
+        "GitHub's file list for this PR and the checkout's git diff disagree "
+        f"(only on GitHub: {only_api or '-'}; only in git: {only_local or '-'}; "
+        f"different status: {differ or '-'}); re-run the check after a fresh checkout",
+    )

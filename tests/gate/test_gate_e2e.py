@@ -1,0 +1,237 @@
+"""End-to-end: request PRs on the GitHub stand-in, judged by `check --event` through PyGithub."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+import pytest
+
+from jitflow.adapters.git import Git
+from jitflow.errors import ExitCode
+from jitflow.sandbox.github import GitHubStandIn
+from jitflow.sandbox.github.standin import StandInError
+from tests.gate.scenario import Scenario, request_yaml, seed_files
+
+REQ = "requests/alice-orders-1.yaml"
+
+
+@pytest.fixture
+def github_seed_files() -> Mapping[str, bytes]:
+    return seed_files()
+
+
+@pytest.fixture
+def scenario(github_standin: GitHubStandIn, bare_repo: Path, tmp_path: Path) -> Iterator[Scenario]:
+    checkout = tmp_path / "runner-checkout"
+    Git(tmp_path).run("clone", "--quiet", str(bare_repo), str(checkout))
+    yield Scenario(github_standin, bare_repo, checkout, tmp_path)
+
+
+def statuses(s: Scenario, sha: str) -> tuple[str, str]:
+    return s.status(sha, "jitflow/policy")["state"], s.status(sha, "jitflow/approval")["state"]
+
+
+def test_happy_path_pending_then_approved_with_one_comment(scenario: Scenario) -> None:
+    head = scenario.commit("req", {REQ: request_yaml()})
+    number = scenario.open("req")
+    result = scenario.run_check(number)
+    assert result.exit_code is ExitCode.OK
+    assert statuses(scenario, head) == ("success", "pending")
+    assert "sre-leads" in scenario.status(head, "jitflow/approval")["description"]
+    comment = scenario.comment(number)
+    assert "@alice" in comment and "orders-db-write" in comment and "INC-4211" in comment
+    assert "@bob" in comment  # who may still approve
+
+    scenario.standin.submit_review(number, "bob", "APPROVE")
+    result = scenario.run_check(number, "pull_request_review", actor="bob")
+    assert result.exit_code is ExitCode.OK
+    assert statuses(scenario, head) == ("success", "success")
+    assert "✅" in scenario.comment(number)  # the same single comment, edited in place
+
+
+def test_approval_is_void_after_the_request_file_changes(scenario: Scenario) -> None:
+    scenario.commit("req", {REQ: request_yaml()})
+    number = scenario.open("req")
+    scenario.standin.submit_review(number, "bob", "APPROVE")
+    head = scenario.commit("req", {REQ: request_yaml(duration="2h")}, new=False)
+    scenario.run_check(number)
+    assert statuses(scenario, head) == ("success", "pending")
+    assert "voided" in scenario.comment(number)
+
+
+def test_approval_survives_a_rebase_that_leaves_the_file_unchanged(scenario: Scenario) -> None:
+    first = scenario.commit("req", {REQ: request_yaml()})
+    number = scenario.open("req")
+    scenario.standin.submit_review(number, "bob", "APPROVE", commit_sha=first)
+    # main moves on; the branch is rebased onto it with the request file byte-identical
+    work = scenario.work
+    work.run("checkout", "--quiet", "-B", "other", "origin/main")
+    (work.path / "NOTES.md").write_text("unrelated\n")
+    work.run("add", "NOTES.md")
+    work.run(
+        "commit",
+        "--quiet",
+        "-m",
+        "unrelated",
+        env={
+            "GIT_AUTHOR_NAME": "dave",
+            "GIT_AUTHOR_EMAIL": "d@x",
+            "GIT_COMMITTER_NAME": "dave",
+            "GIT_COMMITTER_EMAIL": "d@x",
+        },
+    )
+    work.run("push", "--quiet", "origin", "other:main")
+    work.run("checkout", "--quiet", "req")
+    work.run("rebase", "--quiet", "other")
+    work.run("push", "--quiet", "--force", "origin", "req")
+    head = work.run("rev-parse", "HEAD")
+    assert head != first
+    scenario.run_check(number)
+    assert statuses(scenario, head) == ("success", "success")
+
+
+def test_self_approval_is_refused_unless_the_policy_allows_it(scenario: Scenario) -> None:
+    # dave is in platform, which may both request and approve k8s-prod-admins
+    files = {"requests/dave-k8s-1.yaml": request_yaml("dave", "k8s-prod-admins")}
+    head = scenario.commit("req", files, login="dave")
+    number = scenario.open("req", author="dave")
+    with pytest.raises(StandInError, match="approve your own"):
+        scenario.standin.submit_review(number, "dave", "APPROVE")
+    result = scenario.run_check(number, actor="dave")
+    rule = json.loads(result.output)["requests"][0]["approvals_required"][0]
+    assert rule["approved_by"] == [] and rule["excluded"] == ["dave"] and not rule["self_approved"]
+    assert rule["may_approve"] == ["erin"]
+    assert statuses(scenario, head) == ("success", "pending")
+
+
+def test_allow_self_approval_counts_the_requester_and_says_so(scenario: Scenario) -> None:
+    files = {"requests/alice-staging-1.yaml": request_yaml("alice", "staging-readonly")}
+    head = scenario.commit("req", files)
+    number = scenario.open("req")
+    result = scenario.run_check(number)
+    rule = json.loads(result.output)["requests"][0]["approvals_required"][0]
+    assert rule["self_approved"] and rule["approved_by"] == ["alice"]
+    assert statuses(scenario, head) == ("success", "success")
+    assert "self-approval" in scenario.status(head, "jitflow/approval")["description"]
+    assert "(self)" in scenario.comment(number)
+
+
+def test_approval_from_a_non_member_is_ignored(scenario: Scenario) -> None:
+    head = scenario.commit("req", {REQ: request_yaml()})
+    number = scenario.open("req")
+    scenario.standin.submit_review(number, "mallory", "APPROVE")
+    scenario.run_check(number, "pull_request_review", actor="mallory")
+    assert statuses(scenario, head) == ("success", "pending")
+    assert "@mallory does not count" in scenario.comment(number)
+
+
+def test_changes_requested_block_until_dismissed(scenario: Scenario) -> None:
+    head = scenario.commit(
+        "req",
+        {"requests/dave-admin-1.yaml": request_yaml("dave", "vault-ops-admin", ticket="CHG-7")},
+        login="dave",
+    )
+    number = scenario.open("req", author="dave")
+    scenario.standin.submit_review(number, "erin", "APPROVE")
+    blocking = scenario.standin.submit_review(number, "frank", "REQUEST_CHANGES")
+    scenario.run_check(number, "pull_request_review", actor="frank")
+    assert statuses(scenario, head) == ("success", "pending")
+    assert "changes requested" in scenario.status(head, "jitflow/approval")["description"]
+    scenario.standin.dismiss_review(number, blocking, "addressed")
+    scenario.standin.submit_review(number, "frank", "APPROVE")
+    scenario.run_check(number, "pull_request_review", actor="frank")
+    assert statuses(scenario, head) == ("success", "success")
+
+
+def test_two_requests_need_both_policies_approvals(scenario: Scenario) -> None:
+    files = {
+        "requests/dave-admin-1.yaml": request_yaml("dave", "vault-ops-admin", ticket="CHG-7"),
+        "requests/dave-k8s-1.yaml": request_yaml("dave", "k8s-prod-admins"),
+    }
+    head = scenario.commit("req", files, login="dave")
+    number = scenario.open("req", author="dave")
+    scenario.standin.submit_review(number, "erin", "APPROVE")  # platform: k8s rule + admin rule 1
+    scenario.run_check(number, "pull_request_review", actor="erin")
+    assert statuses(scenario, head) == ("success", "pending")  # security still missing
+    scenario.standin.submit_review(number, "frank", "APPROVE")
+    scenario.run_check(number, "pull_request_review", actor="frank")
+    assert statuses(scenario, head) == ("success", "success")
+
+
+def test_a_pr_that_also_edits_policies_is_denied_despite_its_own_head_policy(
+    scenario: Scenario,
+) -> None:
+    policy = (Path(__file__).resolve().parents[2] / "policies" / "orders-db-write.yaml").read_text()
+    loosened = policy.replace("max: 2h", "max: 9h").replace(
+        "requesters: {groups: [sre]}", "requesters: {users: [mallory]}"
+    )
+    head = scenario.commit(
+        "req",
+        {
+            "requests/mallory-1.yaml": request_yaml("mallory", duration="9h"),
+            "policies/orders-db-write.yaml": loosened.encode(),
+        },
+        login="mallory",
+    )
+    number = scenario.open("req", author="mallory")
+    result = scenario.run_check(number, actor="mallory")
+    assert result.exit_code is ExitCode.DENIED
+    codes = {f["code"] for f in json.loads(result.output)["findings"]}
+    request_codes = {f["code"] for f in json.loads(result.output)["requests"][0]["findings"]}
+    assert "forbidden-change" in codes
+    assert {"requester-not-eligible", "duration-over-max"} <= request_codes  # base policy applied
+    assert statuses(scenario, head) == ("failure", "failure")
+
+
+def test_requester_naming_someone_else_is_denied(scenario: Scenario) -> None:
+    head = scenario.commit("req", {REQ: request_yaml("carol")}, login="alice")
+    number = scenario.open("req", author="alice")
+    result = scenario.run_check(number, actor="carol")  # the event's actor is irrelevant
+    assert result.exit_code is ExitCode.DENIED
+    assert "requester-mismatch" in {
+        f["code"] for f in json.loads(result.output)["requests"][0]["findings"]
+    }
+    assert statuses(scenario, head)[0] == "failure"
+
+
+def test_a_co_author_who_committed_to_the_branch_cannot_approve(scenario: Scenario) -> None:
+    scenario.commit("req", {REQ: request_yaml()})
+    head = scenario.commit(
+        "req",
+        {
+            "requests/alice-orders-1.yaml": request_yaml(
+                reason="Fix stuck rows in orders.status, see INC-4211"
+            )
+        },
+        login="bob",
+        new=False,
+    )
+    number = scenario.open("req")
+    scenario.standin.submit_review(number, "bob", "APPROVE")
+    result = scenario.run_check(number, "pull_request_review", actor="bob")
+    rule = json.loads(result.output)["requests"][0]["approvals_required"][0]
+    assert rule["approved_by"] == [] and "bob" in rule["excluded"]
+    assert statuses(scenario, head) == ("success", "pending")
+
+
+def test_a_pr_outside_requests_is_left_alone(scenario: Scenario) -> None:
+    head = scenario.commit("docs", {"NOTES.md": b"hello\n"})
+    number = scenario.open("docs")
+    result = scenario.run_check(number)
+    assert result.exit_code is ExitCode.OK and "left alone" in result.output
+    assert scenario.standin.statuses(head) == []
+    assert scenario.standin.comments(number) == []
+
+
+def _ssh_key() -> str:
+    import base64
+
+    blob = (
+        len(b"ssh-ed25519").to_bytes(4, "big")
+        + b"ssh-ed25519"
+        + (32).to_bytes(4, "big")
+        + bytes(32)
+    )
+    return "ssh-ed25519 " + base64.b64encode(blob).decode() + " bob@laptop"
