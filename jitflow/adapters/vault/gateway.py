@@ -1,0 +1,244 @@
+"""The one object the rest of jitflow uses to talk to Vault / OpenBao."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+from jitflow.adapters.vault import issue
+from jitflow.adapters.vault.login import settings_from_env
+from jitflow.adapters.vault.transport import Transport, VaultApiError
+from jitflow.adapters.vault.types import (
+    GrantHandle,
+    GrantOrder,
+    IssuedGrant,
+    RevokeOutcome,
+    Secret,
+    TokenInfo,
+    WrappingTokenUsedError,
+)
+from jitflow.core.model import GrantKind
+from jitflow.errors import ConfigError, VaultError
+
+_GONE_MARKERS = ("invalid accessor", "bad token", "token not found", "no token found")
+
+
+class VaultGateway:
+    """Issue, revoke, list and wrap through one runner token (never shown in repr)."""
+
+    def __init__(
+        self,
+        addr: str,
+        token: str,
+        *,
+        namespace: str | None = None,
+        verify: bool | str = True,
+        token_role: str = "jitflow-grant",  # noqa: S107 (a role name)
+        identity_mount: str = "userpass",
+        retries: int = 3,
+        backoff: float = 0.2,
+    ) -> None:
+        self.addr = addr.rstrip("/")
+        self.token_role = token_role
+        self.identity_mount = identity_mount.strip("/")
+        self._transport = Transport(
+            addr, token, namespace=namespace, verify=verify, retries=retries, backoff=backoff
+        )
+
+    def __repr__(self) -> str:
+        return f"VaultGateway(addr={self.addr!r}, token=<redacted>)"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> VaultGateway:
+        """VAULT_ADDR plus VAULT_TOKEN, or a GitHub Actions OIDC login (docs/vault-setup.md)."""
+        settings = settings_from_env(environ)
+        return cls(
+            settings.addr,
+            settings.token,
+            namespace=settings.namespace,
+            verify=settings.verify,
+            token_role=settings.token_role,
+            identity_mount=settings.identity_mount,
+        )
+
+    # -- health -------------------------------------------------------------------------
+
+    def health(self) -> None:
+        """Raise a VaultError saying what is wrong when Vault is down, sealed or uninitialised."""
+        try:
+            self._transport.call("GET", "sys/health?standbyok=true&perfstandbyok=true")
+        except VaultApiError as exc:
+            if exc.status == 503:
+                raise VaultError(
+                    f"Vault at {self.addr} (VAULT_ADDR) is sealed: an operator must unseal it "
+                    "(`bao operator unseal`) before grants can be issued or revoked"
+                ) from exc
+            if exc.status == 501:
+                raise VaultError(
+                    f"Vault at {self.addr} (VAULT_ADDR) is not initialised (`bao operator init`)"
+                ) from exc
+            raise
+
+    def whoami(self) -> TokenInfo:
+        """The runner token's own facts (policies, expiry): checks that it works."""
+        answer = self._transport.call("GET", "auth/token/lookup-self")
+        return _token_info((answer or {}).get("data") or {})
+
+    # -- issue --------------------------------------------------------------------------
+
+    def issue(self, order: GrantOrder) -> IssuedGrant:
+        if order.duration_seconds <= 0:
+            raise ConfigError(f"request {order.request_id}: duration must be positive")
+        token_role = order.token_role or self.token_role
+        if order.kind is GrantKind.VAULT_TOKEN:
+            return issue.issue_vault_token(self._transport, order, token_role)
+        if order.kind is GrantKind.DATABASE:
+            return issue.issue_database(self._transport, order, token_role)
+        if order.kind is GrantKind.SSH:
+            return issue.issue_ssh(self._transport, order)
+        if order.kind is GrantKind.IDENTITY_GROUP:
+            return issue.issue_identity_group(self._transport, order, self.identity_mount)
+        raise ConfigError(f"unknown grant kind {order.kind!r}")
+
+    # -- revoke -------------------------------------------------------------------------
+
+    def revoke(self, handle: GrantHandle) -> RevokeOutcome:
+        """Revoke and confirm. Already expired or revoked is success; anything else raises."""
+        if handle.kind is GrantKind.SSH:
+            return RevokeOutcome.NOT_REVOCABLE
+        if handle.kind is GrantKind.IDENTITY_GROUP:
+            return self._transport.run_with_retry(lambda: self._remove_membership(handle))
+        if not handle.accessor:
+            raise VaultError(
+                f"grant {handle.request_id} has no token accessor recorded: cannot revoke it; "
+                "find it with `bao list auth/token/accessors` and revoke it by hand"
+            )
+        lease_id = handle.identifiers.get("lease_id")
+        if lease_id:
+            # Revoke the credentials first and synchronously, so the database role is gone
+            # when we report success (the token's revocation would also revoke it, later).
+            self._transport.call("POST", "sys/leases/revoke", {"lease_id": lease_id, "sync": True})
+        return self._revoke_accessor(handle.request_id, handle.accessor)
+
+    def _revoke_accessor(self, request_id: str, accessor: str) -> RevokeOutcome:
+        answer = self._transport.call("POST", "auth/token/revoke-accessor", {"accessor": accessor})
+        warnings = " ".join((answer or {}).get("warnings") or []).lower()
+        outcome = (
+            RevokeOutcome.ALREADY_GONE if "no token found" in warnings else RevokeOutcome.REVOKED
+        )
+        if self.lookup_accessor(accessor) is not None:
+            raise VaultError(
+                f"grant {request_id}: Vault at {self.addr} still knows token accessor "
+                f"{accessor} after revoking it; it is NOT revoked, try again"
+            )
+        return outcome
+
+    def _remove_membership(self, handle: GrantHandle) -> RevokeOutcome:
+        group = handle.identifiers.get("group", "")
+        entity_id = handle.identifiers.get("entity_id", "")
+        if not group or not entity_id:
+            raise VaultError(f"grant {handle.request_id} has no group/entity recorded")
+        if handle.identifiers.get("already_member") == "true":
+            return RevokeOutcome.ALREADY_GONE  # membership predates the grant: leave it
+        try:
+            _, members = issue.read_group(self._transport, group)
+        except ConfigError:
+            return RevokeOutcome.ALREADY_GONE  # the group itself is gone
+        if entity_id not in members:
+            return RevokeOutcome.ALREADY_GONE
+        issue.write_members(self._transport, group, [m for m in members if m != entity_id])
+        _, members = issue.read_group(self._transport, group)
+        if entity_id in members:
+            raise VaultError(f"grant {handle.request_id}: entity is still in group {group!r}")
+        return RevokeOutcome.REVOKED
+
+    def revoke_many(
+        self, handles: Iterable[GrantHandle], max_workers: int = 16
+    ) -> list[tuple[GrantHandle, RevokeOutcome | VaultError]]:
+        """Revoke concurrently; one failure does not stop the others. Results in input order."""
+        items = list(handles)
+
+        def attempt(handle: GrantHandle) -> RevokeOutcome | VaultError:
+            try:
+                return self.revoke(handle)
+            except VaultError as exc:
+                return exc
+
+        if not items:
+            return []
+        with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(items)))) as pool:
+            outcomes = list(pool.map(attempt, items))
+        return list(zip(items, outcomes, strict=True))
+
+    # -- look up and list ---------------------------------------------------------------
+
+    def lookup_accessor(self, accessor: str) -> TokenInfo | None:
+        """The token's facts, or None when Vault says the accessor is gone."""
+        try:
+            answer = self._transport.call(
+                "POST", "auth/token/lookup-accessor", {"accessor": accessor}
+            )
+        except VaultApiError as exc:
+            if exc.status == 400 and any(exc.mentions(m) for m in _GONE_MARKERS):
+                return None
+            raise
+        data = (answer or {}).get("data") or {}
+        if not data:
+            return None
+        return _token_info(data)
+
+    def list_jitflow_tokens(self, max_workers: int = 16) -> list[TokenInfo]:
+        """Tokens carrying `jitflow_request` metadata (needs `list`+`sudo` on accessors)."""
+        answer = self._transport.call("LIST", "auth/token/accessors")
+        accessors: Sequence[str] = ((answer or {}).get("data") or {}).get("keys") or []
+        if not accessors:
+            return []
+        with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(accessors)))) as pool:
+            infos = list(pool.map(self.lookup_accessor, accessors))
+        return [info for info in infos if info is not None and info.request_id]
+
+    # -- delivery -----------------------------------------------------------------------
+
+    def wrap(self, secret: Secret, ttl_seconds: int) -> str:
+        """A single-use wrapping token holding `secret` for `ttl_seconds`."""
+        answer = self._transport.call(
+            "POST", "sys/wrapping/wrap", dict(secret.values), wrap_ttl=ttl_seconds, retry=False
+        )
+        token = ((answer or {}).get("wrap_info") or {}).get("token")
+        if not isinstance(token, str) or not token:
+            raise VaultError(f"Vault at {self.addr} returned no wrapping token")
+        self._transport.forget_secret_later(token)
+        return token
+
+    def unwrap(self, wrapping_token: str) -> Secret:
+        """Open a wrapping token. Used or expired -> WrappingTokenUsedError (interception?)."""
+        transport = self._transport.with_token(wrapping_token)
+        try:
+            answer = transport.call("POST", "sys/wrapping/unwrap", retry=False)
+        except VaultApiError as exc:
+            if exc.status in (400, 403):
+                raise WrappingTokenUsedError(
+                    "this wrapping token was already used or has expired. If you did not "
+                    "unwrap it yourself, someone else may have intercepted the secret: "
+                    "tell your security team and have the grant revoked"
+                ) from exc
+            raise
+        data = (answer or {}).get("data") or {}
+        return Secret({str(k): str(v) for k, v in data.items()})
+
+
+def _token_info(data: Mapping[str, object]) -> TokenInfo:
+    meta = data.get("meta") or {}
+    meta = meta if isinstance(meta, dict) else {}
+    policies = data.get("policies") or []
+    ttl = data.get("ttl") or 0
+    return TokenInfo(
+        accessor=str(data.get("accessor") or ""),
+        request_id=meta.get("jitflow_request"),
+        policy=meta.get("jitflow_policy"),
+        requester=meta.get("jitflow_requester"),
+        expire_time=issue.parse_vault_time(data.get("expire_time")),
+        ttl=int(ttl) if isinstance(ttl, int | str) else 0,
+        policies=tuple(str(p) for p in policies) if isinstance(policies, list) else (),
+        display_name=str(data.get("display_name") or ""),
+    )

@@ -1,0 +1,287 @@
+"""Configure a fresh (dev) OpenBao / Vault server the way jitflow expects.
+
+The same steps as `docs/vault-setup.md`, over the HTTP API, so tests and demos
+run against exactly what the documentation tells operators to create.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+from jitflow.adapters.vault.naming import database_policy_name
+from jitflow.errors import VaultError
+from jitflow.sandbox.postgres import PostgresServer
+
+TOKEN_ROLE = "jitflow-grant"  # noqa: S105 (a role name)
+RUNNER_POLICY = "jitflow-runner"
+SSH_MOUNT = "ssh"
+SSH_ROLE = "jitflow-user"
+DATABASE_MOUNT = "database"
+DATABASE_ROLE = "readwrite"
+IDENTITY_MOUNT = "userpass"
+GROUP = "jitflow-oncall"
+GROUP_POLICY = "jitflow-oncall-admin"
+JWT_MOUNT = "jwt"
+JWT_ROLE = "jitflow-sync"
+AUDIENCE = "vault"
+GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
+USERS = ("alice", "bob", "carol")
+EXAMPLE_POLICIES: Mapping[str, str] = {
+    "jitflow-readonly": 'path "secret/data/*" { capabilities = ["read", "list"] }\n',
+    "jitflow-admin": 'path "secret/*" { capabilities = ["create", "read", "update", "delete", '
+    '"list"] }\n',
+    GROUP_POLICY: 'path "secret/data/oncall/*" { capabilities = ["read"] }\n',
+}
+
+
+def runner_policy_hcl(
+    *, token_role: str = TOKEN_ROLE, ssh_mount: str = SSH_MOUNT, group_prefix: str = "jitflow-"
+) -> str:
+    """What the runner (`jitflow sync`) may do, and nothing more."""
+    return f"""\
+# issue grants: anchor tokens only through the jitflow token role
+path "auth/token/create/{token_role}" {{ capabilities = ["create", "update"] }}
+# revoke and confirm by accessor; list accessors for orphan reconciliation (needs sudo)
+path "auth/token/revoke-accessor" {{ capabilities = ["update"] }}
+path "auth/token/lookup-accessor" {{ capabilities = ["update"] }}
+path "auth/token/accessors" {{ capabilities = ["list", "sudo"] }}
+path "sys/leases/revoke" {{ capabilities = ["update"] }}
+path "auth/token/lookup-self" {{ capabilities = ["read"] }}
+# deliver secrets as single-use wrapping tokens
+path "sys/wrapping/wrap" {{ capabilities = ["update"] }}
+# ssh certificates
+path "{ssh_mount}/sign/*" {{ capabilities = ["create", "update"] }}
+# identity-group grants: find entities, edit jitflow-managed groups
+path "sys/auth" {{ capabilities = ["read"] }}
+path "identity/lookup/entity" {{ capabilities = ["update"] }}
+path "identity/group/name/{group_prefix}*" {{ capabilities = ["read", "update"] }}
+"""
+
+
+@dataclass(frozen=True)
+class DevVaultSetup:
+    """What `configure_dev_vault` created (no secrets)."""
+
+    token_role: str
+    runner_policy: str
+    grantable_policies: tuple[str, ...]
+    ssh_mount: str
+    ssh_role: str
+    ssh_ca_public_key: str
+    identity_mount: str
+    identity_mount_accessor: str
+    entity_ids: Mapping[str, str]
+    group: str
+    group_id: str
+    database_mount: str | None = None
+    database_role: str | None = None
+    database_policy: str | None = None
+    jwt_mount: str | None = None
+    jwt_role: str | None = None
+    audience: str = AUDIENCE
+    repository: str = ""
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+
+class _Api:
+    """Minimal Vault HTTP client for setup (the adapter's hvac client is for the runner)."""
+
+    def __init__(self, addr: str, token: str) -> None:
+        self._addr = addr.rstrip("/")
+        self._session = requests.Session()
+        self._session.headers["X-Vault-Token"] = token
+
+    def call(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
+        try:
+            response = self._session.request(
+                method, f"{self._addr}/v1/{path}", data=json.dumps(body or {}), timeout=30
+            )
+        except requests.RequestException as exc:
+            raise VaultError(
+                f"setup: cannot reach Vault at {self._addr}: {type(exc).__name__}"
+            ) from exc
+        if response.status_code >= 400:
+            errors = response.json().get("errors") if response.content else None
+            raise VaultError(f"setup: {method} {path} failed ({response.status_code}): {errors}")
+        return response.json() if response.content else None
+
+    def write(self, path: str, body: Mapping[str, Any] | None = None) -> Any:
+        return self.call("POST", path, body)
+
+    def read(self, path: str) -> Any:
+        return self.call("GET", path)
+
+
+def configure_dev_vault(
+    addr: str,
+    root_token: str,
+    *,
+    postgres: PostgresServer | None = None,
+    jwt_public_key_pem: str | None = None,
+    repository: str = "example-org/access",
+    audience: str = AUDIENCE,
+    token_max_ttl: str = "24h",  # noqa: S107 (a duration)
+) -> DevVaultSetup:
+    """Create policies, roles, engines, entities and auth methods on a fresh server."""
+    api = _Api(addr, root_token)
+    for name, hcl in EXAMPLE_POLICIES.items():
+        api.write(f"sys/policies/acl/{name}", {"policy": hcl})
+    api.write(f"sys/policies/acl/{RUNNER_POLICY}", {"policy": runner_policy_hcl()})
+    grantable = [*EXAMPLE_POLICIES]
+
+    db_policy: str | None = None
+    if postgres is not None:
+        db_policy = _configure_database(api, postgres)
+        grantable.append(db_policy)
+
+    api.write(
+        f"auth/token/roles/{TOKEN_ROLE}",
+        {
+            "allowed_policies": grantable,
+            "orphan": True,
+            "token_type": "service",
+            "renewable": False,
+            "token_explicit_max_ttl": token_max_ttl,
+        },
+    )
+    ca_key = _configure_ssh(api)
+    accessor, entity_ids, group_id = _configure_identity(api)
+    if jwt_public_key_pem is not None:
+        _configure_jwt(api, jwt_public_key_pem, repository=repository, audience=audience)
+    return DevVaultSetup(
+        token_role=TOKEN_ROLE,
+        runner_policy=RUNNER_POLICY,
+        grantable_policies=tuple(grantable),
+        ssh_mount=SSH_MOUNT,
+        ssh_role=SSH_ROLE,
+        ssh_ca_public_key=ca_key,
+        identity_mount=IDENTITY_MOUNT,
+        identity_mount_accessor=accessor,
+        entity_ids=entity_ids,
+        group=GROUP,
+        group_id=group_id,
+        database_mount=DATABASE_MOUNT if postgres is not None else None,
+        database_role=DATABASE_ROLE if postgres is not None else None,
+        database_policy=db_policy,
+        jwt_mount=JWT_MOUNT if jwt_public_key_pem is not None else None,
+        jwt_role=JWT_ROLE if jwt_public_key_pem is not None else None,
+        audience=audience,
+        repository=repository,
+    )
+
+
+def _configure_database(api: _Api, postgres: PostgresServer) -> str:
+    api.write(f"sys/mounts/{DATABASE_MOUNT}", {"type": "database"})
+    api.write(
+        f"{DATABASE_MOUNT}/config/jitflow-postgres",
+        {
+            "plugin_name": "postgresql-database-plugin",
+            "connection_url": (
+                f"postgresql://{{{{username}}}}:{{{{password}}}}@{postgres.host}:{postgres.port}"
+                f"/{postgres.database}?sslmode=disable"
+            ),
+            "username": postgres.superuser,
+            "password": postgres.password,
+            "allowed_roles": [DATABASE_ROLE],
+            "verify_connection": True,
+        },
+    )
+    owner = postgres.superuser
+    api.write(
+        f"{DATABASE_MOUNT}/roles/{DATABASE_ROLE}",
+        {
+            "db_name": "jitflow-postgres",
+            "creation_statements": [
+                "CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' "
+                "VALID UNTIL '{{expiration}}';",
+                'GRANT USAGE, CREATE ON SCHEMA public TO "{{name}}";',
+                "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public "
+                'TO "{{name}}";',
+            ],
+            "revocation_statements": [
+                f'REASSIGN OWNED BY "{{{{name}}}}" TO "{owner}";',
+                'DROP OWNED BY "{{name}}";',
+                'DROP ROLE IF EXISTS "{{name}}";',
+            ],
+            "default_ttl": "1h",
+            "max_ttl": "24h",
+        },
+    )
+    policy = database_policy_name(DATABASE_MOUNT, DATABASE_ROLE)
+    hcl = f'path "{DATABASE_MOUNT}/creds/{DATABASE_ROLE}" {{ capabilities = ["read"] }}\n'
+    api.write(f"sys/policies/acl/{policy}", {"policy": hcl})
+    return policy
+
+
+def _configure_ssh(api: _Api) -> str:
+    api.write(f"sys/mounts/{SSH_MOUNT}", {"type": "ssh"})
+    ca = api.write(f"{SSH_MOUNT}/config/ca", {"generate_signing_key": True, "key_type": "ed25519"})
+    api.write(
+        f"{SSH_MOUNT}/roles/{SSH_ROLE}",
+        {
+            "key_type": "ca",
+            "allow_user_certificates": True,
+            "allowed_users": "*",
+            "default_extensions": {"permit-pty": ""},
+            "allowed_extensions": "permit-pty,permit-port-forwarding",
+            "ttl": "1h",
+            "max_ttl": "24h",
+            "not_before_duration": "1s",
+        },
+    )
+    return str(ca["data"]["public_key"])
+
+
+def _configure_identity(api: _Api) -> tuple[str, dict[str, str], str]:
+    api.write(f"sys/auth/{IDENTITY_MOUNT}", {"type": "userpass"})
+    accessor = str(api.read("sys/auth")["data"][f"{IDENTITY_MOUNT}/"]["accessor"])
+    entity_ids: dict[str, str] = {}
+    for user in USERS:
+        api.write(f"auth/{IDENTITY_MOUNT}/users/{user}", {"password": secrets.token_urlsafe(18)})
+        entity = api.write("identity/entity", {"name": user})
+        entity_id = str(entity["data"]["id"])
+        api.write(
+            "identity/entity-alias",
+            {"name": user, "canonical_id": entity_id, "mount_accessor": accessor},
+        )
+        entity_ids[user] = entity_id
+    group = api.write(
+        "identity/group", {"name": GROUP, "type": "internal", "policies": [GROUP_POLICY]}
+    )
+    return accessor, entity_ids, str(group["data"]["id"])
+
+
+def _configure_jwt(api: _Api, public_key_pem: str, *, repository: str, audience: str) -> None:
+    api.write(f"sys/auth/{JWT_MOUNT}", {"type": "jwt"})
+    api.write(
+        f"auth/{JWT_MOUNT}/config",
+        {"jwt_validation_pubkeys": [public_key_pem], "bound_issuer": GITHUB_ISSUER},
+    )
+    workflow = f"{repository}/.github/workflows/sync.yml@refs/heads/main"
+    api.write(
+        f"auth/{JWT_MOUNT}/role/{JWT_ROLE}",
+        {
+            "role_type": "jwt",
+            "user_claim": "sub",
+            "bound_audiences": [audience],
+            "bound_subject": f"repo:{repository}:environment:jitflow",
+            "bound_claims_type": "glob",
+            "bound_claims": {
+                "repository": repository,
+                "ref": "refs/heads/main",
+                "environment": "jitflow",
+                "workflow_ref": workflow,
+                "job_workflow_ref": workflow,
+                "event_name": ["push", "schedule", "workflow_dispatch"],
+            },
+            "token_policies": [RUNNER_POLICY],
+            "token_ttl": "1h",
+            "token_max_ttl": "2h",
+            "token_type": "service",
+        },
+    )
