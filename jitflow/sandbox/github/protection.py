@@ -1,0 +1,95 @@
+"""Branch protection: stored in the shape of GitHub's PUT body, served in the
+shape of its GET response, and enforced when a PR is merged."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from jitflow.sandbox.github.state import Pull, Status
+
+Json = dict[str, Any]
+
+
+def render_protection(protection: Json, url: str) -> Json:
+    """GET .../branches/{b}/protection from the PUT-shaped settings."""
+    checks = protection.get("required_status_checks")
+    reviews = protection.get("required_pull_request_reviews")
+    data: Json = {
+        "url": url,
+        "enforce_admins": {
+            "url": f"{url}/enforce_admins",
+            "enabled": bool(protection.get("enforce_admins")),
+        },
+        "required_signatures": {"url": f"{url}/required_signatures", "enabled": False},
+    }
+    for flag in (
+        "required_linear_history",
+        "allow_force_pushes",
+        "allow_deletions",
+        "block_creations",
+        "required_conversation_resolution",
+        "lock_branch",
+        "allow_fork_syncing",
+    ):
+        data[flag] = {"enabled": bool(protection.get(flag, False))}
+    if checks is not None:
+        contexts = list(checks.get("contexts", []))
+        data["required_status_checks"] = {
+            "url": f"{url}/required_status_checks",
+            "strict": bool(checks.get("strict", False)),
+            "contexts": contexts,
+            "contexts_url": f"{url}/required_status_checks/contexts",
+            "checks": [{"context": context, "app_id": None} for context in contexts],
+        }
+    if reviews is not None:
+        data["required_pull_request_reviews"] = {
+            "url": f"{url}/required_pull_request_reviews",
+            "dismiss_stale_reviews": bool(reviews.get("dismiss_stale_reviews", False)),
+            "require_code_owner_reviews": bool(reviews.get("require_code_owner_reviews", False)),
+            "required_approving_review_count": int(
+                reviews.get("required_approving_review_count", 1)
+            ),
+            "require_last_push_approval": bool(reviews.get("require_last_push_approval", False)),
+        }
+    return data
+
+
+def approvals(pull: Pull, current_head_only: bool) -> set[str]:
+    """Reviewers whose latest decisive review approves the PR."""
+    latest: dict[str, str] = {}
+    for review in pull.reviews:
+        if review.state in ("APPROVED", "CHANGES_REQUESTED", "DISMISSED"):
+            stale = current_head_only and review.commit_id != pull.head_sha
+            latest[review.user] = "STALE" if stale else review.state
+    return {user for user, state in latest.items() if state == "APPROVED"}
+
+
+def merge_blockers(
+    protection: Json | None, pull: Pull, statuses: Callable[[str], list[Status]]
+) -> list[str]:
+    """GitHub's reasons (its own wording) why a protected branch refuses this merge."""
+    if not protection:
+        return []
+    blockers = []
+    reviews = protection.get("required_pull_request_reviews")
+    if reviews is not None:
+        needed = int(reviews.get("required_approving_review_count", 1))
+        have = approvals(pull, bool(reviews.get("dismiss_stale_reviews")))
+        if len(have) < needed:
+            plural = "review is" if needed == 1 else "reviews are"
+            blockers.append(
+                f"At least {needed} approving {plural} required by reviewers with write access."
+            )
+    checks = protection.get("required_status_checks")
+    if checks is not None:
+        latest: dict[str, str] = {}
+        for status in statuses(pull.head_sha):
+            latest.setdefault(status.context, status.state)
+        for context in checks.get("contexts", []):
+            state = latest.get(context)
+            if state is None or state == "pending":
+                blockers.append(f'Required status check "{context}" is expected.')
+            elif state != "success":
+                blockers.append(f'Required status check "{context}" is failing.')
+    return blockers

@@ -1,0 +1,177 @@
+"""HTTP plumbing: authentication, routing, fault injection, recording, JSON I/O."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from collections.abc import Callable
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from jitflow.sandbox.github.api import Api, Request, Response
+from jitflow.sandbox.github.routes import ALIASES, OPERATIONS, Operation
+from jitflow.sandbox.github.service import ApiError, Service
+
+DOCS = "https://docs.github.com/rest"
+RATE_LIMIT = 5000
+
+
+class Recorder:
+    """What was served: (method, path, status) for everyone, bodies for the contract test."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, str, int]] = []
+        self.served: list[tuple[str, int, Any]] = []
+
+
+def error_body(status: int, message: str, errors: list[Any] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"message": message, "documentation_url": DOCS, "status": str(status)}
+    if errors is not None:
+        body["errors"] = errors
+    return body
+
+
+def route(method: str, path: str) -> tuple[Operation, dict[str, str]] | None:
+    for operation in (*OPERATIONS, *ALIASES):
+        if operation.method != method:
+            continue
+        match = operation.pattern.match(path)
+        if match:
+            return operation, {k: unquote(v) for k, v in match.groupdict().items()}
+    return None
+
+
+def make_handler(service: Service, api: Api, recorder: Recorder) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "GitHubStandIn/1.0"
+        # Send headers and body in one segment: with keep-alive, separate small writes
+        # meet Nagle + delayed ACK and every request stalls ~200 ms.
+        wbufsize = -1
+        disable_nagle_algorithm = True
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Silence the default stderr access log (requests_log is the record)."""
+
+        def do_GET(self) -> None:
+            self._handle("GET")
+
+        def do_POST(self) -> None:
+            self._handle("POST")
+
+        def do_PUT(self) -> None:
+            self._handle("PUT")
+
+        def do_PATCH(self) -> None:
+            self._handle("PATCH")
+
+        def do_DELETE(self) -> None:
+            self._handle("DELETE")
+
+        def _handle(self, method: str) -> None:
+            split = urlsplit(self.path)
+            path = split.path.rstrip("/") or "/"
+            raw = self._read_body()
+            with service.lock:
+                operation_id, response = self._dispatch(method, path, split.query, raw)
+                recorder.requests.append((method, path, response.status))
+                if operation_id:
+                    recorder.served.append((operation_id, response.status, response.body))
+            self._send(response)
+
+        def _read_body(self) -> bytes:
+            length = int(self.headers.get("Content-Length") or 0)
+            return self.rfile.read(length) if length else b""
+
+        def _dispatch(
+            self, method: str, path: str, query: str, raw: bytes
+        ) -> tuple[str | None, Response]:
+            fault = _take_fault(service, method, path)
+            if fault is not None:
+                return None, fault
+            found = route(method, path)
+            if found is None:
+                return None, Response(404, error_body(404, "Not Found"))
+            operation, params = found
+            user = _authenticate(service, self.headers.get("Authorization", ""))
+            if isinstance(user, Response):
+                return operation.operation_id, user
+            try:
+                body = json.loads(raw) if raw.strip() else {}
+                if not isinstance(body, dict):
+                    raise ApiError(400, "Problems parsing JSON")
+                service.refresh()
+                request = Request(method, path, params, dict(parse_qsl(query)), body, user)
+                handler: Callable[[Request], Response] = getattr(api, operation.handler)
+                return operation.operation_id, handler(request)
+            except json.JSONDecodeError:
+                return operation.operation_id, Response(
+                    400, error_body(400, "Problems parsing JSON")
+                )
+            except ApiError as exc:
+                response = Response(exc.status, error_body(exc.status, exc.message, exc.errors))
+                response.headers.update(exc.headers)
+                return operation.operation_id, response
+
+        def _send(self, response: Response) -> None:
+            payload = b"" if response.body is None else json.dumps(response.body).encode()
+            self.send_response(response.status, HTTPStatus(response.status).phrase)
+            headers = {
+                "Content-Type": "application/json; charset=utf-8",
+                "X-GitHub-Media-Type": "github.v3; format=json",
+                "X-GitHub-Request-Id": uuid.uuid4().hex[:16].upper(),
+                "X-RateLimit-Limit": str(RATE_LIMIT),
+                "X-RateLimit-Remaining": str(RATE_LIMIT - 1),
+                "X-RateLimit-Reset": str(int(time.time()) + 3600),
+                "X-RateLimit-Used": "1",
+                "X-RateLimit-Resource": "core",
+                **response.headers,
+                "Content-Length": str(len(payload)),
+            }
+            # Later entries win regardless of case (fault headers override the defaults).
+            by_lower = {name.lower(): (name, value) for name, value in headers.items()}
+            for name, value in by_lower.values():
+                self.send_header(name, value)
+            self.end_headers()
+            if payload and self.command != "HEAD":
+                self.wfile.write(payload)
+
+    return Handler
+
+
+def _authenticate(service: Service, header: str) -> Any:
+    scheme, _, token = header.partition(" ")
+    if not token or scheme.lower() not in ("token", "bearer"):
+        return Response(401, error_body(401, "Requires authentication"))
+    user = service.authenticate(token.strip())
+    if user is None:
+        return Response(401, error_body(401, "Bad credentials"))
+    return user
+
+
+def _take_fault(service: Service, method: str, path: str) -> Response | None:
+    for fault in service.store.faults:
+        if fault.method.upper() == method and re.search(fault.path_regex, path):
+            fault.times -= 1
+            if fault.times <= 0:
+                service.store.faults.remove(fault)
+            message = _FAULT_MESSAGES.get(fault.status, HTTPStatus(fault.status).phrase)
+            if fault.status == 403 and fault.headers.get("x-ratelimit-remaining") == "0":
+                message = "API rate limit exceeded for user ID 1."
+            return Response(fault.status, error_body(fault.status, message), dict(fault.headers))
+    return None
+
+
+_FAULT_MESSAGES = {
+    403: (
+        "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
+    ),
+    429: "API rate limit exceeded",
+    500: "Server Error",
+    502: "Server Error",
+    503: "Service Unavailable",
+}

@@ -1,0 +1,251 @@
+"""The stand-in's Python control API: start it, add users and teams, act on PRs."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from http.server import ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from jitflow.sandbox.github.api import Api
+from jitflow.sandbox.github.gitrepo import BareRepo
+from jitflow.sandbox.github.render import Renderer
+from jitflow.sandbox.github.server import Recorder, make_handler
+from jitflow.sandbox.github.service import REVIEW_EVENTS, ApiError, Service
+from jitflow.sandbox.github.state import Fault, Team, TimelineEvent
+
+
+class StandInError(RuntimeError):
+    """A control-API call GitHub would refuse (the message is GitHub's)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"{status}: {message}")
+        self.status = status
+
+
+class GitHubStandIn:
+    """A local GitHub REST API over a real bare repository, for tests and the demo.
+
+    PyGithub talks to it unchanged: `Github(base_url=s.api_url, auth=Auth.Token(t))`.
+    """
+
+    def __init__(self, bare_repo: Path, owner: str = "acme", repo: str = "access") -> None:
+        self.bare_repo = Path(bare_repo)
+        self.owner = owner
+        self.repo = repo
+        self._service = Service(BareRepo(self.bare_repo), owner, repo)
+        self._service.add_user(owner, [], False, kind="Organization").token = ""
+        self._renderer = Renderer("", owner, repo, self._service.store, self._service.git)
+        self._recorder = Recorder()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._api_url = ""
+
+    # -- lifecycle -------------------------------------------------------
+
+    def start(self) -> None:
+        if self._server is not None:
+            return
+        handler = make_handler(self._service, Api(self._service, self._renderer), self._recorder)
+        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        server.daemon_threads = True
+        self._server = server
+        self._api_url = f"http://127.0.0.1:{server.server_address[1]}"
+        self._renderer.api = self._api_url
+        self._thread = threading.Thread(
+            target=server.serve_forever, name="github-standin", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = self._thread = None
+
+    def __enter__(self) -> GitHubStandIn:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"GitHubStandIn({self.full_name!r}, api_url={self._api_url or 'not started'!r})"
+
+    @property
+    def api_url(self) -> str:
+        if not self._api_url:
+            raise RuntimeError("the GitHub stand-in is not started; call start() first")
+        return self._api_url
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.owner}/{self.repo}"
+
+    @property
+    def requests_log(self) -> list[tuple[str, str, int]]:
+        with self._service.lock:
+            return list(self._recorder.requests)
+
+    @property
+    def served(self) -> list[tuple[str, int, Any]]:
+        with self._service.lock:
+            return list(self._recorder.served)
+
+    # -- people ------------------------------------------------------------
+
+    def add_user(
+        self, login: str, *, ssh_keys: Sequence[str] = (), can_read_org: bool = False
+    ) -> str:
+        """Create a user and return a fresh API token for them.
+
+        can_read_org=False behaves like a workflow's GITHUB_TOKEN (team lookups
+        answer 403); True like a token or App with members:read.
+        """
+        with self._service.lock:
+            if login in self._service.store.users:
+                raise StandInError(422, f"user {login!r} already exists")
+            return self._service.add_user(login, list(ssh_keys), can_read_org, "User").token
+
+    def token_for(self, login: str) -> str:
+        with self._service.lock:
+            user = self._service.store.users.get(login)
+            if user is None or not user.token:
+                raise StandInError(404, f"no user {login!r}")
+            return user.token
+
+    def add_team(self, org: str, slug: str, members: Sequence[str]) -> None:
+        with self._service.lock:
+            store = self._service.store
+            if org not in store.users:
+                self._service.add_user(org, [], False, "Organization").token = ""
+            team = store.teams.get((org, slug))
+            if team is None:
+                team = Team(store.ids.next("team"), org, slug, set())
+                store.teams[(org, slug)] = team
+            team.members = set(members)
+
+    # -- pull requests -------------------------------------------------------
+
+    def create_pull(
+        self, author: str, head: str, base: str = "main", title: str = "", body: str = ""
+    ) -> int:
+        """Open a PR from a branch already pushed to the bare repository."""
+        with self._call():
+            self._require_user(author)
+            return self._service.create_pull(author, head, base, title or head, body).number
+
+    def submit_review(
+        self,
+        number: int,
+        reviewer: str,
+        state: str,
+        commit_sha: str | None = None,
+        body: str = "",
+    ) -> int:
+        """state is APPROVE, REQUEST_CHANGES or COMMENT; the commit defaults to the head."""
+        if state not in REVIEW_EVENTS:
+            raise StandInError(422, f"review state must be one of {sorted(REVIEW_EVENTS)}")
+        with self._call():
+            self._require_user(reviewer)
+            text = body or ("" if state == "APPROVE" else f"{state.lower()} by {reviewer}")
+            return self._service.submit_review(number, reviewer, state, text, commit_sha).id
+
+    def dismiss_review(self, number: int, review_id: int, message: str = "") -> None:
+        with self._call():
+            self._service.dismiss_review(number, review_id, message or "Dismissed", self.owner)
+
+    def merge_pull(self, number: int, merged_by: str, method: str = "merge") -> str:
+        """Merge like the merge button (branch protection applies); return the new commit."""
+        with self._call():
+            self._require_user(merged_by)
+            return self._service.merge(number, merged_by, method)
+
+    def pull(self, number: int) -> dict[str, Any]:
+        """The PR's JSON exactly as GET /repos/{o}/{r}/pulls/{n} would return it."""
+        with self._call():
+            pull = self._service.pull(number)
+            commits = len(self._service.pull_commits(pull))
+            return self._renderer.pull(pull, commits, self._service.pull_files(pull))
+
+    def pull_timeline(self, number: int) -> list[TimelineEvent]:
+        """What happened to the PR, in order: opened, synchronize, reviewed, merged..."""
+        with self._call():
+            return list(self._service.pull(number).timeline)
+
+    def add_comment(self, number: int, author: str, body: str) -> int:
+        with self._call():
+            self._require_user(author)
+            return self._service.add_comment(number, author, body).id
+
+    def comments(self, number: int) -> list[dict[str, Any]]:
+        with self._call():
+            self._service.pull(number)
+            store = self._service.store
+            mine = [c for c in store.comments.values() if c.issue_number == number]
+            return [self._renderer.comment(c) for c in mine]
+
+    def create_status(self, sha: str, creator: str, state: str, context: str = "default") -> None:
+        with self._call():
+            self._service.create_status(sha, creator, state, context)
+
+    def statuses(self, sha: str) -> list[dict[str, Any]]:
+        """Statuses posted on a commit, newest first."""
+        with self._call():
+            full = self._service.git.resolve(sha) or sha
+            return [self._renderer.status(s) for s in self._service.statuses(full)]
+
+    def set_branch_protection(self, branch: str, protection: dict[str, Any] | None) -> None:
+        """Protect a branch with GitHub's PUT-body settings (None removes protection).
+
+        e.g. {"required_pull_request_reviews": {"required_approving_review_count": 1},
+              "required_status_checks": {"strict": True, "contexts": ["jitflow"]},
+              "enforce_admins": True, "restrictions": None}
+        """
+        with self._service.lock:
+            if protection is None:
+                self._service.store.protection.pop(branch, None)
+            else:
+                self._service.store.protection[branch] = dict(protection)
+
+    def fail_next(
+        self,
+        method: str,
+        path_regex: str,
+        status: int,
+        times: int = 1,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """Make the next `times` requests matching method and path answer `status`."""
+        with self._service.lock:
+            rule = Fault(method.upper(), path_regex, status, times, dict(headers or {}))
+            self._service.store.faults.append(rule)
+
+    # -- helpers ---------------------------------------------------------------
+
+    @contextmanager
+    def _call(self) -> Iterator[None]:
+        """Run a control call under the lock, after following pushes, with GitHub's errors."""
+        with self._service.lock:
+            try:
+                self._service.refresh()
+                yield
+            except ApiError as exc:
+                detail = f"{exc.message} {exc.errors}" if exc.errors else exc.message
+                raise StandInError(exc.status, detail) from None
+
+    def _require_user(self, login: str) -> None:
+        if login not in self._service.store.users:
+            raise StandInError(404, f"no user {login!r}; call add_user first")
