@@ -1,0 +1,79 @@
+"""`jitflow policy test` and `jitflow policy impact`: tooling for policy authors."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from jitflow.cli import EXIT_CODES_HELP, cli
+from jitflow.cli.options import IsoTime, now_or
+from jitflow.errors import ExitCode
+
+REPO_OPTION = click.option(
+    "--repo", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True
+)
+
+
+@cli.group()
+def policy() -> None:
+    """Test policies and preview the effect of a policy change."""
+
+
+@policy.command("test", epilog=EXIT_CODES_HELP)
+@REPO_OPTION
+def policy_test(repo: Path) -> None:
+    """Run the policy unit tests under policies/tests/*.yaml (policies from the work tree)."""
+    from jitflow.usecases.policy_test import render_policy_tests, run_policy_tests
+
+    report = run_policy_tests(repo)
+    click.echo(render_policy_tests(report), nl=False)
+    raise SystemExit(int(ExitCode.OK if report.passed else ExitCode.DENIED))
+
+
+@policy.command("impact", epilog=EXIT_CODES_HELP)
+@click.option("--base", required=True, metavar="REF", help="Policies before the change.")
+@click.option(
+    "--head", default="HEAD", show_default=True, metavar="REF", help="Policies after the change."
+)
+@click.option("--now", type=IsoTime(), help="Evaluate undated requests as of this time.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "markdown"]),
+    default="text",
+    show_default=True,
+)
+@click.option(
+    "--comment",
+    "pr_number",
+    type=int,
+    metavar="PR",
+    help="Also post the report as a comment on this PR.",
+)
+@REPO_OPTION
+def policy_impact(
+    base: str,
+    head: str,
+    now: datetime | None,
+    output_format: str,
+    pr_number: int | None,
+    repo: Path,
+) -> None:
+    """Replay every request in history against the policies at BASE and at HEAD.
+
+    Lists requests whose verdict or required approvals would change, and active grants the
+    new policies would not allow.
+    """
+    from jitflow.usecases.policy_impact import render_impact, run_impact
+
+    report = run_impact(repo, base, head, now_or(now))
+    click.echo(render_impact(report, output_format), nl=False)
+    if pr_number is not None:
+        from jitflow.adapters.github import GitHubGateway
+
+        GitHubGateway.from_env(os.environ).upsert_comment(
+            pr_number, "policy-impact", render_impact(report, "markdown")
+        )

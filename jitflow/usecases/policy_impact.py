@@ -1,0 +1,162 @@
+"""`jitflow policy impact`: what a policy change would have decided differently.
+
+Every request in the repository's history (pending, active and archived records at HEAD)
+is replayed against the policies and groups at BASE and at HEAD; requests whose verdict or
+required approvals change are listed, and so are active grants the new policies would refuse.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from jitflow.adapters.git import Git
+from jitflow.core.evaluation import Context, RequestDecision, evaluate
+from jitflow.core.loading import Loaded, parse_request, parse_time
+from jitflow.core.yamlio import YamlError, dump, load_yaml
+from jitflow.usecases.repository import read_policies, snapshot
+
+_LEDGER_KEYS = ("grant", "ended")
+
+
+@dataclass(frozen=True)
+class ImpactRow:
+    id: str
+    path: str
+    policy: str
+    requester: str
+    active: bool
+    before: str
+    after: str
+
+
+@dataclass(frozen=True)
+class ImpactReport:
+    base: str
+    head: str
+    replayed: int
+    changed: tuple[ImpactRow, ...]
+
+    @property
+    def newly_refused_active(self) -> tuple[ImpactRow, ...]:
+        return tuple(r for r in self.changed if r.active and r.after.startswith("denied"))
+
+
+def run_impact(repo: Path, base: str, head: str, now: datetime) -> ImpactReport:
+    git = Git(repo)
+    base_sha, head_sha = git.rev_parse(base), git.rev_parse(head)
+    records = _history_requests(git, head_sha)
+    names = [loaded.value.policy for _path, loaded, _when in records if loaded.value is not None]
+    before_policies = read_policies(git, base_sha, names)
+    after_policies = read_policies(git, head_sha, names)
+    before_groups, after_groups = snapshot(git, base_sha).groups, snapshot(git, head_sha).groups
+    changed = []
+    for path, loaded, when in records:
+        request = loaded.value
+        if request is None:
+            continue
+        context = Context(now=when or now, author=request.requester)
+        old = evaluate([loaded], before_policies, before_groups, context).requests[0]
+        new = evaluate([loaded], after_policies, after_groups, context).requests[0]
+        old_text, new_text = _verdict(old), _verdict(new)
+        if old_text != new_text:
+            changed.append(
+                ImpactRow(
+                    request.id,
+                    path,
+                    request.policy,
+                    request.requester,
+                    "/active/" in path,
+                    old_text,
+                    new_text,
+                )
+            )
+    return ImpactReport(base_sha, head_sha, len(records), tuple(changed))
+
+
+def _history_requests(git: Git, commit: str) -> list[tuple[str, Loaded, datetime | None]]:
+    """Every request record at `commit`, with ledger blocks removed, and when it was decided."""
+    listing = git.execute(
+        ["ls-tree", "-r", "-z", "--name-only", "--full-tree", commit, "--", "requests/"]
+    ).stdout
+    paths = [p.decode(errors="replace") for p in listing.split(b"\0") if p.endswith(b".yaml")]
+    blobs = git.cat_blobs([f"{commit}:{p}" for p in paths])
+    out = []
+    for path, blob in zip(paths, blobs, strict=True):
+        if blob is None:
+            continue
+        try:
+            data = load_yaml(blob, path).data
+        except YamlError:
+            continue
+        if not isinstance(data, dict):
+            continue
+        when = _decided_at(data)
+        request_only = {k: v for k, v in data.items() if k not in _LEDGER_KEYS}
+        name = path.rsplit("/", 1)[-1]
+        out.append((path, parse_request(dump(request_only).encode(), f"requests/{name}"), when))
+    return out
+
+
+def _decided_at(data: dict[str, object]) -> datetime | None:
+    grant = data.get("grant")
+    if isinstance(grant, dict):
+        for key in ("merged_at", "issued_at"):
+            value = grant.get(key)
+            if isinstance(value, str):
+                try:
+                    return parse_time(value)
+                except ValueError:
+                    return None
+    return None
+
+
+def _verdict(decision: RequestDecision) -> str:
+    codes = sorted(
+        {f.code for f in decision.findings if f.is_error and f.code not in _REPLAY_NOISE}
+    )
+    if codes:
+        return "denied (" + ", ".join(codes) + ")"
+    rules = decision.approvals.rules if decision.approvals else ()
+    needs = "; ".join(rule.describe() for rule in rules) or "no approval"
+    return f"allowed, needs {needs}"
+
+
+# Findings that depend on when and where a request is replayed, not on the policy.
+_REPLAY_NOISE = {"duplicate-id", "start-in-past", "active-limit"}
+
+
+def render_impact(report: ImpactReport, output_format: str = "text") -> str:
+    if output_format == "markdown":
+        lines = [
+            "### jitflow: policy change impact",
+            "",
+            f"Replayed {report.replayed} request(s) against policies at `{report.base[:12]}` and `{report.head[:12]}`.",
+        ]
+        if not report.changed:
+            return (
+                "\n".join([*lines, "", "No past or active request would be decided differently."])
+                + "\n"
+            )
+        lines += ["", "| request | requester | policy | before | after |", "|---|---|---|---|---|"]
+        lines += [
+            f"| `{r.id}`{' (active)' if r.active else ''} | @{r.requester} | `{r.policy}` | {r.before} | {r.after} |"
+            for r in report.changed
+        ]
+        if report.newly_refused_active:
+            lines += [
+                "",
+                f"⚠️ {len(report.newly_refused_active)} active grant(s) would not be allowed under the new policies.",
+            ]
+        return "\n".join(lines) + "\n"
+    lines = [
+        f"replayed {report.replayed} request(s); {len(report.changed)} would be decided differently"
+    ]
+    for r in report.changed:
+        lines.append(f"  {r.id}{' [ACTIVE]' if r.active else ''} ({r.requester}, {r.policy})")
+        lines.append(f"      before: {r.before}")
+        lines.append(f"      after:  {r.after}")
+    for r in report.newly_refused_active:
+        lines.append(f"warning: active grant {r.id} would not be allowed under the new policies")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,183 @@
+"""`jitflow policy test`: unit tests for policies, as YAML cases under policies/tests/.
+
+A case is a request, a context (author, groups, active grants, reviews, now) and the
+expected verdict with finding codes. Policies are read from the work tree, so a PR that
+changes a policy is tested against its new version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from jitflow.core.approvals import ApprovalFacts
+from jitflow.core.evaluation import Context, RequestDecision, evaluate
+from jitflow.core.loading import (
+    GROUPS_PATH,
+    Loaded,
+    parse_groups,
+    parse_policy,
+    parse_request,
+    parse_time,
+)
+from jitflow.core.model import ActiveGrant, Groups, Review, ReviewState
+from jitflow.core.yamlio import YamlError, dump, load_yaml
+from jitflow.errors import ConfigError
+
+CASES_DIR = "policies/tests"
+_CASE_KEYS = {"name", "request", "context", "expect"}
+_CONTEXT_KEYS = {"author", "now", "groups", "active", "reviews", "id"}
+_EXPECT_KEYS = {"allowed", "approved", "findings", "approvals_missing"}
+_DEFAULT_NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    file: str
+    line: int
+    name: str
+    passed: bool
+    expected: dict[str, Any]
+    actual: dict[str, Any]
+    messages: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PolicyTestReport:
+    results: tuple[CaseResult, ...] = field(default_factory=tuple)
+
+    @property
+    def passed(self) -> bool:
+        return all(r.passed for r in self.results)
+
+
+def run_policy_tests(repo: Path) -> PolicyTestReport:
+    policies = _load_policies(repo)
+    base_groups = parse_groups(_read(repo / GROUPS_PATH), GROUPS_PATH)
+    results: list[CaseResult] = []
+    files = sorted((repo / CASES_DIR).glob("*.yaml"))
+    if not files:
+        raise ConfigError(f"no policy tests found: add cases under {CASES_DIR}/*.yaml")
+    for path in files:
+        relative = str(path.relative_to(repo))
+        try:
+            document = load_yaml(path.read_bytes(), relative)
+        except YamlError as exc:
+            raise ConfigError(str(exc)) from exc
+        cases = document.data.get("cases") if isinstance(document.data, dict) else None
+        if not isinstance(cases, list) or not cases:
+            raise ConfigError(f"{relative}:1:1: expected a mapping with a non-empty list `cases:`")
+        for index, case in enumerate(cases):
+            line = document.position(("cases", index))[0]
+            results.append(_run_case(relative, line, case, policies, base_groups))
+    return PolicyTestReport(tuple(results))
+
+
+def _read(path: Path) -> bytes | None:
+    return path.read_bytes() if path.is_file() else None
+
+
+def _load_policies(repo: Path) -> dict[str, Loaded]:
+    return {
+        path.stem: parse_policy(path.read_bytes(), f"policies/{path.name}")
+        for path in sorted((repo / "policies").glob("*.yaml"))
+        if path.name != "groups.yaml"
+    }
+
+
+def _check_keys(where: str, data: object, allowed: set[str]) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a mapping")
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}"
+        )
+    return data
+
+
+def _run_case(
+    file: str, line: int, raw: object, policies: dict[str, Loaded], base_groups: Loaded
+) -> CaseResult:
+    where = f"{file}:{line}"
+    case = _check_keys(where, raw, _CASE_KEYS)
+    if "request" not in case or "expect" not in case:
+        raise ConfigError(f"{where}: a case needs `request:` and `expect:`")
+    context_data = _check_keys(f"{where} context", case.get("context", {}), _CONTEXT_KEYS)
+    expect = _check_keys(f"{where} expect", case["expect"], _EXPECT_KEYS)
+    request_data = _check_keys(
+        f"{where} request",
+        case["request"],
+        set(case["request"]) if isinstance(case["request"], dict) else set(),
+    )
+    request_id = str(context_data.get("id", "case-request"))
+    loaded = parse_request(dump(request_data).encode(), f"requests/{request_id}.yaml")
+    groups = base_groups
+    if "groups" in context_data:
+        groups = Loaded(Groups({k: tuple(v) for k, v in context_data["groups"].items()}), ())
+    author = str(context_data.get("author", request_data.get("requester", "")))
+    now = parse_time(str(context_data["now"])) if "now" in context_data else _DEFAULT_NOW
+    active = tuple(
+        ActiveGrant(
+            id=str(g.get("id", f"active-{i}")),
+            policy=str(g["policy"]),
+            requester=str(g["requester"]),
+        )
+        for i, g in enumerate(context_data.get("active", []))
+    )
+    reviews = tuple(
+        Review(str(r["reviewer"]), ReviewState(str(r.get("state", "APPROVED"))), "head", now)
+        for r in context_data.get("reviews", [])
+    )
+    facts = ApprovalFacts(
+        author=author, head_sha="head", reviews=reviews, content_digests={"head": "same"}
+    )
+    context = Context(now=now, author=author, active_grants=active, approval_facts=facts)
+    decision = evaluate([loaded], policies, groups, context).requests[0]
+    actual = _observed(decision, expect)
+    expected = {
+        key: (sorted(value) if key == "findings" else value) for key, value in expect.items()
+    }
+    messages = tuple(f"[{f.code}] {f.message}" for f in decision.findings)
+    return CaseResult(
+        file,
+        line,
+        str(case.get("name", f"case at line {line}")),
+        actual == expected,
+        expected,
+        actual,
+        messages,
+    )
+
+
+def _observed(decision: RequestDecision, expect: dict[str, Any]) -> dict[str, Any]:
+    observed: dict[str, Any] = {
+        "allowed": decision.allowed,
+        "approved": decision.approved,
+        "findings": sorted({f.code for f in decision.findings}),
+        "approvals_missing": sum(rule.missing for rule in decision.approvals.rules)
+        if decision.approvals
+        else 0,
+    }
+    return {key: observed[key] for key in expect}
+
+
+def render_policy_tests(report: PolicyTestReport) -> str:
+    lines = []
+    for result in report.results:
+        mark = "PASS" if result.passed else "FAIL"
+        lines.append(f"{mark} {result.file}:{result.line} {result.name}")
+        if not result.passed:
+            for key in result.expected:
+                if result.expected[key] != result.actual.get(key):
+                    lines.append(f"    {key}: expected {result.expected[key]!r}")
+                    lines.append(f"    {' ' * len(key)}       got {result.actual.get(key)!r}")
+            lines.extend(f"    finding {message}" for message in result.messages)
+    failed = sum(not r.passed for r in report.results)
+    total = len(report.results)
+    lines.append(
+        f"{failed} of {total} policy cases FAILED" if failed else f"all {total} policy cases pass"
+    )
+    return "\n".join(lines) + "\n"
