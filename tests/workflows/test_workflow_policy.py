@@ -172,7 +172,10 @@ def test_check_has_base_commit_and_runs_the_gate() -> None:
     assert checkout["with"]["fetch-depth"] == 0
     gate = _step(document, "check", "Evaluate")
     assert gate["run"] == 'jitflow check --event "$GITHUB_EVENT_PATH" --format github'
-    assert gate["env"] == {"GITHUB_TOKEN": "${{ github.token }}"}
+    assert gate["env"] == {
+        "GITHUB_TOKEN": "${{ github.token }}",
+        "JITFLOW_BOT_LOGIN": "github-actions[bot]",
+    }
     install = _step(document, "check", "Install")
     assert re.search(r"pip install .*\s\.$", install["run"].strip())
 
@@ -283,6 +286,7 @@ def test_sync_step_takes_values_from_env_only() -> None:
         "VAULT_ADDR": "${{ vars.VAULT_ADDR }}",
         "JITFLOW_VAULT_ROLE": "${{ vars.JITFLOW_VAULT_ROLE }}",
         "GITHUB_TOKEN": "${{ github.token }}",
+        "JITFLOW_BOT_LOGIN": "github-actions[bot]",
         "REVOKE_ID": "${{ inputs.revoke }}",
     }
 
