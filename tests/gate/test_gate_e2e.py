@@ -235,3 +235,64 @@ def _ssh_key() -> str:
         + bytes(32)
     )
     return "ssh-ed25519 " + base64.b64encode(blob).decode() + " bob@laptop"
+
+
+def test_merge_group_re_evaluates_every_pr_in_the_queue(scenario: Scenario, tmp_path: Path) -> None:
+    from jitflow.sandbox.github.events import build_event
+    from jitflow.usecases.gate import GateOptions, run_gate
+    from tests.gate.scenario import NOW
+
+    scenario.commit("req", {REQ: request_yaml()})
+    number = scenario.open("req")
+    event = build_event("merge_group.checks_requested", scenario.standin, number)
+    queue_sha = event["merge_group"]["head_sha"]
+    path = tmp_path / "merge_group.json"
+    path.write_text(json.dumps(event))
+    Git(scenario.checkout).run("fetch", "--quiet", "origin", "+refs/heads/*:refs/remotes/origin/*")
+    environ = {
+        "GITHUB_TOKEN": scenario.tokens["jitflow-bot"],
+        "GITHUB_API_URL": scenario.standin.api_url,
+        "GITHUB_REPOSITORY": scenario.standin.full_name,
+        "JITFLOW_GITHUB_WRITE_INTERVAL": "0",
+    }
+    pending = run_gate(GateOptions(scenario.checkout, path, NOW, "json", environ))
+    assert pending.exit_code is ExitCode.OK
+    assert statuses(scenario, queue_sha) == ("success", "failure")  # approval missing
+    scenario.standin.submit_review(number, "bob", "APPROVE")
+    run_gate(GateOptions(scenario.checkout, path, NOW, "json", environ))
+    assert statuses(scenario, queue_sha) == ("success", "success")
+
+
+def test_request_open_pushes_the_branch_and_opens_the_pr(
+    scenario: Scenario, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from jitflow.cli import cli
+
+    monkeypatch.setenv("GITHUB_TOKEN", scenario.tokens["alice"])
+    monkeypatch.setenv("GITHUB_API_URL", scenario.standin.api_url)
+    monkeypatch.setenv("GITHUB_REPOSITORY", scenario.standin.full_name)
+    monkeypatch.setenv("JITFLOW_GITHUB_WRITE_INTERVAL", "0")
+    args = [
+        "request",
+        "orders-db-write",
+        "--for",
+        "30m",
+        "--reason",
+        "Fix stuck rows in orders.status for INC-4211",
+        "--ticket",
+        "INC-4211",
+        "--as",
+        "alice",
+        "--open",
+        "--repo",
+        str(scenario.work.path),
+    ]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "opened pull request #1" in result.output
+    pull = scenario.standin.pull(1)
+    assert pull["user"]["login"] == "alice"
+    assert pull["title"].startswith("Access request: orders-db-write for alice (30m)")
+    assert pull["head"]["ref"].startswith("jitflow/request/alice-orders-db-write-")
