@@ -4,6 +4,7 @@ that reports each problem at the file's line and column."""
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterable
 from functools import cache
 from importlib import resources
@@ -30,6 +31,9 @@ def schema(name: str) -> dict[str, Any]:
 
 @cache
 def _validator(name: str) -> Any:
+    # jsonschema's optional IRI checker builds a parser grammar at import time (seconds);
+    # jitflow's schemas use only date-time and regex, so keep it from loading.
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
     import jsonschema
 
     cls = jsonschema.Draft202012Validator
@@ -44,6 +48,12 @@ def validate(document: Document, name: str) -> list[Finding]:
     findings = []
     for error in _leaves(errors):
         json_path = tuple(error.absolute_path)
+        if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+            # Point at the first unknown key itself, not at the mapping that holds it.
+            known = error.schema.get("properties", {})
+            unknown = [(*json_path, key) for key in error.instance if key not in known]
+            if unknown:
+                json_path = min(unknown, key=document.position)
         line, column = document.position(json_path)
         findings.append(
             Finding(
