@@ -1,0 +1,129 @@
+"""`jitflow sync`, `jitflow creds`, `jitflow revoke`."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from jitflow.cli import EXIT_CODES_HELP, cli
+from jitflow.cli.options import IsoTime, now_or
+from jitflow.errors import ExitCode
+
+_REPO = click.option(
+    "--repo", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True
+)
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
+@click.option("--now", type=IsoTime(), help="Act as of this UTC time (ISO 8601). Default: now.")
+@click.option("--dry-run", is_flag=True, help="Print the plan; touch nothing.")
+@click.option("--no-issue", is_flag=True, help="Only end grants (expire, revoke); issue nothing.")
+@click.option("--revoke", "revoke_ids", multiple=True, metavar="ID", help="Revoke now (incident).")
+@click.option("--remote", default="origin", show_default=True)
+@click.option("--branch", default="main", show_default=True)
+@_REPO
+def sync(
+    now: datetime | None,
+    dry_run: bool,
+    no_issue: bool,
+    revoke_ids: tuple[str, ...],
+    remote: str,
+    branch: str,
+    repo: Path,
+) -> None:
+    """Issue, expire and revoke grants, recording each transition as a commit on main.
+
+    Needs VAULT_ADDR (+ VAULT_TOKEN or GitHub OIDC), GITHUB_TOKEN and GITHUB_REPOSITORY.
+    """
+    from jitflow.adapters.github import GitHubGateway
+    from jitflow.adapters.vault import VaultGateway
+    from jitflow.usecases.sync import SyncOptions, run_sync
+
+    environ = dict(os.environ)
+    options = SyncOptions(repo, now_or(now), dry_run, no_issue, revoke_ids, remote, branch)
+    vault = VaultGateway.from_env(environ)
+    with GitHubGateway.from_env(environ) as github:
+        report = run_sync(options, vault, github, environ)
+    if dry_run:
+        for t in report.planned:
+            click.echo(f"would {t.action.value}: {t.request_id} ({t.why})")
+        if not report.planned:
+            click.echo("nothing to do")
+    else:
+        for event, request_id, detail in report.done:
+            click.echo(f"{event}: {request_id}" + (f" ({detail})" if detail else ""))
+        if not report.done:
+            click.echo("nothing to do")
+    for error in report.errors:
+        click.echo(f"jitflow: error: {error}", err=True)
+    raise SystemExit(int(ExitCode.OK if report.ok else ExitCode.UNEXPECTED))
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
+@click.argument("request_id", metavar="ID")
+@click.option(
+    "--identity",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=Path("~/.ssh/id_ed25519").expanduser(),
+    show_default=True,
+    help="Your SSH private key (ed25519 or RSA, no passphrase).",
+)
+@click.option(
+    "--format", "output_format", type=click.Choice(["env", "json", "pgpass"]), default="env"
+)
+@click.option("--ref", default="origin/main", show_default=True)
+@_REPO
+def creds(request_id: str, identity: Path, output_format: str, ref: str, repo: Path) -> None:
+    """Fetch, decrypt and unwrap the credentials of your active grant ID (printed once)."""
+    from jitflow.adapters.github import GitHubGateway
+    from jitflow.adapters.vault import WrappingTokenUsedError
+    from jitflow.usecases.creds import CredsOptions, fetch_credentials, render
+
+    environ = dict(os.environ)
+    options = CredsOptions(repo, request_id, identity, output_format, ref)
+    with GitHubGateway.from_env(environ) as github:
+        try:
+            values = fetch_credentials(options, github, environ)
+        except WrappingTokenUsedError as exc:
+            click.echo(
+                f"jitflow: WARNING: POSSIBLE INTERCEPTION of {request_id}: {exc.message}", err=True
+            )
+            raise SystemExit(int(ExitCode.DENIED)) from exc
+    click.echo(render(values, output_format), nl=False)
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
+@click.argument("request_id", metavar="ID")
+@click.option("--reason", required=True, help="Why the grant ends early.")
+@click.option("--open", "open_pr", is_flag=True, help="Push the branch and open the PR.")
+@click.option("--as", "login", metavar="LOGIN", help="Your GitHub login.")
+@click.option("--base", default="origin/main", show_default=True)
+@click.option("--remote", default="origin", show_default=True)
+@_REPO
+def revoke(
+    request_id: str,
+    reason: str,
+    open_pr: bool,
+    login: str | None,
+    base: str,
+    remote: str,
+    repo: Path,
+) -> None:
+    """Create a branch deleting requests/active/ID.yaml: merging it revokes the grant."""
+    from jitflow.usecases.revoke import RevokeOptions, create_revocation
+
+    made = create_revocation(RevokeOptions(repo, request_id, reason, login, base))
+    click.echo(f"created branch {made.branch} ({made.commit[:12]})")
+    if open_pr:
+        from jitflow.adapters.git import Git
+        from jitflow.adapters.github import GitHubGateway
+
+        Git(repo).run(
+            "push", "--quiet", remote, f"refs/heads/{made.branch}:refs/heads/{made.branch}"
+        )
+        with GitHubGateway.from_env(dict(os.environ)) as github:
+            number = github.create_pull(made.branch, base.split("/")[-1], made.title, made.body)
+        click.echo(f"opened PR #{number}")

@@ -1,0 +1,359 @@
+"""The git ledger (docs/ledger.md): record blocks, paths, commit messages and the plan of
+transitions. Pure: no I/O, no clock; the use-case passes `now` and the facts it gathered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from jitflow.core.loading import ACTIVE_DIR, ARCHIVE_DIR, REQUEST_DIR, format_time, parse_time
+from jitflow.core.model import ActiveGrant, Finding, GrantKind
+from jitflow.core.yamlio import YamlError, dump_block, load_yaml
+
+RUNNER_NAME = "jitflow-sync"
+RUNNER_EMAIL = "jitflow-sync@users.noreply.github.com"
+
+
+class Event(StrEnum):
+    ISSUE = "issue"
+    EXPIRE = "expire"
+    REVOKE = "revoke"
+    DENY = "deny"
+    FAIL = "fail"
+    ADOPT = "adopt"
+
+
+class EndReason(StrEnum):
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+    DENIED = "denied"
+    FAILED = "failed"
+
+
+END_REASON_OF_EVENT = {
+    Event.EXPIRE: EndReason.EXPIRED,
+    Event.REVOKE: EndReason.REVOKED,
+    Event.DENY: EndReason.DENIED,
+    Event.FAIL: EndReason.FAILED,
+}
+
+
+def request_path(request_id: str) -> str:
+    return f"{REQUEST_DIR}/{request_id}.yaml"
+
+
+def active_path(request_id: str) -> str:
+    return f"{ACTIVE_DIR}/{request_id}.yaml"
+
+
+def archive_path(request_id: str, ended_at: datetime) -> str:
+    """Archived under the UTC month of the end, so one folder never grows without bound."""
+    stamp = format_time(ended_at)
+    return f"{ARCHIVE_DIR}/{stamp[:4]}/{stamp[5:7]}/{request_id}.yaml"
+
+
+@dataclass(frozen=True)
+class GrantBlock:
+    """The `grant:` block the runner appends to a request to make the active record."""
+
+    kind: GrantKind
+    issued_at: datetime
+    expires_at: datetime
+    requested_seconds: int
+    granted_seconds: int
+    approved_by: tuple[str, ...]
+    merged_by: str
+    merged_at: datetime
+    pr: int
+    merge_commit: str
+    policy_commit: str
+    vault: Mapping[str, str]
+    mount: str = ""
+    role: str = ""
+    break_glass: bool = False
+
+
+@dataclass(frozen=True)
+class EndedBlock:
+    """The `ended:` block that closes a record in the archive."""
+
+    at: datetime
+    reason: EndReason
+    by: str
+    pr: int | None = None
+    merge_commit: str | None = None
+    findings: tuple[Finding, ...] = ()
+
+
+def _with_newline(content: bytes) -> bytes:
+    return content if not content or content.endswith(b"\n") else content + b"\n"
+
+
+def render_grant(block: GrantBlock) -> str:
+    data: dict[str, Any] = {"kind": block.kind.value}
+    if block.mount:
+        data["mount"] = block.mount
+    if block.role:
+        data["role"] = block.role
+    data.update(
+        issued_at=format_time(block.issued_at),
+        expires_at=format_time(block.expires_at),
+        requested_seconds=block.requested_seconds,
+        granted_seconds=block.granted_seconds,
+        approved_by=list(block.approved_by),
+        merged_by=block.merged_by,
+        merged_at=format_time(block.merged_at),
+        pr=block.pr,
+        merge_commit=block.merge_commit,
+        policy_commit=block.policy_commit,
+        break_glass=block.break_glass,
+        vault={k: str(v) for k, v in block.vault.items() if v},
+    )
+    return dump_block("grant", data)
+
+
+def render_ended(block: EndedBlock) -> str:
+    data: dict[str, Any] = {
+        "at": format_time(block.at),
+        "reason": block.reason.value,
+        "by": block.by,
+    }
+    if block.pr is not None:
+        data["pr"] = block.pr
+    if block.merge_commit:
+        data["merge_commit"] = block.merge_commit
+    if block.findings:
+        data["findings"] = [{"code": f.code, "message": f.message} for f in block.findings]
+    return dump_block("ended", data)
+
+
+def active_record(request_bytes: bytes, block: GrantBlock) -> bytes:
+    """The request byte for byte, then the grant block."""
+    return _with_newline(request_bytes) + render_grant(block).encode()
+
+
+def archive_record(record_bytes: bytes, block: EndedBlock) -> bytes:
+    """The active record (or the request never issued), then the ended block."""
+    return _with_newline(record_bytes) + render_ended(block).encode()
+
+
+@dataclass(frozen=True)
+class ActiveRecord:
+    """What the runner needs back from an active file: who, what, until when, how to revoke."""
+
+    id: str
+    policy: str
+    requester: str
+    kind: GrantKind | None
+    expires_at: datetime | None
+    pr: int | None
+    accessor: str | None
+    vault: Mapping[str, str] = field(default_factory=dict)
+    approved_by: tuple[str, ...] = ()
+
+
+def parse_active_record(content: bytes, request_id: str) -> ActiveRecord:
+    """Lenient: a damaged record still yields its id so it can be expired or reported."""
+    try:
+        data = load_yaml(content, active_path(request_id)).data
+    except YamlError:
+        data = None
+    data = data if isinstance(data, dict) else {}
+    raw_grant = data.get("grant")
+    grant: dict[str, Any] = raw_grant if isinstance(raw_grant, dict) else {}
+    raw_vault = grant.get("vault")
+    vault: dict[str, Any] = raw_vault if isinstance(raw_vault, dict) else {}
+    try:
+        kind: GrantKind | None = GrantKind(str(grant.get("kind")))
+    except ValueError:
+        kind = None
+    expires = grant.get("expires_at")
+    try:
+        expires_at = parse_time(expires) if isinstance(expires, str) else None
+    except ValueError:
+        expires_at = None
+    pr = grant.get("pr")
+    approved = grant.get("approved_by")
+    return ActiveRecord(
+        id=request_id,
+        policy=str(data.get("policy", "")),
+        requester=str(data.get("requester", "")),
+        kind=kind,
+        expires_at=expires_at,
+        pr=pr if isinstance(pr, int) else None,
+        accessor=str(vault["accessor"]) if vault.get("accessor") else None,
+        vault={str(k): str(v) for k, v in vault.items()},
+        approved_by=tuple(str(a) for a in approved) if isinstance(approved, list) else (),
+    )
+
+
+@dataclass(frozen=True)
+class Trailers:
+    """What a transition commit says about itself, machine-readably."""
+
+    event: Event
+    request_id: str
+    policy: str
+    requester: str
+    approved_by: tuple[str, ...] = ()
+    expires: datetime | None = None
+
+
+def commit_message(trailers: Trailers, body: str = "") -> str:
+    lines = [f"jitflow: {trailers.event.value} {trailers.request_id}", ""]
+    if body:
+        lines += [body.strip(), ""]
+    lines += [
+        f"Jitflow-Event: {trailers.event.value}",
+        f"Jitflow-Request: {trailers.request_id}",
+        f"Jitflow-Policy: {trailers.policy or 'unknown'}",
+        f"Jitflow-Requester: {trailers.requester or 'unknown'}",
+    ]
+    if trailers.approved_by:
+        lines.append(f"Jitflow-Approved-By: {', '.join(trailers.approved_by)}")
+    if trailers.expires is not None:
+        lines.append(f"Jitflow-Expires: {format_time(trailers.expires)}")
+    return "\n".join(lines) + "\n"
+
+
+# -- the plan ------------------------------------------------------------------------------
+
+
+class Action(StrEnum):
+    ISSUE = "issue"  # decide from scratch, then issue (or deny)
+    ADOPT_OR_REVOKE = "adopt-or-revoke"  # a Vault token with no record in git
+    EXPIRE = "expire"
+    REVOKE = "revoke"  # early: revocation PR or --revoke
+    WAIT = "wait"  # merged, start not reached yet (reported, nothing done)
+
+
+@dataclass(frozen=True)
+class PendingRequest:
+    """A request file directly under requests/ on main: merged, not yet issued or denied."""
+
+    id: str
+    start: datetime | None  # the requested start, if any
+    merged_at: datetime | None
+
+
+@dataclass(frozen=True)
+class RevokedDeletion:
+    """An active file deleted on main by a revocation PR, not yet archived."""
+
+    id: str
+    commit: str
+
+
+@dataclass(frozen=True)
+class OrphanToken:
+    accessor: str
+    request_id: str
+
+
+@dataclass(frozen=True)
+class Transition:
+    action: Action
+    request_id: str
+    why: str
+    accessor: str | None = None
+    deletion_commit: str | None = None
+
+
+@dataclass(frozen=True)
+class LedgerState:
+    pending: tuple[PendingRequest, ...]
+    active: tuple[ActiveRecord, ...]
+    deletions: tuple[RevokedDeletion, ...]
+
+
+def plan(
+    state: LedgerState,
+    now: datetime,
+    vault_tokens: Iterable[OrphanToken] = (),
+    revoke_ids: Sequence[str] = (),
+) -> list[Transition]:
+    """Every transition due at `now`, in a stable order: ends first, then issues."""
+    out: list[Transition] = []
+    recorded = {r.accessor for r in state.active if r.accessor}
+    wanted = set(revoke_ids)
+    for record in sorted(state.active, key=lambda r: r.id):
+        if record.id in wanted:
+            out.append(Transition(Action.REVOKE, record.id, "named by --revoke"))
+        elif record.expires_at is None or record.expires_at <= now:
+            why = "expired" if record.expires_at else "no readable expiry: ended to be safe"
+            out.append(Transition(Action.EXPIRE, record.id, why))
+    for deletion in sorted(state.deletions, key=lambda d: d.id):
+        out.append(
+            Transition(
+                Action.REVOKE,
+                deletion.id,
+                "active file deleted by a revocation PR",
+                deletion_commit=deletion.commit,
+            )
+        )
+    for token in sorted(vault_tokens, key=lambda t: (t.request_id, t.accessor)):
+        if token.accessor in recorded:
+            continue
+        out.append(
+            Transition(
+                Action.ADOPT_OR_REVOKE,
+                token.request_id,
+                "Vault token with no active record in git",
+                accessor=token.accessor,
+            )
+        )
+    orphan_ids = {t.request_id for t in out if t.action is Action.ADOPT_OR_REVOKE}
+    for request in sorted(state.pending, key=lambda p: p.id):
+        if request.id in orphan_ids:
+            continue
+        start = due_at(request)
+        if start is not None and start > now:
+            out.append(Transition(Action.WAIT, request.id, f"starts at {format_time(start)}"))
+        else:
+            out.append(Transition(Action.ISSUE, request.id, "merged and due"))
+    return out
+
+
+def due_at(request: PendingRequest) -> datetime | None:
+    """Start is the merge time, or the requested start when that is later."""
+    if request.start is None:
+        return request.merged_at
+    if request.merged_at is None:
+        return request.start
+    return max(request.start, request.merged_at)
+
+
+def revocation_findings(
+    ids: Sequence[str],
+    active: Iterable[ActiveGrant],
+    author: str,
+    *,
+    approved_by_approver: bool = False,
+) -> tuple[Finding, ...]:
+    """Why a revocation PR can't be accepted yet: unknown grants, or another person's grant
+    without one approval from the policy's approvers. Giving up your own grant is free."""
+    by_id = {g.id: g for g in active}
+    findings: list[Finding] = []
+    for grant_id in ids:
+        path = active_path(grant_id)
+        grant = by_id.get(grant_id)
+        if grant is None:
+            findings.append(
+                Finding("unknown-grant", f"{grant_id} is not an active grant", path, 1, 1)
+            )
+        elif grant.requester.lower() != author.lower() and not approved_by_approver:
+            findings.append(
+                Finding(
+                    "revocation-needs-approval",
+                    f"{grant_id} belongs to {grant.requester}: revoking another person's grant "
+                    f"needs one approval from the approvers of policy {grant.policy}",
+                    path,
+                    1,
+                    1,
+                )
+            )
+    return tuple(findings)

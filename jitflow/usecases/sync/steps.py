@@ -1,0 +1,261 @@
+"""The single steps of a sync: what to order from Vault, how to deliver, what to record.
+
+Each step is small and callable on its own (tests use them to stage a sync that died
+between Vault and git).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
+
+from jitflow.core.durations import format_duration
+from jitflow.core.ledger import (
+    ActiveRecord,
+    EndedBlock,
+    EndReason,
+    Event,
+    GrantBlock,
+    Trailers,
+    active_path,
+    active_record,
+    archive_path,
+    archive_record,
+    commit_message,
+    request_path,
+)
+from jitflow.core.loading import format_time
+from jitflow.core.model import Finding, GrantKind
+from jitflow.errors import UsageError
+from jitflow.usecases.sync.decide import Verdict
+from jitflow.usecases.sync.writer import LedgerCommit
+
+if TYPE_CHECKING:
+    from jitflow.adapters.vault.types import GrantOrder, IssuedGrant, Secret
+
+
+class Commenter(Protocol):
+    def upsert_comment(self, number: int, marker: str, body: str) -> int: ...
+
+    def ssh_public_keys(self, login: str) -> list[str]: ...
+
+
+class Wrapper(Protocol):
+    def wrap(self, secret: Secret, ttl_seconds: int) -> str: ...
+
+
+def order_for(verdict: Verdict) -> GrantOrder:
+    """The Vault order for an approved request."""
+    from jitflow.adapters.vault.types import GrantOrder
+
+    decision = verdict.decision
+    if decision is None or decision.policy is None or decision.request is None:
+        raise UsageError(f"request {verdict.request_id} has no usable decision to issue")
+    policy, request = decision.policy, decision.request
+    duration = decision.duration or policy.default_duration
+    grant = policy.grant
+    return GrantOrder(
+        request_id=request.id,
+        policy=policy.name,
+        requester=request.requester,
+        kind=grant.kind,
+        duration_seconds=int(duration.total_seconds()),
+        mount=grant.mount,
+        role=grant.role,
+        vault_policies=grant.policies,
+        principals=grant.principals,
+        group=grant.group,
+        ssh_public_key=request.ssh_public_key,
+    )
+
+
+def mask_for_actions(environ: Mapping[str, str], *values: str) -> None:
+    """In GitHub Actions, register secrets with the log masker before anything could log them."""
+    if environ.get("GITHUB_ACTIONS") != "true":
+        return
+    for value in values:
+        if value:
+            sys.stdout.write(f"::add-mask::{value}\n")
+    sys.stdout.flush()
+
+
+def deliver(
+    github: Commenter,
+    vault: Wrapper,
+    verdict: Verdict,
+    issued: IssuedGrant,
+    environ: Mapping[str, str],
+) -> None:
+    """Post what the requester needs: wrapped+encrypted secrets, or the certificate in clear."""
+    from jitflow.adapters import delivery
+
+    pr = verdict.pr
+    decision = verdict.decision
+    if pr is None or decision is None or decision.policy is None:
+        return
+    request_id = verdict.request_id
+    if issued.secret is not None:
+        mask_for_actions(environ, *issued.secret.values.values())
+        ttl = max(60, int(decision.policy.grant.wrap_ttl.total_seconds()))
+        wrapping_token = vault.wrap(issued.secret, ttl)
+        mask_for_actions(environ, wrapping_token)
+        keys = github.ssh_public_keys(pr.author)
+        armored = delivery.encrypt_for_ssh_keys(wrapping_token.encode(), keys)
+        del wrapping_token
+        hint = (
+            f"the wrapping token expires in {format_duration_seconds(ttl)}; "
+            f"the grant ends at {format_time(issued.expires_at)}"
+        )
+        body = delivery.render_delivery_comment(request_id, armored, expires_hint=hint)
+        github.upsert_comment(pr.number, f"credentials:{request_id}", body)
+    elif issued.public_material:
+        body = delivery.render_certificate_comment(request_id, issued.public_material)
+        github.upsert_comment(pr.number, f"certificate:{request_id}", body)
+    github.upsert_comment(pr.number, f"status:{request_id}", issued_note(verdict, issued))
+
+
+def format_duration_seconds(seconds: int) -> str:
+    from datetime import timedelta
+
+    return format_duration(timedelta(seconds=seconds))
+
+
+def issued_note(verdict: Verdict, issued: IssuedGrant) -> str:
+    decision = verdict.decision
+    requested = int(decision.duration.total_seconds() if decision and decision.duration else 0)
+    text = f"### `{verdict.request_id}` is active\n\nIssued until {format_time(issued.expires_at)}."
+    if issued.capped or (requested and issued.granted_ttl_seconds < requested):
+        text += (
+            f"\n\n**Vault granted a shorter TTL than asked:** "
+            f"{format_duration_seconds(issued.granted_ttl_seconds)} instead of "
+            f"{format_duration_seconds(requested)} (capped by the Vault role or mount maximum)."
+        )
+    return text + "\n"
+
+
+def denied_note(request_id: str, findings: tuple[Finding, ...]) -> str:
+    lines = [
+        f"### `{request_id}` was denied at issue time",
+        "",
+        "The merge did not satisfy the policy when re-checked from scratch, so nothing was "
+        "issued and the request was archived as denied:",
+        "",
+    ]
+    lines += [f"- `{f.code}`: {f.message}" for f in findings] or ["- (no reason recorded)"]
+    return "\n".join(lines) + "\n"
+
+
+# -- records --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IssueFacts:
+    """What an issue or adopt record says about Vault's side."""
+
+    kind: GrantKind
+    expires_at: datetime
+    granted_seconds: int
+    vault: Mapping[str, str]
+
+
+def facts_of(issued: IssuedGrant, kind: GrantKind) -> IssueFacts:
+    vault = {"accessor": issued.accessor or "", **dict(issued.identifiers)}
+    return IssueFacts(kind, issued.expires_at, issued.granted_ttl_seconds, vault)
+
+
+def issue_commit(
+    verdict: Verdict, request_bytes: bytes, facts: IssueFacts, now: datetime, event: Event
+) -> LedgerCommit:
+    decision = verdict.decision
+    pr = verdict.pr
+    assert decision is not None and decision.policy is not None and decision.request is not None
+    assert pr is not None
+    requested = decision.duration or decision.policy.default_duration
+    block = GrantBlock(
+        kind=facts.kind,
+        mount=decision.policy.grant.mount,
+        role=decision.policy.grant.role,
+        issued_at=now,
+        expires_at=facts.expires_at,
+        requested_seconds=int(requested.total_seconds()),
+        granted_seconds=facts.granted_seconds,
+        approved_by=verdict.approved_by,
+        merged_by=pr.merged_by or "",
+        merged_at=pr.merged_at or now,
+        pr=pr.number,
+        merge_commit=verdict.merge_commit,
+        policy_commit=verdict.policy_commit,
+        vault=facts.vault,
+        break_glass=decision.break_glass,
+    )
+    trailers = Trailers(
+        event,
+        verdict.request_id,
+        decision.policy.name,
+        decision.request.requester,
+        verdict.approved_by,
+        facts.expires_at,
+    )
+    files: dict[str, bytes | None] = {
+        request_path(verdict.request_id): None,
+        active_path(verdict.request_id): active_record(request_bytes, block),
+    }
+    return LedgerCommit(commit_message(trailers), files, now)
+
+
+def deny_commit(
+    verdict: Verdict, request_bytes: bytes, policy: str, requester: str, now: datetime, by: str
+) -> LedgerCommit:
+    ended = EndedBlock(
+        at=now,
+        reason=EndReason.DENIED,
+        by=by,
+        pr=verdict.pr.number if verdict.pr else None,
+        merge_commit=verdict.merge_commit,
+        findings=verdict.all_findings(),
+    )
+    files: dict[str, bytes | None] = {
+        request_path(verdict.request_id): None,
+        archive_path(verdict.request_id, now): archive_record(request_bytes, ended),
+    }
+    body = "\n".join(f"{f.code}: {f.message}" for f in ended.findings)
+    trailers = Trailers(Event.DENY, verdict.request_id, policy, requester)
+    return LedgerCommit(commit_message(trailers, body), files, now)
+
+
+def end_commit(
+    record: ActiveRecord,
+    record_bytes: bytes,
+    event: Event,
+    now: datetime,
+    by: str,
+    *,
+    pr: int | None = None,
+    still_active_file: bool = True,
+    findings: tuple[Finding, ...] = (),
+) -> LedgerCommit:
+    reason = {Event.EXPIRE: EndReason.EXPIRED, Event.FAIL: EndReason.FAILED}.get(
+        event, EndReason.REVOKED
+    )
+    ended = EndedBlock(at=now, reason=reason, by=by, pr=pr, findings=findings)
+    files: dict[str, bytes | None] = {
+        archive_path(record.id, now): archive_record(record_bytes, ended)
+    }
+    if still_active_file:
+        files[active_path(record.id)] = None
+    trailers = Trailers(
+        event, record.id, record.policy, record.requester, record.approved_by, record.expires_at
+    )
+    return LedgerCommit(commit_message(trailers), files, now)
+
+
+def orphan_revoke_commit(
+    request_id: str, accessor: str, policy: str, requester: str, now: datetime, why: str
+) -> LedgerCommit:
+    """An orphan token with nothing to archive: the commit itself is the record."""
+    trailers = Trailers(Event.REVOKE, request_id, policy, requester)
+    body = f"Revoked Vault token (accessor {accessor}) that had no record in git: {why}"
+    return LedgerCommit(commit_message(trailers, body), {}, now)

@@ -1,0 +1,179 @@
+"""A whole jitflow world for sync tests: OpenBao, the GitHub stand-in over a bare repo,
+a requester's clone and the runner's clone, all real."""
+
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from jitflow.adapters.git import Git
+from jitflow.sandbox.github import GitHubStandIn
+from tests.conftest_servers import JitflowVault, _postgres_or_none  # noqa: F401
+from tests.standin_helpers import clone, make_bare_repo
+
+OWNER, REPO = "acme", "access"
+POLICIES: Mapping[str, bytes] = {
+    "policies/groups.yaml": b"sre: [alice, carol]\nleads: [bob]\n",
+    "policies/ops-read.yaml": b"""\
+name: ops-read
+description: A read-only Vault token
+grant: {kind: vault-token, policies: [jitflow-readonly]}
+duration: {default: 30m, max: 2h}
+requesters: {groups: [sre]}
+approvals:
+  rules:
+    - {count: 1, from: {groups: [leads]}}
+""",
+    "policies/orders-db.yaml": b"""\
+name: orders-db
+description: Write access to the orders database
+grant: {kind: database, mount: database, role: readwrite}
+duration: {default: 30m, max: 2h}
+requesters: {groups: [sre]}
+approvals:
+  rules:
+    - {count: 1, from: {groups: [leads]}}
+""",
+    "requests/.gitkeep": b"",
+    "requests/active/.gitkeep": b"",
+    "requests/archive/.gitkeep": b"",
+}
+_numbers = itertools.count(1)
+
+
+def vault_api(addr: str, token: str, method: str, path: str, body: Any = None) -> requests.Response:
+    return requests.request(
+        method, f"{addr}/v1/{path}", headers={"X-Vault-Token": token}, json=body, timeout=30
+    )
+
+
+@dataclass
+class World:
+    vault: JitflowVault
+    standin: GitHubStandIn
+    bare: Path
+    requester: Git
+    runner: Git
+    key: Path
+    env: dict[str, str] = field(repr=False)
+
+    def request(
+        self,
+        policy: str = "ops-read",
+        duration: str = "30m",
+        author: str = "alice",
+        extra: Mapping[str, bytes] | None = None,
+        body: str = "",
+    ) -> tuple[str, int]:
+        """Push a request branch and open its PR; returns (id, PR number)."""
+        request_id = f"{author}-{policy}-{next(_numbers):04d}-{os.getpid() % 1000}"
+        content = body or (
+            f"policy: {policy}\nrequester: {author}\nduration: {duration}\n"
+            "reason: investigating the orders backlog for the incident\n"
+        )
+        git = self.requester
+        git.run("fetch", "--quiet", "origin")
+        branch = f"req/{request_id}"
+        git.run("checkout", "--quiet", "-B", branch, "origin/main")
+        files = {f"requests/{request_id}.yaml": content.encode(), **(extra or {})}
+        for name, data in files.items():
+            (git.path / name).parent.mkdir(parents=True, exist_ok=True)
+            (git.path / name).write_bytes(data)
+        git.run("add", "--all")
+        env = {
+            "GIT_AUTHOR_NAME": author,
+            "GIT_AUTHOR_EMAIL": f"{author}@users.noreply.github.com",
+            "GIT_COMMITTER_NAME": author,
+            "GIT_COMMITTER_EMAIL": f"{author}@users.noreply.github.com",
+        }
+        git.run("commit", "--quiet", "-m", f"Request {request_id}", env=env)
+        git.run("push", "--quiet", "origin", branch)
+        return request_id, self.standin.create_pull(author, branch)
+
+    def approved_merge(self, policy: str = "ops-read", **kw: Any) -> tuple[str, int]:
+        request_id, number = self.request(policy, **kw)
+        self.standin.submit_review(number, "bob", "APPROVE")
+        self.standin.merge_pull(number, "bob")
+        return request_id, number
+
+    def sync(
+        self, *args: str, repo: Path | None = None, check: bool = True
+    ) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "jitflow",
+                "sync",
+                "--repo",
+                str(repo or self.runner.path),
+                *args,
+            ],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"sync failed ({result.returncode}): {result.stdout}{result.stderr}"
+            )
+        return result
+
+    def main_file(self, path: str) -> bytes | None:
+        return Git(self.bare).show_bytes("main", path)
+
+    def main_paths(self, prefix: str = "requests/") -> list[str]:
+        return [p for _, _, p in Git(self.bare).list_tree("main", prefix)]
+
+
+@pytest.fixture(scope="session")
+def runner_token(jitflow_vault: JitflowVault) -> str:
+    answer = vault_api(
+        jitflow_vault.addr,
+        jitflow_vault.root_token,
+        "POST",
+        "auth/token/create-orphan",
+        {"policies": [jitflow_vault.setup.runner_policy], "ttl": "4h", "no_default_policy": True},
+    )
+    answer.raise_for_status()
+    token: str = answer.json()["auth"]["client_token"]
+    return token
+
+
+@pytest.fixture
+def world(tmp_path: Path, jitflow_vault: JitflowVault, runner_token: str) -> Iterator[World]:
+    bare = make_bare_repo(tmp_path, POLICIES)
+    key = tmp_path / "alice_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    with GitHubStandIn(bare, owner=OWNER, repo=REPO) as standin:
+        standin.add_user("alice", ssh_keys=[(tmp_path / "alice_ed25519.pub").read_text().strip()])
+        standin.add_user("bob")
+        standin.add_user("carol")
+        bot = standin.add_user("jitflow-bot")
+        requester = clone(bare, tmp_path / "alice")
+        runner = clone(bare, tmp_path / "runner")
+        env = {
+            **{
+                k: v
+                for k, v in os.environ.items()
+                if not k.startswith(("VAULT_", "BAO_", "GITHUB_"))
+            },
+            "VAULT_ADDR": jitflow_vault.addr,
+            "VAULT_TOKEN": runner_token,
+            "GITHUB_TOKEN": bot,
+            "GITHUB_REPOSITORY": f"{OWNER}/{REPO}",
+            "GITHUB_API_URL": standin.api_url,
+            "JITFLOW_BOT_LOGIN": "jitflow-bot",
+            "JITFLOW_VAULT_IDENTITY_MOUNT": "userpass",
+        }
+        yield World(jitflow_vault, standin, bare, requester, runner, key, env)
