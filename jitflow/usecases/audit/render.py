@@ -1,0 +1,187 @@
+"""Writing audit rows as table, CSV, JSON and markdown, row by row (no list of all rows)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable
+from typing import Any, TextIO
+
+from jitflow.core.history import AuditRow, format_time
+
+COLUMNS = (
+    "id",
+    "requester",
+    "policy",
+    "kind",
+    "resource",
+    "reason",
+    "ticket",
+    "break_glass",
+    "requested_at",
+    "approvers",
+    "merged_at",
+    "merged_by",
+    "pr",
+    "issued_at",
+    "expires_at",
+    "ended_at",
+    "outcome",
+    "ended_by",
+    "outcome_detail",
+    "request_commit",
+    "merge_commit",
+    "issue_commit",
+    "end_commit",
+    "revocation_commit",
+)
+
+
+def row_to_dict(row: AuditRow) -> dict[str, Any]:
+    """A row as plain JSON values, with the evidence SHAs flattened in."""
+    return {
+        "id": row.id,
+        "requester": row.requester,
+        "policy": row.policy,
+        "kind": row.kind,
+        "resource": row.resource,
+        "reason": row.reason,
+        "ticket": row.ticket or None,
+        "break_glass": row.break_glass,
+        "requested_at": format_time(row.requested_at) or None,
+        "approvers": list(row.approvers),
+        "merged_at": format_time(row.merged_at) or None,
+        "merged_by": row.merged_by or None,
+        "pr": row.pr,
+        "issued_at": format_time(row.issued_at) or None,
+        "expires_at": format_time(row.expires_at) or None,
+        "ended_at": format_time(row.ended_at) or None,
+        "outcome": row.outcome.value,
+        "ended_by": row.ended_by or None,
+        "outcome_detail": row.outcome_detail or None,
+        "request_commit": row.evidence.request_commit or None,
+        "merge_commit": row.evidence.merge_commit or None,
+        "issue_commit": row.evidence.issue_commit or None,
+        "end_commit": row.evidence.end_commit or None,
+        "revocation_commit": row.evidence.revocation_commit or None,
+    }
+
+
+def write_json(rows: Iterable[AuditRow], out: TextIO, *, generated_at: str, head: str) -> int:
+    """`{"generated_at", "repository": {"head"}, "rows": [...]}`, streamed row by row."""
+    out.write("{\n")
+    out.write(f'  "generated_at": {json.dumps(generated_at)},\n')
+    out.write(f'  "repository": {{"head": {json.dumps(head)}}},\n')
+    out.write('  "rows": [')
+    count = 0
+    for row in rows:
+        out.write(",\n    " if count else "\n    ")
+        out.write(json.dumps(row_to_dict(row), ensure_ascii=False, sort_keys=False))
+        count += 1
+    out.write("\n  ]\n}\n" if count else "]\n}\n")
+    return count
+
+
+def write_csv(rows: Iterable[AuditRow], out: TextIO) -> int:
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    count = 0
+    for row in rows:
+        values = row_to_dict(row)
+        writer.writerow(
+            [";".join(values[c]) if c == "approvers" else _cell(values[c]) for c in COLUMNS]
+        )
+        count += 1
+    return count
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+# id, requester, policy, issued, outcome, approvers: 99 columns with separators
+_TABLE = (
+    (34, "ID"),
+    (10, "REQUESTER"),
+    (16, "POLICY"),
+    (16, "ISSUED (UTC)"),
+    (8, "OUTCOME"),
+    (10, "APPROVERS"),
+)
+
+
+def _fit(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "~"
+
+
+def write_table(rows: Iterable[AuditRow], out: TextIO) -> int:
+    """A fixed-width table that stays within 100 columns."""
+    out.write(" ".join(title.ljust(width) for width, title in _TABLE).rstrip() + "\n")
+    count = 0
+    for row in rows:
+        start = row.issued_at or row.merged_at
+        cells = (
+            row.id,
+            row.requester,
+            row.policy,
+            start.strftime("%Y-%m-%d %H:%M") if start else "-",
+            row.outcome.value,
+            ",".join(row.approvers) or "-",
+        )
+        line = " ".join(
+            _fit(cell, width).ljust(width) for cell, (width, _) in zip(cells, _TABLE, strict=True)
+        )
+        out.write(line.rstrip() + "\n")
+        count += 1
+    out.write(f"{count} request(s)\n")
+    return count
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def write_markdown(rows: Iterable[AuditRow], out: TextIO, *, generated_at: str, head: str) -> int:
+    out.write("# Access audit\n\n")
+    out.write(f"Generated {generated_at} from git history at `{head[:12]}`.\n\n")
+    out.write(
+        "| Request | Requester | Policy | Granted | Approvers | Issued | Ended | Outcome "
+        "| Reason | Evidence |\n"
+    )
+    out.write("|---|---|---|---|---|---|---|---|---|---|\n")
+    count = 0
+    for row in rows:
+        outcome = row.outcome.value
+        if row.ended_by and row.outcome.value in ("revoked",):
+            outcome += f" by {row.ended_by}"
+        if row.outcome_detail:
+            outcome += f" ({row.outcome_detail})"
+        evidence = ", ".join(
+            f"{label} `{sha[:8]}`"
+            for label, sha in (
+                ("merge", row.evidence.merge_commit),
+                ("issue", row.evidence.issue_commit),
+                ("end", row.evidence.end_commit),
+            )
+            if sha
+        )
+        cells = (
+            f"`{row.id}`",
+            row.requester,
+            row.policy,
+            f"{row.kind} {row.resource}".strip(),
+            ", ".join(row.approvers),
+            format_time(row.issued_at),
+            format_time(row.ended_at),
+            outcome,
+            row.reason + (f" ({row.ticket})" if row.ticket else ""),
+            evidence + (f" (PR #{row.pr})" if row.pr else ""),
+        )
+        out.write("| " + " | ".join(_md(c) for c in cells) + " |\n")
+        count += 1
+    out.write(f"\n{count} request(s).\n")
+    return count

@@ -1,0 +1,104 @@
+"""`jitflow audit`: one row per request, built from git history alone (works offline)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import TextIO
+
+from jitflow.adapters.git import Git
+from jitflow.core.history import AuditRow, build_row, format_time
+from jitflow.errors import UsageError
+from jitflow.usecases.audit.gitlog import DEFAULT_RUNNER_EMAIL, head_of, iter_ledger, iter_trails
+from jitflow.usecases.audit.render import write_csv, write_json, write_markdown, write_table
+
+
+class ReportFormat(StrEnum):
+    TABLE = "table"
+    CSV = "csv"
+    JSON = "json"
+    MARKDOWN = "markdown"
+    HTML = "html"
+
+
+@dataclass(frozen=True)
+class AuditOptions:
+    """What `jitflow audit` was asked for; `None` filters select everything."""
+
+    repo: Path = Path(".")
+    ref: str = "HEAD"
+    since: datetime | None = None
+    until: datetime | None = None
+    requester: str | None = None
+    policy: str | None = None
+    resource: str | None = None
+    format: ReportFormat = ReportFormat.TABLE
+    output: Path | None = None
+    now: datetime | None = None
+    runner_email: str | None = None
+
+
+def runner_email_from(environ: Mapping[str, str], explicit: str | None = None) -> str:
+    """The runner identity whose commits own the ledger folders."""
+    return explicit or environ.get("JITFLOW_RUNNER_EMAIL") or DEFAULT_RUNNER_EMAIL
+
+
+def iter_rows(options: AuditOptions, git: Git, head: str, now: datetime) -> Iterator[AuditRow]:
+    """Rows that pass the filters, streamed (newest requests first)."""
+    runner = runner_email_from(os.environ, options.runner_email)
+    resource = (options.resource or "").lower()
+    for entry in iter_ledger(git, iter_trails(git, head, runner)):
+        row = build_row(entry.trail, entry.record)
+        if options.requester and row.requester != options.requester:
+            continue
+        if options.policy and row.policy != options.policy:
+            continue
+        if resource and resource not in f"{row.kind} {row.resource}".lower():
+            continue
+        if not row.overlaps(options.since, options.until, now):
+            continue
+        yield row
+
+
+@contextmanager
+def _opened(output: Path | None, stdout: TextIO) -> Iterator[TextIO]:
+    if output is None:
+        yield stdout
+        return
+    try:
+        handle = output.open("w", encoding="utf-8", newline="")
+    except OSError as exc:
+        raise UsageError(f"cannot write the report to {output}: {exc.strerror}") from exc
+    with handle:
+        yield handle
+
+
+def run_audit(options: AuditOptions, stdout: TextIO | None = None) -> int:
+    """Write the report; return the number of rows written."""
+    if options.since and options.until and options.since > options.until:
+        raise UsageError("--since is after --until; swap them")
+    now = options.now or datetime.now(UTC)
+    git = Git(options.repo)
+    head = head_of(git, options.ref)
+    rows = iter_rows(options, git, head, now)
+    generated = format_time(now)
+    with _opened(options.output, stdout or sys.stdout) as out:
+        if options.format is ReportFormat.JSON:
+            return write_json(rows, out, generated_at=generated, head=head)
+        if options.format is ReportFormat.CSV:
+            return write_csv(rows, out)
+        if options.format is ReportFormat.MARKDOWN:
+            return write_markdown(rows, out, generated_at=generated, head=head)
+        if options.format is ReportFormat.HTML:
+            from jitflow.usecases.audit.html import render_html
+
+            collected = list(rows)
+            out.write(render_html(collected, generated_at=now, head=head))
+            return len(collected)
+        return write_table(rows, out)
