@@ -1,0 +1,53 @@
+"""`jitflow demo` and `jitflow init`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from jitflow.cli import EXIT_CODES_HELP, cli
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
+@click.option(
+    "--keep",
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
+    help="Leave the demo's access repository (full history) in DIR, a new directory.",
+)
+def demo(keep: Path | None) -> None:
+    """See the whole lifecycle in ~20 seconds, on real local servers.
+
+    Starts OpenBao (and PostgreSQL when installed) and a local GitHub stand-in, then plays:
+    request PR, check, an ignored approval, a valid one, merge, sync issues, `jitflow creds`,
+    the credential works, time jumps past the expiry, sync revokes, the credential is refused,
+    `jitflow audit` and `audit verify`. Everything it starts is stopped and removed at the end.
+    """
+    from jitflow.usecases.demo import DemoOptions, run_demo
+
+    result = run_demo(DemoOptions(keep=keep), sys.stdout)
+    raise SystemExit(int(result.exit_code))
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
+@click.argument(
+    "directory", type=click.Path(file_okay=False, path_type=Path), default=Path("."), required=False
+)
+@click.option("--force", is_flag=True, help="Overwrite files that already exist.")
+def init(directory: Path, force: bool) -> None:
+    """Scaffold an access repository in DIRECTORY (default: here).
+
+    Writes policies/ (groups and an example policy), requests/ (with active/ and archive/),
+    the check and sync workflows, .github/CODEOWNERS and .pre-commit-hooks.yaml. Refuses to
+    overwrite existing files unless --force.
+    """
+    from jitflow.usecases.init import InitOptions, next_steps, run_init
+
+    result = run_init(InitOptions(directory, force))
+    for path in result.written:
+        click.echo(f"  created  {path}")
+    for path in result.overwritten:
+        click.echo(f"  replaced {path}")
+    click.echo(f"\n{next_steps(directory)}", nl=False)

@@ -1,0 +1,341 @@
+"""The demo's story, step by step, each step a real call: git, HTTP to the stand-in, Vault.
+
+alice asks for access in pull requests; the check comments and sets statuses; an outsider's
+approval is ignored; eligible reviewers approve; the PRs merge; the sync issues; alice
+fetches and uses her credentials; time jumps past the expiry; the sync revokes; the
+credentials stop working; the audit tells the whole story from git alone.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from jitflow.errors import VaultError
+from jitflow.usecases.demo.progress import Narrator, StepFailed
+from jitflow.usecases.demo.world import BOT, OWNER, REPO, DemoWorld
+
+OUTSIDER = "mallory"
+
+
+@dataclass(frozen=True)
+class Ask:
+    """One access request alice makes, and who may approve it under the example policies."""
+
+    policy: str
+    duration: str
+    reason: str
+    approver: str
+    ticket: str | None = None
+    needs_postgres: bool = False
+
+
+ASKS = (
+    Ask(
+        "staging-readonly",
+        "30m",
+        "Reproduce the checkout timeout on staging (reads staging secrets)",
+        approver="carol",
+    ),
+    Ask(
+        "orders-db-write",
+        "30m",
+        "Fix the orders stuck in 'pending' after the payment outage",
+        approver="bob",
+        ticket="INC-4211",
+        needs_postgres=True,
+    ),
+)
+
+
+@dataclass(frozen=True)
+class OpenedRequest:
+    ask: Ask
+    request_id: str
+    number: int
+    head_sha: str
+
+
+def play(world: DemoWorld, narrator: Narrator, now: datetime) -> datetime:
+    """Run the story; return the moment the clock jumped to (for the audit)."""
+    asks = [a for a in ASKS if world.postgres is not None or not a.needs_postgres]
+    opened = [_open_request(world, narrator, ask, now) for ask in asks]
+    pending = _check(world, narrator, opened, now)
+    _outsider_approves(world, narrator, pending, now)
+    _approve(world, narrator, opened, now)
+    _merge(world, narrator, opened)
+    _sync(world, narrator, opened, datetime.now(UTC).replace(microsecond=0), "issue")
+    secrets = _fetch_credentials(world, narrator, opened)
+    _use_credentials(world, narrator, opened, secrets, expect_working=True)
+    later = _expiry(world, opened) + timedelta(minutes=1)
+    _sync(world, narrator, opened, later, "expire")
+    _use_credentials(world, narrator, opened, secrets, expect_working=False)
+    return later
+
+
+def _open_request(world: DemoWorld, narrator: Narrator, ask: Ask, now: datetime) -> OpenedRequest:
+    from jitflow.usecases.publish import pull_request_text
+    from jitflow.usecases.request import RequestOptions, create_request
+
+    with narrator.step(f"alice requests {ask.policy}") as step:
+        world.alice.run("fetch", "--quiet", "origin")
+        created = create_request(
+            RequestOptions(
+                repo=world.alice.path,
+                policy=ask.policy,
+                duration=ask.duration,
+                reason=ask.reason,
+                now=now,
+                login="alice",
+                ticket=ask.ticket,
+                base="origin/main",
+            )
+        )
+        ref = f"refs/heads/{created.branch}"
+        world.alice.run("push", "--quiet", "origin", f"{ref}:{ref}")
+        title, body = pull_request_text(created)
+        with world.github_as("alice") as github:
+            number = github.create_pull(created.branch, "main", title, body)
+        step.done(
+            f"alice opens PR #{number}: {ask.policy} for {ask.duration} "
+            f"(jitflow request wrote {created.path})"
+        )
+    return OpenedRequest(ask, created.id, number, created.commit)
+
+
+def _gate(world: DemoWorld, number: int, action: str, now: datetime) -> dict[str, str]:
+    """What `jitflow check --event` does in the workflow; returns the statuses it set."""
+    from jitflow.usecases.gate import GateOptions, run_gate
+
+    pull = world.standin.pull(number)
+    event_name = "pull_request" if action == "opened" else "pull_request_review"
+    event = {
+        "action": action if action == "opened" else "submitted",
+        "number": number,
+        "pull_request": pull,
+        "repository": {"full_name": f"{OWNER}/{REPO}", "name": REPO, "owner": {"login": OWNER}},
+        "sender": {"login": pull["user"]["login"]},
+    }
+    path = world.workdir / f"event-{event_name}-{number}.json"
+    path.write_text(json.dumps(event), encoding="utf-8")
+    world.runner.run("fetch", "--quiet", "origin")
+    run_gate(GateOptions(world.runner.path, path, now, "text", world.runner_env))
+    latest: dict[str, str] = {}
+    for status in world.standin.statuses(str(pull["head"]["sha"])):
+        latest.setdefault(str(status["context"]), str(status["state"]))
+    return latest
+
+
+def _check(
+    world: DemoWorld, narrator: Narrator, opened: list[OpenedRequest], now: datetime
+) -> list[OpenedRequest]:
+    """Run the check on every PR; return those still waiting for an approval."""
+    with narrator.step("the check evaluates the PRs") as step:
+        states = [_gate(world, r.number, "opened", now) for r in opened]
+        shown = []
+        for request, state in zip(opened, states, strict=True):
+            if state.get("jitflow/policy") != "success":
+                raise StepFailed(f"PR #{request.number}: jitflow/policy is {state}")
+            comments = world.standin.comments(request.number)
+            if not any(c["user"]["login"] == BOT for c in comments):
+                raise StepFailed(f"PR #{request.number}: the check posted no comment")
+            approval = state.get("jitflow/approval", "?")
+            why = " (self-approval: the policy allows it)" if approval == "success" else ""
+            shown.append(f"#{request.number} jitflow/approval = {approval}{why}")
+        step.done("the check comments, jitflow/policy = success; " + ", ".join(shown))
+    return [
+        r for r, s in zip(opened, states, strict=True) if s.get("jitflow/approval") != "success"
+    ]
+
+
+def _outsider_approves(
+    world: DemoWorld, narrator: Narrator, pending: list[OpenedRequest], now: datetime
+) -> None:
+    if not pending:
+        narrator.say(f"    note: no PR waits for an approval, so {OUTSIDER} has nothing to try")
+        return
+    with narrator.step(f"{OUTSIDER} approves") as step:
+        for request in pending:
+            world.standin.submit_review(request.number, OUTSIDER, "APPROVE")
+            approval = _gate(world, request.number, "submitted", now).get("jitflow/approval")
+            if approval == "success":
+                raise StepFailed(f"{OUTSIDER}'s approval of PR #{request.number} was counted")
+        step.done(
+            f"{OUTSIDER} (in no approver group) approves "
+            + ", ".join(f"#{r.number}" for r in pending)
+            + f": ignored, jitflow/approval = {approval}"
+        )
+
+
+def _approve(
+    world: DemoWorld, narrator: Narrator, opened: list[OpenedRequest], now: datetime
+) -> None:
+    """Each PR's eligible approver approves (branch protection wants a review on every PR)."""
+    with narrator.step("the eligible reviewers approve") as step:
+        for request in opened:
+            reviewer = request.ask.approver
+            world.standin.submit_review(request.number, reviewer, "APPROVE")
+            approval = _gate(world, request.number, "submitted", now).get("jitflow/approval")
+            if approval != "success":
+                raise StepFailed(f"{reviewer} approved PR #{request.number}: still {approval}")
+        step.done(
+            ", ".join(f"{r.ask.approver} approves #{r.number}" for r in opened)
+            + ": jitflow/approval = success"
+        )
+
+
+def _merge(world: DemoWorld, narrator: Narrator, opened: list[OpenedRequest]) -> None:
+    with narrator.step("merging") as step:
+        for request in opened:
+            world.standin.merge_pull(request.number, request.ask.approver)
+        step.done(
+            ", ".join(f"{r.ask.approver} merges #{r.number}" for r in opened)
+            + " (branch protection satisfied)"
+        )
+
+
+def _sync(
+    world: DemoWorld, narrator: Narrator, opened: list[OpenedRequest], now: datetime, expect: str
+) -> None:
+    from jitflow.usecases.sync import SyncOptions, run_sync
+
+    label = "time jumps past the expiry; sync" if expect == "expire" else "sync"
+    with narrator.step(label) as step:
+        env = world.runner_env
+        with world.github_as(BOT) as github:
+            report = run_sync(
+                SyncOptions(world.runner.path, now), world.runner_vault(), github, env
+            )
+        if report.errors:
+            raise StepFailed("; ".join(report.errors))
+        done = {request_id for event, request_id, _ in report.done if event == expect}
+        missing = [r.request_id for r in opened if r.request_id not in done]
+        if missing:
+            raise StepFailed(f"sync did not {expect} {', '.join(missing)}")
+        verb = "issues" if expect == "issue" else "expires and revokes"
+        when = f"now = {now:%Y-%m-%dT%H:%M:%SZ}; " if expect == "expire" else ""
+        step.done(
+            f"{when}sync {verb} {len(opened)} grant(s), one commit each on main "
+            f"(pushed {str(report.pushed)[:12]})"
+        )
+
+
+def _fetch_credentials(
+    world: DemoWorld, narrator: Narrator, opened: list[OpenedRequest]
+) -> dict[str, dict[str, str]]:
+    from jitflow.usecases.creds import CredsOptions, fetch_credentials
+
+    with narrator.step("alice runs jitflow creds") as step:
+        world.alice.run("fetch", "--quiet", "origin")
+        found: dict[str, dict[str, str]] = {}
+        environ = {"VAULT_ADDR": world.bao.addr, "JITFLOW_BOT_LOGIN": BOT}
+        with world.github_as("alice") as github:
+            for request in opened:
+                options = CredsOptions(
+                    world.alice.path, request.request_id, world.alice_key, "json", "origin/main"
+                )
+                found[request.request_id] = fetch_credentials(options, github, environ)
+        shown = [_masked(values) for values in found.values()]
+        step.done(
+            "alice runs jitflow creds: decrypted with her SSH key, unwrapped once: "
+            + "; ".join(shown)
+        )
+    return found
+
+
+def _masked(values: dict[str, str]) -> str:
+    if "token" in values:
+        prefix = values["token"].split(".", 1)[0] if "." in values["token"] else ""
+        return f"token {prefix + '.' if prefix else ''}****"
+    if "username" in values:
+        return f"database user {values['username']} with password ****"
+    return "credentials ****"
+
+
+def _use_credentials(
+    world: DemoWorld,
+    narrator: Narrator,
+    opened: list[OpenedRequest],
+    secrets: dict[str, dict[str, str]],
+    *,
+    expect_working: bool,
+) -> None:
+    label = "the credentials work" if expect_working else "the credentials are refused"
+    with narrator.step(label) as step:
+        results = []
+        for request in opened:
+            values = secrets[request.request_id]
+            works, what = _try(world, values)
+            if works != expect_working:
+                raise StepFailed(f"{request.request_id}: {what}")
+            results.append(what)
+        step.done(("alice uses them: " if expect_working else "refused: ") + "; ".join(results))
+
+
+def _try(world: DemoWorld, values: dict[str, str]) -> tuple[bool, str]:
+    """Use a credential for real; (worked, what happened) with nothing secret in the text."""
+    if "token" in values:
+        from jitflow.adapters.vault import VaultGateway
+
+        try:
+            info = VaultGateway(world.bao.addr, values["token"], retries=0).whoami()
+        except VaultError:
+            return False, "Vault token lookup-self denied (403)"
+        return True, f"Vault token lookup-self OK (policies: {', '.join(info.policies)})"
+    if world.postgres is None:
+        raise StepFailed("database credentials without a PostgreSQL server")
+    result = world.postgres.psql(
+        "SELECT current_user", user=values["username"], password=values["password"]
+    )
+    if result.returncode != 0:
+        return False, "PostgreSQL login refused"
+    return True, f"PostgreSQL login OK as {result.stdout.strip()}"
+
+
+def _expiry(world: DemoWorld, opened: list[OpenedRequest]) -> datetime:
+    from jitflow.core.ledger import active_path, parse_active_record
+
+    ends = []
+    for request in opened:
+        content = world.runner.show_bytes("origin/main", active_path(request.request_id))
+        record = parse_active_record(content or b"", request.request_id)
+        if record.expires_at is None:
+            raise StepFailed(f"the active record of {request.request_id} has no expiry")
+        ends.append(record.expires_at)
+    return max(ends)
+
+
+def audit(world: DemoWorld, narrator: Narrator, now: datetime) -> None:
+    """`jitflow audit` and `jitflow audit verify` on the runner's checkout, as of `now`."""
+    from jitflow.usecases.audit.report import AuditOptions, run_audit
+    from jitflow.usecases.audit.verify import VerifyOptions, run_verify
+
+    with narrator.step("jitflow audit") as step:
+        world.runner.run("fetch", "--quiet", "origin")
+        table = io.StringIO()
+        rows = run_audit(AuditOptions(repo=world.runner.path, ref="origin/main", now=now), table)
+        step.done(f"jitflow audit: {rows} request(s), from git history alone")
+    for line in table.getvalue().rstrip("\n").splitlines():
+        narrator.say(f"      {line}")
+    with narrator.step("jitflow audit verify") as step:
+        options = VerifyOptions(repo=world.runner.path, ref="origin/main", now=now, vault=True)
+        report = run_verify(options, world.runner_vault())
+        if not report.ok:
+            raise StepFailed(report.describe())
+        step.done(
+            f"jitflow audit verify --vault: {report.requests_checked} request(s) checked, "
+            "all invariants hold"
+        )
+
+
+def keep_repository(world: DemoWorld, target: Path) -> None:
+    """Leave a clone of the access repository (full history) at `target`."""
+    from jitflow.adapters.git import Git
+
+    Git(world.workdir).run("clone", "--quiet", str(world.bare), str(target))
+
+
+__all__ = ["ASKS", "Ask", "audit", "keep_repository", "play"]

@@ -1,0 +1,153 @@
+"""Make the dev OpenBao match the embedded example policies, on top of `configure_dev_vault`.
+
+`configure_dev_vault` creates what docs/vault-setup.md documents with generic names; the
+examples name their own Vault policies and roles (`staging-read`, `orders-write`, ...), so
+the demo adds those, the way an operator adopting the examples would.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from jitflow.errors import VaultError
+
+if TYPE_CHECKING:
+    from jitflow.sandbox.postgres import PostgresServer
+    from jitflow.sandbox.vault_setup import DevVaultSetup
+
+EXAMPLE_VAULT_POLICIES: Mapping[str, str] = {
+    "staging-read": 'path "secret/data/staging/*" { capabilities = ["read", "list"] }\n',
+    "ops-admin": 'path "sys/policies/acl/*" { capabilities = ["read", "list"] }\n',
+}
+EXAMPLE_SSH_ROLE = "prod-admin"
+EXAMPLE_DATABASE_ROLE = "orders-write"
+_DATABASE_CONNECTION = "jitflow-postgres"
+
+
+class _RootApi:
+    """Vault's HTTP API as root, for setup only; errors never echo request bodies."""
+
+    def __init__(self, addr: str, token: str) -> None:
+        import requests
+
+        self._addr = addr.rstrip("/")
+        self._session = requests.Session()
+        self._session.headers["X-Vault-Token"] = token
+
+    def __repr__(self) -> str:
+        return f"_RootApi({self._addr!r}, token=<redacted>)"
+
+    def call(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
+        import requests
+
+        try:
+            response = self._session.request(
+                method, f"{self._addr}/v1/{path}", data=json.dumps(body or {}), timeout=30
+            )
+        except requests.RequestException as exc:
+            raise VaultError(f"demo setup: cannot reach OpenBao: {type(exc).__name__}") from exc
+        if response.status_code >= 400:
+            errors = response.json().get("errors") if response.content else None
+            raise VaultError(
+                f"demo setup: {method} {path} failed ({response.status_code}): {errors}"
+            )
+        return response.json() if response.content else None
+
+    def close(self) -> None:
+        self._session.close()
+
+
+def adapt_to_examples(
+    addr: str, root_token: str, setup: DevVaultSetup, postgres: PostgresServer | None
+) -> None:
+    """Create the Vault policies and roles the example policies name."""
+    api = _RootApi(addr, root_token)
+    try:
+        for name, hcl in EXAMPLE_VAULT_POLICIES.items():
+            api.call("POST", f"sys/policies/acl/{name}", {"policy": hcl})
+        grantable = [*setup.grantable_policies, *EXAMPLE_VAULT_POLICIES]
+        role = api.call("GET", f"auth/token/roles/{setup.token_role}")["data"]
+        if postgres is not None and setup.database_mount and setup.database_role:
+            grantable.append(_add_database_role(api, setup.database_mount, setup, postgres))
+        api.call(
+            "POST",
+            f"auth/token/roles/{setup.token_role}",
+            {
+                "allowed_policies": sorted(set(grantable)),
+                "orphan": True,
+                "token_type": "service",
+                "renewable": False,
+                "token_explicit_max_ttl": role.get("token_explicit_max_ttl") or "24h",
+            },
+        )
+        ssh_role = api.call("GET", f"{setup.ssh_mount}/roles/{setup.ssh_role}")["data"]
+        ssh_fields = ("key_type", "allow_user_certificates", "allowed_users", "ttl", "max_ttl")
+        api.call(
+            "POST",
+            f"{setup.ssh_mount}/roles/{EXAMPLE_SSH_ROLE}",
+            {
+                **{k: ssh_role[k] for k in ssh_fields if k in ssh_role},
+                "default_extensions": {"permit-pty": ""},
+                "not_before_duration": "1s",
+            },
+        )
+    finally:
+        api.close()
+
+
+def _add_database_role(
+    api: _RootApi, mount: str, setup: DevVaultSetup, postgres: PostgresServer
+) -> str:
+    """Copy the documented database role as `orders-write`; return its grant policy."""
+    from jitflow.adapters.vault.naming import database_policy_name
+
+    source = api.call("GET", f"{mount}/roles/{setup.database_role}")["data"]
+    api.call(
+        "POST",
+        f"{mount}/roles/{EXAMPLE_DATABASE_ROLE}",
+        {
+            "db_name": source["db_name"],
+            "creation_statements": source["creation_statements"],
+            "revocation_statements": source["revocation_statements"],
+            "default_ttl": source.get("default_ttl") or "1h",
+            "max_ttl": source.get("max_ttl") or "24h",
+        },
+    )
+    api.call(
+        "POST",
+        f"{mount}/config/{_DATABASE_CONNECTION}",
+        {
+            "plugin_name": "postgresql-database-plugin",
+            "connection_url": (
+                f"postgresql://{{{{username}}}}:{{{{password}}}}@{postgres.host}:{postgres.port}"
+                f"/{postgres.database}?sslmode=disable"
+            ),
+            "username": postgres.superuser,
+            "password": postgres.password,
+            "allowed_roles": [setup.database_role, EXAMPLE_DATABASE_ROLE],
+            "verify_connection": True,
+        },
+    )
+    policy = database_policy_name(mount, EXAMPLE_DATABASE_ROLE)
+    hcl = f'path "{mount}/creds/{EXAMPLE_DATABASE_ROLE}" {{ capabilities = ["read"] }}\n'
+    api.call("POST", f"sys/policies/acl/{policy}", {"policy": hcl})
+    return policy
+
+
+def create_runner_token(addr: str, root_token: str, runner_policy: str) -> str:
+    """A token with only the runner policy, like the one the sync workflow logs in for."""
+    api = _RootApi(addr, root_token)
+    try:
+        answer = api.call(
+            "POST",
+            "auth/token/create-orphan",
+            {"policies": [runner_policy], "ttl": "1h", "no_default_policy": True},
+        )
+    finally:
+        api.close()
+    token = ((answer or {}).get("auth") or {}).get("client_token")
+    if not isinstance(token, str):
+        raise VaultError("demo setup: OpenBao created no runner token")
+    return token
