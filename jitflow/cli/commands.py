@@ -1,3 +1,10 @@
 """Imports every command module so each registers its subcommands on the group."""
 
-from jitflow.cli import check_cmd, request_cmd  # noqa: F401
+from jitflow.cli import (  # noqa: F401
+    audit_cmd,
+    check_cmd,
+    demo_cmd,
+    policy_cmd,
+    request_cmd,
+    sync_cmd,
+)
