@@ -81,9 +81,8 @@ def load_yaml(content: bytes, path: str) -> Document:
         column = exc.start - (content.rfind(b"\n", 0, exc.start) + 1) + 1
         raise YamlError(path, line, column, "file is not valid UTF-8") from exc
     text = text.removeprefix("\ufeff")
-    loader = _StrictLoader(text)
     try:
-        node = loader.get_single_node()
+        node = _compose(text)
     except YamlError as exc:
         raise YamlError(path, exc.line, exc.column, exc.problem) from None
     except yaml.MarkedYAMLError as exc:
@@ -95,13 +94,35 @@ def load_yaml(content: bytes, path: str) -> Document:
         raise YamlError(path, line, column, problem) from None
     except yaml.YAMLError as exc:
         raise YamlError(path, 1, 1, f"invalid YAML: {exc}") from None
-    finally:
-        loader.dispose()
     if node is None:
         return Document(path, None, {(): (1, 1)})
     positions: dict[JsonPath, tuple[int, int]] = {}
     data = _construct(node, (), positions, path)
     return Document(path, data, positions)
+
+
+def _compose(text: str) -> Any:
+    """Compose one document. Text that can't hold an anchor, alias, tag or deep nesting goes
+    through libyaml (fast, for audits over thousands of records); the rest through the
+    checking composer, which names the offending construct."""
+    import yaml
+
+    if _plainly_safe(text) and hasattr(yaml, "CSafeLoader"):
+        return yaml.compose(text, Loader=yaml.CSafeLoader)
+    loader = _StrictLoader(text)
+    try:
+        return loader.get_single_node()
+    finally:
+        loader.dispose()
+
+
+def _plainly_safe(text: str) -> bool:
+    if "&" in text or "*" in text or "!" in text:
+        return False
+    if text.count("[") + text.count("{") >= MAX_DEPTH:
+        return False
+    deepest = max((len(line) - len(line.lstrip(" ")) for line in text.splitlines()), default=0)
+    return deepest < MAX_DEPTH
 
 
 def _position(node: yaml.Node) -> tuple[int, int]:
@@ -120,7 +141,7 @@ def _construct(
             if not isinstance(key_node, yaml.ScalarNode):
                 raise YamlError(path, *_position(key_node), "mapping keys must be plain strings")
             key = key_node.value
-            if key == "<<" and key_node.style is None:
+            if key == "<<" and not key_node.style:
                 raise YamlError(path, *_position(key_node), "merge keys (<<) are not allowed")
             if key in result:
                 first = positions[(*at, key)]
@@ -140,7 +161,7 @@ def _construct(
 
 def _scalar(node: yaml.ScalarNode, path: str) -> Any:
     value: str = node.value
-    if node.style is not None:  # quoted or block scalar: always a string
+    if node.style:  # quoted or block scalar: always a string (plain is None or "")
         return value
     if value in ("", "~", "null", "Null", "NULL"):
         return None
