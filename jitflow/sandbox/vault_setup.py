@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
+
 from jitflow.adapters.vault.naming import database_policy_name
 from jitflow.errors import VaultError
 from jitflow.sandbox.postgres import PostgresServer

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-
 import requests
+
 from jitflow.adapters.vault import VaultGateway
 from jitflow.sandbox.openbao import OpenBaoDevServer
 from tests.conftest_servers import JitflowVault

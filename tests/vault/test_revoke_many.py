@@ -11,8 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlparse
 
 import pytest
-
 import requests
+
 from jitflow.adapters.vault import GrantHandle, GrantOrder, RevokeOutcome, VaultGateway
 from jitflow.core.model import GrantKind
 from jitflow.errors import VaultError

@@ -98,9 +98,8 @@ class Transport:
         client = getattr(self._local, "client", None)
         if client is None:
             import hvac
-            from requests.adapters import HTTPAdapter
-
             import requests
+            from requests.adapters import HTTPAdapter
 
             session = requests.Session()
             adapter = HTTPAdapter(pool_connections=4, pool_maxsize=self._pool_size)
@@ -147,7 +146,6 @@ class Transport:
         self, method: str, path: str, body: Mapping[str, Any] | None, wrap_ttl: int | None
     ) -> dict[str, Any] | None:
         import hvac.exceptions
-
         import requests
 
         client = self._client()
