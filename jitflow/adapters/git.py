@@ -77,7 +77,9 @@ class Git:
             raise GitError(f"git {args[0]} failed in {self.path}: {message or 'no message'}")
         return result
 
-    def run(self, *args: str, input: bytes | None = None, env: Mapping[str, str] | None = None) -> str:
+    def run(
+        self, *args: str, input: bytes | None = None, env: Mapping[str, str] | None = None
+    ) -> str:
         """Run git and return stdout as text, with the trailing newline removed."""
         return self.execute(args, input=input, env=env).text.rstrip("\n")
 
@@ -110,7 +112,9 @@ class Git:
     # -- common questions -------------------------------------------------
 
     def rev_parse(self, ref: str) -> str:
-        result = self.execute(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], check=False)
+        result = self.execute(
+            ["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], check=False
+        )
         if result.returncode != 0:
             raise UsageError(f"git reference {ref!r} does not name a commit in {self.path}")
         return result.text.strip()

@@ -428,7 +428,9 @@ def _write_interval(environ: Mapping[str, str]) -> float:
     try:
         return max(0.0, float(raw)) if raw else 1.0
     except ValueError as exc:
-        raise UsageError(f"JITFLOW_GITHUB_WRITE_INTERVAL must be a number of seconds, not {raw!r}") from exc
+        raise UsageError(
+            f"JITFLOW_GITHUB_WRITE_INTERVAL must be a number of seconds, not {raw!r}"
+        ) from exc
 
 
 def _q(value: str, safe: str = "") -> str:

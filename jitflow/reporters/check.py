@@ -197,7 +197,9 @@ def escape_markdown(text: str) -> str:
 def render_markdown(report: CheckReport) -> str:
     out = [f"## jitflow check: {verdict(report)}", ""]
     for finding in report.decision.findings:
-        out.append(f"- **{finding.code}** `{escape_markdown(finding.path)}`: {escape_markdown(finding.message)}")
+        out.append(
+            f"- **{finding.code}** `{escape_markdown(finding.path)}`: {escape_markdown(finding.message)}"
+        )
     for item in report.decision.requests:
         out += ["", f"### `{escape_markdown(item.path)}`", "", "| | |", "|---|---|"]
         out += [f"| {label} | {escape_markdown(value)} |" for label, value in _summary(item)]
@@ -210,7 +212,9 @@ def render_markdown(report: CheckReport) -> str:
                     f"{', '.join(rule.approved_by) or '-'} | {', '.join(rule.eligible) or '-'} |"
                 )
         for finding in item.findings:
-            out.append(f"- ❌ **{finding.code}** line {finding.line}: {escape_markdown(finding.message)}")
+            out.append(
+                f"- ❌ **{finding.code}** line {finding.line}: {escape_markdown(finding.message)}"
+            )
     return "\n".join(out) + "\n"
 
 
