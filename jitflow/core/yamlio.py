@@ -108,12 +108,25 @@ def _compose(text: str) -> Any:
     import yaml
 
     if _plainly_safe(text) and hasattr(yaml, "CSafeLoader"):
-        return yaml.compose(text, Loader=yaml.CSafeLoader)
+        return yaml.compose(text, Loader=_fast_loader())
     loader = _StrictLoader(text)
     try:
         return loader.get_single_node()
     finally:
         loader.dispose()
+
+
+@cache
+def _fast_loader() -> type:
+    import yaml
+
+    class FastLoader(yaml.CSafeLoader):
+        """libyaml's composer; tags are ignored (`_scalar` decides types), so skip resolving."""
+
+        def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+            return "tag:yaml.org,2002:str"
+
+    return FastLoader
 
 
 def _plainly_safe(text: str) -> bool:
