@@ -17,7 +17,17 @@ import requests
 
 from jitflow.adapters.git import Git
 from jitflow.sandbox.github import GitHubStandIn
-from tests.conftest_servers import JitflowVault, _postgres_or_none  # noqa: F401
+
+# Sync tests stop and reconfigure servers, so they get their own instances rather than
+# sharing the session-wide ones of the Vault adapter tests.
+from tests.conftest_servers import (  # noqa: F401
+    JitflowVault,
+    _postgres_or_none,
+    jitflow_vault,
+    jwt_signer,
+    openbao,
+    postgres,
+)
 from tests.standin_helpers import clone, make_bare_repo
 
 OWNER, REPO = "acme", "access"

@@ -134,7 +134,7 @@ class _MainMovesOnce:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
-    def list_jitflow_tokens(self) -> Any:
+    def list_jitflow_tokens(self, **options: Any) -> Any:
         if not self.moved:
             self.moved = True
             other = self._world.requester
@@ -144,7 +144,7 @@ class _MainMovesOnce:
             other.run("add", "NOTES.md")
             other.run("commit", "--quiet", "-m", "docs")
             other.run("push", "--quiet", "origin", "docs:main")
-        return self._inner.list_jitflow_tokens()
+        return self._inner.list_jitflow_tokens(**options)
 
 
 def test_rejected_push_is_replanned_on_fresh_main(world: World) -> None:

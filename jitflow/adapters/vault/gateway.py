@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 from jitflow.adapters.vault import issue
@@ -187,10 +187,17 @@ class VaultGateway:
             return None
         return _token_info(data)
 
-    def list_jitflow_tokens(self, max_workers: int = 16) -> list[TokenInfo]:
-        """Tokens carrying `jitflow_request` metadata (needs `list`+`sudo` on accessors)."""
+    def list_jitflow_tokens(
+        self, max_workers: int = 16, skip: Collection[str] = ()
+    ) -> list[TokenInfo]:
+        """Tokens carrying `jitflow_request` metadata (needs `list`+`sudo` on accessors).
+
+        Accessors in `skip` (already known, e.g. recorded in active grants) are not looked up.
+        """
         answer = self._transport.call("LIST", "auth/token/accessors")
-        accessors: Sequence[str] = ((answer or {}).get("data") or {}).get("keys") or []
+        listed: Sequence[str] = ((answer or {}).get("data") or {}).get("keys") or []
+        known = set(skip)
+        accessors = [a for a in listed if a not in known]
         if not accessors:
             return []
         with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(accessors)))) as pool:

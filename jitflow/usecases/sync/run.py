@@ -75,7 +75,9 @@ def run_sync(
         state = read_state(git, base)
         tokens = [
             OrphanToken(t.accessor, t.request_id)
-            for t in vault.list_jitflow_tokens()
+            for t in vault.list_jitflow_tokens(
+                skip={r.accessor for r in state.ledger.active if r.accessor}
+            )
             if t.request_id
         ]
         transitions = plan(state.ledger, options.now, tokens, options.revoke_ids)
