@@ -18,6 +18,7 @@ from jitflow.core.evaluation import Context, RequestDecision, evaluate
 from jitflow.core.loading import ID_PATTERN, format_time, parse_request
 from jitflow.core.yamlio import dump
 from jitflow.errors import DeniedError, UsageError
+from jitflow.usecases.branches import commit_on_new_branch
 from jitflow.usecases.repository import read_policies, snapshot
 
 SCHEMA_COMMENT = "# yaml-language-server: $schema=../jitflow/core/schemas/request.schema.json\n"
@@ -104,7 +105,8 @@ def create_request(options: RequestOptions) -> CreatedRequest:
         )
         raise DeniedError(f"the policy would refuse this request:\n{details}")
     branch = f"jitflow/request/{request_id}"
-    commit = _commit_on_branch(git, base, branch, path, content, login, request_id)
+    message = f"Request access: {request_id}\n"
+    commit = commit_on_new_branch(git, base, branch, login, message, add=(path, content.encode()))
     return CreatedRequest(request_id, path, branch, commit, content, decision)
 
 
@@ -119,30 +121,3 @@ def _evaluate(
     )
     decision = evaluate([loaded], read_policies(git, base, names), state.groups, context)
     return decision.requests[0]
-
-
-def _commit_on_branch(
-    git: Git, base: str, branch: str, path: str, content: str, login: str, request_id: str
-) -> str:
-    if git.ok("rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"):
-        raise UsageError(f"branch {branch} already exists")
-    blob = git.run("hash-object", "-w", "--stdin", input=content.encode())
-    git_dir = Path(git.run("rev-parse", "--absolute-git-dir"))
-    index = git_dir / f"jitflow-index-{request_id}"
-    env = {"GIT_INDEX_FILE": str(index)}
-    try:
-        git.run("read-tree", base, env=env)
-        git.run("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", env=env)
-        tree = git.run("write-tree", env=env)
-    finally:
-        index.unlink(missing_ok=True)
-    identity = {
-        "GIT_AUTHOR_NAME": login,
-        "GIT_AUTHOR_EMAIL": f"{login}@users.noreply.github.com",
-        "GIT_COMMITTER_NAME": login,
-        "GIT_COMMITTER_EMAIL": f"{login}@users.noreply.github.com",
-    }
-    message = f"Request access: {request_id}\n"
-    commit = git.run("commit-tree", tree, "-p", base, input=message.encode(), env=identity)
-    git.run("update-ref", f"refs/heads/{branch}", commit, "")
-    return commit

@@ -11,6 +11,7 @@ from pathlib import Path
 from jitflow.adapters.git import Git
 from jitflow.core.ledger import active_path
 from jitflow.errors import UsageError
+from jitflow.usecases.branches import commit_on_new_branch
 from jitflow.usecases.request import resolve_login
 
 
@@ -42,27 +43,7 @@ def create_revocation(options: RevokeOptions) -> RevocationBranch:
     if not options.reason.strip():
         raise UsageError("--reason must say why the grant is revoked")
     branch = f"jitflow/revoke/{options.request_id}"
-    if git.ok("rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"):
-        raise UsageError(f"branch {branch} already exists")
-    git_dir = Path(git.run("rev-parse", "--absolute-git-dir"))
-    index = git_dir / f"jitflow-index-revoke-{options.request_id}"
-    env = {"GIT_INDEX_FILE": str(index)}
-    try:
-        git.run("read-tree", base, env=env)
-        git.run("update-index", "--remove", "--force-remove", path, env=env)
-        tree = git.run("write-tree", env=env)
-    finally:
-        index.unlink(missing_ok=True)
-    identity = {
-        "GIT_AUTHOR_NAME": login,
-        "GIT_AUTHOR_EMAIL": f"{login}@users.noreply.github.com",
-        "GIT_COMMITTER_NAME": login,
-        "GIT_COMMITTER_EMAIL": f"{login}@users.noreply.github.com",
-    }
     title = f"Revoke {options.request_id}"
     body = f"Revoke access early.\n\nReason: {options.reason.strip()}\n"
-    commit = git.run(
-        "commit-tree", tree, "-p", base, input=f"{title}\n\n{body}".encode(), env=identity
-    )
-    git.run("update-ref", f"refs/heads/{branch}", commit, "")
+    commit = commit_on_new_branch(git, base, branch, login, f"{title}\n\n{body}", remove=path)
     return RevocationBranch(options.request_id, branch, commit, title, body)

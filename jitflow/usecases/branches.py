@@ -1,0 +1,51 @@
+"""Building a one-commit branch with git plumbing, as a GitHub login.
+
+Used by `jitflow request` (adds a file) and `jitflow revoke` (deletes one): the work tree,
+the index and the current branch are never touched.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from jitflow.adapters.git import Git
+from jitflow.errors import UsageError
+
+
+def commit_on_new_branch(
+    git: Git,
+    base: str,
+    branch: str,
+    login: str,
+    message: str,
+    *,
+    add: tuple[str, bytes] | None = None,
+    remove: str | None = None,
+) -> str:
+    """Create `branch` at a new commit on `base` that adds and/or removes one file."""
+    if git.ok("rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"):
+        raise UsageError(f"branch {branch} already exists")
+    git_dir = Path(git.run("rev-parse", "--absolute-git-dir"))
+    index = git_dir / f"jitflow-index-{branch.replace('/', '-')}"
+    env = {"GIT_INDEX_FILE": str(index)}
+    try:
+        git.run("read-tree", base, env=env)
+        if add is not None:
+            path, content = add
+            blob = git.run("hash-object", "-w", "--stdin", input=content)
+            git.run("update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", env=env)
+        if remove is not None:
+            git.run("update-index", "--remove", "--force-remove", remove, env=env)
+        tree = git.run("write-tree", env=env)
+    finally:
+        index.unlink(missing_ok=True)
+    email = f"{login}@users.noreply.github.com"
+    identity = {
+        "GIT_AUTHOR_NAME": login,
+        "GIT_AUTHOR_EMAIL": email,
+        "GIT_COMMITTER_NAME": login,
+        "GIT_COMMITTER_EMAIL": email,
+    }
+    commit = git.run("commit-tree", tree, "-p", base, input=message.encode(), env=identity)
+    git.run("update-ref", f"refs/heads/{branch}", commit, "")
+    return commit
