@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from jitflow.core import loading
 from jitflow.core.approvals import members
 from jitflow.core.model import Groups, Policy
 
@@ -315,7 +316,8 @@ def parse_time(value: object) -> datetime | None:
 
 
 def format_time(value: datetime | None) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if value else ""
+    """The ledger's timestamp form, or "" for a time that is not known."""
+    return loading.format_time(value) if value else ""
 
 
 def _mapping(value: object) -> Mapping[str, Any]:

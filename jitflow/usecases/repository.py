@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from jitflow.adapters.git import Git
 from jitflow.core.changes import is_request_path
+from jitflow.core.ledger import parse_active_record
 from jitflow.core.loading import (
     ACTIVE_DIR,
     GROUPS_PATH,
@@ -15,11 +16,9 @@ from jitflow.core.loading import (
     Loaded,
     parse_groups,
     parse_policy,
-    parse_time,
     request_id_for,
 )
 from jitflow.core.model import ActiveGrant, ChangedFile, ChangeStatus
-from jitflow.core.yamlio import YamlError, load_yaml
 
 _STATUS = {
     "A": ChangeStatus.ADDED,
@@ -90,26 +89,13 @@ def snapshot(git: Git, commit: str) -> Snapshot:
 
 
 def parse_active(content: bytes, path: str) -> ActiveGrant | None:
-    """The few fields of an active record that evaluation needs (lenient by design:
-    active records are written by the runner, and verified by `audit verify`)."""
-    try:
-        data = load_yaml(content, path).data
-    except YamlError:
+    """The few fields of an active record that evaluation needs, or None when the record
+    names neither policy nor requester (lenient by design: active records are written by
+    the runner, and verified by `audit verify`)."""
+    record = parse_active_record(content, request_id_for(path))
+    if not record.policy and not record.requester:
         return None
-    if not isinstance(data, dict):
-        return None
-    grant = data.get("grant") if isinstance(data.get("grant"), dict) else {}
-    expires = grant.get("expires_at") if isinstance(grant, dict) else None
-    try:
-        expires_at = parse_time(expires) if isinstance(expires, str) else None
-    except ValueError:
-        expires_at = None
-    return ActiveGrant(
-        id=request_id_for(path),
-        policy=str(data.get("policy", "")),
-        requester=str(data.get("requester", "")),
-        expires_at=expires_at,
-    )
+    return ActiveGrant(record.id, record.policy, record.requester, record.expires_at)
 
 
 def read_policies(git: Git, commit: str, names: Sequence[str]) -> dict[str, Loaded]:
