@@ -1,7 +1,8 @@
 """`jitflow init`: scaffold an access repository that works with `jitflow check` at once.
 
 Files come from package data (the embedded examples and templates), so what `init` writes
-is what the tests check: the workflows are byte-for-byte the ones this project runs.
+is what the tests check: the workflows are the ones this project runs, except that they
+install the released jitflow they were written by (pinned) instead of this checkout.
 """
 
 from __future__ import annotations
@@ -11,9 +12,22 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from jitflow import __version__
 from jitflow.errors import UsageError
 
 EXAMPLE_POLICY = "staging-readonly.yaml"
+WORKFLOWS = ("check.yml", "sync.yml")
+
+
+def pinned_requirement() -> str:
+    """What the scaffolded workflows install: this very release, so runs are reproducible."""
+    return f"jitflow=={__version__}"
+
+
+def workflow_templates() -> dict[str, bytes]:
+    """`.github/workflows/<name>` -> the content `init` writes (and `doctor` expects)."""
+    templates = resources.files("jitflow") / "templates" / "workflows"
+    return {f".github/workflows/{name}": (templates / name).read_bytes() for name in WORKFLOWS}
 
 
 @dataclass(frozen=True)
@@ -52,8 +66,7 @@ def scaffold_files() -> dict[str, bytes]:
         "requests/.gitkeep": b"",
         "requests/active/.gitkeep": b"",
         "requests/archive/.gitkeep": b"",
-        ".github/workflows/check.yml": (templates / "workflows" / "check.yml").read_bytes(),
-        ".github/workflows/sync.yml": (templates / "workflows" / "sync.yml").read_bytes(),
+        **workflow_templates(),
         ".github/CODEOWNERS": (templates / "CODEOWNERS").read_bytes(),
         ".pre-commit-hooks.yaml": (templates / "pre-commit-hooks.yaml").read_bytes(),
     }

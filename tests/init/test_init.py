@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+import jitflow
 from jitflow.adapters.git import Git
 from jitflow.cli import cli
+from jitflow.usecases.init import pinned_requirement, workflow_templates
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 IDENTITY = {
@@ -89,9 +91,14 @@ def test_init_refuses_to_overwrite_without_force(empty_repo: Path) -> None:
 
 
 @pytest.mark.parametrize("name", ["check.yml", "sync.yml"])
-def test_workflow_templates_are_the_projects_own(name: str) -> None:
-    template = REPO_ROOT / "jitflow" / "templates" / "workflows" / name
-    assert template.read_bytes() == (REPO_ROOT / ".github" / "workflows" / name).read_bytes()
+def test_workflow_templates_are_the_projects_own_but_pin_the_release(name: str) -> None:
+    template = workflow_templates()[f".github/workflows/{name}"].decode()
+    own = (REPO_ROOT / ".github" / "workflows" / name).read_text()
+    pinned = f'--quiet "{pinned_requirement()}"'
+    assert pinned_requirement() == f"jitflow=={jitflow.__version__}"
+    assert pinned in template
+    assert "--quiet .\n" not in template
+    assert template.replace(pinned, "--quiet .") == own
 
 
 def test_codeowners_and_pre_commit_hook(empty_repo: Path) -> None:
