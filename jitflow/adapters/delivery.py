@@ -120,6 +120,27 @@ def decrypt_with_ssh_identity(armored: str, identity_path: Path) -> bytes:
     return plaintext
 
 
+def identity_public_key(identity_path: Path) -> str:
+    """`<type> <base64>` of the public half of an unencrypted OpenSSH private key."""
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+
+    key = _read_identity(identity_path)
+    if _is_passphrase_protected(key):
+        raise DeliveryError(
+            f"the SSH key {identity_path} is protected by a passphrase; pass its public half "
+            "instead (the .pub file next to it) or an unencrypted copy with --identity"
+        )
+    try:
+        private = serialization.load_ssh_private_key(key, password=None)
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+        raise DeliveryError(f"{identity_path} is not an OpenSSH private key") from exc
+    public = private.public_key().public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+    )
+    return " ".join(public.decode("ascii").split()[:2])
+
+
 def _read_identity(identity_path: Path) -> bytes:
     try:
         return identity_path.read_bytes()

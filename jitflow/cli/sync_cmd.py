@@ -77,14 +77,29 @@ def sync(
 @click.option("--ref", default="origin/main", show_default=True)
 @_REPO
 def creds(request_id: str, identity: Path, output_format: str, ref: str, repo: Path) -> None:
-    """Fetch, decrypt and unwrap the credentials of your active grant ID (printed once)."""
+    """Fetch, decrypt and unwrap the credentials of your active grant ID (printed once).
+
+    For an SSH grant, saves the signed certificate next to --identity as `<key>-cert.pub`
+    (where ssh looks for it) and prints it; --identity must be the key the request named.
+    """
     from jitflow.adapters.github import GitHubGateway
     from jitflow.adapters.vault import WrappingTokenUsedError
-    from jitflow.usecases.creds import CredsOptions, fetch_credentials, render
+    from jitflow.usecases.creds import (
+        CredsOptions,
+        fetch_certificate,
+        fetch_credentials,
+        is_ssh_grant,
+        render,
+    )
 
     environ = dict(os.environ)
     options = CredsOptions(repo, request_id, identity, output_format, ref)
     with GitHubGateway.from_env(environ) as github:
+        if is_ssh_grant(options):
+            saved = fetch_certificate(options, github, environ)
+            click.echo(f"jitflow: saved the SSH certificate to {saved.path}", err=True)
+            click.echo(render({"certificate": saved.certificate}, output_format), nl=False)
+            return
         try:
             values = fetch_credentials(options, github, environ)
         except WrappingTokenUsedError as exc:

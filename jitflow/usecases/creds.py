@@ -1,6 +1,7 @@
 """`jitflow creds ID`: find the delivery comment, decrypt it with an SSH key, unwrap, print.
 
 An already used wrapping token is a loud warning: someone else may have unwrapped it.
+SSH grants deliver a public certificate instead: it is saved next to the key it was signed for.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from jitflow.adapters.git import Git
-from jitflow.core.ledger import active_path, parse_active_record
+from jitflow.core.ledger import ActiveRecord, active_path, parse_active_record
+from jitflow.core.model import GrantKind
+from jitflow.core.yamlio import YamlError, load_yaml
 from jitflow.errors import UsageError
 
 
@@ -26,7 +29,14 @@ class CredsOptions:
     bot_login: str | None = None
 
 
-def find_pr(git: Git, request_id: str, ref: str) -> int:
+@dataclass(frozen=True)
+class SavedCertificate:
+    certificate: str
+    path: Path
+
+
+def read_active(git: Git, request_id: str, ref: str) -> tuple[ActiveRecord, int, bytes]:
+    """The active record, its PR number and its raw content."""
     content = git.show_bytes(ref, active_path(request_id))
     if content is None:
         raise UsageError(
@@ -35,7 +45,69 @@ def find_pr(git: Git, request_id: str, ref: str) -> int:
     record = parse_active_record(content, request_id)
     if record.pr is None:
         raise UsageError(f"the active record of {request_id} names no PR")
-    return record.pr
+    return record, record.pr, content
+
+
+def is_ssh_grant(options: CredsOptions) -> bool:
+    record, _, _ = read_active(Git(options.repo), options.request_id, options.ref)
+    return record.kind is GrantKind.SSH
+
+
+def _trusted_comment(
+    options: CredsOptions, github: Any, environ: Mapping[str, str], number: int, marker: str
+) -> str:
+    """The newest comment with `marker` written by the runner (when its login is known)."""
+    bot = (options.bot_login or environ.get("JITFLOW_BOT_LOGIN") or "").lower()
+    comments = github.find_marked_comments(number, f"{marker}:{options.request_id}")
+    trusted = [body for _, author, body in comments if not bot or author.lower() == bot]
+    if not trusted:
+        raise UsageError(
+            f"no {marker} comment for {options.request_id} on PR #{number}"
+            + (f" by @{bot}" if bot else "")
+        )
+    return str(trusted[-1])
+
+
+def fetch_certificate(
+    options: CredsOptions, github: Any, environ: Mapping[str, str]
+) -> SavedCertificate:
+    """Save the grant's SSH certificate as `<identity>-cert.pub`, where ssh looks for it.
+
+    Refuses when --identity is not the key the request asked to have signed: a certificate
+    saved next to another key would silently not work.
+    """
+    from jitflow.adapters import delivery
+
+    _, number, content = read_active(Git(options.repo), options.request_id, options.ref)
+    body = _trusted_comment(options, github, environ, number, "certificate")
+    certificate = delivery.parse_certificate_comment(body, options.request_id)
+    if certificate is None:
+        raise UsageError(f"the certificate comment on PR #{number} holds no certificate")
+    requested = _requested_key(content, options.request_id)
+    mine = delivery.identity_public_key(options.identity)
+    if requested != mine:
+        raise UsageError(
+            f"the certificate of {options.request_id} was signed for the key in the request "
+            f"({requested.split()[0]}), not for {options.identity}; pass that key's private "
+            "half with --identity"
+        )
+    target = options.identity.with_name(options.identity.name + "-cert.pub")
+    partial = target.with_name(target.name + ".partial")
+    partial.write_text(certificate + "\n", encoding="ascii")
+    partial.chmod(0o644)
+    partial.replace(target)
+    return SavedCertificate(certificate, target)
+
+
+def _requested_key(content: bytes, request_id: str) -> str:
+    try:
+        data = load_yaml(content, active_path(request_id)).data
+    except YamlError as exc:
+        raise UsageError(f"the active record of {request_id} is unreadable: {exc}") from exc
+    key = data.get("ssh_public_key") if isinstance(data, dict) else None
+    if not isinstance(key, str) or not key.strip():
+        raise UsageError(f"the active record of {request_id} names no SSH public key")
+    return " ".join(key.split()[:2])
 
 
 def fetch_credentials(
@@ -45,17 +117,9 @@ def fetch_credentials(
     from jitflow.adapters import delivery
     from jitflow.adapters.vault import VaultGateway
 
-    git = Git(options.repo)
-    number = find_pr(git, options.request_id, options.ref)
-    bot = (options.bot_login or environ.get("JITFLOW_BOT_LOGIN") or "").lower()
-    comments = github.find_marked_comments(number, f"credentials:{options.request_id}")
-    trusted = [body for _, author, body in comments if not bot or author.lower() == bot]
-    if not trusted:
-        raise UsageError(
-            f"no credentials comment for {options.request_id} on PR #{number}"
-            + (f" by @{bot}" if bot else "")
-        )
-    armored = delivery.parse_delivery_comment(trusted[-1], options.request_id)
+    _, number, _ = read_active(Git(options.repo), options.request_id, options.ref)
+    body = _trusted_comment(options, github, environ, number, "credentials")
+    armored = delivery.parse_delivery_comment(body, options.request_id)
     if armored is None:
         raise UsageError(f"the credentials comment on PR #{number} holds no encrypted block")
     wrapping_token = delivery.decrypt_with_ssh_identity(armored, options.identity).decode().strip()

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 from jitflow.core.history import parse_trailers
 from jitflow.core.yamlio import load_yaml
 from tests.sync.conftest import World, vault_api
 
 
-def _creds(world: World, request_id: str, fmt: str = "env") -> subprocess.CompletedProcess[str]:
+def _creds(
+    world: World, request_id: str, fmt: str = "env", identity: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [
             sys.executable,
@@ -19,7 +22,7 @@ def _creds(world: World, request_id: str, fmt: str = "env") -> subprocess.Comple
             "creds",
             request_id,
             "--identity",
-            str(world.key),
+            str(identity or world.key),
             "--format",
             fmt,
             "--repo",
