@@ -1,0 +1,145 @@
+"""A small HTTP relay in front of a real OpenBao, that a test can cut and restore.
+
+A dev server forgets everything when it restarts, so "Vault goes away and comes back" is
+played by cutting this relay instead: while cut, every connection is dropped without an
+answer, exactly what a client sees when the server dies mid-conversation. The cut is armed
+on the n-th arrival of a given call, so it happens at the same point of a sync every time.
+"""
+
+from __future__ import annotations
+
+import http.client
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from urllib.parse import urlsplit
+
+_HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "host"})
+
+
+@dataclass
+class _Trigger:
+    method: str
+    path_prefix: str
+    nth: int
+    after: str | None  # only count arrivals once a call with this prefix went through
+    action: Callable[[], None] | None
+    seen: int = 0
+
+
+class CuttableVaultProxy:
+    """Relays every call to `upstream` until a trigger fires; then drops them all."""
+
+    def __init__(self, upstream: str) -> None:
+        target = urlsplit(upstream)
+        self._upstream = (target.hostname or "127.0.0.1", target.port or 80)
+        self._lock = threading.Lock()
+        self._trigger: _Trigger | None = None
+        self._relayed: list[tuple[str, str]] = []
+        self.down = False
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def addr(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def __enter__(self) -> CuttableVaultProxy:
+        self._thread.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def cut_on(
+        self,
+        method: str,
+        path_prefix: str,
+        nth: int = 1,
+        *,
+        after: str | None = None,
+        action: Callable[[], None] | None = None,
+    ) -> None:
+        """Cut when the `nth` `method` call to `/v1/<path_prefix>...` arrives (it is dropped).
+
+        With `after`, arrivals count only once a call to `/v1/<after>...` was relayed.
+        `action` runs at that moment, before the call is dropped (e.g. to kill the client).
+        """
+        with self._lock:
+            self._trigger = _Trigger(method, f"/v1/{path_prefix}", nth, after, action)
+
+    def restore(self) -> None:
+        """Vault is back: relay everything again, with no trigger armed."""
+        with self._lock:
+            self.down, self._trigger = False, None
+
+    def relayed(self, method: str, path_prefix: str) -> int:
+        """How many `method` calls to `/v1/<path_prefix>...` reached the server."""
+        with self._lock:
+            return sum(
+                1 for m, p in self._relayed if m == method and p.startswith(f"/v1/{path_prefix}")
+            )
+
+    def _admit(self, method: str, path: str) -> bool:
+        """Decide under the lock whether this call reaches the server."""
+        action = None
+        with self._lock:
+            trigger = self._trigger
+            if not self.down and trigger is not None:
+                armed = trigger.after is None or any(
+                    p.startswith(f"/v1/{trigger.after}") for _, p in self._relayed
+                )
+                if armed and method == trigger.method and path.startswith(trigger.path_prefix):
+                    trigger.seen += 1
+                    if trigger.seen >= trigger.nth:
+                        self.down, action = True, trigger.action
+            if not self.down:
+                self._relayed.append((method, path))
+                return True
+        if action is not None:
+            action()
+        return False
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        proxy = self
+
+        class Relay(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.0"
+
+            def log_message(self, format: str, *args: object) -> None:
+                """Silent: requests carry tokens in headers and tests must not print them."""
+
+            def relay(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else None
+                if not proxy._admit(self.command, self.path):
+                    self.close_connection = True
+                    return
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
+                upstream = http.client.HTTPConnection(*proxy._upstream, timeout=60)
+                try:
+                    upstream.request(self.command, self.path, body=body, headers=headers)
+                    answer = upstream.getresponse()
+                    payload = answer.read()
+                    self.send_response(answer.status)
+                    for key, value in answer.getheaders():
+                        if key.lower() not in _HOP_BY_HOP | {"content-length"}:
+                            self.send_header(key, value)
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                finally:
+                    upstream.close()
+
+            do_GET = do_POST = do_PUT = do_DELETE = do_LIST = relay
+
+        return Relay
