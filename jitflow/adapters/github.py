@@ -250,6 +250,26 @@ class GitHubGateway:
             lambda: self._protection(branch),
         )
 
+    def branch_rules(self, branch: str) -> list[dict[str, Any]]:
+        """Every ruleset rule that applies to `branch` (each names its `ruleset_id`)."""
+        path = f"{self._repo}/rules/branches/{_q(branch, '/')}"
+        rules = self._call(
+            f"reading the rules of branch {branch} in {self.repository}",
+            "metadata: read",
+            lambda: list(self._pages(path)),
+        )
+        return [dict(rule) for rule in rules]
+
+    def ruleset(self, ruleset_id: int) -> dict[str, Any]:
+        """One ruleset with its bypass actors (GitHub shows them to admins only)."""
+        return dict(
+            self._call(
+                f"reading ruleset {ruleset_id} of {self.repository}",
+                "administration: read",
+                lambda: self._get(f"{self._repo}/rulesets/{int(ruleset_id)}"),
+            )
+        )
+
     # ---- operations run inside _call -----------------------------------------------------
 
     def _read_pull(self, number: int) -> PullRequestFacts:

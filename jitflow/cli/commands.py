@@ -4,6 +4,7 @@ from jitflow.cli import (  # noqa: F401
     audit_cmd,
     check_cmd,
     demo_cmd,
+    doctor_cmd,
     policy_cmd,
     request_cmd,
     sync_cmd,

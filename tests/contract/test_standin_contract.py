@@ -133,6 +133,32 @@ def _scenario(standin: GitHubStandIn, work: Git) -> None:
         },
     )
     assert repo.get_branch("main").get_protection().enforce_admins is True
+    ruleset_id = standin.add_ruleset(
+        "main gate",
+        [
+            {"type": "pull_request", "parameters": {"required_approving_review_count": 1}},
+            {
+                "type": "required_status_checks",
+                "parameters": {"required_status_checks": [{"context": "jitflow/policy"}]},
+            },
+            {"type": "non_fast_forward"},
+        ],
+        bypass_actors=[{"actor_id": 5, "actor_type": "RepositoryRole"}],
+    )
+    requester = bob.requester
+    _, rules = requester.requestJsonAndCheck("GET", "/repos/acme/access/rules/branches/main")
+    assert {(r["type"], r["ruleset_id"]) for r in rules} == {
+        ("pull_request", ruleset_id),
+        ("required_status_checks", ruleset_id),
+        ("non_fast_forward", ruleset_id),
+    }
+    _, other = requester.requestJsonAndCheck("GET", "/repos/acme/access/rules/branches/dev")
+    assert other == []
+    _, ruleset = requester.requestJsonAndCheck("GET", f"/repos/acme/access/rulesets/{ruleset_id}")
+    assert ruleset["bypass_actors"][0]["actor_type"] == "RepositoryRole"
+    with pytest.raises(GithubException) as no_ruleset:
+        requester.requestJsonAndCheck("GET", "/repos/acme/access/rulesets/999999")
+    assert no_ruleset.value.status == 404
     with pytest.raises(GithubException) as blocked:
         bob_pr.merge(merge_method="merge")
     assert blocked.value.status == 405
@@ -191,6 +217,8 @@ def _first(served: list[tuple[str, int, Any]], operation_id: str) -> Any:
         ("pulls/list-reviews", lambda b: b[0].pop("commit_id")),
         ("repos/get-commit", lambda b: b["commit"]["author"].update(date="yesterday")),
         ("issues/create-comment", lambda b: b.update(html_url="not a uri")),
+        ("repos/get-branch-rules", lambda b: b[0].update(type="no_such_rule")),
+        ("repos/get-repo-ruleset", lambda b: b.update(enforcement="sometimes")),
     ],
 )
 def test_validator_catches_drift(

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 from jitflow.sandbox.github.protection import render_protection
 from jitflow.sandbox.github.render import Json, Renderer, node_id
+from jitflow.sandbox.github.rulesets import RulesetApi
 from jitflow.sandbox.github.service import ApiError, Service, invalid, not_found
 from jitflow.sandbox.github.state import User
 
@@ -36,7 +37,7 @@ def _int(value: str, name: str) -> int:
         raise ApiError(422, f"Invalid value for {name}: {value!r}") from None
 
 
-class Api:
+class Api(RulesetApi):
     def __init__(self, service: Service, renderer: Renderer) -> None:
         self.svc = service
         self.r = renderer

@@ -13,6 +13,7 @@ from typing import Any
 from jitflow.sandbox.github.api import Api
 from jitflow.sandbox.github.gitrepo import BareRepo
 from jitflow.sandbox.github.render import Renderer
+from jitflow.sandbox.github.rulesets import make_ruleset
 from jitflow.sandbox.github.server import Recorder, make_handler
 from jitflow.sandbox.github.service import REVIEW_EVENTS, ApiError, Service
 from jitflow.sandbox.github.state import Fault, Team, TimelineEvent
@@ -219,6 +220,44 @@ class GitHubStandIn:
                 self._service.store.protection.pop(branch, None)
             else:
                 self._service.store.protection[branch] = dict(protection)
+
+    def add_ruleset(
+        self,
+        name: str,
+        rules: Sequence[dict[str, Any]],
+        *,
+        include: Sequence[str] = ("~DEFAULT_BRANCH",),
+        exclude: Sequence[str] = (),
+        bypass_actors: Sequence[dict[str, Any]] = (),
+        enforcement: str = "active",
+    ) -> int:
+        """Add a branch ruleset with GitHub's create-body rules; return its id.
+
+        e.g. rules=[{"type": "pull_request", "parameters": {"required_approving_review_count": 1}},
+                    {"type": "required_status_checks", "parameters":
+                        {"required_status_checks": [{"context": "jitflow/policy"}]}}],
+             bypass_actors=[{"actor_id": 5, "actor_type": "RepositoryRole"}]
+        """
+        if enforcement not in ("active", "evaluate", "disabled"):
+            raise StandInError(422, f"Invalid enforcement: {enforcement}")
+        with self._service.lock:
+            store = self._service.store
+            ruleset_id = store.ids.next("ruleset")
+            store.rulesets[ruleset_id] = make_ruleset(
+                ruleset_id,
+                name,
+                rules,
+                include=include,
+                exclude=exclude,
+                bypass_actors=bypass_actors,
+                enforcement=enforcement,
+            )
+            return ruleset_id
+
+    def remove_ruleset(self, ruleset_id: int) -> None:
+        with self._service.lock:
+            if self._service.store.rulesets.pop(ruleset_id, None) is None:
+                raise StandInError(404, f"no ruleset {ruleset_id}")
 
     def fail_next(
         self,

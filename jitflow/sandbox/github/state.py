@@ -137,6 +137,7 @@ class Store:
     comments: dict[int, Comment] = field(default_factory=dict)
     statuses: list[Status] = field(default_factory=list)
     protection: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rulesets: dict[int, dict[str, Any]] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
     ids: Ids = field(default_factory=Ids)
     next_number: int = 1

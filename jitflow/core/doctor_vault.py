@@ -1,0 +1,252 @@
+"""`jitflow doctor`'s Vault verdicts: the runner's login role, the token role, grant targets.
+
+Pure functions over the JSON Vault returns (the `data` of each read), so a role bound too
+widely is caught by a unit test as surely as by a live server.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from jitflow.core.doctor import Check, fail, ok, warn
+from jitflow.core.model import GrantKind, Policy
+
+ENVIRONMENT = "jitflow"
+_GLOB = frozenset("*?[]{}")
+_DOCS = "docs/vault-setup.md"
+
+
+@dataclass(frozen=True)
+class LoginExpectation:
+    """What the runner's JWT role must pin: this repository's sync workflow on the branch."""
+
+    mount: str
+    role: str
+    repository: str | None
+    branch: str = "main"
+
+    @property
+    def ref(self) -> str:
+        return f"refs/heads/{self.branch}"
+
+    def workflow_ref(self, repository: str) -> str:
+        return f"{repository}/.github/workflows/sync.yml@{self.ref}"
+
+
+def _values(value: Any) -> list[str]:
+    if value is None or value == "":
+        return []
+    if isinstance(value, list | tuple):
+        return [str(v) for v in value]
+    return [str(value)]
+
+
+def check_jwt_role(role: Mapping[str, Any] | None, want: LoginExpectation) -> list[Check]:
+    """`vault.jwt-role` (the role works as a JWT login) and `vault.jwt-claims` (bound tightly)."""
+    path = f"auth/{want.mount}/role/{want.role}"
+    if role is None:
+        missing = fail(
+            "vault.jwt-role",
+            f"{path} does not exist: the sync workflow cannot log in to Vault",
+            f"create it as in {_DOCS} step 7 (bao write {path} ...), or set "
+            "JITFLOW_VAULT_ROLE / JITFLOW_VAULT_JWT_MOUNT to the role you use",
+        )
+        return [missing]
+    problems = []
+    if role.get("role_type") != "jwt":
+        problems.append(f"role_type is {role.get('role_type')!r}, not 'jwt'")
+    if not _values(role.get("bound_audiences")):
+        problems.append("bound_audiences is empty (any audience is accepted)")
+    if not role.get("user_claim"):
+        problems.append("user_claim is not set")
+    if "batch" in str(role.get("token_type") or ""):
+        problems.append("token_type is batch (batch tokens cannot create grant tokens)")
+    role_check = (
+        fail(
+            "vault.jwt-role",
+            f"{path}: {'; '.join(problems)}",
+            f'bao write {path} role_type=jwt user_claim=sub bound_audiences="vault" '
+            "token_type=service",
+        )
+        if problems
+        else ok("vault.jwt-role", f"{path} is a JWT login role with bound audiences")
+    )
+    return [role_check, _claims_check(path, role, want)]
+
+
+def _claims_check(path: str, role: Mapping[str, Any], want: LoginExpectation) -> Check:
+    claims = role.get("bound_claims") or {}
+    claims = claims if isinstance(claims, Mapping) else {}
+    repository = want.repository
+    expected: dict[str, str | None] = {
+        "repository": repository,
+        "ref": want.ref,
+        "environment": ENVIRONMENT,
+    }
+    if "workflow_ref" in claims:
+        expected["workflow_ref"] = want.workflow_ref(repository) if repository else None
+    problems = []
+    for claim, value in expected.items():
+        bound = _values(claims.get(claim))
+        if not bound:
+            problems.append(f"{claim} is not bound (any {claim} may log in)")
+        elif any(_GLOB & set(b) for b in bound):
+            problems.append(f"{claim} is bound to a pattern {bound} (no globs: pin it exactly)")
+        elif value is not None and bound != [value]:
+            problems.append(f"{claim} is bound to {bound}, not {value!r}")
+        elif len(bound) > 1:
+            problems.append(f"{claim} accepts several values {bound}")
+    if problems:
+        return fail(
+            "vault.jwt-claims",
+            f"{path} bound_claims too wide: {'; '.join(problems)}",
+            f"bao write {path} - <<< '{json.dumps(_claims_body(want))}'   (as in {_DOCS} step 7)",
+        )
+    if repository is None:
+        return warn(
+            "vault.jwt-claims",
+            f"{path} pins repository {_values(claims.get('repository'))}, ref and environment; "
+            "could not compare with this repository",
+            "set GITHUB_REPOSITORY=owner/name so doctor can check the repository pin",
+        )
+    return ok(
+        "vault.jwt-claims",
+        f"{path} only admits {repository} on {want.ref} in environment {ENVIRONMENT}",
+    )
+
+
+def _claims_body(want: LoginExpectation) -> dict[str, Any]:
+    """The role update that pins the claims as docs/vault-setup.md does (other fields kept)."""
+    repository = want.repository or "OWNER/REPO"
+    workflow = want.workflow_ref(repository)
+    claims = {
+        "repository": repository,
+        "ref": want.ref,
+        "environment": ENVIRONMENT,
+        "workflow_ref": workflow,
+        "job_workflow_ref": workflow,
+        "event_name": ["push", "schedule", "workflow_dispatch"],
+    }
+    return {"role_type": "jwt", "bound_claims_type": "glob", "bound_claims": claims}
+
+
+def _seconds(value: Any) -> int:
+    try:
+        return int(value or 0)
+    except (TypeError, ValueError):
+        return 0
+
+
+def check_token_role(role: Mapping[str, Any] | None, name: str) -> Check:
+    """`vault.token-role`: grant tokens must be orphans with a hard ceiling, never batch."""
+    path = f"auth/token/roles/{name}"
+    if role is None:
+        return fail(
+            "vault.token-role",
+            f"{path} does not exist: jitflow cannot create grant tokens",
+            f"bao write {path} orphan=true token_type=service renewable=false "
+            "token_explicit_max_ttl=24h allowed_policies=<every Vault policy your policies "
+            f"grant>   (see {_DOCS} step 2; or set JITFLOW_VAULT_TOKEN_ROLE)",
+        )
+    problems = []
+    settings = []
+    if role.get("orphan") is not True:
+        problems.append("orphan is false (a grant would die with the runner's token)")
+        settings.append("orphan=true")
+    explicit = _seconds(role.get("token_explicit_max_ttl") or role.get("explicit_max_ttl"))
+    if explicit <= 0:
+        problems.append("token_explicit_max_ttl is not set (no hard ceiling on grants)")
+        settings.append("token_explicit_max_ttl=24h")
+    if "batch" in str(role.get("token_type") or ""):
+        problems.append("token_type is batch (batch tokens cannot be revoked by accessor)")
+        settings.append("token_type=service")
+    if problems:
+        return fail(
+            "vault.token-role",
+            f"{path}: {'; '.join(problems)}",
+            f"bao write {path} {' '.join(settings)}",
+        )
+    return ok("vault.token-role", f"{path}: orphan, explicit max TTL {explicit}s")
+
+
+@dataclass(frozen=True)
+class VaultFacts:
+    """What doctor read from Vault to judge grant targets (None: does not exist)."""
+
+    mounts: Mapping[str, str]  # path without trailing slash -> engine type
+    roles: Mapping[str, Mapping[str, Any] | None] = field(default_factory=dict)  # by path
+    acl_policies: Mapping[str, bool] = field(default_factory=dict)
+    groups: Mapping[str, Mapping[str, Any] | None] = field(default_factory=dict)
+    allowed_policies: tuple[str, ...] | None = None  # the token role's, None: unknown
+
+
+def target_paths(policy: Policy, database_policy: str) -> tuple[list[str], list[str], list[str]]:
+    """(role paths, ACL policy names, group names) a policy's grant depends on."""
+    grant = policy.grant
+    if grant.kind is GrantKind.DATABASE:
+        return [f"{grant.mount}/roles/{grant.role}"], [database_policy], []
+    if grant.kind is GrantKind.SSH:
+        return [f"{grant.mount}/roles/{grant.role}"], [], []
+    if grant.kind is GrantKind.VAULT_TOKEN:
+        return [], list(grant.policies), []
+    return [], [], [grant.group]
+
+
+def check_grant_target(policy: Policy, database_policy: str, facts: VaultFacts) -> Check:
+    """`vault.grant.<policy>`: what the policy grants exists in Vault, of the right kind."""
+    check_id = f"vault.grant.{policy.name}"
+    grant = policy.grant
+    problems: list[str] = []
+    fixes: list[str] = []
+    roles, acls, groups = target_paths(policy, database_policy)
+    if grant.kind in (GrantKind.DATABASE, GrantKind.SSH):
+        engine = facts.mounts.get(grant.mount.strip("/"))
+        if engine != grant.kind.value:
+            found = f"is a {engine} engine" if engine else "is not mounted"
+            problems.append(f"{grant.mount}/ {found}")
+            fixes.append(f"bao secrets enable -path={grant.mount} {grant.kind.value}")
+    for path in roles:
+        if facts.roles.get(path) is None:
+            problems.append(f"role {path} does not exist")
+            fixes.append(
+                f"bao write {path} ...   ({_DOCS} step {4 if grant.kind is GrantKind.DATABASE else 5})"
+            )
+    for name in acls:
+        if not facts.acl_policies.get(name):
+            problems.append(f"Vault policy {name} does not exist")
+            fixes.append(f"bao policy write {name} {name}.hcl")
+        elif facts.allowed_policies is not None and name not in facts.allowed_policies:
+            problems.append(f"token role does not allow policy {name}")
+            fixes.append(f"add {name} to the token role's allowed_policies ({_DOCS} step 2)")
+    for name in groups:
+        group = facts.groups.get(name)
+        if group is None:
+            problems.append(f"identity group {name} does not exist")
+            fixes.append(f"bao write identity/group name={name} type=internal policies=...")
+        elif group.get("type") != "internal":
+            problems.append(f"identity group {name} is {group.get('type')}, not internal")
+            fixes.append(f"re-create {name} with type=internal (external groups are synced)")
+    if problems:
+        return fail(
+            check_id,
+            f"policy {policy.name} ({grant.describe()}): {'; '.join(problems)}",
+            "; ".join(fixes),
+        )
+    return ok(check_id, f"policy {policy.name}: what it grants exists ({grant.describe()})")
+
+
+def grant_targets(
+    policies: Sequence[Policy], database_policy: Callable[[str, str], str]
+) -> dict[str, list[str]]:
+    """Every role path, ACL policy and group the policies need, to read each once."""
+    wanted: dict[str, list[str]] = {"roles": [], "acls": [], "groups": []}
+    for policy in policies:
+        grant = policy.grant
+        roles, acls, groups = target_paths(policy, database_policy(grant.mount, grant.role))
+        wanted["roles"] += roles
+        wanted["acls"] += acls
+        wanted["groups"] += groups
+    return {key: sorted(set(values)) for key, values in wanted.items()}

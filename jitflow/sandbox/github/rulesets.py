@@ -1,0 +1,142 @@
+"""Repository rulesets: stored in the shape of GitHub's create body, served like its GETs.
+
+`RulesetApi` holds the two REST handlers (mixed into `Api`): the rules that apply to a
+branch, and one ruleset with its bypass actors.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from jitflow.sandbox.github.render import Json, Renderer, node_id
+from jitflow.sandbox.github.service import Service, not_found
+from jitflow.sandbox.github.state import timestamp
+
+if TYPE_CHECKING:
+    from jitflow.sandbox.github.api import Request, Response
+
+DEFAULT_BRANCH = "main"
+
+# GitHub answers every parameter of these rules, defaulted when the ruleset left it out.
+_RULE_DEFAULTS: Mapping[str, Json] = {
+    "pull_request": {
+        "dismiss_stale_reviews_on_push": False,
+        "require_code_owner_review": False,
+        "require_last_push_approval": False,
+        "required_approving_review_count": 0,
+        "required_review_thread_resolution": False,
+    },
+    "required_status_checks": {
+        "required_status_checks": [],
+        "strict_required_status_checks_policy": False,
+    },
+}
+
+
+def make_ruleset(
+    ruleset_id: int,
+    name: str,
+    rules: Sequence[Mapping[str, Any]],
+    *,
+    include: Sequence[str],
+    exclude: Sequence[str],
+    bypass_actors: Sequence[Mapping[str, Any]],
+    enforcement: str,
+) -> Json:
+    """A stored ruleset (create-body shape plus id and times)."""
+    normalized = []
+    for rule in rules:
+        kind = str(rule["type"])
+        entry: Json = {"type": kind}
+        if kind in _RULE_DEFAULTS or rule.get("parameters"):
+            entry["parameters"] = {**_RULE_DEFAULTS.get(kind, {}), **(rule.get("parameters") or {})}
+        normalized.append(entry)
+    now = timestamp()
+    return {
+        "id": ruleset_id,
+        "name": name,
+        "target": "branch",
+        "enforcement": enforcement,
+        "conditions": {"ref_name": {"include": list(include), "exclude": list(exclude)}},
+        "bypass_actors": [
+            {"actor_id": a.get("actor_id"), "actor_type": a["actor_type"], "bypass_mode": "always"}
+            | dict(a)
+            for a in bypass_actors
+        ],
+        "rules": normalized,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _matches(pattern: str, branch: str) -> bool:
+    if pattern == "~ALL":
+        return True
+    if pattern == "~DEFAULT_BRANCH":
+        return branch == DEFAULT_BRANCH
+    return fnmatch.fnmatchcase(f"refs/heads/{branch}", pattern)
+
+
+def applies_to(ruleset: Mapping[str, Any], branch: str) -> bool:
+    """Active, targeting branches, and its ref_name condition selects `branch`."""
+    names = ruleset["conditions"]["ref_name"]
+    return (
+        ruleset["enforcement"] == "active"
+        and any(_matches(p, branch) for p in names["include"])
+        and not any(_matches(p, branch) for p in names["exclude"])
+    )
+
+
+class RulesetApi:
+    """GET .../rules/branches/{branch} and GET .../rulesets/{ruleset_id}."""
+
+    svc: Service
+    r: Renderer
+    _repo_check: Callable[[Request], None]  # Api's: 404 unless the path names our repository
+
+    def get_branch_rules(self, req: Request) -> Response:
+        from jitflow.sandbox.github.api import Response  # api.py mixes this class in
+
+        self._repo_check(req)
+        branch = req.params["branch"]
+        source = f"{self.svc.owner}/{self.svc.repo}"
+        rules = [
+            {
+                **rule,
+                "ruleset_source_type": "Repository",
+                "ruleset_source": source,
+                "ruleset_id": ruleset["id"],
+            }
+            for ruleset in self.svc.store.rulesets.values()
+            if applies_to(ruleset, branch)
+            for rule in ruleset["rules"]
+        ]
+        return Response(200, rules)
+
+    def get_repo_ruleset(self, req: Request) -> Response:
+        from jitflow.sandbox.github.api import Response  # api.py mixes this class in
+
+        self._repo_check(req)
+        try:
+            ruleset = self.svc.store.rulesets.get(int(req.params["ruleset_id"]))
+        except ValueError:
+            raise not_found() from None
+        if ruleset is None:
+            raise not_found()
+        url = f"{self.r.repo_api}/rulesets/{ruleset['id']}"
+        return Response(
+            200,
+            {
+                **ruleset,
+                "source_type": "Repository",
+                "source": f"{self.svc.owner}/{self.svc.repo}",
+                "node_id": node_id("RRS", int(ruleset["id"])),
+                "current_user_can_bypass": "never",
+                "_links": {
+                    "self": {"href": url},
+                    "html": {"href": f"{self.r.repo_web}/rules/{ruleset['id']}"},
+                },
+            },
+        )

@@ -1,0 +1,290 @@
+"""`jitflow doctor`: read a live setup (clone, GitHub, Vault) and judge it with the core rules.
+
+Facts are gathered section by section; a section that cannot be read becomes checks that
+say why (FAIL when a verification could not be made, SKIP when the operator opted out or
+gave no credentials), so one broken part never hides the verdicts on the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from jitflow.core.doctor import (
+    CODEOWNERS_LOCATIONS,
+    Check,
+    CheckStatus,
+    check_branch_rules,
+    check_codeowners,
+    check_workflow,
+    fail,
+    ok,
+    protection_enforcer,
+    ruleset_enforcers,
+    skip,
+    warn,
+)
+from jitflow.core.doctor_vault import (
+    LoginExpectation,
+    VaultFacts,
+    check_grant_target,
+    check_jwt_role,
+    check_token_role,
+    grant_targets,
+)
+from jitflow.core.loading import GROUPS_PATH, POLICY_DIR, parse_groups, parse_policy
+from jitflow.core.model import Policy
+from jitflow.errors import ExitCode, JitflowError, UsageError
+
+SECTIONS = ("repository", "github", "vault")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class DoctorOptions:
+    repo: Path
+    branch: str = "main"
+    skip: frozenset[str] = frozenset()
+    environ: Mapping[str, str] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
+class Section:
+    name: str
+    checks: tuple[Check, ...]
+
+
+@dataclass(frozen=True)
+class DoctorReport:
+    repo: Path
+    branch: str
+    sections: tuple[Section, ...]
+
+    @property
+    def checks(self) -> tuple[Check, ...]:
+        return tuple(c for s in self.sections for c in s.checks)
+
+    @property
+    def failed(self) -> tuple[Check, ...]:
+        return tuple(c for c in self.checks if c.failed)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return ExitCode.DENIED if self.failed else ExitCode.OK
+
+
+def run_doctor(options: DoctorOptions) -> DoctorReport:
+    """Every check, in section order; raises UsageError only for bad options."""
+    unknown = sorted(options.skip - set(SECTIONS[1:]))
+    if unknown:
+        raise UsageError(f"--skip takes github or vault, not {', '.join(unknown)}")
+    if not options.repo.is_dir():
+        raise UsageError(f"{options.repo} is not a directory: pass --repo with the access clone")
+    repository_checks, policies = _repository(options.repo)
+    sections = [Section("repository", tuple(repository_checks))]
+    sections.append(Section("github", tuple(_github(options))))
+    sections.append(Section("vault", tuple(_vault(options, policies))))
+    return DoctorReport(options.repo, options.branch, tuple(sections))
+
+
+# ---- repository ---------------------------------------------------------------------------
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return None
+
+
+def _repository(repo: Path) -> tuple[list[Check], list[Policy]]:
+    from jitflow.usecases.init import workflow_templates
+
+    codeowners = {
+        p: (b.decode(errors="replace") if (b := _read(repo / p)) else None)
+        for p in CODEOWNERS_LOCATIONS
+    }
+    checks = [check_codeowners(codeowners)]
+    for path, template in workflow_templates().items():
+        restore = (
+            'python -c "import sys; from jitflow.usecases.init import workflow_templates; '
+            f"sys.stdout.buffer.write(workflow_templates()['{path}'])\" > {path}"
+        )
+        checks.append(check_workflow(path, _read(repo / path), template, restore))
+    policy_check, policies = _policies(repo)
+    checks.append(policy_check)
+    return checks, policies
+
+
+def _policies(repo: Path) -> tuple[Check, list[Policy]]:
+    policies: list[Policy] = []
+    problems = []
+    names = sorted((repo / POLICY_DIR).glob("*.yaml"))
+    for file in names:
+        path = f"{POLICY_DIR}/{file.name}"
+        if path == GROUPS_PATH:
+            loaded = parse_groups(file.read_bytes(), path)
+        else:
+            loaded = parse_policy(file.read_bytes(), path)
+            if loaded.value is not None:
+                policies.append(loaded.value)
+        problems += [f"{f.path}:{f.line}:{f.column}: {f.message}" for f in loaded.findings]
+    if problems:
+        return (
+            fail(
+                "repository.policies",
+                f"{len(problems)} problem(s) in {POLICY_DIR}/: requests for these policies are "
+                "refused",
+                f"fix the files; `jitflow policies --repo {repo}` lists them",
+                problems,
+            ),
+            policies,
+        )
+    if not policies:
+        return warn(
+            "repository.policies",
+            f"no policies under {POLICY_DIR}/: nothing can be requested",
+            "add one, e.g. `jitflow init` writes an example",
+        ), policies
+    return ok("repository.policies", f"{len(policies)} policies load cleanly"), policies
+
+
+# ---- GitHub -------------------------------------------------------------------------------
+
+
+def _github(options: DoctorOptions) -> list[Check]:
+    if "github" in options.skip:
+        return [skip("github", "skipped (--skip github)")]
+    env = options.environ
+    if not env.get("GITHUB_TOKEN", "").strip() or not env.get("GITHUB_REPOSITORY", "").strip():
+        return [
+            skip(
+                "github",
+                "GITHUB_TOKEN or GITHUB_REPOSITORY is not set: branch rules not checked",
+                "export GITHUB_REPOSITORY=owner/name GITHUB_TOKEN=<a token with administration:"
+                " read> (and GITHUB_API_URL for GitHub Enterprise)",
+            )
+        ]
+    from jitflow.adapters.github import GitHubGateway
+
+    branch = options.branch
+    checks: list[Check] = []
+    try:
+        gateway = GitHubGateway.from_env(env, max_retries=1)
+    except JitflowError as exc:
+        return [fail("github", exc.message, "fix the GitHub settings above")]
+    with gateway:
+        protection = _guard(
+            checks,
+            "github.protection-readable",
+            "give the token administration: read on the repository (fine-grained token: "
+            '"Administration: Read-only"; GitHub App: administration read)',
+            lambda: gateway.branch_protection(branch),
+        )
+        rules = _guard(
+            checks,
+            "github.rulesets-readable",
+            'give the token metadata: read ("Metadata: Read-only")',
+            lambda: gateway.branch_rules(branch),
+        )
+        details: dict[int, dict[str, Any] | None] = {}
+        for ruleset_id in sorted({int(r.get("ruleset_id") or 0) for r in rules or []}):
+            try:
+                details[ruleset_id] = gateway.ruleset(ruleset_id)
+            except JitflowError:
+                details[ruleset_id] = None
+    enforcers = ruleset_enforcers(rules or [], details)
+    classic = protection_enforcer(protection)
+    if classic is not None:
+        enforcers.insert(0, classic)
+    checks += check_branch_rules(enforcers, gateway.repository, branch)
+    return checks
+
+
+def _guard(checks: list[Check], check_id: str, fix: str, read: Callable[[], T]) -> T | None:
+    """Run a read; on failure record a FAIL naming what could not be verified."""
+    try:
+        return read()
+    except JitflowError as exc:
+        checks.append(fail(check_id, exc.message, fix))
+        return None
+
+
+# ---- Vault --------------------------------------------------------------------------------
+
+
+def _vault(options: DoctorOptions, policies: list[Policy]) -> list[Check]:
+    if "vault" in options.skip:
+        return [skip("vault", "skipped (--skip vault)")]
+    from jitflow.adapters.vault import database_policy_name
+    from jitflow.adapters.vault.inspect import VaultInspector
+
+    inspector = VaultInspector.from_env(options.environ)
+    if inspector is None:
+        return [
+            skip(
+                "vault",
+                "VAULT_ADDR or VAULT_TOKEN is not set: Vault not checked",
+                "export VAULT_ADDR=https://vault.example.com:8200 VAULT_TOKEN=<a token that may "
+                "read sys/mounts, auth/*/role*, sys/policies/acl/* and identity/group/name/*>",
+            )
+        ]
+    checks: list[Check] = []
+
+    def reachable() -> bool:
+        inspector.health()
+        return True
+
+    if _guard(checks, "vault.reachable", _VAULT_UP, reachable) is None:
+        return checks
+    checks.append(ok("vault.reachable", f"Vault at {inspector.addr} answers and is unsealed"))
+    readable = f"use a VAULT_TOKEN allowed to read it ({_DOCS})"
+    repository = options.environ.get("GITHUB_REPOSITORY", "").strip() or None
+    want = LoginExpectation(inspector.jwt_mount, inspector.jwt_role, repository, options.branch)
+    jwt_role = _guard(checks, "vault.jwt-role", readable, inspector.jwt_login_role)
+    if not any(c.id == "vault.jwt-role" for c in checks):
+        checks += check_jwt_role(jwt_role, want)
+    token_role = _guard(checks, "vault.token-role", readable, inspector.grant_token_role)
+    if not any(c.id == "vault.token-role" for c in checks):
+        checks.append(check_token_role(token_role, inspector.token_role))
+    if not policies:
+        return checks
+    targets = grant_targets(policies, database_policy_name)
+    facts = _guard(
+        checks,
+        "vault.grant-targets",
+        readable,
+        lambda: VaultFacts(
+            mounts=inspector.mounts(),
+            roles={path: inspector.read(path) for path in targets["roles"]},
+            acl_policies={name: inspector.acl_policy_exists(name) for name in targets["acls"]},
+            groups={name: inspector.group(name) for name in targets["groups"]},
+            allowed_policies=_allowed(token_role),
+        ),
+    )
+    if facts is not None:
+        for policy in policies:
+            database_policy = database_policy_name(policy.grant.mount, policy.grant.role)
+            checks.append(check_grant_target(policy, database_policy, facts))
+    return checks
+
+
+_DOCS = "docs/vault-setup.md"
+_VAULT_UP = "check VAULT_ADDR, that the server runs and is unsealed (`bao status`)"
+
+
+def _allowed(token_role: Mapping[str, object] | None) -> tuple[str, ...] | None:
+    """The token role's allowed_policies; None when unknown or unrestricted."""
+    allowed = (token_role or {}).get("allowed_policies")
+    if not isinstance(allowed, list) or not allowed:
+        return None
+    return tuple(str(p) for p in allowed)
+
+
+def summary(report: DoctorReport) -> dict[CheckStatus, int]:
+    counts = dict.fromkeys(CheckStatus, 0)
+    for check in report.checks:
+        counts[check.status] += 1
+    return counts

@@ -1,0 +1,348 @@
+"""`jitflow doctor` against the GitHub stand-in and a real OpenBao: a good setup passes, and
+each planted misconfiguration is named by its own check id (and only it), with exit 1."""
+
+from __future__ import annotations
+
+import pytest
+
+from jitflow.sandbox.openbao import free_port
+from jitflow.usecases.init import workflow_templates
+from tests.doctor.conftest import GOOD_PROTECTION, REPOSITORY, Setup, check, failed_ids, policy_yaml
+
+SYNC = ".github/workflows/sync.yml"
+
+
+def test_good_setup_passes_every_check(live: Setup) -> None:
+    code, report = live.report()
+    assert failed_ids(report) == set()
+    assert code == 0
+    statuses = {c["id"]: c["status"] for c in report["checks"]}
+    assert {s for s in statuses.values()} == {"ok"}
+    expected = {
+        "repository.codeowners",
+        "repository.workflow.check",
+        "repository.workflow.sync",
+        "repository.policies",
+        "github.required-statuses",
+        "github.required-reviews",
+        "github.code-owner-reviews",
+        "github.admins-enforced",
+        "vault.reachable",
+        "vault.jwt-role",
+        "vault.jwt-claims",
+        "vault.token-role",
+        "vault.grant.ro-token",
+        "vault.grant.ssh-login",
+        "vault.grant.oncall",
+    }
+    assert expected <= set(statuses)
+    if live.vault.setup.database_mount:
+        assert statuses["vault.grant.db-write"] == "ok"
+
+
+def test_text_output_marks_each_problem_with_a_fix_and_never_prints_tokens(live: Setup) -> None:
+    live.standin.set_branch_protection("main", {**GOOD_PROTECTION, "enforce_admins": False})
+    result = live.doctor()
+    assert result.exit_code == 1
+    assert "✓ repository.codeowners" in result.stdout
+    line = next(x for x in result.stdout.splitlines() if "github.admins-enforced" in x)
+    assert line.lstrip().startswith("✗")
+    after = result.stdout.split(line, 1)[1].splitlines()[1]
+    assert after.strip().startswith("fix: gh api -X POST repos/acme/access/branches/main/")
+    for secret in (live.env["GITHUB_TOKEN"], live.env["VAULT_TOKEN"]):
+        assert secret and secret not in result.stdout + result.stderr
+
+
+# ---- GitHub -------------------------------------------------------------------------------
+
+
+def test_missing_required_status(live: Setup) -> None:
+    checks = {"strict": True, "contexts": ["jitflow/policy"]}
+    live.standin.set_branch_protection(
+        "main", {**GOOD_PROTECTION, "required_status_checks": checks}
+    )
+    code, report = live.report()
+    assert (code, failed_ids(report)) == (1, {"github.required-statuses"})
+    assert "jitflow/approval" in check(report, "github.required-statuses")["message"]
+
+
+def test_admins_exempt(live: Setup) -> None:
+    live.standin.set_branch_protection("main", {**GOOD_PROTECTION, "enforce_admins": False})
+    code, report = live.report()
+    assert (code, failed_ids(report)) == (1, {"github.admins-enforced"})
+
+
+def test_no_code_owner_review(live: Setup) -> None:
+    reviews = {"required_approving_review_count": 1, "require_code_owner_reviews": False}
+    live.standin.set_branch_protection(
+        "main", {**GOOD_PROTECTION, "required_pull_request_reviews": reviews}
+    )
+    code, report = live.report()
+    assert (code, failed_ids(report)) == (1, {"github.code-owner-reviews"})
+
+
+def test_no_approving_review_required(live: Setup) -> None:
+    protection = {k: v for k, v in GOOD_PROTECTION.items() if k != "required_pull_request_reviews"}
+    live.standin.set_branch_protection("main", protection)
+    code, report = live.report()
+    assert code == 1
+    assert failed_ids(report) == {"github.required-reviews", "github.code-owner-reviews"}
+
+
+def test_unprotected_branch_fails_every_github_rule(live: Setup) -> None:
+    live.standin.set_branch_protection("main", None)
+    code, report = live.report()
+    assert code == 1
+    assert failed_ids(report) == {
+        "github.required-statuses",
+        "github.required-reviews",
+        "github.code-owner-reviews",
+        "github.admins-enforced",
+    }
+    assert "gh api -X PUT" in check(report, "github.admins-enforced")["fix"]
+
+
+_RULESET = [
+    {
+        "type": "pull_request",
+        "parameters": {"required_approving_review_count": 1, "require_code_owner_review": True},
+    },
+    {
+        "type": "required_status_checks",
+        "parameters": {
+            "required_status_checks": [
+                {"context": "jitflow/policy"},
+                {"context": "jitflow/approval"},
+            ]
+        },
+    },
+]
+
+
+def test_a_ruleset_without_bypass_satisfies_every_rule(live: Setup) -> None:
+    live.standin.set_branch_protection("main", None)
+    live.standin.add_ruleset("jitflow gate", _RULESET)
+    code, report = live.report()
+    assert (code, failed_ids(report)) == (0, set())
+
+
+def test_a_ruleset_with_bypass_actors_lets_admins_through(live: Setup) -> None:
+    live.standin.set_branch_protection("main", None)
+    live.standin.add_ruleset(
+        "jitflow gate", _RULESET, bypass_actors=[{"actor_id": 5, "actor_type": "RepositoryRole"}]
+    )
+    code, report = live.report()
+    assert (code, failed_ids(report)) == (1, {"github.admins-enforced"})
+    assert "RepositoryRole" in check(report, "github.admins-enforced")["message"]
+
+
+def test_a_ruleset_for_another_branch_does_not_count(live: Setup) -> None:
+    live.standin.set_branch_protection("main", None)
+    live.standin.add_ruleset("release gate", _RULESET, include=["refs/heads/release/*"])
+    code, report = live.report()
+    assert code == 1
+    assert "github.required-statuses" in failed_ids(report)
+
+
+def test_unreadable_protection_says_which_permission(live: Setup) -> None:
+    live.standin.fail_next("GET", r"/branches/main/protection$", 404, times=5)
+    code, report = live.report()
+    assert code == 1
+    readable = check(report, "github.protection-readable")
+    assert readable["status"] == "fail"
+    assert "administration: read" in readable["fix"]
+
+
+def test_missing_github_settings_skip_the_section(live: Setup) -> None:
+    live.env["GITHUB_TOKEN"] = None
+    code, report = live.report()
+    assert code == 0
+    assert check(report, "github")["status"] == "skip"
+
+
+# ---- repository ---------------------------------------------------------------------------
+
+
+def test_codeowners_missing_policies(live: Setup) -> None:
+    live.write(
+        ".github/CODEOWNERS",
+        b"/.github/ @acme/admins\n/requests/active/ @acme/admins\n/requests/archive/ @acme/admins\n",
+    )
+    code, report = live.report("--skip", "github", "--skip", "vault")
+    assert (code, failed_ids(report)) == (1, {"repository.codeowners"})
+    assert "policies/" in check(report, "repository.codeowners")["message"]
+
+
+def test_modified_sync_workflow(live: Setup) -> None:
+    original = workflow_templates()[SYNC]
+    live.write(SYNC, original.replace(b"environment: jitflow", b"environment: staging"))
+    assert (live.path / SYNC).read_bytes() != original
+    code, report = live.report("--skip", "github", "--skip", "vault")
+    assert (code, failed_ids(report)) == (1, {"repository.workflow.sync"})
+    sync = check(report, "repository.workflow.sync")
+    assert any(line.startswith("+") and "staging" in line for line in sync["details"])
+
+
+def test_an_older_pin_alone_is_an_upgrade_warning(live: Setup) -> None:
+    original = workflow_templates()[SYNC]
+    live.write(SYNC, original.replace(_pin(original), b"jitflow==0.0.9"))
+    code, report = live.report("--skip", "github", "--skip", "vault")
+    assert code == 0
+    sync = check(report, "repository.workflow.sync")
+    assert sync["status"] == "warn"
+    assert "0.0.9" in sync["message"] and _pin(original).decode() in sync["fix"]
+
+
+def _pin(content: bytes) -> bytes:
+    start = content.index(b"jitflow==")
+    return content[start : content.index(b'"', start)]
+
+
+def test_a_broken_policy_file(live: Setup) -> None:
+    live.write("policies/broken.yaml", b"name: broken\ngrant: {kind: nonsense}\n")
+    code, report = live.report("--skip", "github", "--skip", "vault")
+    assert (code, failed_ids(report)) == (1, {"repository.policies"})
+    assert any("broken.yaml" in line for line in check(report, "repository.policies")["details"])
+
+
+# ---- Vault --------------------------------------------------------------------------------
+
+
+def _jwt_role_with(live: Setup, name: str, **claims: object) -> None:
+    good = live.vault.read("auth/jwt/role/jitflow-sync")
+    bound = {**good["bound_claims"], **claims}
+    bound = {k: v for k, v in bound.items() if v is not None}
+    live.vault.write(
+        f"auth/jwt/role/{name}",
+        {
+            "role_type": "jwt",
+            "user_claim": "sub",
+            "bound_audiences": good["bound_audiences"],
+            "bound_claims_type": "glob",
+            "bound_claims": bound,
+            "token_policies": ["jitflow-runner"],
+        },
+    )
+    live.env["JITFLOW_VAULT_ROLE"] = name
+
+
+def test_jwt_role_with_repository_glob(live: Setup) -> None:
+    _jwt_role_with(live, "sync-any-repo", repository="acme/*")
+    code, report = live.report("--skip", "github")
+    assert (code, failed_ids(report)) == (1, {"vault.jwt-claims"})
+    assert "repository" in check(report, "vault.jwt-claims")["message"]
+    live.vault.run_fix(check(report, "vault.jwt-claims")["fix"])
+    code, report = live.report("--skip", "github")
+    assert (code, failed_ids(report)) == (0, set())
+
+
+def test_jwt_role_without_environment(live: Setup) -> None:
+    _jwt_role_with(live, "sync-any-env", environment=None)
+    code, report = live.report("--skip", "github")
+    assert (code, failed_ids(report)) == (1, {"vault.jwt-claims"})
+    assert "environment is not bound" in check(report, "vault.jwt-claims")["message"]
+
+
+def test_jwt_role_for_another_repository(live: Setup) -> None:
+    _jwt_role_with(live, "sync-other", repository="other-org/access")
+    code, report = live.report("--skip", "github")
+    assert (code, failed_ids(report)) == (1, {"vault.jwt-claims"})
+    assert REPOSITORY in check(report, "vault.jwt-claims")["message"]
+
+
+def test_missing_jwt_role(live: Setup) -> None:
+    live.env["JITFLOW_VAULT_ROLE"] = "no-such-role"
+    code, report = live.report("--skip", "github")
+    assert (code, failed_ids(report)) == (1, {"vault.jwt-role"})
+
+
+def _token_role(live: Setup, name: str, **changes: object) -> None:
+    body = {
+        "allowed_policies": list(live.vault.setup.grantable_policies),
+        "orphan": True,
+        "token_type": "service",
+        "renewable": False,
+        "token_explicit_max_ttl": "24h",
+        **changes,
+    }
+    live.vault.write(f"auth/token/roles/{name}", body)
+    live.env["JITFLOW_VAULT_TOKEN_ROLE"] = name
+
+
+def test_token_role_not_orphan(live: Setup) -> None:
+    _token_role(live, "grant-not-orphan", orphan=False)
+    code, report = live.report("--skip", "github")
+    assert (code, failed_ids(report)) == (1, {"vault.token-role"})
+    assert "orphan" in check(report, "vault.token-role")["message"]
+    live.vault.run_fix(check(report, "vault.token-role")["fix"])
+    code, report = live.report("--skip", "github")
+    assert (code, failed_ids(report)) == (0, set())
+
+
+def test_token_role_without_explicit_max_ttl(live: Setup) -> None:
+    _token_role(live, "grant-no-ceiling", token_explicit_max_ttl=0)
+    code, report = live.report("--skip", "github")
+    assert (code, failed_ids(report)) == (1, {"vault.token-role"})
+    assert "token_explicit_max_ttl" in check(report, "vault.token-role")["message"]
+    live.vault.run_fix(check(report, "vault.token-role")["fix"])
+    assert live.report("--skip", "github")[0] == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "grant", "problem"),
+    [
+        (
+            "ssh-missing",
+            "{kind: ssh, mount: ssh, role: nobody, principals: [ubuntu]}",
+            "ssh/roles/nobody",
+        ),
+        ("token-missing", "{kind: vault-token, policies: [no-such-policy]}", "no-such-policy"),
+        ("token-unallowed", "{kind: vault-token, policies: [jitflow-runner]}", "does not allow"),
+        ("group-missing", "{kind: identity-group, group: jitflow-nobody}", "jitflow-nobody"),
+        (
+            "ssh-wrong-engine",
+            "{kind: ssh, mount: database, role: readwrite, principals: [x]}",
+            "database/",
+        ),
+    ],
+)
+def test_policy_naming_a_missing_grant_target(
+    live: Setup, name: str, grant: str, problem: str
+) -> None:
+    live.write(f"policies/{name}.yaml", policy_yaml(name, grant))
+    code, report = live.report("--skip", "github")
+    assert (code, failed_ids(report)) == (1, {f"vault.grant.{name}"})
+    assert problem in check(report, f"vault.grant.{name}")["message"]
+
+
+def test_policy_naming_a_missing_database_role(live: Setup) -> None:
+    if not live.vault.setup.database_mount:
+        pytest.skip("no PostgreSQL: the database engine is not configured")
+    live.write(
+        "policies/db-missing.yaml",
+        policy_yaml("db-missing", "{kind: database, mount: database, role: nobody}"),
+    )
+    code, report = live.report("--skip", "github")
+    assert (code, failed_ids(report)) == (1, {"vault.grant.db-missing"})
+    message = check(report, "vault.grant.db-missing")["message"]
+    assert "database/roles/nobody" in message
+    assert "jitflow-database-nobody" in message
+
+
+def test_unreachable_vault(live: Setup) -> None:
+    live.env["VAULT_ADDR"] = f"http://127.0.0.1:{free_port()}"
+    code, report = live.report("--skip", "github")
+    assert (code, failed_ids(report)) == (1, {"vault.reachable"})
+    assert [c["id"] for c in report["checks"] if c["section"] == "vault"] == ["vault.reachable"]
+
+
+def test_missing_vault_settings_skip_the_section(live: Setup) -> None:
+    live.env["VAULT_TOKEN"] = None
+    code, report = live.report("--skip", "github")
+    assert code == 0
+    assert check(report, "vault")["status"] == "skip"
+
+
+def test_unknown_option_is_a_usage_error(live: Setup) -> None:
+    result = live.doctor("--skip", "everything")
+    assert result.exit_code == 2
