@@ -74,6 +74,5 @@ def policy_impact(
     if pr_number is not None:
         from jitflow.adapters.github import GitHubGateway
 
-        GitHubGateway.from_env(os.environ).upsert_comment(
-            pr_number, "policy-impact", render_impact(report, "markdown")
-        )
+        with GitHubGateway.from_env(os.environ) as github:
+            github.upsert_comment(pr_number, "policy-impact", render_impact(report, "markdown"))

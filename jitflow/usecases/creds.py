@@ -18,6 +18,8 @@ from jitflow.core.model import GrantKind
 from jitflow.core.yamlio import YamlError, load_yaml
 from jitflow.errors import UsageError
 
+DEFAULT_BOT_LOGIN = "github-actions[bot]"
+
 
 @dataclass(frozen=True)
 class CredsOptions:
@@ -56,14 +58,24 @@ def is_ssh_grant(options: CredsOptions) -> bool:
 def _trusted_comment(
     options: CredsOptions, github: Any, environ: Mapping[str, str], number: int, marker: str
 ) -> str:
-    """The newest comment with `marker` written by the runner (when its login is known)."""
-    bot = (options.bot_login or environ.get("JITFLOW_BOT_LOGIN") or "").lower()
+    """The newest comment with `marker` written by the runner.
+
+    Anyone can comment on a PR; only the runner's comments are believed, so a planted
+    certificate or ciphertext is never used.
+    """
+    bot = (options.bot_login or environ.get("JITFLOW_BOT_LOGIN") or DEFAULT_BOT_LOGIN).lower()
     comments = github.find_marked_comments(number, f"{marker}:{options.request_id}")
-    trusted = [body for _, author, body in comments if not bot or author.lower() == bot]
+    trusted = [body for _, author, body in comments if author.lower() == bot]
     if not trusted:
+        others = sorted({author for _, author, _ in comments if author.lower() != bot})
         raise UsageError(
-            f"no {marker} comment for {options.request_id} on PR #{number}"
-            + (f" by @{bot}" if bot else "")
+            f"no {marker} comment for {options.request_id} on PR #{number} by @{bot}"
+            + (
+                f" (ignored comments by {', '.join('@' + o for o in others)}; if your runner "
+                "posts as another account, set JITFLOW_BOT_LOGIN to its login)"
+                if others
+                else ""
+            )
         )
     return str(trusted[-1])
 

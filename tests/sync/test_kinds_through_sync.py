@@ -134,6 +134,12 @@ def test_creds_saves_the_ssh_certificate_next_to_the_key(world: World) -> None:
     subprocess.run(
         ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)], check=True, timeout=30
     )
+    # A certificate for the other key, planted in a comment by someone who is not the runner,
+    # is ignored: only the runner's comments are believed.
+    planted = certificate.replace(certificate.split()[1], certificate.split()[1][::-1])
+    world.standin.add_comment(
+        number, "bob", f"{certificate_marker(request_id)}\n```text\n{planted}\n```\n"
+    )
     refused = _creds(world, request_id, identity=other)
     assert refused.returncode == 2, refused.stderr
     assert "was signed for the key in the request" in refused.stderr
