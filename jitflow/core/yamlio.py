@@ -176,6 +176,14 @@ def _scalar(node: yaml.ScalarNode, path: str) -> Any:
     value: str = node.value
     if node.style:  # quoted or block scalar: always a string (plain is None or "")
         return value
+    try:
+        return plain_scalar(value)
+    except ValueError as exc:
+        raise YamlError(path, *_position(node), str(exc)) from None
+
+
+def plain_scalar(value: str) -> Any:
+    """An unquoted scalar's value under the YAML 1.2 core schema (ValueError if not finite)."""
     if value in ("", "~", "null", "Null", "NULL"):
         return None
     if value in ("true", "True", "TRUE"):
@@ -183,15 +191,13 @@ def _scalar(node: yaml.ScalarNode, path: str) -> Any:
     if value in ("false", "False", "FALSE"):
         return False
     if _NONFINITE.match(value):
-        raise YamlError(
-            path, *_position(node), f"{value} is not a finite number; use a plain number"
-        )
+        raise ValueError(f"{value} is not a finite number; use a plain number")
     if _INT.match(value):
         return int(value)
     if _FLOAT.match(value):
         number = float(value)
         if not math.isfinite(number):
-            raise YamlError(path, *_position(node), f"{value} is too large a number")
+            raise ValueError(f"{value} is too large a number")
         return number
     return value
 
@@ -251,12 +257,132 @@ def hint_for_string(value: object) -> str:
 
 
 def dump_block(key: str, value: Mapping[str, Any]) -> str:
-    """Render one top-level `key:` block to append to a ledger file (block style, quoted dates)."""
+    """Render one top-level `key:` block to append to a ledger file (block style, quoted dates).
+
+    A sync writes a block per transition, thousands at once: simple blocks (identifiers,
+    times, numbers, flags, lists and mappings of those) are written directly, as PyYAML
+    would write them; anything else goes through PyYAML.
+    """
+    try:
+        return "".join(_block_lines({key: dict(value)}, 0, []))
+    except _NotSimple:
+        pass
     import yaml
 
     return str(
-        yaml.safe_dump({key: dict(value)}, default_flow_style=False, sort_keys=False, width=1000)
+        yaml.dump(
+            {key: dict(value)},
+            Dumper=_block_dumper(),
+            default_flow_style=False,
+            sort_keys=False,
+            width=1000,
+        )
     )
+
+
+class _NotSimple(Exception):
+    """A value outside what the direct writer handles; PyYAML writes the block instead."""
+
+
+# Plain-safe: no indicator first, no space, colon, hash, quote or flow character anywhere.
+_PLAIN_WORD = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./@+-]*\Z")
+# Times and the like: safe inside single quotes, and PyYAML quotes them (they resolve to
+# timestamps, numbers or booleans under YAML 1.1).
+_QUOTABLE_WORD = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./@+:-]*\Z")
+
+
+def _block_lines(mapping: dict[str, Any], indent: int, lines: list[str]) -> list[str]:
+    pad = " " * indent
+    for key, value in mapping.items():
+        head = f"{pad}{_scalar_text(key)}:"
+        if type(value) is dict:
+            if not value:
+                lines.append(head + " {}\n")
+            else:
+                lines.append(head + "\n")
+                _block_lines(value, indent + 2, lines)
+        elif type(value) is list:
+            if not value:
+                lines.append(head + " []\n")
+            else:
+                lines.append(head + "\n")
+                _sequence_lines(value, indent, lines)
+        else:
+            lines.append(f"{head} {_scalar_text(value)}\n")
+    return lines
+
+
+def _sequence_lines(items: list[Any], indent: int, lines: list[str]) -> None:
+    """A block sequence under a mapping key, indented like the key (as PyYAML does)."""
+    pad = " " * indent
+    for item in items:
+        if type(item) is dict and item:
+            entry = _block_lines(item, indent + 2, [])
+            entry[0] = f"{pad}- {entry[0][indent + 2 :]}"
+            lines.extend(entry)
+        elif type(item) in (dict, list):
+            raise _NotSimple
+        else:
+            lines.append(f"{pad}- {_scalar_text(item)}\n")
+
+
+def _scalar_text(value: object) -> str:
+    if value is None:
+        return "null"
+    if type(value) is bool:
+        return "true" if value else "false"
+    if type(value) is int:
+        return str(value)
+    if type(value) is not str:
+        raise _NotSimple
+    text: str = value
+    if _PLAIN_WORD.match(text) is not None:
+        if _reads_as_string(text) and _core_string(text):
+            return text
+        return f"'{text}'"
+    if _QUOTABLE_WORD.match(text) is not None and not _reads_as_string(text):
+        return f"'{text}'"
+    raise _NotSimple
+
+
+def _core_string(text: str) -> bool:
+    try:
+        return isinstance(plain_scalar(text), str)
+    except ValueError:
+        return False
+
+
+def _reads_as_string(text: str) -> bool:
+    """Whether the block dumper would write `text` unquoted (it resolves as a string)."""
+    return bool(_block_resolver().resolve(_scalar_node_class(), text, (True, False)) == _STR_TAG)
+
+
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
+@cache
+def _block_dumper() -> type:
+    """PyYAML's safe dumper, also quoting strings YAML 1.2 reads as numbers (1e10, 3E7):
+    PyYAML resolves by YAML 1.1 and would write them bare, and `load_yaml` reads 1.2."""
+    import yaml
+
+    class BlockDumper(yaml.SafeDumper):
+        pass
+
+    BlockDumper.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT, list("-+0123456789."))
+    return BlockDumper
+
+
+@cache
+def _block_resolver() -> Any:
+    return _block_dumper()(None)
+
+
+@cache
+def _scalar_node_class() -> type:
+    import yaml
+
+    return yaml.ScalarNode
 
 
 def dump(data: Mapping[str, Any]) -> str:
@@ -264,7 +390,12 @@ def dump(data: Mapping[str, Any]) -> str:
     import yaml
 
     return str(
-        yaml.safe_dump(
-            dict(data), default_flow_style=False, sort_keys=False, width=100, allow_unicode=True
+        yaml.dump(
+            dict(data),
+            Dumper=_block_dumper(),
+            default_flow_style=False,
+            sort_keys=False,
+            width=100,
+            allow_unicode=True,
         )
     )

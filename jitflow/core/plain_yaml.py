@@ -1,0 +1,172 @@
+"""A fast reader for the plain block YAML that ledger records are written in.
+
+An audit reads one record per request, thousands of them, and composing each through libyaml
+costs more than reading the whole git history. Records are the request file plus blocks the
+runner dumps: `key: value` lines, nested blocks, `- item` lists, one-line quoted strings.
+This reader accepts exactly that subset and returns `None` for anything else (flow mappings,
+multi-line or escaped strings, anchors, comments after values, duplicate keys...), so the
+caller falls back to the strict loader; for the text it accepts it returns the same data as
+`yamlio.load_yaml`, scalars typed by the same YAML 1.2 core schema (`yamlio.plain_scalar`).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from jitflow.core.yamlio import MAX_BYTES, MAX_DEPTH, plain_scalar
+
+# Characters YAML does not allow in a stream, plus tab and CR (kept out of the subset).
+_UNPRINTABLE = re.compile(
+    "[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufdcf\ufdf0-\ufefe\uff00-\ufffd"
+    "\U00010000-\U0010ffff]"
+)
+_SPECIAL_START = frozenset("[]{}&*!|>%@`#,'\"")
+# Words separated by single spaces, starting with a letter: never a number, only maybe a
+# keyword of the core schema (null, true, false and their capitalisations).
+_WORDS = re.compile(r"[A-Za-z][A-Za-z0-9_./@+=()-]*(?: [A-Za-z0-9_./@+=()-]+)*\Z")
+_KEYWORDS = {
+    word: plain_scalar(word)
+    for word in ("null", "Null", "NULL", "true", "True", "TRUE", "false", "False", "FALSE")
+}
+
+
+# Every line matches: indent, an optional list dash, an optional `key:`, and the rest.
+# (Trailing spaces are left to the strict loader: excluding them here would slow every line.)
+_LINE = re.compile(r"^( *)(- +)?(?:([A-Za-z0-9_][A-Za-z0-9_.-]*):(?: +|$))?(.*)$", re.M)
+
+_Line = tuple[str, str, str, str]  # indent, dash, key, value
+
+
+class _NotPlain(Exception):
+    """The text leaves the subset; the strict loader must read it."""
+
+
+def load_plain(content: bytes) -> dict[str, Any] | None:
+    """The record as data when it is plain block YAML, else None (use the strict loader)."""
+    if len(content) > MAX_BYTES:
+        return None
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    printable = text.replace("\n", "").isprintable() if text.isascii() else None
+    if printable is False or (printable is None and _UNPRINTABLE.search(text)):
+        return None
+    if " \n" in text or text.endswith(" "):
+        return None
+    lines: list[_Line] = [
+        line
+        for line in _LINE.findall(text)
+        if line[1] or line[2] or (line[3] and line[3][0] != "#")  # skip blanks and comments
+    ]
+    if not lines or lines[0][0]:
+        return None
+    reader = _Reader(lines)
+    try:
+        data = reader.mapping(0, 1)
+    except _NotPlain:
+        return None
+    return data if reader.position == len(lines) else None
+
+
+class _Reader:
+    """Recursive descent over the lines, one call per block; _NotPlain outside the subset."""
+
+    def __init__(self, lines: list[_Line]) -> None:
+        self.lines = lines
+        self.position = 0
+
+    def mapping(self, indent: int, depth: int) -> dict[str, Any]:
+        if depth > MAX_DEPTH:
+            raise _NotPlain
+        result: dict[str, Any] = {}
+        lines, count = self.lines, len(self.lines)
+        while self.position < count:
+            spaces, dash, key, value = lines[self.position]
+            at = len(spaces)
+            if at < indent:
+                break
+            if at > indent or dash or not key or key in result:
+                raise _NotPlain  # a stray deeper line, a list or text where keys belong
+            self.position += 1
+            result[key] = self._value(value, indent) if value else self._nested(indent, depth)
+        return result
+
+    def _nested(self, indent: int, depth: int) -> Any:
+        """The block under a `key:` line: deeper lines, an indentless list, or null."""
+        if self.position >= len(self.lines):
+            return None
+        spaces, dash, _, _ = self.lines[self.position]
+        at = len(spaces)
+        if at > indent:
+            return self.sequence(at, depth + 1) if dash else self.mapping(at, depth + 1)
+        if at == indent and dash:
+            return self.sequence(at, depth + 1)
+        return None
+
+    def sequence(self, indent: int, depth: int) -> list[Any]:
+        if depth > MAX_DEPTH:
+            raise _NotPlain
+        items: list[Any] = []
+        lines, count = self.lines, len(self.lines)
+        while self.position < count:
+            spaces, dash, key, value = lines[self.position]
+            at = len(spaces)
+            if at < indent or (at == indent and not dash):
+                break
+            if at > indent or not (key or value):
+                raise _NotPlain  # a continuation line, a nested or an empty item
+            if key:  # `- key: value` opens a mapping whose keys sit at the item's column
+                column = indent + len(dash)
+                lines[self.position] = (" " * column, "", key, value)
+                items.append(self.mapping(column, depth + 1))
+            else:
+                self.position += 1
+                items.append(self._value(value, indent))
+        return items
+
+    def _value(self, text: str, indent: int) -> Any:
+        """A value written on its key's (or item's) line; it must not continue below."""
+        if self.position < len(self.lines) and len(self.lines[self.position][0]) > indent:
+            raise _NotPlain  # a multi-line scalar
+        if text[0] == "[" and text[-1] == "]":
+            inner = text[1:-1].strip(" ")
+            if not inner:
+                return []
+            return [_scalar(part.strip(" "), flow=True) for part in inner.split(",")]
+        if text == "{}":
+            return {}
+        return _scalar(text, flow=False)
+
+
+def _scalar(text: str, *, flow: bool) -> Any:
+    if _WORDS.match(text):  # the common case: names, ids, reasons
+        return _KEYWORDS.get(text, text)
+    if not text:
+        raise _NotPlain
+    first = text[0]
+    if first == "'":
+        inner = text[1:-1]
+        if len(text) < 2 or text[-1] != "'" or "'" in inner.replace("''", ""):
+            raise _NotPlain
+        return inner.replace("''", "'")
+    if first == '"':
+        inner = text[1:-1]
+        if len(text) < 2 or text[-1] != '"' or '"' in inner or "\\" in inner:
+            raise _NotPlain
+        return inner
+    if (
+        first in _SPECIAL_START
+        or text[:2] in ("- ", "? ", ": ")
+        or text in ("-", "?", ":")
+        or ": " in text
+        or " #" in text
+        or text.endswith(":")
+        or (flow and (first in "-?:" or any(c in text for c in ",[]{}")))
+    ):
+        raise _NotPlain
+    try:
+        return plain_scalar(text)
+    except ValueError:
+        raise _NotPlain from None
