@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from jitflow.adapters.vault import issue
 from jitflow.adapters.vault.login import settings_from_env
@@ -19,6 +20,12 @@ from jitflow.adapters.vault.types import (
 )
 from jitflow.core.model import GrantKind
 from jitflow.errors import ConfigError, VaultError
+
+# Concurrent calls for bulk work: enough to keep a server busy, few enough to be polite.
+DEFAULT_REVOKE_WORKERS = 16
+
+A = TypeVar("A")
+R = TypeVar("R")
 
 _GONE_MARKERS = ("invalid accessor", "bad token", "token not found", "no token found")
 
@@ -37,10 +44,14 @@ class VaultGateway:
         identity_mount: str = "userpass",
         retries: int = 3,
         backoff: float = 0.2,
+        confirm_by_listing_from: int = 32,
     ) -> None:
         self.addr = addr.rstrip("/")
         self.token_role = token_role
         self.identity_mount = identity_mount.strip("/")
+        # From this many token revocations in one batch, one LIST of the accessors confirms
+        # them all, instead of one lookup each (a LIST costs about as much as a few lookups).
+        self.confirm_by_listing_from = confirm_by_listing_from
         self._transport = Transport(
             addr, token, namespace=namespace, verify=verify, retries=retries, backoff=backoff
         )
@@ -104,6 +115,10 @@ class VaultGateway:
 
     def revoke(self, handle: GrantHandle) -> RevokeOutcome:
         """Revoke and confirm. Already expired or revoked is success; anything else raises."""
+        return self._revoke(handle, confirm=True)
+
+    def _revoke(self, handle: GrantHandle, *, confirm: bool) -> RevokeOutcome:
+        """Revoke; a token is confirmed gone by a lookup unless the caller confirms in bulk."""
         if handle.kind is GrantKind.SSH:
             return RevokeOutcome.NOT_REVOCABLE
         if handle.kind is GrantKind.IDENTITY_GROUP:
@@ -118,20 +133,24 @@ class VaultGateway:
             # Revoke the credentials first and synchronously, so the database role is gone
             # when we report success (the token's revocation would also revoke it, later).
             self._transport.call("POST", "sys/leases/revoke", {"lease_id": lease_id, "sync": True})
-        return self._revoke_accessor(handle.request_id, handle.accessor)
+        return self._revoke_accessor(handle.request_id, handle.accessor, confirm=confirm)
 
-    def _revoke_accessor(self, request_id: str, accessor: str) -> RevokeOutcome:
+    def _revoke_accessor(self, request_id: str, accessor: str, *, confirm: bool) -> RevokeOutcome:
         answer = self._transport.call("POST", "auth/token/revoke-accessor", {"accessor": accessor})
         warnings = " ".join((answer or {}).get("warnings") or []).lower()
         outcome = (
             RevokeOutcome.ALREADY_GONE if "no token found" in warnings else RevokeOutcome.REVOKED
         )
+        if confirm:
+            self._confirm_gone(request_id, accessor)
+        return outcome
+
+    def _confirm_gone(self, request_id: str, accessor: str) -> None:
         if self.lookup_accessor(accessor) is not None:
             raise VaultError(
                 f"grant {request_id}: Vault at {self.addr} still knows token accessor "
                 f"{accessor} after revoking it; it is NOT revoked, try again"
             )
-        return outcome
 
     def _remove_membership(self, handle: GrantHandle) -> RevokeOutcome:
         group = handle.identifiers.get("group", "")
@@ -153,22 +172,61 @@ class VaultGateway:
         return RevokeOutcome.REVOKED
 
     def revoke_many(
-        self, handles: Iterable[GrantHandle], max_workers: int = 16
+        self, handles: Iterable[GrantHandle], max_workers: int = DEFAULT_REVOKE_WORKERS
     ) -> list[tuple[GrantHandle, RevokeOutcome | VaultError]]:
-        """Revoke concurrently; one failure does not stop the others. Results in input order."""
+        """Revoke concurrently; one failure does not stop the others. Results in input order.
+
+        Every token is confirmed gone by a read after its revocation: one lookup each for a
+        few, or for a large batch one LIST of the accessors afterwards (an accessor still
+        listed is revoked again and looked up; if it survives that, its grant gets an error).
+        """
         items = list(handles)
+        in_bulk = sum(1 for h in items if _is_token(h)) >= self.confirm_by_listing_from
 
         def attempt(handle: GrantHandle) -> RevokeOutcome | VaultError:
             try:
-                return self.revoke(handle)
+                return self._revoke(handle, confirm=not (in_bulk and _is_token(handle)))
             except VaultError as exc:
                 return exc
 
-        if not items:
-            return []
-        with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(items)))) as pool:
-            outcomes = list(pool.map(attempt, items))
+        outcomes = _concurrently(attempt, items, max_workers)
+        if in_bulk:
+            outcomes = self._confirm_in_bulk(items, outcomes, max_workers)
         return list(zip(items, outcomes, strict=True))
+
+    def _confirm_in_bulk(
+        self,
+        items: Sequence[GrantHandle],
+        outcomes: Sequence[RevokeOutcome | VaultError],
+        max_workers: int,
+    ) -> list[RevokeOutcome | VaultError]:
+        unconfirmed = [
+            i
+            for i, h in enumerate(items)
+            if _is_token(h) and isinstance(outcomes[i], RevokeOutcome)
+        ]
+        try:
+            listed: set[str] | None = set(self._listed_accessors())
+        except VaultApiError:
+            listed = None  # no `list`+`sudo` on the accessors: confirm one by one
+        checks = [i for i in unconfirmed if listed is None or items[i].accessor in listed]
+
+        def confirm(index: int) -> RevokeOutcome | VaultError:
+            handle, outcome = items[index], outcomes[index]
+            accessor = handle.accessor or ""
+            try:
+                if listed is None:
+                    self._confirm_gone(handle.request_id, accessor)
+                else:  # still there after a revoke that succeeded: once more, then look
+                    self._revoke_accessor(handle.request_id, accessor, confirm=True)
+            except VaultError as exc:
+                return exc
+            return outcome
+
+        confirmed = list(outcomes)
+        for index, result in zip(checks, _concurrently(confirm, checks, max_workers), strict=True):
+            confirmed[index] = result
+        return confirmed
 
     # -- look up and list ---------------------------------------------------------------
 
@@ -188,21 +246,27 @@ class VaultGateway:
         return _token_info(data)
 
     def list_jitflow_tokens(
-        self, max_workers: int = 16, skip: Collection[str] = ()
+        self, max_workers: int = DEFAULT_REVOKE_WORKERS, skip: Collection[str] = ()
     ) -> list[TokenInfo]:
         """Tokens carrying `jitflow_request` metadata (needs `list`+`sudo` on accessors).
 
         Accessors in `skip` (already known, e.g. recorded in active grants) are not looked up.
         """
-        answer = self._transport.call("LIST", "auth/token/accessors")
-        listed: Sequence[str] = ((answer or {}).get("data") or {}).get("keys") or []
         known = set(skip)
-        accessors = [a for a in listed if a not in known]
-        if not accessors:
-            return []
-        with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(accessors)))) as pool:
-            infos = list(pool.map(self.lookup_accessor, accessors))
+        accessors = [a for a in self._listed_accessors() if a not in known]
+        infos = _concurrently(self.lookup_accessor, accessors, max_workers)
         return [info for info in infos if info is not None and info.request_id]
+
+    def _listed_accessors(self) -> list[str]:
+        """Every token accessor Vault knows (needs `list`+`sudo`); Vault says 404 for none."""
+        try:
+            answer = self._transport.call("LIST", "auth/token/accessors")
+        except VaultApiError as exc:
+            if exc.status == 404:
+                return []
+            raise
+        keys = ((answer or {}).get("data") or {}).get("keys") or []
+        return [str(key) for key in keys] if isinstance(keys, list) else []
 
     # -- delivery -----------------------------------------------------------------------
 
@@ -232,6 +296,21 @@ class VaultGateway:
             raise
         data = (answer or {}).get("data") or {}
         return Secret({str(k): str(v) for k, v in data.items()})
+
+
+def _is_token(handle: GrantHandle) -> bool:
+    """Revoked by accessor (vault tokens, database grants), so confirmable by listing."""
+    return bool(handle.accessor) and handle.kind not in (GrantKind.SSH, GrantKind.IDENTITY_GROUP)
+
+
+def _concurrently(work: Callable[[A], R], items: Sequence[A], max_workers: int) -> list[R]:
+    """`work` over `items` on up to `max_workers` threads; results in input order."""
+    if not items:
+        return []
+    if len(items) == 1:
+        return [work(items[0])]
+    with ThreadPoolExecutor(max_workers=max(1, min(max_workers, len(items)))) as pool:
+        return list(pool.map(work, items))
 
 
 def _token_info(data: Mapping[str, object]) -> TokenInfo:
