@@ -1,9 +1,9 @@
-"""Turning a stream of parsed commits into per-request trails and audit rows (pure, no I/O).
+"""Turning a stream of parsed commits into per-request trails (pure, no I/O).
 
 The reader feeds commits newest first in topological order (every commit after all of its
 children), so a request's life arrives backwards: end, issue, merge, then the PR branch commit
 that first added `requests/<id>.yaml`. A trail is complete -- and leaves memory -- once its
-first commit is seen, so memory stays bounded by the requests in flight, not by history.
+first commit is seen, so memory stays bounded by the requests in flight, not by history. (`jitflow.core.audit_rows` turns trails into report rows.)
 
 Evidence of a break-glass post-hoc review is a commit on main whose message carries the
 trailers `Jitflow-Event: post-review`, `Jitflow-Request: <id>` and `Jitflow-Reviewed-By:
@@ -15,32 +15,17 @@ must land within the policy's `break_glass.post_review_within` after issue.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
-from typing import Any
 
 from jitflow.core import loading
-from jitflow.core.approvals import members
-from jitflow.core.model import Groups, Policy
 
 REQUEST_PATH = re.compile(r"^requests/([A-Za-z0-9][A-Za-z0-9._-]*)\.yaml$")
 ACTIVE_PATH = re.compile(r"^requests/active/([A-Za-z0-9][A-Za-z0-9._-]*)\.yaml$")
 ARCHIVE_PATH = re.compile(r"^requests/archive/\d{4}/\d{2}/([A-Za-z0-9][A-Za-z0-9._-]*)\.yaml$")
 _PR_NUMBER = re.compile(r"^Merge pull request #(\d+)\b|\(#(\d+)\)\s*$")
 _TRAILER = re.compile(r"^([A-Za-z0-9-]+):\s*(.*)$")
-
-
-class Outcome(StrEnum):
-    """Where a request's life stands, or how it ended."""
-
-    WAITING = "waiting"  # merged, not issued yet (future start)
-    ACTIVE = "active"
-    EXPIRED = "expired"
-    REVOKED = "revoked"
-    DENIED = "denied"
-    FAILED = "failed"
 
 
 @dataclass(frozen=True)
@@ -136,6 +121,16 @@ def pr_number(subject: str) -> int | None:
     return int(match.group(1) or match.group(2))
 
 
+_NOREPLY = re.compile(r"^(?:\d+\+)?([^@]+)@users\.noreply\.github\.com$", re.IGNORECASE)
+
+
+def login_matches(ref: CommitRef, login: str) -> bool:
+    """Whether a commit is attributable to a GitHub login (name or noreply email)."""
+    match = _NOREPLY.match(ref.email)
+    wanted = login.lower()
+    return ref.name.lower() == wanted or bool(match and match.group(1).lower() == wanted)
+
+
 class HistoryFolder:
     """Folds commits (newest first, topological) into completed request trails."""
 
@@ -160,9 +155,7 @@ class HistoryFolder:
         ref = CommitRef(commit.sha, commit.committed_at, commit.author_name, commit.author_email)
         trailers = parse_trailers(commit.message)
         if trailers.get("jitflow-event") == "post-review" and commit.on_main:
-            reviewer = trailers.get("jitflow-reviewed-by") or trailers.get("jitflow-approved-by")
-            for request_id in _split(trailers.get("jitflow-request", "")):
-                self._trail(request_id).post_reviews.append((ref, reviewer or ""))
+            self._post_review(commit, ref, trailers)
         deletes_only_active = bool(commit.changes) and all(
             c.status == "D" and ACTIVE_PATH.match(c.path) for c in commit.changes
         )
@@ -185,6 +178,18 @@ class HistoryFolder:
                 if finished:
                     done.append(finished)
         return done
+
+    def _post_review(self, commit: Commit, ref: CommitRef, trailers: Mapping[str, str]) -> None:
+        """Evidence counts when the runner recorded it or the reviewer committed it themselves;
+        only the runner is believed about when the review happened (`Jitflow-Reviewed-At`)."""
+        reviewer = trailers.get("jitflow-reviewed-by") or trailers.get("jitflow-approved-by") or ""
+        by_runner = self._by_runner(commit)
+        if not reviewer or not (by_runner or login_matches(ref, reviewer)):
+            return
+        at = parse_time(trailers.get("jitflow-reviewed-at")) if by_runner else None
+        review = ref if at is None else CommitRef(ref.sha, min(at, ref.at), ref.name, ref.email)
+        for request_id in split_list(trailers.get("jitflow-request", "")):
+            self._trail(request_id).post_reviews.append((review, reviewer))
 
     def _ledger_change(
         self,
@@ -244,205 +249,17 @@ def _foreign(commit: Commit, change: FileChange) -> ForeignWrite:
     return ForeignWrite(commit.sha, change.path, commit.author_email, commit.committer_email)
 
 
-def _split(text: str) -> list[str]:
+def split_list(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
 
-# -- rows ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Evidence:
-    request_commit: str = ""
-    merge_commit: str = ""
-    issue_commit: str = ""
-    end_commit: str = ""
-    revocation_commit: str = ""
-
-
-@dataclass(frozen=True)
-class AuditRow:
-    """One request as the audit report shows it."""
-
-    id: str
-    requester: str
-    policy: str
-    kind: str
-    resource: str
-    reason: str
-    ticket: str
-    break_glass: bool
-    requested_at: datetime | None
-    approvers: tuple[str, ...]
-    merged_at: datetime | None
-    merged_by: str
-    pr: int | None
-    issued_at: datetime | None
-    expires_at: datetime | None
-    ended_at: datetime | None
-    outcome: Outcome
-    ended_by: str
-    outcome_detail: str
-    evidence: Evidence
-
-    def span(self, now: datetime) -> tuple[datetime, datetime] | None:
-        """The time the grant existed (or the request's moment when never issued)."""
-        start = self.issued_at or self.merged_at or self.requested_at
-        if start is None:
-            return None
-        end = self.ended_at or start
-        if self.outcome in (Outcome.ACTIVE, Outcome.WAITING) and self.ended_at is None:
-            end = max(now, self.expires_at or now)  # still running: at least until expiry
-        return start, max(start, end)
-
-    def overlaps(self, since: datetime | None, until: datetime | None, now: datetime) -> bool:
-        span = self.span(now)
-        if span is None:
-            return since is None and until is None
-        return (until is None or span[0] <= until) and (since is None or span[1] >= since)
-
-
 def parse_time(value: object) -> datetime | None:
-    """A ledger timestamp (`2026-11-22T10:00:05Z`) as an aware UTC datetime."""
+    """A ledger timestamp (`2026-11-22T10:00:05Z`) as UTC, or None when absent or unreadable."""
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
     if not isinstance(value, str) or not value:
         return None
     try:
-        parsed = datetime.fromisoformat(value)
+        return loading.parse_time(value)
     except ValueError:
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def format_time(value: datetime | None) -> str:
-    """The ledger's timestamp form, or "" for a time that is not known."""
-    return loading.format_time(value) if value else ""
-
-
-def _mapping(value: object) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _text(value: object) -> str:
-    return "" if value is None else str(value)
-
-
-def describe_resource(grant: Mapping[str, Any]) -> str:
-    """A short name of what was granted, used to group the timeline."""
-    kind = _text(grant.get("kind"))
-    if grant.get("group"):
-        return f"group {grant['group']}"
-    if grant.get("mount") or grant.get("role"):
-        return "/".join(p for p in (_text(grant.get("mount")), _text(grant.get("role"))) if p)
-    policies = grant.get("policies")
-    if isinstance(policies, list) and policies:
-        return "policies " + ",".join(str(p) for p in policies)
-    return kind
-
-
-def _resource(grant: Mapping[str, Any], policy: str) -> str:
-    """What was granted; a kind with no mount/role/group (a vault token) is named by policy."""
-    if not grant:
-        return ""
-    described = describe_resource(grant)
-    return f"{described} ({policy})" if described == _text(grant.get("kind")) else described
-
-
-def build_row(trail: RequestTrail, record: Mapping[str, Any] | None) -> AuditRow:
-    """Combine a trail with its newest ledger record (archive, active or request text)."""
-    data = _mapping(record)
-    grant = _mapping(data.get("grant"))
-    ended = _mapping(data.get("ended"))
-    trailers = trail.issue_trailers
-    if ended:
-        outcome = _outcome(_text(ended.get("reason")) or trail.end_event)
-    elif trail.end is not None:
-        outcome = _outcome(trail.end_event)
-    elif trail.revocation is not None:
-        outcome = Outcome.REVOKED
-    elif grant or trail.issue is not None:
-        outcome = Outcome.ACTIVE
-    else:
-        outcome = Outcome.WAITING
-    approvers = grant.get("approved_by")
-    if not isinstance(approvers, list):
-        approvers = _split(trailers.get("jitflow-approved-by", ""))
-    findings = ended.get("findings")
-    detail = ""
-    if isinstance(findings, list):
-        detail = "; ".join(
-            f"{_text(_mapping(f).get('code'))}: {_text(_mapping(f).get('message'))}"
-            for f in findings
-        )
-    ended_by = _text(ended.get("by"))
-    if not ended_by and trail.revocation is not None:
-        ended_by = trail.revocation.name
-    pr = grant.get("pr", trail.merge_pr)
-    return AuditRow(
-        id=trail.id,
-        requester=_text(data.get("requester")) or trailers.get("jitflow-requester", ""),
-        policy=_text(data.get("policy")) or trailers.get("jitflow-policy", ""),
-        kind=_text(grant.get("kind")),
-        resource=_resource(grant, _text(data.get("policy"))),
-        reason=_text(data.get("reason")),
-        ticket=_text(data.get("ticket")),
-        break_glass=data.get("break_glass") is True or grant.get("break_glass") is True,
-        requested_at=trail.requested.at if trail.requested else None,
-        approvers=tuple(str(a) for a in approvers),
-        merged_at=parse_time(grant.get("merged_at")) or (trail.merge.at if trail.merge else None),
-        merged_by=_text(grant.get("merged_by")) or (trail.merge.name if trail.merge else ""),
-        pr=pr if isinstance(pr, int) else None,
-        issued_at=parse_time(grant.get("issued_at")) or (trail.issue.at if trail.issue else None),
-        expires_at=parse_time(grant.get("expires_at"))
-        or parse_time(trailers.get("jitflow-expires")),
-        ended_at=parse_time(ended.get("at"))
-        or (trail.end.at if trail.end else None)
-        or (trail.revocation.at if trail.revocation else None),
-        outcome=outcome,
-        ended_by=ended_by,
-        outcome_detail=detail,
-        evidence=Evidence(
-            request_commit=trail.requested.sha if trail.requested else "",
-            merge_commit=trail.merge.sha if trail.merge else "",
-            issue_commit=trail.issue.sha if trail.issue else "",
-            end_commit=trail.end.sha if trail.end else "",
-            revocation_commit=trail.revocation.sha if trail.revocation else "",
-        ),
-    )
-
-
-def _outcome(text: str) -> Outcome:
-    aliases = {"expire": "expired", "revoke": "revoked", "deny": "denied", "fail": "failed"}
-    try:
-        return Outcome(aliases.get(text, text))
-    except ValueError:
-        return Outcome.EXPIRED if not text else Outcome.FAILED
-
-
-# -- approval rules ---------------------------------------------------------------------
-
-
-def approval_shortfalls(
-    policy: Policy, groups: Groups, requester: str, approved_by: Sequence[str]
-) -> list[str]:
-    """Why recorded approvals don't satisfy the policy's rules (empty when they do).
-
-    The requester never counts, except once per rule they are eligible for when the policy
-    sets `allow_self_approval` (the same reading as `jitflow.core.approvals`). GitHub teams
-    can't be resolved offline, so team members count for nobody here.
-    """
-    approvers = {a.lower() for a in approved_by}
-    approvers.discard(requester.lower())
-    problems = []
-    for number, rule in enumerate(policy.approval_rules, start=1):
-        eligible = members(rule.approvers, groups, {})
-        got = approvers & eligible
-        if policy.allow_self_approval and requester.lower() in eligible:
-            got = got | {requester.lower()}
-        if len(got) < rule.count:
-            problems.append(
-                f"rule {number} needs {rule.count} approval(s) from "
-                f"{rule.approvers.describe()}; the record has {len(got)}"
-            )
-    return problems

@@ -10,6 +10,17 @@ import pytest
 
 from tests.audit.history_builder import T0, Handle, HistoryBuilder
 
+# The pipeline test gets its own OpenBao and world (its `audit verify --vault` compares every
+# live jitflow token with the ledger, so no other test may leave tokens in that server).
+from tests.conftest_servers import (  # noqa: F401
+    _postgres_or_none,
+    jitflow_vault,
+    jwt_signer,
+    openbao,
+    postgres,
+)
+from tests.sync.conftest import runner_token, world  # noqa: F401
+
 
 @dataclass(frozen=True)
 class StandardHistory:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from jitflow.adapters.git import Git
-from jitflow.core.history import format_time
+from jitflow.core.audit_rows import format_time
 from jitflow.core.yamlio import dump_block
 
 RUNNER_NAME = "jitflow-sync"

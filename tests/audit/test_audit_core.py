@@ -1,17 +1,11 @@
-"""Pure pieces of `jitflow.core.history`: trailers, PR numbers, approval rules, periods."""
+"""Pure pieces of `jitflow.core.history` and `audit_rows`: trailers, PR numbers, approval rules, periods."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from jitflow.core.history import (
-    AuditRow,
-    Evidence,
-    Outcome,
-    approval_shortfalls,
-    parse_trailers,
-    pr_number,
-)
+from jitflow.core.audit_rows import AuditRow, Evidence, Outcome, approval_shortfalls
+from jitflow.core.history import parse_trailers, pr_number
 from jitflow.core.loading import parse_policy
 from jitflow.core.model import Groups, Policy
 from tests.audit.history_builder import POLICY_ORDERS, POLICY_READONLY

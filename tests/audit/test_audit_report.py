@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from jitflow.core.history import Outcome
+from jitflow.core.audit_rows import Outcome
 from jitflow.errors import UsageError
 from jitflow.usecases.audit.report import AuditOptions, ReportFormat, run_audit
 from tests.audit.conftest import StandardHistory

@@ -177,7 +177,7 @@ def test_break_glass_needs_a_timely_post_review(builder: HistoryBuilder) -> None
     assert verify(builder, handle.issued_at + timedelta(hours=23)).ok
     late = verify(builder, handle.issued_at + timedelta(hours=25))
     assert codes(late) == {"break-glass-unreviewed"}
-    # a review by the requester doesn't count; one by someone else does
+    # a review by the requester doesn't count; one by an approver of the policy does
     message = (
         "Review\n\nJitflow-Event: post-review\nJitflow-Request: {id}\nJitflow-Reviewed-By: {who}"
     )
@@ -190,6 +190,24 @@ def test_break_glass_needs_a_timely_post_review(builder: HistoryBuilder) -> None
     assert codes(verify(builder, handle.issued_at + timedelta(hours=25))) == {
         "break-glass-unreviewed"
     }
+    # nor does one by someone who is not an approver of the policy (carol is no sre-lead)
+    builder.commit(
+        "carol",
+        message.format(id=handle.id, who="carol"),
+        handle.issued_at + timedelta(hours=2, minutes=30),
+        allow_empty=True,
+    )
+    # and evidence naming an approver counts only from the runner or that approver: mallory
+    # can't vouch for bob
+    builder.commit(
+        "mallory",
+        message.format(id=handle.id, who="bob"),
+        handle.issued_at + timedelta(hours=2, minutes=45),
+        allow_empty=True,
+    )
+    unapproved = verify(builder, handle.issued_at + timedelta(hours=25))
+    assert codes(unapproved) == {"break-glass-unreviewed"}
+    assert "reviews by: alice, carol)" in unapproved.violations[0].message
     builder.commit(
         "bob",
         message.format(id=handle.id, who="bob"),

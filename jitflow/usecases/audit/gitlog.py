@@ -20,6 +20,7 @@ from jitflow.core.history import (
     HistoryFolder,
     RequestTrail,
 )
+from jitflow.core.plain_yaml import load_plain
 from jitflow.core.yamlio import YamlError, load_yaml
 from jitflow.errors import GitError, UsageError
 
@@ -161,6 +162,9 @@ def parse_record(content: bytes | None, request_id: str) -> dict[str, Any] | Non
     """A ledger record as data; None when missing or not YAML (the row still shows commits)."""
     if content is None:
         return None
+    plain = load_plain(content)
+    if plain is not None:
+        return plain
     try:
         data = load_yaml(content, f"requests/{request_id}.yaml").data
     except YamlError:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from html import escape
 
-from jitflow.core.history import AuditRow, Outcome, format_time
+from jitflow.core.audit_rows import AuditRow, Outcome, format_time
 
 COLOURS = {
     Outcome.ACTIVE: "#16a34a",

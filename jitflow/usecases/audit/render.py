@@ -7,7 +7,7 @@ import json
 from collections.abc import Iterable
 from typing import Any, TextIO
 
-from jitflow.core.history import AuditRow, format_time
+from jitflow.core.audit_rows import AuditRow, format_time
 
 COLUMNS = (
     "id",

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 from jitflow.adapters.git import Git
-from jitflow.core.history import AuditRow, build_row, format_time
+from jitflow.core.audit_rows import AuditRow, build_row, format_time
 from jitflow.errors import UsageError
 from jitflow.usecases.audit.gitlog import DEFAULT_RUNNER_EMAIL, head_of, iter_ledger, iter_trails
 from jitflow.usecases.audit.render import write_csv, write_json, write_markdown, write_table

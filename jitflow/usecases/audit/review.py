@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import TextIO
 
 from jitflow.adapters.git import Git
+from jitflow.core.audit_rows import AuditRow, Outcome, format_time
 from jitflow.core.durations import format_duration
-from jitflow.core.history import AuditRow, Outcome, format_time
 from jitflow.errors import UsageError
 from jitflow.usecases.audit.gitlog import head_of
 from jitflow.usecases.audit.report import AuditOptions, iter_rows

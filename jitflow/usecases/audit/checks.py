@@ -1,0 +1,298 @@
+"""The invariant checks of `jitflow audit verify`, one request (or Vault) at a time.
+
+Pure judgement over what history and the ledger record say; the codes are listed in
+`jitflow.usecases.audit.verify`, which reads history and feeds these checks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from jitflow.adapters.git import Git
+from jitflow.core.audit_rows import AuditRow, approval_shortfalls, as_mapping
+from jitflow.core.history import RequestTrail, login_matches, parse_time
+from jitflow.core.model import Groups, Policy
+from jitflow.usecases.audit.gitlog import LedgerEntry
+
+
+class LiveToken(Protocol):
+    @property
+    def accessor(self) -> str: ...
+
+    @property
+    def request_id(self) -> str | None: ...
+
+
+class TokenSource(Protocol):
+    """What `--vault` needs from Vault: the live tokens jitflow created."""
+
+    def list_jitflow_tokens(self) -> Sequence[LiveToken]: ...
+
+
+@dataclass(frozen=True)
+class Violation:
+    code: str
+    request_id: str
+    commit: str
+    message: str
+
+    def describe(self) -> str:
+        where = f" at {self.commit[:12]}" if self.commit else ""
+        return f"{self.code}: {self.request_id}{where}: {self.message}"
+
+
+def text_field(record: Mapping[str, Any] | None, key: str) -> str:
+    """A string field of a ledger record, or "" when missing or not a string."""
+    value = as_mapping(record).get(key)
+    return value if isinstance(value, str) else ""
+
+
+def check_entry(
+    entry: LedgerEntry,
+    row: AuditRow,
+    policy: tuple[Policy | None, Groups],
+    git: Git,
+    now: datetime,
+    tolerance: timedelta,
+) -> list[Violation]:
+    trail, rid = entry.trail, entry.trail.id
+    found = [
+        Violation(
+            "ledger-written-by-other",
+            rid,
+            w.sha,
+            f"{w.path} was changed by {w.author_email} (committer {w.committer_email}); only "
+            "the runner may write the ledger",
+        )
+        for w in trail.foreign_writes
+    ]
+    found += [
+        Violation(
+            "request-modified-after-merge",
+            rid,
+            sha,
+            f"requests/{rid}.yaml was changed on main after it was merged",
+        )
+        for sha in trail.modified_after_merge
+    ]
+    if (
+        entry.request_text is not None
+        and entry.record_text is not None
+        and not entry.record_text.startswith(entry.request_text)
+    ):
+        sha = trail.issue.sha if trail.issue else (trail.end.sha if trail.end else "")
+        found.append(
+            Violation(
+                "request-rewritten",
+                rid,
+                sha,
+                "the ledger record does not start with the request text as merged",
+            )
+        )
+    if trail.issue is None:
+        return found
+    grant = as_mapping(as_mapping(entry.record).get("grant"))
+    found += _check_origin(entry, row, grant, policy, git)
+    found += _check_end(trail, row, grant, policy, now, tolerance, entry.record)
+    return found
+
+
+def _check_origin(
+    entry: LedgerEntry,
+    row: AuditRow,
+    grant: Mapping[str, Any],
+    policy: tuple[Policy | None, Groups],
+    git: Git,
+) -> list[Violation]:
+    trail, rid = entry.trail, entry.trail.id
+    issue_sha = trail.issue.sha if trail.issue else ""
+    if trail.merge is None:
+        return [
+            Violation(
+                "grant-without-merged-request",
+                rid,
+                issue_sha,
+                f"a grant became active but no merge on main added requests/{rid}.yaml",
+            )
+        ]
+    found: list[Violation] = []
+    if trail.requested is None or not login_matches(trail.requested, row.requester):
+        who = trail.requested.email if trail.requested else "nobody"
+        found.append(
+            Violation(
+                "request-not-by-requester",
+                rid,
+                trail.requested.sha if trail.requested else trail.merge.sha,
+                f"the request was added by {who}, not by {row.requester}",
+            )
+        )
+    recorded = grant.get("merge_commit")
+    if recorded != trail.merge.sha:
+        found.append(
+            Violation(
+                "merge-commit-mismatch",
+                rid,
+                trail.merge.sha,
+                f"the grant names merge {recorded}, history shows {trail.merge.sha}",
+            )
+        )
+        if isinstance(recorded, str) and not git.ok(
+            "merge-base", "--is-ancestor", recorded, "HEAD"
+        ):
+            found.append(
+                Violation(
+                    "merge-commit-not-in-history",
+                    rid,
+                    recorded,
+                    "the recorded merge commit is not an ancestor of HEAD: "
+                    "main's history was rewritten",
+                )
+            )
+    if trail.merge_pr is not None and grant.get("pr") != trail.merge_pr:
+        found.append(
+            Violation(
+                "pr-mismatch",
+                rid,
+                trail.merge.sha,
+                f"the grant names PR {grant.get('pr')}, the merge is PR #{trail.merge_pr}",
+            )
+        )
+    parent = trail.merge_parents[0] if trail.merge_parents else ""
+    if grant.get("policy_commit") != parent:
+        found.append(
+            Violation(
+                "policy-commit-mismatch",
+                rid,
+                trail.merge.sha,
+                f"the grant names policy commit {grant.get('policy_commit')}, "
+                f"the merge's first parent is {parent}",
+            )
+        )
+    terms, groups = policy
+    if terms is None:
+        found.append(
+            Violation(
+                "policy-missing",
+                rid,
+                parent,
+                f"policies/{row.policy}.yaml (or groups.yaml) is missing or invalid at the merge's parent",
+            )
+        )
+        return found
+    shortfalls = approval_shortfalls(terms, groups, row.requester, row.approvers)
+    if shortfalls:
+        found.append(
+            Violation("approvals-insufficient", rid, trail.merge.sha, "; ".join(shortfalls))
+        )
+    return found
+
+
+def _check_end(
+    trail: RequestTrail,
+    row: AuditRow,
+    grant: Mapping[str, Any],
+    policy: tuple[Policy | None, Groups],
+    now: datetime,
+    tolerance: timedelta,
+    record: Mapping[str, Any] | None,
+) -> list[Violation]:
+    terms, groups = policy
+    rid, issue_sha = row.id, trail.issue.sha if trail.issue else ""
+    if not grant or row.expires_at is None or row.issued_at is None:
+        return [
+            Violation(
+                "grant-record-malformed",
+                rid,
+                issue_sha,
+                "the active or archive record lacks a grant block with expires_at",
+            )
+        ]
+    found: list[Violation] = []
+    deadline = row.expires_at + tolerance
+    if row.ended_at is not None and row.ended_at > deadline:
+        found.append(
+            Violation(
+                "ended-late",
+                rid,
+                row.evidence.end_commit or issue_sha,
+                f"ended {row.ended_at:%Y-%m-%dT%H:%M:%SZ}, later than expiry "
+                f"{row.expires_at:%Y-%m-%dT%H:%M:%SZ} plus {tolerance}",
+            )
+        )
+    if row.ended_at is None and now > deadline:
+        found.append(
+            Violation(
+                "grant-overdue",
+                rid,
+                issue_sha,
+                f"still active at {now:%Y-%m-%dT%H:%M:%SZ}, past expiry "
+                f"{row.expires_at:%Y-%m-%dT%H:%M:%SZ} plus {tolerance}",
+            )
+        )
+    if row.break_glass:
+        window = terms.break_glass.post_review_within if terms else timedelta(hours=24)
+        due = row.issued_at + window
+        reviews = [(ref.at, who) for ref, who in trail.post_reviews]
+        block = as_mapping(as_mapping(record).get("post_review"))
+        if block:
+            reviews.append(
+                (parse_time(block.get("at")) or due + timedelta(1), str(block.get("by")))
+            )
+        eligible = _post_reviewers(terms, groups) - {row.requester.lower()}
+        ok = any(at <= due and who.lower() in eligible for at, who in reviews)
+        if not ok and now > due:
+            found.append(
+                Violation(
+                    "break-glass-unreviewed",
+                    rid,
+                    issue_sha,
+                    f"break-glass grant had no post-hoc review within {window} by an approver "
+                    f"of {row.policy} other than {row.requester}"
+                    + (
+                        f" (reviews by: {', '.join(sorted({w for _, w in reviews}))})"
+                        if reviews
+                        else ""
+                    ),
+                )
+            )
+    return found
+
+
+def _post_reviewers(terms: Policy | None, groups: Groups) -> set[str]:
+    """Who may review a break-glass grant: the policy's approvers (teams unknown offline)."""
+    from jitflow.core.approvals import members
+
+    if terms is None:
+        return set()
+    eligible: set[str] = set()
+    for rule in terms.approval_rules:
+        eligible |= members(rule.approvers, groups, {})
+    return eligible
+
+
+def check_vault(tokens: TokenSource, active: Mapping[str, str]) -> list[Violation]:
+    live = {t.accessor: t.request_id or "" for t in tokens.list_jitflow_tokens()}
+    found = [
+        Violation(
+            "vault-token-without-grant",
+            request_id,
+            "",
+            f"Vault has a live jitflow token (accessor {accessor}) with no active grant in git",
+        )
+        for accessor, request_id in sorted(live.items())
+        if accessor not in active
+    ]
+    found += [
+        Violation(
+            "grant-without-vault-token",
+            request_id,
+            "",
+            f"git says the grant is active but Vault has no live token with accessor {accessor}",
+        )
+        for accessor, request_id in sorted(active.items())
+        if accessor not in live
+    ]
+    return found
