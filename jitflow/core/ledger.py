@@ -12,6 +12,7 @@ from typing import Any
 
 from jitflow.core.loading import ACTIVE_DIR, ARCHIVE_DIR, REQUEST_DIR, format_time, parse_time
 from jitflow.core.model import ActiveGrant, Finding, GrantKind
+from jitflow.core.plain_yaml import load_plain
 from jitflow.core.yamlio import YamlError, dump_block, load_yaml
 
 RUNNER_NAME = "jitflow-sync"
@@ -25,6 +26,7 @@ class Event(StrEnum):
     DENY = "deny"
     FAIL = "fail"
     ADOPT = "adopt"
+    POST_REVIEW = "post-review"  # evidence of a break-glass grant's post-hoc review
 
 
 class EndReason(StrEnum):
@@ -158,10 +160,12 @@ class ActiveRecord:
 
 def parse_active_record(content: bytes, request_id: str) -> ActiveRecord:
     """Lenient: a damaged record still yields its id so it can be expired or reported."""
-    try:
-        data = load_yaml(content, active_path(request_id)).data
-    except YamlError:
-        data = None
+    data = load_plain(content)  # the runner's own plain blocks: read fast (a sync reads many)
+    if data is None:
+        try:
+            data = load_yaml(content, active_path(request_id)).data
+        except YamlError:
+            data = None
     data = data if isinstance(data, dict) else {}
     raw_grant = data.get("grant")
     grant: dict[str, Any] = raw_grant if isinstance(raw_grant, dict) else {}

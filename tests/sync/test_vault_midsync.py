@@ -129,11 +129,6 @@ def test_vault_gone_after_first_issue_then_next_run_completes(
     assert Git(world.bare).rev_parse("main") == settled
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a sync drops the commits of transitions already carried out in Vault when Vault "
-    "vanishes later in the same run (the duplicate check's list_jitflow_tokens raises)",
-)
 def test_expiries_done_before_vault_vanished_are_recorded_by_that_run(
     behind_proxy: tuple[World, CuttableVaultProxy],
 ) -> None:

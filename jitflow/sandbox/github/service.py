@@ -175,7 +175,8 @@ class Service:
         if state in ("CHANGES_REQUESTED", "COMMENTED") and not body:
             what = "request changes" if state == "CHANGES_REQUESTED" else "comment"
             raise ApiError(422, "Unprocessable Entity", [f"Review Body is required to {what}"])
-        if pull.state != "open" and state != "COMMENTED":
+        # GitHub accepts reviews on merged PRs (post-merge reviews), not on closed unmerged ones.
+        if pull.state != "open" and not pull.merged and state != "COMMENTED":
             raise ApiError(422, "Unprocessable Entity", ["Pull request is closed"])
         commit = commit_id or pull.head_sha
         if commit not in (pull.head_sha, *self.pull_commits(pull)):

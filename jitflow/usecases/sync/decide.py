@@ -4,6 +4,8 @@ No status check is trusted: the PR is found from the merge commit, its files and
 from the API, the policies and groups from the merge commit's first parent, and the request
 bytes on main must be the bytes the reviewers approved. A merge that bypassed the gate (admin
 merge, missing approvals, extra files, a policy edited in the same PR) is denied here.
+`github-team:` approvers are resolved as the gate does (JITFLOW_TEAMS_TOKEN); a team that can't
+be read counts as empty.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from jitflow.adapters.git import Git
 from jitflow.core.evaluation import RequestDecision
 from jitflow.core.model import Finding, PullRequestFacts
 from jitflow.usecases.check import evaluate_change
-from jitflow.usecases.live import approval_facts_for, request_digest
+from jitflow.usecases.live import approval_facts_for, request_digest, resolve_teams
 from jitflow.usecases.repository import snapshot
 
 
@@ -26,6 +28,8 @@ class PullSource(Protocol):
     def pulls_for_commit(self, sha: str) -> list[int]: ...
 
     def pull_request(self, number: int) -> PullRequestFacts: ...
+
+    def is_team_member(self, org: str, slug: str, login: str) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,11 @@ def decide(git: Git, github: PullSource, request_id: str, merge_commit: str) -> 
     merged_at = pr.merged_at or datetime.fromisoformat(
         git.run("log", "-1", "--format=%cI", merge_commit)
     )
+    groups = state.groups.value
+    logins = {pr.author, *(r.reviewer for r in pr.reviews)}
+    teams, team_findings = (
+        resolve_teams(groups, logins, github.is_team_member) if groups else ({}, [])
+    )
     report = evaluate_change(
         git,
         list(pr.files),
@@ -114,6 +123,7 @@ def decide(git: Git, github: PullSource, request_id: str, merge_commit: str) -> 
         pr.author,
         merged_at,
         approval_facts=facts,
+        teams=teams,
     )
     if path not in report.change.request_paths:
         return refuse(
@@ -123,6 +133,10 @@ def decide(git: Git, github: PullSource, request_id: str, merge_commit: str) -> 
         )
     change_findings = tuple(f for f in report.decision.findings if f.is_error)
     mine = next(r for r in report.decision.requests if r.path == path)
+    if not mine.approved:
+        # A team that couldn't be read counted as empty; when that left the request short
+        # of approvals, the denial says so. Approvals met without it still stand.
+        change_findings += tuple(team_findings)
     return Verdict(request_id, merge_commit, policy_commit, pr, mine, change_findings)
 
 

@@ -11,18 +11,27 @@ never leave two grants. A rejected push is re-planned on the fresh main, never f
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from jitflow.adapters.git import Git
 from jitflow.core.ledger import Action, Event, OrphanToken, Transition, plan
-from jitflow.errors import ConfigError, DeliveryError, GitError, JitflowError
+from jitflow.errors import GitError, JitflowError
 from jitflow.usecases.sync import steps
-from jitflow.usecases.sync.decide import Verdict, decide
+from jitflow.usecases.sync.context import (
+    Comment,
+    RunMemory,
+    SyncReport,
+    deny,
+    kind_guess,
+    verdict_for,
+)
+from jitflow.usecases.sync.issuing import IssueRun, issue_due
+from jitflow.usecases.sync.post_review import record_post_reviews
 from jitflow.usecases.sync.state import MainState, read_state
-from jitflow.usecases.sync.writer import Identity, LedgerCommit, fetch, push, write_commits
+from jitflow.usecases.sync.writer import Identity, LedgerCommit, LedgerWriter, fetch, push
 
 MAX_ATTEMPTS = 6
 
@@ -38,35 +47,13 @@ class SyncOptions:
     branch: str = "main"
 
 
-@dataclass
-class SyncReport:
-    planned: list[Transition] = field(default_factory=list)
-    done: list[tuple[str, str, str]] = field(default_factory=list)  # (event, id, detail)
-    errors: list[str] = field(default_factory=list)
-    attempts: int = 0
-    pushed: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-
-@dataclass
-class _Memory:
-    """Vault work already done in this run, kept across re-plans after a rejected push."""
-
-    issued: dict[str, Any] = field(default_factory=dict)  # request id -> IssuedGrant
-    verdicts: dict[str, Verdict] = field(default_factory=dict)
-    revoked: set[str] = field(default_factory=set)  # request ids whose grant is revoked
-
-
 def run_sync(
     options: SyncOptions, vault: Any, github: Any, environ: Mapping[str, str]
 ) -> SyncReport:
     git = Git(options.repo)
     identity = Identity.from_env(environ)
     report = SyncReport()
-    memory = _Memory()
+    memory = RunMemory()
     for attempt in range(1, MAX_ATTEMPTS + 1):
         report.attempts = attempt
         report.errors.clear()
@@ -91,12 +78,13 @@ def run_sync(
             ]
         if options.dry_run:
             return report
+        writer = LedgerWriter(git, base, identity)
         commits, comments = _carry_out(
-            git, state, report.planned, options, vault, github, environ, memory, report
+            git, state, report.planned, options, vault, github, environ, memory, report, writer
         )
         if not commits:
             return report
-        tip = write_commits(git, base, commits, identity)
+        tip = writer.write(commits)
         if push(git, options.remote, options.branch, tip):
             report.pushed = tip
             fetch(git, options.remote, options.branch)
@@ -120,27 +108,37 @@ def _carry_out(
     vault: Any,
     github: Any,
     environ: Mapping[str, str],
-    memory: _Memory,
+    memory: RunMemory,
     report: SyncReport,
-) -> tuple[list[LedgerCommit], list[tuple[int, str, str]]]:
+    writer: LedgerWriter,
+) -> tuple[list[LedgerCommit], list[Comment]]:
     now = options.now
     runner = Identity.from_env(environ).name
     commits: list[LedgerCommit] = []
-    comments: list[tuple[int, str, str]] = []
+    comments: list[Comment] = []
     ends = [t for t in transitions if t.action in (Action.EXPIRE, Action.REVOKE)]
-    commits += _end_grants(git, state, ends, vault, github, now, runner, memory, report)
+    # `--revoke` is ended in the name of whoever ran the workflow (GITHUB_ACTOR).
+    actor = environ.get("GITHUB_ACTOR", "") or runner
+    names = (runner, actor)
+    commits += _end_grants(git, state, ends, vault, github, now, names, memory, report, writer)
     orphans: dict[str, list[Transition]] = {}
     for t in transitions:
         if t.action is Action.ADOPT_OR_REVOKE:
             orphans.setdefault(t.request_id, []).append(t)
-    for request_id, found in sorted(orphans.items()):
-        commits += _reconcile(
-            state, request_id, found, vault, github, git, now, runner, memory, report, comments
-        )
     issues = [t for t in transitions if t.action is Action.ISSUE]
-    commits += _issue(
-        git, state, issues, vault, github, environ, now, runner, memory, report, comments
-    )
+    run = IssueRun(git, state, vault, github, environ, now, runner, memory, report, comments)
+    try:
+        for request_id, found in sorted(orphans.items()):
+            commits += _reconcile(
+                state, request_id, found, vault, github, git, now, runner, memory, report, comments
+            )
+        commits += issue_due(run, issues)
+        if not options.no_issue:  # --no-issue only ends grants: it records nothing else
+            commits += record_post_reviews(git, state, github, now, report)
+    except JitflowError as exc:
+        # Vault or GitHub went away mid-run: what is already done is still recorded below,
+        # the rest is left for the next sync.
+        report.errors.append(f"stopped early: {exc.message}")
     return commits, comments
 
 
@@ -151,12 +149,14 @@ def _end_grants(
     vault: Any,
     github: Any,
     now: datetime,
-    runner: str,
-    memory: _Memory,
+    names: tuple[str, str],  # (the runner, who asked for a --revoke)
+    memory: RunMemory,
     report: SyncReport,
+    writer: LedgerWriter,
 ) -> list[LedgerCommit]:
     from jitflow.adapters.vault.types import GrantHandle
 
+    runner, actor = names
     records = {r.id: r for r in state.ledger.active}
     targets = []
     for t in ends:
@@ -171,47 +171,35 @@ def _end_grants(
         else:
             targets.append((t, records[t.request_id], state.active_bytes[t.request_id]))
     handles = [
-        GrantHandle(r.id, r.kind or _kind_guess(r.vault), r.accessor, dict(r.vault))
+        GrantHandle(r.id, r.kind or kind_guess(r.vault), r.accessor, dict(r.vault))
         for _, r, _ in targets
         if r.id not in memory.revoked
     ]
-    outcomes = {h.request_id: o for h, o in vault.revoke_many(handles)}
-    commits = []
+    planned = []
     for t, record, content in targets:
-        outcome = outcomes.get(record.id)
-        if isinstance(outcome, JitflowError):
-            report.errors.append(f"revoking {record.id}: {outcome.message}")
-            continue
-        memory.revoked.add(record.id)
         if t.deletion_commit:
             by, pr = _revoker(github, t.deletion_commit, runner)
             commit = steps.end_commit(
                 record, content, Event.REVOKE, now, by, pr=pr, still_active_file=False
             )
         elif t.action is Action.REVOKE:
-            by = environ_actor if (environ_actor := _actor()) else runner
-            commit = steps.end_commit(record, content, Event.REVOKE, now, by)
+            commit = steps.end_commit(record, content, Event.REVOKE, now, actor)
         else:
             commit = steps.end_commit(record, content, Event.EXPIRE, now, runner)
+        planned.append((t, record, commit))
+    # git builds these commits while Vault revokes; only those revoked are kept below.
+    writer.start_early([commit for _, _, commit in planned])
+    outcomes = {h.request_id: o for h, o in vault.revoke_many(handles)}
+    commits = []
+    for t, record, commit in planned:
+        outcome = outcomes.get(record.id)
+        if isinstance(outcome, JitflowError):
+            report.errors.append(f"revoking {record.id}: {outcome.message}")
+            continue
+        memory.revoked.add(record.id)
         commits.append(commit)
         report.done.append((t.action.value, record.id, str(outcome or "")))
     return commits
-
-
-def _actor() -> str:
-    import os
-
-    return os.environ.get("GITHUB_ACTOR", "")
-
-
-def _kind_guess(vault: Mapping[str, str]) -> Any:
-    from jitflow.core.model import GrantKind
-
-    if vault.get("entity_id"):
-        return GrantKind.IDENTITY_GROUP
-    if vault.get("lease_id"):
-        return GrantKind.DATABASE
-    return GrantKind.VAULT_TOKEN
 
 
 def _revoker(github: Any, commit: str, runner: str) -> tuple[str, int | None]:
@@ -225,45 +213,6 @@ def _revoker(github: Any, commit: str, runner: str) -> tuple[str, int | None]:
     return runner, None
 
 
-def _verdict(git: Git, github: Any, state: MainState, request_id: str, memory: _Memory) -> Verdict:
-    cached = memory.verdicts.get(request_id)
-    merge_commit = state.added_by.get(request_id, "")
-    if cached is not None and cached.merge_commit == merge_commit:
-        return cached
-    verdict = decide(git, github, request_id, merge_commit)
-    memory.verdicts[request_id] = verdict
-    return verdict
-
-
-def _names(verdict: Verdict, state: MainState) -> tuple[str, str]:
-    decision = verdict.decision
-    if decision is not None and decision.request is not None:
-        return decision.request.policy, decision.request.requester
-    from jitflow.core.loading import parse_request
-
-    loaded = parse_request(state.request_bytes.get(verdict.request_id, b""), "requests/x.yaml")
-    if loaded.value is None:
-        return "", verdict.pr.author if verdict.pr else ""
-    return loaded.value.policy, loaded.value.requester
-
-
-def _deny(
-    verdict: Verdict,
-    state: MainState,
-    now: datetime,
-    runner: str,
-    comments: list[tuple[int, str, str]],
-) -> LedgerCommit:
-    policy, requester = _names(verdict, state)
-    commit = steps.deny_commit(
-        verdict, state.request_bytes[verdict.request_id], policy, requester, now, runner
-    )
-    if verdict.pr is not None:
-        note = steps.denied_note(verdict.request_id, verdict.all_findings())
-        comments.append((verdict.pr.number, f"status:{verdict.request_id}", note))
-    return commit
-
-
 def _reconcile(
     state: MainState,
     request_id: str,
@@ -273,9 +222,9 @@ def _reconcile(
     git: Git,
     now: datetime,
     runner: str,
-    memory: _Memory,
+    memory: RunMemory,
     report: SyncReport,
-    comments: list[tuple[int, str, str]],
+    comments: list[Comment],
 ) -> list[LedgerCommit]:
     """Adopt the earliest orphan of a pending, issuable request; revoke every other one."""
     from jitflow.adapters.vault.types import GrantHandle
@@ -289,7 +238,7 @@ def _reconcile(
     verdict = None
     if request_id in state.request_bytes and infos:
         try:
-            verdict = _verdict(git, github, state, request_id, memory)
+            verdict = verdict_for(git, github, state, request_id, memory)
         except JitflowError as exc:
             report.errors.append(f"deciding {request_id}: {exc.message}")
             return []
@@ -298,7 +247,7 @@ def _reconcile(
     for info in infos:
         if info is keep:
             continue
-        handle = GrantHandle(request_id, _kind_guess({}), info.accessor)
+        handle = GrantHandle(request_id, kind_guess({}), info.accessor)
         [(_, outcome)] = vault.revoke_many([handle])
         if isinstance(outcome, JitflowError):
             report.errors.append(f"revoking orphan token of {request_id}: {outcome.message}")
@@ -329,92 +278,6 @@ def _reconcile(
             )
             report.done.append((event.value, request_id, keep.accessor))
         elif not verdict.approved:
-            commits.append(_deny(verdict, state, now, runner, comments))
+            commits.append(deny(verdict, state, now, runner, comments))
             report.done.append(("deny", request_id, "orphan token revoked"))
     return commits
-
-
-def _issue(
-    git: Git,
-    state: MainState,
-    issues: Sequence[Transition],
-    vault: Any,
-    github: Any,
-    environ: Mapping[str, str],
-    now: datetime,
-    runner: str,
-    memory: _Memory,
-    report: SyncReport,
-    comments: list[tuple[int, str, str]],
-) -> list[LedgerCommit]:
-    commits: list[LedgerCommit] = []
-    fresh: list[tuple[Verdict, Any]] = []
-    for t in issues:
-        try:
-            verdict = _verdict(git, github, state, t.request_id, memory)
-        except JitflowError as exc:
-            report.errors.append(f"deciding {t.request_id}: {exc.message}")
-            continue
-        if not verdict.approved:
-            commits.append(_deny(verdict, state, now, runner, comments))
-            report.done.append(
-                ("deny", t.request_id, "; ".join(f.code for f in verdict.all_findings()))
-            )
-            continue
-        issued = memory.issued.get(t.request_id)
-        if issued is None:
-            try:
-                issued = vault.issue(steps.order_for(verdict))
-            except ConfigError as exc:
-                report.errors.append(f"issuing {t.request_id}: {exc.message}")
-                continue
-            except JitflowError as exc:
-                report.errors.append(f"issuing {t.request_id}: {exc.message} (will retry)")
-                continue
-            memory.issued[t.request_id] = issued
-        fresh.append((verdict, issued))
-    fresh = _drop_duplicates(fresh, vault, report, memory)
-    for verdict, issued in fresh:
-        kind = verdict.decision.policy.grant.kind  # type: ignore[union-attr]
-        try:
-            steps.deliver(github, vault, verdict, issued, environ)
-        except (DeliveryError, JitflowError) as exc:
-            report.errors.append(f"delivering {verdict.request_id}: {exc.message}")
-        facts = steps.facts_of(issued, kind)
-        commits.append(
-            steps.issue_commit(
-                verdict, state.request_bytes[verdict.request_id], facts, now, Event.ISSUE
-            )
-        )
-        report.done.append(
-            ("issue", verdict.request_id, f"until {issued.expires_at:%Y-%m-%dT%H:%M:%SZ}")
-        )
-    return commits
-
-
-def _drop_duplicates(
-    fresh: list[tuple[Verdict, Any]], vault: Any, report: SyncReport, memory: _Memory
-) -> list[tuple[Verdict, Any]]:
-    """Another sync may have issued the same request meanwhile: the earliest token wins."""
-    from jitflow.adapters.vault.types import GrantHandle
-
-    with_accessor = [(v, i) for v, i in fresh if i.accessor]
-    if not with_accessor:
-        return fresh
-    live: dict[str, list[Any]] = {}
-    for info in vault.list_jitflow_tokens():
-        live.setdefault(info.request_id, []).append(info)
-    kept = []
-    for verdict, issued in fresh:
-        rivals = sorted(
-            live.get(verdict.request_id, []),
-            key=lambda i: (i.expire_time is None, i.expire_time, i.accessor),
-        )
-        if issued.accessor and rivals and rivals[0].accessor != issued.accessor:
-            handle = GrantHandle(verdict.request_id, _kind_guess({}), issued.accessor)
-            vault.revoke_many([handle])
-            memory.issued.pop(verdict.request_id, None)
-            report.done.append(("yield", verdict.request_id, "another sync issued it first"))
-            continue
-        kept.append((verdict, issued))
-    return kept

@@ -25,6 +25,7 @@ from jitflow.core.ledger import (
     archive_path,
     archive_record,
     commit_message,
+    parse_active_record,
     request_path,
 )
 from jitflow.core.loading import format_time
@@ -89,7 +90,11 @@ def deliver(
     issued: IssuedGrant,
     environ: Mapping[str, str],
 ) -> None:
-    """Post what the requester needs: wrapped+encrypted secrets, or the certificate in clear."""
+    """Post what the requester needs: wrapped+encrypted secrets, or the certificate in clear.
+
+    Raises when it can't (no usable SSH key, GitHub or Vault failing): the caller then revokes
+    the grant, since a secret that reached nobody is useless and must not stay valid.
+    """
     from jitflow.adapters import delivery
 
     pr = verdict.pr
@@ -114,7 +119,6 @@ def deliver(
     elif issued.public_material:
         body = delivery.render_certificate_comment(request_id, issued.public_material)
         github.upsert_comment(pr.number, f"certificate:{request_id}", body)
-    github.upsert_comment(pr.number, f"status:{request_id}", issued_note(verdict, issued))
 
 
 def format_duration_seconds(seconds: int) -> str:
@@ -134,6 +138,23 @@ def issued_note(verdict: Verdict, issued: IssuedGrant) -> str:
             f"{format_duration_seconds(requested)} (capped by the Vault role or mount maximum)."
         )
     return text + "\n"
+
+
+def failed_note(request_id: str, requester: str, why: str, *, missing_key: bool) -> str:
+    """Why a grant that was issued ended at once, and what the requester does next."""
+    advice = (
+        "add an SSH public key (ed25519 or RSA) to your GitHub account at "
+        "https://github.com/settings/keys, then open a new request PR"
+        if missing_key
+        else "open a new request PR once the problem above is fixed"
+    )
+    return (
+        f"### `{request_id}` failed: the credentials could not be delivered\n\n"
+        f"The grant was issued but could not be delivered to @{requester}: {why}\n\n"
+        "Credentials nobody received must not stay valid, so they were revoked at once and "
+        "the request was archived as `failed`. To get access, "
+        f"{advice}.\n"
+    )
 
 
 def denied_note(request_id: str, findings: tuple[Finding, ...]) -> str:
@@ -250,6 +271,16 @@ def end_commit(
         event, record.id, record.policy, record.requester, record.approved_by, record.expires_at
     )
     return LedgerCommit(commit_message(trailers), files, now)
+
+
+def failed_delivery_commit(
+    issue: LedgerCommit, request_id: str, now: datetime, by: str, pr: int, why: str
+) -> LedgerCommit:
+    """End, as `failed`, the grant that `issue` (a commit of the same run) recorded."""
+    content = issue.files[active_path(request_id)] or b""
+    record = parse_active_record(content, request_id)
+    finding = Finding("delivery-failed", f"revoked at once: {why}", active_path(request_id))
+    return end_commit(record, content, Event.FAIL, now, by, pr=pr, findings=(finding,))
 
 
 def orphan_revoke_commit(

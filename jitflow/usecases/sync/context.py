@@ -1,0 +1,91 @@
+"""What one sync run carries between its steps: the report, the memory of Vault work done,
+and the decisions shared by issuing, adopting and denying."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from jitflow.adapters.git import Git
+from jitflow.core.ledger import Transition
+from jitflow.core.model import GrantKind
+from jitflow.usecases.sync import steps
+from jitflow.usecases.sync.decide import Verdict, decide
+from jitflow.usecases.sync.state import MainState
+from jitflow.usecases.sync.writer import LedgerCommit
+
+Comment = tuple[int, str, str]  # (PR number, marker, body), posted once the push succeeded
+
+
+@dataclass
+class SyncReport:
+    planned: list[Transition] = field(default_factory=list)
+    done: list[tuple[str, str, str]] = field(default_factory=list)  # (event, id, detail)
+    errors: list[str] = field(default_factory=list)
+    attempts: int = 0
+    pushed: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+@dataclass
+class RunMemory:
+    """Vault work already done in this run, kept across re-plans after a rejected push."""
+
+    issued: dict[str, Any] = field(default_factory=dict)  # request id -> IssuedGrant
+    verdicts: dict[str, Verdict] = field(default_factory=dict)
+    revoked: set[str] = field(default_factory=set)  # request ids whose grant is revoked
+    failed: dict[str, str] = field(default_factory=dict)  # request id -> why delivery failed
+
+
+def verdict_for(
+    git: Git, github: Any, state: MainState, request_id: str, memory: RunMemory
+) -> Verdict:
+    """The fresh decision on a pending request, decided once per merge commit and run."""
+    cached = memory.verdicts.get(request_id)
+    merge_commit = state.added_by.get(request_id, "")
+    if cached is not None and cached.merge_commit == merge_commit:
+        return cached
+    verdict = decide(git, github, request_id, merge_commit)
+    memory.verdicts[request_id] = verdict
+    return verdict
+
+
+def request_names(verdict: Verdict, state: MainState) -> tuple[str, str]:
+    """(policy, requester) of a pending request, even when its file doesn't parse."""
+    decision = verdict.decision
+    if decision is not None and decision.request is not None:
+        return decision.request.policy, decision.request.requester
+    from jitflow.core.loading import parse_request
+
+    loaded = parse_request(state.request_bytes.get(verdict.request_id, b""), "requests/x.yaml")
+    if loaded.value is None:
+        return "", verdict.pr.author if verdict.pr else ""
+    return loaded.value.policy, loaded.value.requester
+
+
+def deny(
+    verdict: Verdict, state: MainState, now: datetime, runner: str, comments: list[Comment]
+) -> LedgerCommit:
+    """Archive a pending request as denied, and say why on its PR."""
+    policy, requester = request_names(verdict, state)
+    commit = steps.deny_commit(
+        verdict, state.request_bytes[verdict.request_id], policy, requester, now, runner
+    )
+    if verdict.pr is not None:
+        note = steps.denied_note(verdict.request_id, verdict.all_findings())
+        comments.append((verdict.pr.number, f"status:{verdict.request_id}", note))
+    return commit
+
+
+def kind_guess(vault: Mapping[str, str]) -> GrantKind:
+    """The grant kind of a record too damaged to say, from the identifiers it kept."""
+    if vault.get("entity_id"):
+        return GrantKind.IDENTITY_GROUP
+    if vault.get("lease_id"):
+        return GrantKind.DATABASE
+    return GrantKind.VAULT_TOKEN

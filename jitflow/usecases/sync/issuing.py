@@ -1,0 +1,177 @@
+"""Issuing due requests: decide, issue in Vault, deliver, record; or deny, or fail.
+
+A grant whose credentials can't be delivered (typically: the requester has no SSH key on
+GitHub that age can encrypt to) is revoked at once, confirmed, and recorded as an issue
+followed by a `fail` ending. The run still succeeds: it did its job, the failure is in the
+ledger and on the PR, and the requester (not the operator) is the one who must act.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from jitflow.adapters.git import Git
+from jitflow.core.ledger import Event, Transition
+from jitflow.errors import ConfigError, DeliveryError, JitflowError
+from jitflow.usecases.sync import steps
+from jitflow.usecases.sync.context import (
+    Comment,
+    RunMemory,
+    SyncReport,
+    deny,
+    kind_guess,
+    verdict_for,
+)
+from jitflow.usecases.sync.decide import Verdict
+from jitflow.usecases.sync.state import MainState
+from jitflow.usecases.sync.writer import LedgerCommit
+
+
+@dataclass(frozen=True)
+class IssueRun:
+    """The collaborators and facts every issue in one attempt shares."""
+
+    git: Git
+    state: MainState
+    vault: Any
+    github: Any
+    environ: Mapping[str, str]
+    now: datetime
+    runner: str
+    memory: RunMemory
+    report: SyncReport
+    comments: list[Comment]
+
+
+def issue_due(run: IssueRun, issues: Sequence[Transition]) -> list[LedgerCommit]:
+    """Decide each due request; issue the approved ones, deny the others."""
+    commits: list[LedgerCommit] = []
+    fresh: list[tuple[Verdict, Any]] = []
+    memory, report = run.memory, run.report
+    for t in issues:
+        try:
+            verdict = verdict_for(run.git, run.github, run.state, t.request_id, memory)
+        except JitflowError as exc:
+            report.errors.append(f"deciding {t.request_id}: {exc.message}")
+            continue
+        if not verdict.approved:
+            commits.append(deny(verdict, run.state, run.now, run.runner, run.comments))
+            report.done.append(
+                ("deny", t.request_id, "; ".join(f.code for f in verdict.all_findings()))
+            )
+            continue
+        issued = memory.issued.get(t.request_id)
+        if issued is None:
+            try:
+                issued = run.vault.issue(steps.order_for(verdict))
+            except ConfigError as exc:
+                report.errors.append(f"issuing {t.request_id}: {exc.message}")
+                continue
+            except JitflowError as exc:
+                report.errors.append(f"issuing {t.request_id}: {exc.message} (will retry)")
+                continue
+            memory.issued[t.request_id] = issued
+        fresh.append((verdict, issued))
+    for verdict, issued in drop_duplicates(fresh, run.vault, report, memory):
+        commits += _deliver_and_record(run, verdict, issued)
+    return commits
+
+
+def _deliver_and_record(run: IssueRun, verdict: Verdict, issued: Any) -> list[LedgerCommit]:
+    request_id = verdict.request_id
+    kind = verdict.decision.policy.grant.kind  # type: ignore[union-attr]
+    pr = verdict.pr
+    assert pr is not None  # an approved verdict always has its PR
+    issue = steps.issue_commit(
+        verdict,
+        run.state.request_bytes[request_id],
+        steps.facts_of(issued, kind),
+        run.now,
+        Event.ISSUE,
+    )
+    why = run.memory.failed.get(request_id)
+    missing_key = False
+    if why is None:
+        try:
+            steps.deliver(run.github, run.vault, verdict, issued, run.environ)
+        except JitflowError as exc:
+            why, missing_key = exc.message, isinstance(exc, DeliveryError)
+            if not _revoke_undelivered(run, verdict, issued, why):
+                return [issue]
+            run.memory.failed[request_id] = why
+    if why is None:
+        note = steps.issued_note(verdict, issued)
+        run.comments.append((pr.number, f"status:{request_id}", note))
+        until = f"until {issued.expires_at:%Y-%m-%dT%H:%M:%SZ}"
+        run.report.done.append(("issue", request_id, until))
+        return [issue]
+    requester = verdict.decision.request.requester  # type: ignore[union-attr]
+    note = steps.failed_note(request_id, requester, why, missing_key=missing_key)
+    run.comments.append((pr.number, f"status:{request_id}", note))
+    # Recorded in `done`, not `errors`: the run did its job (see the module docstring).
+    run.report.done.append(("fail", request_id, f"credentials not delivered, revoked: {why}"))
+    failed = steps.failed_delivery_commit(issue, request_id, run.now, run.runner, pr.number, why)
+    return [issue, failed]
+
+
+def _revoke_undelivered(run: IssueRun, verdict: Verdict, issued: Any, why: str) -> bool:
+    """Revoke a grant nobody received; False (and an error) when Vault doesn't confirm it."""
+    from jitflow.adapters.vault.types import GrantHandle, RevokeOutcome
+
+    kind = verdict.decision.policy.grant.kind  # type: ignore[union-attr]
+    handle = GrantHandle(verdict.request_id, kind, issued.accessor, dict(issued.identifiers))
+    [(_, outcome)] = run.vault.revoke_many([handle])
+    if isinstance(outcome, JitflowError) or outcome is RevokeOutcome.NOT_REVOCABLE:
+        detail = outcome.message if isinstance(outcome, JitflowError) else "it can't be revoked"
+        run.report.errors.append(
+            f"delivering {verdict.request_id} failed ({why}) and revoking it failed too "
+            f"({detail}); it stays recorded as active: end it with "
+            f"`jitflow sync --revoke {verdict.request_id}`"
+        )
+        return False
+    run.memory.revoked.add(verdict.request_id)
+    return True
+
+
+def drop_duplicates(
+    fresh: list[tuple[Verdict, Any]], vault: Any, report: SyncReport, memory: RunMemory
+) -> list[tuple[Verdict, Any]]:
+    """Another sync may have issued the same request meanwhile: the earliest token wins."""
+    from jitflow.adapters.vault.types import GrantHandle
+
+    with_accessor = [(v, i) for v, i in fresh if i.accessor]
+    if not with_accessor:
+        return fresh
+    live: dict[str, list[Any]] = {}
+    try:
+        listed = vault.list_jitflow_tokens()
+    except JitflowError as exc:
+        # Unchecked grants are neither delivered nor recorded: they stay orphans that the next
+        # sync adopts or revokes, while what this run already did in Vault is still recorded.
+        for verdict, _ in with_accessor:
+            report.errors.append(
+                f"issuing {verdict.request_id}: can't check for a rival grant ({exc.message}); "
+                "left for the next sync"
+            )
+        return [(v, i) for v, i in fresh if not i.accessor]
+    for info in listed:
+        live.setdefault(info.request_id, []).append(info)
+    kept = []
+    for verdict, issued in fresh:
+        rivals = sorted(
+            live.get(verdict.request_id, []),
+            key=lambda i: (i.expire_time is None, i.expire_time, i.accessor),
+        )
+        if issued.accessor and rivals and rivals[0].accessor != issued.accessor:
+            handle = GrantHandle(verdict.request_id, kind_guess({}), issued.accessor)
+            vault.revoke_many([handle])
+            memory.issued.pop(verdict.request_id, None)
+            memory.failed.pop(verdict.request_id, None)
+            memory.revoked.discard(verdict.request_id)
+            report.done.append(("yield", verdict.request_id, "another sync issued it first"))
+            continue
+        kept.append((verdict, issued))
+    return kept

@@ -1,0 +1,117 @@
+"""Sync records the post-hoc review of break-glass grants; `audit verify` judges it."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+from jitflow.adapters.git import Git
+from jitflow.core.loading import parse_time
+from jitflow.core.yamlio import load_yaml
+from jitflow.usecases.audit.verify import VerifyOptions, run_verify
+from tests.sync.conftest import World
+from tests.sync.helpers_feat import main_trailers, push_to_main
+
+
+def _policy(name: str, window: str) -> bytes:
+    return f"""\
+name: {name}
+description: Emergency read-only Vault token
+grant: {{kind: vault-token, policies: [jitflow-readonly]}}
+duration: {{default: 30m, max: 2h}}
+requesters: {{groups: [sre]}}
+approvals:
+  rules:
+    - {{count: 1, from: {{groups: [leads]}}}}
+break_glass: {{allowed: true, post_review_within: {window}}}
+""".encode()
+
+
+def _break_glass(world: World, policy: str) -> tuple[str, int]:
+    """alice merges her own break-glass request with nobody's approval."""
+    body = (
+        f"policy: {policy}\nrequester: alice\nduration: 30m\nbreak_glass: true\n"
+        "reason: the orders database is down and the on-call lead is unreachable\n"
+    )
+    request_id, number = world.request(policy, body=body)
+    world.standin.merge_pull(number, "alice")
+    return request_id, number
+
+
+def _post_reviews(world: World) -> dict[str, dict[str, str]]:
+    out = Git(world.bare).run("log", "--format=%H", "main").split()
+    found = {}
+    for trailers in main_trailers(world, len(out)):
+        if trailers.get("jitflow-event") == "post-review":
+            found[trailers["jitflow-request"]] = trailers
+    return found
+
+
+def _unreviewed(world: World, now: datetime) -> set[str]:
+    report = run_verify(VerifyOptions(repo=world.bare, ref="main", now=now))
+    return {v.request_id for v in report.violations if v.code == "break-glass-unreviewed"}
+
+
+def test_eligible_post_merge_approval_is_recorded_once(world: World) -> None:
+    push_to_main(world, {"policies/ops-emergency.yaml": _policy("ops-emergency", "24h")}, "bg")
+    reviewed, number = _break_glass(world, "ops-emergency")
+    unreviewed, other = _break_glass(world, "ops-emergency")
+    world.sync()
+    active = load_yaml(world.main_file(f"requests/active/{reviewed}.yaml") or b"", "a").data
+    assert active["grant"]["break_glass"] is True and active["grant"]["approved_by"] == []
+
+    # An ineligible approval (carol is a requester, not a lead) comes first on both PRs.
+    world.standin.submit_review(number, "carol", "APPROVE")
+    world.standin.submit_review(other, "carol", "APPROVE")
+    world.standin.submit_review(number, "bob", "APPROVE")
+    result = world.sync()
+    assert f"post-review: {reviewed} (by bob at" in result.stdout
+    recorded = _post_reviews(world)
+    assert set(recorded) == {reviewed}
+    trailers = recorded[reviewed]
+    assert trailers["jitflow-reviewed-by"] == "bob"
+    assert trailers["jitflow-policy"] == "ops-emergency"
+    assert trailers["jitflow-requester"] == "alice"
+    assert [trailers["jitflow-reviewed-at"]] == _reviews(world, number)
+    author = Git(world.bare).run("log", "-1", "--format=%an <%ae>", "main")
+    assert author == "jitflow-sync <jitflow-sync@users.noreply.github.com>"
+    assert Git(world.bare).run("diff", "--name-only", "main~1", "main") == ""  # empty commit
+
+    tip = Git(world.bare).rev_parse("main")
+    assert "nothing to do" in world.sync().stdout  # idempotent
+    assert Git(world.bare).rev_parse("main") == tip
+
+    later = datetime.now(UTC) + timedelta(hours=25)
+    assert _unreviewed(world, later) == {unreviewed}  # carol's approval is no evidence
+
+
+def _reviews(world: World, number: int) -> list[str]:
+    """submitted_at of bob's approvals on PR `number`, as GitHub reports them."""
+    from jitflow.adapters.github import GitHubGateway
+
+    with GitHubGateway.from_env(world.env) as github:
+        pr = github.pull_request(number)
+    return [
+        r.submitted_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+        for r in pr.reviews
+        if r.reviewer == "bob" and r.state.value == "APPROVED"
+    ]
+
+
+def test_verify_judges_by_review_time_not_record_time(world: World) -> None:
+    push_to_main(world, {"policies/ops-urgent.yaml": _policy("ops-urgent", "10s")}, "bg")
+    prompt, prompt_pr = _break_glass(world, "ops-urgent")
+    late, late_pr = _break_glass(world, "ops-urgent")
+    world.sync()
+    record = load_yaml(world.main_file(f"requests/active/{prompt}.yaml") or b"", "a").data
+    issued_at = parse_time(record["grant"]["issued_at"])
+    world.standin.submit_review(prompt_pr, "bob", "APPROVE")  # within the 10s window
+    time.sleep(max(0.0, (issued_at + timedelta(seconds=12) - datetime.now(UTC)).total_seconds()))
+    world.standin.submit_review(late_pr, "bob", "APPROVE")  # after the window
+    world.sync()  # records both, more than 10s after issue
+
+    recorded = _post_reviews(world)
+    assert set(recorded) == {prompt, late}
+    assert parse_time(recorded[prompt]["jitflow-reviewed-at"]) <= issued_at + timedelta(seconds=10)
+    assert parse_time(recorded[late]["jitflow-reviewed-at"]) > issued_at + timedelta(seconds=10)
+    assert _unreviewed(world, datetime.now(UTC) + timedelta(minutes=1)) == {late}
