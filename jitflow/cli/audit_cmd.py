@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from jitflow.cli import EXIT_CODES_HELP, cli
-from jitflow.cli.options import IsoTime
+from jitflow.cli.options import IsoTime, format_option
 from jitflow.errors import ExitCode, UsageError
 
 REPO_OPTION = click.option(
@@ -43,13 +43,7 @@ def _duration(value: str, flag: str) -> timedelta:
 @click.option(
     "--resource", metavar="TEXT", help="Only grants whose kind, mount or role contains TEXT."
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["table", "csv", "json", "markdown", "html"]),
-    default="table",
-    show_default=True,
-)
+@format_option("table", "csv", "json", "markdown", "html")
 @click.option(
     "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE."
 )

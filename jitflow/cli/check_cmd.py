@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from jitflow.cli import EXIT_CODES_HELP, cli
-from jitflow.cli.options import IsoTime, now_or
+from jitflow.cli.options import IsoTime, format_option, now_or, repo_option
 from jitflow.errors import ExitCode, UsageError
 
 
@@ -29,12 +29,11 @@ from jitflow.errors import ExitCode, UsageError
 @click.option(
     "--now", type=IsoTime(), help="Evaluate as of this UTC time (ISO 8601). Default: now."
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json", "github", "markdown"]),
-    default="text",
-    show_default=True,
+@format_option(
+    "text",
+    "json",
+    "github",
+    "markdown",
     help="text for people, json for tools, github for workflow annotations (and the step summary).",
 )
 @click.option(
@@ -42,9 +41,7 @@ from jitflow.errors import ExitCode, UsageError
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="A GitHub event payload (GITHUB_EVENT_PATH): evaluate the PR live, set statuses, comment.",
 )
-@click.option(
-    "--repo", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True
-)
+@repo_option()
 def check(
     base: str | None,
     head: str,
@@ -94,16 +91,8 @@ def schema(name: str) -> None:
 @cli.command()
 @click.option("--for", "login", metavar="LOGIN", help="Only policies this login may request.")
 @click.option("--ref", default="HEAD", show_default=True, help="Read policies at this commit.")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-)
-@click.option(
-    "--repo", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True
-)
+@format_option("text", "json")
+@repo_option()
 def policies(login: str | None, ref: str, output_format: str, repo: Path) -> None:
     """List policies: what each grants, for how long, who may ask and who approves."""
     from jitflow.usecases.policies import list_policies, render_policies

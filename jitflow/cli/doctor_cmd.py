@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from jitflow.cli import EXIT_CODES_HELP, cli
+from jitflow.cli.options import format_option
 
 DOCTOR_HELP = """Check a live setup (this clone, GitHub, Vault) and name each problem with its fix.
 
@@ -48,13 +49,7 @@ Tokens are never printed.
     help="The access repository's clone.",
 )
 @click.option("--branch", default="main", show_default=True, help="The protected branch.")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-)
+@format_option("text", "json")
 @click.option(
     "--skip",
     "skipped",

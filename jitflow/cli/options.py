@@ -2,10 +2,37 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
 import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def format_option(*choices: str, help: str | None = None) -> Callable[[F], F]:
+    """`--format` (into `output_format`), defaulting to the first choice."""
+    return click.option(
+        "--format",
+        "output_format",
+        type=click.Choice(list(choices)),
+        default=choices[0],
+        show_default=True,
+        help=help,
+    )
+
+
+def repo_option(help: str | None = None) -> Callable[[F], F]:
+    """`--repo DIR`: the clone to work in, by default the current directory."""
+    return click.option(
+        "--repo",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=Path("."),
+        show_default=True,
+        help=help,
+    )
 
 
 class IsoTime(click.ParamType):  # type: ignore[type-arg]

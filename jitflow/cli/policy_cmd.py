@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from jitflow.cli import EXIT_CODES_HELP, cli
-from jitflow.cli.options import IsoTime, now_or
+from jitflow.cli.options import IsoTime, format_option, now_or
 from jitflow.errors import ExitCode
 
 REPO_OPTION = click.option(
@@ -39,13 +39,7 @@ def policy_test(repo: Path) -> None:
     "--head", default="HEAD", show_default=True, metavar="REF", help="Policies after the change."
 )
 @click.option("--now", type=IsoTime(), help="Evaluate undated requests as of this time.")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "markdown"]),
-    default="text",
-    show_default=True,
-)
+@format_option("text", "markdown")
 @click.option(
     "--comment",
     "pr_number",

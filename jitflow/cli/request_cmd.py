@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from jitflow.cli import EXIT_CODES_HELP, cli
-from jitflow.cli.options import IsoTime, now_or
+from jitflow.cli.options import IsoTime, now_or, repo_option
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
@@ -49,9 +49,7 @@ from jitflow.cli.options import IsoTime, now_or
     help="Push the branch and open the pull request (needs GITHUB_TOKEN).",
 )
 @click.option("--now", type=IsoTime(), hidden=True)
-@click.option(
-    "--repo", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True
-)
+@repo_option()
 def request(
     policy: str,
     duration: str | None,
