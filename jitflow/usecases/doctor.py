@@ -148,7 +148,8 @@ def _policies(repo: Path) -> tuple[Check, list[Policy]]:
             f"no policies under {POLICY_DIR}/: nothing can be requested",
             "add one, e.g. `jitflow init` writes an example",
         ), policies
-    return ok("repository.policies", f"{len(policies)} policies load cleanly"), policies
+    count = f"{len(policies)} {'policy loads' if len(policies) == 1 else 'policies load'}"
+    return ok("repository.policies", f"{count} cleanly"), policies
 
 
 # ---- GitHub -------------------------------------------------------------------------------

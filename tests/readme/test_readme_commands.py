@@ -50,14 +50,6 @@ def _workflow_dispatch() -> None:
     assert 'args+=(--revoke "$REVOKE_ID")' in workflow
 
 
-def _doctor_not_marked_yet() -> None:
-    """Its block waits for the lead to mark it; meanwhile the command must exist (its options
-    are checked against the reference by test_readme_reference)."""
-    from jitflow.cli import cli
-
-    assert "doctor" in cli.commands
-
-
 NOT_EXECUTABLE: dict[str, tuple[str, Callable[[], None]]] = {
     "pip install -e . && jitflow demo\n": (
         "CI installs the project itself; `jitflow demo` runs in the demo scenario",
@@ -68,10 +60,6 @@ NOT_EXECUTABLE: dict[str, tuple[str, Callable[[], None]]] = {
     "gh workflow run sync.yml -f revoke=alice-orders-db-write-20261122-k3p9\n": (
         "dispatches a GitHub Actions workflow",
         _workflow_dispatch,
-    ),
-    "jitflow doctor --repo . --branch main\n": (
-        "needs a live GitHub and Vault setup; to be marked with the doctor's own scenario",
-        _doctor_not_marked_yet,
     ),
 }
 

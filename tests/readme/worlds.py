@@ -103,6 +103,14 @@ class FreshWorld(ScenarioWorld):
         assert "PASS policies/tests/staging-readonly.yaml:2 an SRE may read staging" in ran.stdout
         assert "all 2 policy cases pass" in ran.stdout
 
+    def after_doctor(self, ran: Ran) -> None:
+        # what `init` wrote passes; GitHub and Vault are skipped here, each with how to enable it
+        for check in ("codeowners", "workflow.check", "workflow.sync", "policies"):
+            assert f"✓ repository.{check}:" in ran.stdout
+        assert "GITHUB_TOKEN or GITHUB_REPOSITORY is not set" in ran.stdout
+        assert "VAULT_ADDR or VAULT_TOKEN is not set" in ran.stdout
+        assert "0 failed" in ran.stdout
+
 
 @contextmanager
 def fresh_world(tmp_path: Path) -> Iterator[FreshWorld]:
