@@ -47,7 +47,7 @@ def runner_policy_hcl(
     return f"""\
 # issue grants: anchor tokens only through the jitflow token role
 path "auth/token/create/{token_role}" {{ capabilities = ["create", "update"] }}
-# revoke and confirm by accessor; list accessors for orphan reconciliation (needs sudo)
+# revoke and confirm by accessor; list accessors for orphans and large batches (needs sudo)
 path "auth/token/revoke-accessor" {{ capabilities = ["update"] }}
 path "auth/token/lookup-accessor" {{ capabilities = ["update"] }}
 path "auth/token/accessors" {{ capabilities = ["list", "sudo"] }}
