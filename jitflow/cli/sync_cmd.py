@@ -57,6 +57,8 @@ def sync(
             click.echo(f"{event}: {request_id}" + (f" ({detail})" if detail else ""))
         if not report.done:
             click.echo("nothing to do")
+    for warning in report.warnings:
+        click.echo(f"jitflow: warning: {warning}", err=True)
     for error in report.errors:
         click.echo(f"jitflow: error: {error}", err=True)
     raise SystemExit(int(ExitCode.OK if report.ok else ExitCode.UNEXPECTED))

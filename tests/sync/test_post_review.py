@@ -115,3 +115,17 @@ def test_verify_judges_by_review_time_not_record_time(world: World) -> None:
     assert parse_time(recorded[prompt]["jitflow-reviewed-at"]) <= issued_at + timedelta(seconds=10)
     assert parse_time(recorded[late]["jitflow-reviewed-at"]) > issued_at + timedelta(seconds=10)
     assert _unreviewed(world, datetime.now(UTC) + timedelta(minutes=1)) == {late}
+
+
+def test_an_unreadable_review_is_a_warning_and_is_retried(world: World) -> None:
+    push_to_main(world, {"policies/ops-emergency.yaml": _policy("ops-emergency", "24h")}, "bg")
+    request_id, number = _break_glass(world, "ops-emergency")
+    world.sync()
+    world.standin.submit_review(number, "bob", "APPROVE")
+    world.standin.fail_next("GET", rf"/pulls/{number}/reviews$", 404, times=10)
+    result = world.sync()  # exit 0: a missing review is audit verify's to judge, not a failure
+    assert f"warning: could not read the post-hoc review of {request_id}" in result.stderr
+    assert request_id not in _post_reviews(world)
+    world.standin.clear_faults()  # GitHub answers again
+    assert f"post-review: {request_id} (by bob at" in world.sync().stdout
+    assert request_id in _post_reviews(world)

@@ -272,6 +272,11 @@ class GitHubStandIn:
             rule = Fault(method.upper(), path_regex, status, times, dict(headers or {}))
             self._service.store.faults.append(rule)
 
+    def clear_faults(self) -> None:
+        """Forget injected faults that have not fired yet: the service answers normally."""
+        with self._service.lock:
+            self._service.store.faults.clear()
+
     # -- helpers ---------------------------------------------------------------
 
     @contextmanager

@@ -24,6 +24,8 @@ class SyncReport:
     planned: list[Transition] = field(default_factory=list)
     done: list[tuple[str, str, str]] = field(default_factory=list)  # (event, id, detail)
     errors: list[str] = field(default_factory=list)
+    # worth a look but not a failed run: the next run retries, and audit verify still judges
+    warnings: list[str] = field(default_factory=list)
     attempts: int = 0
     pushed: str | None = None
 

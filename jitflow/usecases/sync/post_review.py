@@ -63,7 +63,11 @@ def record_post_reviews(
         try:
             found = find_post_review(git, github, grant)
         except JitflowError as exc:
-            report.errors.append(f"reading the post-hoc review of {grant.id}: {exc.message}")
+            # Not a failed run: the evidence is optional for sync (audit verify flags a missing
+            # review), and one unreadable PR must not turn every run red for 30 days.
+            report.warnings.append(
+                f"could not read the post-hoc review of {grant.id}: {exc.message}"
+            )
             continue
         if found is not None:
             commits.append(post_review_commit(found, now))
