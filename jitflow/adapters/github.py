@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from jitflow.adapters import github_mapping as mapping
 from jitflow.adapters.github_comments import has_marker, with_marker
 from jitflow.adapters.github_http import (
+    DEFAULT_API_URL,
     RetryPolicy,
     checked_api_url,
     describe_failure,
@@ -26,6 +27,7 @@ from jitflow.adapters.github_http import (
     is_transient,
     next_page_url,
     rate_limit_wait,
+    settings_from_env,
 )
 from jitflow.core.model import PullRequestFacts
 from jitflow.errors import GitHubError, UsageError
@@ -37,7 +39,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-DEFAULT_API_URL = "https://api.github.com"
 STATUS_DESCRIPTION_LIMIT = 140
 STATUS_STATES = frozenset({"error", "failure", "pending", "success"})
 _MAX_PAGES = 1000
@@ -95,24 +96,14 @@ class GitHubGateway:
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **options: Any) -> GitHubGateway:
         """Build from the variables GitHub Actions sets (plus jitflow's optional ones)."""
-        token = environ.get("GITHUB_TOKEN", "").strip()
-        if not token:
-            raise UsageError(
-                "GITHUB_TOKEN is not set: jitflow needs a token to read pull requests and "
-                "reviews and to post statuses and comments. In a workflow add "
-                "`GITHUB_TOKEN: ${{ github.token }}` under `env:`; elsewhere export a token "
-                "with pull-requests: write, statuses: write and contents: read"
-            )
-        repository = environ.get("GITHUB_REPOSITORY", "").strip()
-        if not repository:
-            raise UsageError("GITHUB_REPOSITORY is not set: export it as owner/name")
+        settings = settings_from_env(environ)
         return cls(
-            token,
-            repository,
-            environ.get("GITHUB_API_URL", "").strip() or DEFAULT_API_URL,
-            teams_token=environ.get("JITFLOW_TEAMS_TOKEN", "").strip() or None,
-            login=environ.get("JITFLOW_BOT_LOGIN", "").strip() or None,
-            **{"min_write_interval": _write_interval(environ), **options},
+            settings.token,
+            settings.repository,
+            settings.api_url,
+            teams_token=settings.teams_token,
+            login=settings.login,
+            **{"min_write_interval": settings.min_write_interval, **options},
         )
 
     def __repr__(self) -> str:
@@ -440,17 +431,6 @@ class GitHubGateway:
         for secret in self._secrets:
             text = text.replace(secret, "***")
         return text
-
-
-def _write_interval(environ: Mapping[str, str]) -> float:
-    """Seconds between writes (GitHub asks for 1s to avoid secondary rate limits)."""
-    raw = environ.get("JITFLOW_GITHUB_WRITE_INTERVAL", "").strip()
-    try:
-        return max(0.0, float(raw)) if raw else 1.0
-    except ValueError as exc:
-        raise UsageError(
-            f"JITFLOW_GITHUB_WRITE_INTERVAL must be a number of seconds, not {raw!r}"
-        ) from exc
 
 
 def _q(value: str, safe: str = "") -> str:

@@ -10,7 +10,7 @@ import ipaddress
 import re
 import urllib.parse
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from jitflow.errors import UsageError
@@ -148,3 +148,52 @@ def github_said(data: Any) -> str:
     for error in body.get("errors") or []:
         parts.append(str(error.get("message") or "") if isinstance(error, dict) else str(error))
     return "; ".join(p for p in parts if p)[:300]
+
+
+DEFAULT_API_URL = "https://api.github.com"
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    """What the GitHub adapter needs from the environment (tokens never shown in repr)."""
+
+    token: str = field(repr=False)
+    repository: str
+    api_url: str
+    teams_token: str | None = field(default=None, repr=False)
+    login: str | None = None
+    min_write_interval: float = 1.0
+
+
+def settings_from_env(environ: Mapping[str, str]) -> GatewaySettings:
+    """Read the variables GitHub Actions sets (plus jitflow's optional ones), or say what's missing."""
+    token = environ.get("GITHUB_TOKEN", "").strip()
+    if not token:
+        raise UsageError(
+            "GITHUB_TOKEN is not set: jitflow needs a token to read pull requests and "
+            "reviews and to post statuses and comments. In a workflow add "
+            "`GITHUB_TOKEN: ${{ github.token }}` under `env:`; elsewhere export a token "
+            "with pull-requests: write, statuses: write and contents: read"
+        )
+    repository = environ.get("GITHUB_REPOSITORY", "").strip()
+    if not repository:
+        raise UsageError("GITHUB_REPOSITORY is not set: export it as owner/name")
+    return GatewaySettings(
+        token,
+        repository,
+        environ.get("GITHUB_API_URL", "").strip() or DEFAULT_API_URL,
+        teams_token=environ.get("JITFLOW_TEAMS_TOKEN", "").strip() or None,
+        login=environ.get("JITFLOW_BOT_LOGIN", "").strip() or None,
+        min_write_interval=_write_interval(environ),
+    )
+
+
+def _write_interval(environ: Mapping[str, str]) -> float:
+    """Seconds between writes (GitHub asks for 1s to avoid secondary rate limits)."""
+    raw = environ.get("JITFLOW_GITHUB_WRITE_INTERVAL", "").strip()
+    try:
+        return max(0.0, float(raw)) if raw else 1.0
+    except ValueError as exc:
+        raise UsageError(
+            f"JITFLOW_GITHUB_WRITE_INTERVAL must be a number of seconds, not {raw!r}"
+        ) from exc
