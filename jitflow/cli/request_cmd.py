@@ -48,6 +48,12 @@ from jitflow.cli.options import IsoTime, now_or, repo_option
     is_flag=True,
     help="Push the branch and open the pull request (needs GITHUB_TOKEN).",
 )
+@click.option(
+    "--remote", default="origin", show_default=True, help="With --open: where to push the branch."
+)
+@click.option(
+    "--into", default="main", show_default=True, help="With --open: the PR's base branch."
+)
 @click.option("--now", type=IsoTime(), hidden=True)
 @repo_option()
 def request(
@@ -61,6 +67,8 @@ def request(
     login: str | None,
     base: str,
     open_pr: bool,
+    remote: str,
+    into: str,
     now: datetime | None,
     repo: Path,
 ) -> None:
@@ -90,9 +98,9 @@ def request(
     if open_pr:
         from jitflow.usecases.publish import open_request_pr
 
-        url = open_request_pr(repo, created)
+        url = open_request_pr(repo, created, remote, into)
         click.echo(f"opened {url}")
     else:
         click.echo(
-            f"next: git push origin {created.branch}  (then open a pull request, or use --open)"
+            f"next: git push {remote} {created.branch}  (then open a pull request, or use --open)"
         )

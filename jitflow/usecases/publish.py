@@ -42,7 +42,7 @@ def open_request_pr(
 
     git = Git(repo)
     git.run("push", "--quiet", remote, f"refs/heads/{created.branch}:refs/heads/{created.branch}")
-    gateway = GitHubGateway.from_env(os.environ)
     title, body = pull_request_text(created)
-    number = gateway.create_pull(created.branch, base, title, body)
-    return f"pull request #{number} ({gateway.repository})"
+    with GitHubGateway.from_env(os.environ) as gateway:
+        number = gateway.create_pull(created.branch, base, title, body)
+        return f"pull request #{number} ({gateway.repository})"

@@ -286,9 +286,14 @@ def test_request_open_pushes_the_branch_and_opens_the_pr(
         "--as",
         "alice",
         "--open",
+        "--remote",
+        "upstream",
+        "--into",
+        "main",
         "--repo",
         str(scenario.work.path),
     ]
+    scenario.work.run("remote", "rename", "origin", "upstream")  # pushing to origin would fail
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert "opened pull request #1" in result.output
