@@ -86,29 +86,23 @@ def creds(request_id: str, identity: Path, output_format: str, ref: str, repo: P
     """
     from jitflow.adapters.github import GitHubGateway
     from jitflow.adapters.vault import WrappingTokenUsedError
-    from jitflow.usecases.creds import (
-        CredsOptions,
-        fetch_certificate,
-        fetch_credentials,
-        is_ssh_grant,
-        render,
-    )
+    from jitflow.usecases.creds import CredsOptions, SavedCertificate, render, retrieve
 
     environ = dict(os.environ)
     options = CredsOptions(repo, request_id, identity, output_format, ref)
     with GitHubGateway.from_env(environ) as github:
-        if is_ssh_grant(options):
-            saved = fetch_certificate(options, github, environ)
-            click.echo(f"jitflow: saved the SSH certificate to {saved.path}", err=True)
-            click.echo(render({"certificate": saved.certificate}, output_format), nl=False)
-            return
         try:
-            values = fetch_credentials(options, github, environ)
+            found = retrieve(options, github, environ)
         except WrappingTokenUsedError as exc:
             click.echo(
                 f"jitflow: WARNING: POSSIBLE INTERCEPTION of {request_id}: {exc.message}", err=True
             )
             raise SystemExit(int(ExitCode.DENIED)) from exc
+    if isinstance(found, SavedCertificate):
+        click.echo(f"jitflow: saved the SSH certificate to {found.path}", err=True)
+        values = {"certificate": found.certificate}
+    else:
+        values = found
     click.echo(render(values, output_format), nl=False)
 
 

@@ -156,6 +156,7 @@ class ActiveRecord:
     accessor: str | None
     vault: Mapping[str, str] = field(default_factory=dict)
     approved_by: tuple[str, ...] = ()
+    ssh_public_key: str | None = None  # the key an ssh grant's certificate was signed for
 
 
 def parse_active_record(content: bytes, request_id: str) -> ActiveRecord:
@@ -182,6 +183,7 @@ def parse_active_record(content: bytes, request_id: str) -> ActiveRecord:
         expires_at = None
     pr = grant.get("pr")
     approved = grant.get("approved_by")
+    key = data.get("ssh_public_key")
     return ActiveRecord(
         id=request_id,
         policy=str(data.get("policy", "")),
@@ -192,6 +194,7 @@ def parse_active_record(content: bytes, request_id: str) -> ActiveRecord:
         accessor=str(vault["accessor"]) if vault.get("accessor") else None,
         vault={str(k): str(v) for k, v in vault.items()},
         approved_by=tuple(str(a) for a in approved) if isinstance(approved, list) else (),
+        ssh_public_key=key.strip() if isinstance(key, str) and key.strip() else None,
     )
 
 

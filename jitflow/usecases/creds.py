@@ -15,7 +15,6 @@ from typing import Any
 from jitflow.adapters.git import Git
 from jitflow.core.ledger import ActiveRecord, active_path, parse_active_record
 from jitflow.core.model import GrantKind
-from jitflow.core.yamlio import YamlError, load_yaml
 from jitflow.errors import UsageError
 
 DEFAULT_BOT_LOGIN = "github-actions[bot]"
@@ -37,8 +36,8 @@ class SavedCertificate:
     path: Path
 
 
-def read_active(git: Git, request_id: str, ref: str) -> tuple[ActiveRecord, int, bytes]:
-    """The active record, its PR number and its raw content."""
+def read_active(git: Git, request_id: str, ref: str) -> tuple[ActiveRecord, int]:
+    """The active record and its PR number."""
     content = git.show_bytes(ref, active_path(request_id))
     if content is None:
         raise UsageError(
@@ -47,12 +46,25 @@ def read_active(git: Git, request_id: str, ref: str) -> tuple[ActiveRecord, int,
     record = parse_active_record(content, request_id)
     if record.pr is None:
         raise UsageError(f"the active record of {request_id} names no PR")
-    return record, record.pr, content
+    return record, record.pr
 
 
-def is_ssh_grant(options: CredsOptions) -> bool:
-    record, _, _ = read_active(Git(options.repo), options.request_id, options.ref)
-    return record.kind is GrantKind.SSH
+def retrieve(
+    options: CredsOptions, github: Any, environ: Mapping[str, str]
+) -> SavedCertificate | dict[str, str]:
+    """An SSH grant's certificate (saved next to the key), or any other grant's secrets."""
+    record, number = read_active(Git(options.repo), options.request_id, options.ref)
+    if record.kind is GrantKind.SSH:
+        return _save_certificate(options, github, environ, record, number)
+    return _unwrap_credentials(options, github, environ, number)
+
+
+def fetch_credentials(
+    options: CredsOptions, github: Any, environ: Mapping[str, str]
+) -> dict[str, str]:
+    """The unwrapped credentials; never written to disk, only returned to be printed."""
+    _, number = read_active(Git(options.repo), options.request_id, options.ref)
+    return _unwrap_credentials(options, github, environ, number)
 
 
 def _trusted_comment(
@@ -80,8 +92,12 @@ def _trusted_comment(
     return str(trusted[-1])
 
 
-def fetch_certificate(
-    options: CredsOptions, github: Any, environ: Mapping[str, str]
+def _save_certificate(
+    options: CredsOptions,
+    github: Any,
+    environ: Mapping[str, str],
+    record: ActiveRecord,
+    number: int,
 ) -> SavedCertificate:
     """Save the grant's SSH certificate as `<identity>-cert.pub`, where ssh looks for it.
 
@@ -90,12 +106,13 @@ def fetch_certificate(
     """
     from jitflow.adapters import delivery
 
-    _, number, content = read_active(Git(options.repo), options.request_id, options.ref)
     body = _trusted_comment(options, github, environ, number, "certificate")
     certificate = delivery.parse_certificate_comment(body, options.request_id)
     if certificate is None:
         raise UsageError(f"the certificate comment on PR #{number} holds no certificate")
-    requested = _requested_key(content, options.request_id)
+    if record.ssh_public_key is None:
+        raise UsageError(f"the active record of {options.request_id} names no SSH public key")
+    requested = " ".join(record.ssh_public_key.split()[:2])
     mine = delivery.identity_public_key(options.identity)
     if requested != mine:
         raise UsageError(
@@ -111,25 +128,12 @@ def fetch_certificate(
     return SavedCertificate(certificate, target)
 
 
-def _requested_key(content: bytes, request_id: str) -> str:
-    try:
-        data = load_yaml(content, active_path(request_id)).data
-    except YamlError as exc:
-        raise UsageError(f"the active record of {request_id} is unreadable: {exc}") from exc
-    key = data.get("ssh_public_key") if isinstance(data, dict) else None
-    if not isinstance(key, str) or not key.strip():
-        raise UsageError(f"the active record of {request_id} names no SSH public key")
-    return " ".join(key.split()[:2])
-
-
-def fetch_credentials(
-    options: CredsOptions, github: Any, environ: Mapping[str, str]
+def _unwrap_credentials(
+    options: CredsOptions, github: Any, environ: Mapping[str, str], number: int
 ) -> dict[str, str]:
-    """The unwrapped credentials; never written to disk, only returned to be printed."""
     from jitflow.adapters import delivery
     from jitflow.adapters.vault import VaultGateway
 
-    _, number, _ = read_active(Git(options.repo), options.request_id, options.ref)
     body = _trusted_comment(options, github, environ, number, "credentials")
     armored = delivery.parse_delivery_comment(body, options.request_id)
     if armored is None:
