@@ -95,6 +95,14 @@ def members(
     return result
 
 
+def approvers_of(policy: Policy, groups: Groups, teams: Mapping[str, frozenset[str]]) -> set[str]:
+    """Lower-cased logins eligible under any of the policy's approval rules."""
+    eligible: set[str] = set()
+    for rule in policy.approval_rules:
+        eligible |= members(rule.approvers, groups, teams)
+    return eligible
+
+
 def latest_reviews(reviews: Iterable[Review]) -> dict[str, Review]:
     """Each reviewer's latest decisive review; COMMENTED never replaces a decision."""
     latest: dict[str, Review] = {}

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from jitflow.adapters.git import Git
+from jitflow.core.approvals import approvers_of
 from jitflow.core.audit_rows import AuditRow, approval_shortfalls, as_mapping
 from jitflow.core.history import RequestTrail, login_matches, parse_time
 from jitflow.core.model import Groups, Policy
@@ -241,7 +242,9 @@ def _check_end(
             reviews.append(
                 (parse_time(block.get("at")) or due + timedelta(1), str(block.get("by")))
             )
-        eligible = _post_reviewers(terms, groups) - {row.requester.lower()}
+        # teams can't be resolved offline: their members count for nobody here
+        eligible = approvers_of(terms, groups, {}) if terms else set()
+        eligible.discard(row.requester.lower())
         ok = any(at <= due and who.lower() in eligible for at, who in reviews)
         if not ok and now > due:
             found.append(
@@ -259,18 +262,6 @@ def _check_end(
                 )
             )
     return found
-
-
-def _post_reviewers(terms: Policy | None, groups: Groups) -> set[str]:
-    """Who may review a break-glass grant: the policy's approvers (teams unknown offline)."""
-    from jitflow.core.approvals import members
-
-    if terms is None:
-        return set()
-    eligible: set[str] = set()
-    for rule in terms.approval_rules:
-        eligible |= members(rule.approvers, groups, {})
-    return eligible
 
 
 def check_vault(tokens: TokenSource, active: Mapping[str, str]) -> list[Violation]:

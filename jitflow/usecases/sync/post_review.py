@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from jitflow.adapters.git import Git
-from jitflow.core.approvals import members
+from jitflow.core.approvals import approvers_of
 from jitflow.core.history import parse_time, parse_trailers
 from jitflow.core.ledger import Event, Trailers, commit_message
 from jitflow.core.loading import ARCHIVE_DIR, GROUPS_PATH, format_time, parse_groups, request_id_for
@@ -185,9 +185,7 @@ def _eligible(git: Git, github: Any, grant: BreakGlassGrant, pr: PullRequestFact
         return set()  # no readable rules: nobody is eligible (audit verify reports it)
     reviewers = {r.reviewer for r in pr.reviews}
     teams, _ = resolve_teams(groups, reviewers, github.is_team_member)
-    eligible: set[str] = set()
-    for rule in policy.approval_rules:
-        eligible |= members(rule.approvers, groups, teams)
+    eligible = approvers_of(policy, groups, teams)
     committers = approval_facts_for(git, pr).committers
     return eligible - {grant.requester.lower(), pr.author.lower()} - committers
 
