@@ -43,7 +43,7 @@ def _duration(value: str, flag: str) -> timedelta:
 @click.option(
     "--resource", metavar="TEXT", help="Only grants whose kind, mount or role contains TEXT."
 )
-@format_option("table", "csv", "json", "markdown", "html")
+@format_option("table", "csv", "json", "markdown", "html", "ocsf")
 @click.option(
     "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE."
 )

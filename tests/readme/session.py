@@ -43,6 +43,8 @@ def base_environment(home: Path, scratch: Path, **extra: str) -> dict[str, str]:
         "PYTHONIOENCODING": "utf-8",
         "GIT_CONFIG_NOSYSTEM": "1",
     }
+    if os.environ.get("PYTHONPATH"):  # a worktree's checkout, not the editable install's
+        env["PYTHONPATH"] = os.environ["PYTHONPATH"]
     env.update(extra)
     return env
 

@@ -15,7 +15,13 @@ from typing import TextIO
 from jitflow.adapters.git import Git
 from jitflow.core.audit_rows import AuditRow, build_row, format_time
 from jitflow.errors import UsageError
-from jitflow.usecases.audit.gitlog import DEFAULT_RUNNER_EMAIL, head_of, iter_ledger, iter_trails
+from jitflow.usecases.audit.gitlog import (
+    DEFAULT_RUNNER_EMAIL,
+    LedgerEntry,
+    head_of,
+    iter_ledger,
+    iter_trails,
+)
 from jitflow.usecases.audit.render import write_csv, write_json, write_markdown, write_table
 
 
@@ -25,6 +31,7 @@ class ReportFormat(StrEnum):
     JSON = "json"
     MARKDOWN = "markdown"
     HTML = "html"
+    OCSF = "ocsf"
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,13 @@ def runner_email_from(environ: Mapping[str, str], explicit: str | None = None) -
 
 def iter_rows(options: AuditOptions, git: Git, head: str, now: datetime) -> Iterator[AuditRow]:
     """Rows that pass the filters, streamed (newest requests first)."""
+    return (row for _, row in iter_entries(options, git, head, now))
+
+
+def iter_entries(
+    options: AuditOptions, git: Git, head: str, now: datetime
+) -> Iterator[tuple[LedgerEntry, AuditRow]]:
+    """Ledger entries with their rows, for the rows that pass the filters."""
     runner = runner_email_from(os.environ, options.runner_email)
     resource = (options.resource or "").lower()
     for entry in iter_ledger(git, iter_trails(git, head, runner)):
@@ -63,7 +77,7 @@ def iter_rows(options: AuditOptions, git: Git, head: str, now: datetime) -> Iter
             continue
         if not row.overlaps(options.since, options.until, now):
             continue
-        yield row
+        yield entry, row
 
 
 @contextmanager
@@ -95,6 +109,10 @@ def run_audit(options: AuditOptions, stdout: TextIO | None = None) -> int:
             return write_csv(rows, out)
         if options.format is ReportFormat.MARKDOWN:
             return write_markdown(rows, out, generated_at=generated, head=head)
+        if options.format is ReportFormat.OCSF:
+            from jitflow.usecases.audit.ocsf_export import write_ocsf
+
+            return write_ocsf(iter_entries(options, git, head, now), out, git)
         if options.format is ReportFormat.HTML:
             from jitflow.usecases.audit.html import render_html
 
