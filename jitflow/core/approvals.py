@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from jitflow.core.model import ApprovalRule, Groups, Policy, Principals, Review, ReviewState
 
@@ -101,6 +102,17 @@ def approvers_of(policy: Policy, groups: Groups, teams: Mapping[str, frozenset[s
     for rule in policy.approval_rules:
         eligible |= members(rule.approvers, groups, teams)
     return eligible
+
+
+def approval_times(reviews: Iterable[Review], logins: Iterable[str]) -> dict[str, datetime]:
+    """When each of `logins` submitted the approving review that counted (their latest)."""
+    latest = latest_reviews(reviews)
+    times: dict[str, datetime] = {}
+    for login in logins:
+        review = latest.get(login.lower())
+        if review is not None and review.state is ReviewState.APPROVED:
+            times[login] = review.submitted_at
+    return times
 
 
 def latest_reviews(reviews: Iterable[Review]) -> dict[str, Review]:

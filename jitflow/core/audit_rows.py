@@ -37,6 +37,7 @@ class Evidence:
     issue_commit: str = ""
     end_commit: str = ""
     revocation_commit: str = ""
+    policy_commit: str = ""  # the merge's first parent, whose policies decided
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,9 @@ class AuditRow:
     ended_by: str
     outcome_detail: str
     evidence: Evidence
+    approved_at: tuple[tuple[str, datetime], ...] = ()  # (login, when), where recorded
+    requested_seconds: int | None = None
+    granted_seconds: int | None = None
 
     def span(self, now: datetime) -> tuple[datetime, datetime] | None:
         """The time the grant existed (or the request's moment when never issued)."""
@@ -175,8 +179,26 @@ def build_row(trail: RequestTrail, record: Mapping[str, Any] | None) -> AuditRow
             issue_commit=trail.issue.sha if trail.issue else "",
             end_commit=trail.end.sha if trail.end else "",
             revocation_commit=trail.revocation.sha if trail.revocation else "",
+            policy_commit=_text(grant.get("policy_commit"))
+            or (trail.merge_parents[0] if trail.merge_parents else ""),
         ),
+        approved_at=_approval_times(grant.get("approved_at")),
+        requested_seconds=_seconds(grant.get("requested_seconds")),
+        granted_seconds=_seconds(grant.get("granted_seconds")),
     )
+
+
+def _approval_times(value: object) -> tuple[tuple[str, datetime], ...]:
+    times = ((str(k), parse_time(v)) for k, v in as_mapping(value).items())
+    return tuple((login, at) for login, at in times if at is not None)
+
+
+def _seconds(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    return int(value) if isinstance(value, str) and value.isdigit() else None
 
 
 def _outcome(text: str) -> Outcome:

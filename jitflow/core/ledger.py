@@ -77,6 +77,8 @@ class GrantBlock:
     mount: str = ""
     role: str = ""
     break_glass: bool = False
+    # when each counted approval was submitted on GitHub (login -> time); empty when unknown
+    approved_at: Mapping[str, datetime] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,7 @@ def render_grant(block: GrantBlock) -> str:
         requested_seconds=block.requested_seconds,
         granted_seconds=block.granted_seconds,
         approved_by=list(block.approved_by),
+        approved_at={k: format_time(v) for k, v in block.approved_at.items()},
         merged_by=block.merged_by,
         merged_at=format_time(block.merged_at),
         pr=block.pr,
@@ -115,6 +118,8 @@ def render_grant(block: GrantBlock) -> str:
         break_glass=block.break_glass,
         vault={k: str(v) for k, v in block.vault.items() if v},
     )
+    if not block.approved_at:
+        del data["approved_at"]  # records written before times were kept look the same
     return dump_block("grant", data)
 
 

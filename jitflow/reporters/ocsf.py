@@ -102,6 +102,7 @@ def _evidence(event: LedgerEvent, context: OcsfContext) -> dict[str, Any]:
         "policy": row.policy,
         "grant_kind": row.kind or None,
         "approvers": list(row.approvers),
+        "approved_at": {login: format_time(at) for login, at in row.approved_at} or None,
         "merged_by": row.merged_by or None,
         "reason": row.reason or None,
         "ticket": row.ticket or None,

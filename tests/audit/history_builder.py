@@ -252,6 +252,9 @@ class HistoryBuilder:
             break_glass=handle.break_glass,
             vault={"accessor": f"acc-{handle.id}"},
         )
+        if handle.approved_by and handle.merged_at is not None:
+            approved = format_time(handle.merged_at - timedelta(minutes=2))
+            block["approved_at"] = dict.fromkeys(handle.approved_by, approved)
         return block
 
     def end(

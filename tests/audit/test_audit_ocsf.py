@@ -86,6 +86,7 @@ def test_one_event_per_ledger_transition(
     assert issue["resource"] == {"name": "database/orders-write", "type": "database"}
     assert issue["metadata"]["original_event_uid"] == revoked.issue_commit
     assert issue["unmapped"]["jitflow"]["approvers"] == ["erin"]
+    assert issue["unmapped"]["jitflow"]["approved_at"] == {"erin": "2026-11-02T10:00:00Z"}
     end = by_code[(revoked.id, "revoked")]
     assert end["activity_id"] == 2 and end["actor"]["user"]["name"] == "erin"
     assert end["metadata"]["original_event_uid"] == revoked.end_commit

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from jitflow.core.history import parse_trailers
+from jitflow.core.loading import parse_time
 from jitflow.core.yamlio import load_yaml
 from tests.sync.conftest import World, vault_api
 
@@ -46,6 +47,8 @@ def test_issue_deliver_expire_end_to_end(world: World) -> None:
     assert grant["pr"] == number and grant["merged_by"] == "bob" and grant["approved_by"] == ["bob"]
     assert grant["granted_seconds"] == 1800
     assert grant["vault"]["accessor"]
+    approved_at = parse_time(grant["approved_at"]["bob"])  # bob's review, before the merge
+    assert approved_at <= parse_time(grant["merged_at"])
 
     world.runner.run("fetch", "--quiet", "origin")
     shown = _creds(world, request_id, "json")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
+from jitflow.core.approvals import approval_times
 from jitflow.core.durations import format_duration
 from jitflow.core.ledger import (
     ActiveRecord,
@@ -211,6 +212,7 @@ def issue_commit(
         policy_commit=verdict.policy_commit,
         vault=facts.vault,
         break_glass=decision.break_glass,
+        approved_at=approval_times(pr.reviews, verdict.approved_by),
     )
     trailers = Trailers(
         event,
