@@ -59,8 +59,10 @@ def evaluate_change(
     now: datetime,
     approval_facts: ApprovalFacts | None = None,
     teams: Mapping[str, frozenset[str]] | None = None,
+    groups: Loaded | None = None,
 ) -> CheckReport:
-    """Evaluate a change set whose files are read at `head_sha`, rules at `base_sha`."""
+    """Evaluate a change set whose files are read at `head_sha`, rules at `base_sha`
+    (groups too, unless `groups` gives others: sync's check against main's current ones)."""
     change = classify(files)
     requests = read_requests(git, head_sha, change.request_paths)
     names = [r.value.policy for r in requests if r.value is not None]
@@ -74,7 +76,7 @@ def evaluate_change(
         teams=teams or {},
         approval_facts=approval_facts,
     )
-    decision = evaluate(requests, policies, state.groups, context, change.findings)
+    decision = evaluate(requests, policies, groups or state.groups, context, change.findings)
     if change.kind is ChangeKind.REVOCATION:
         facts = approval_facts or ApprovalFacts(author=author, head_sha="")
         decision = evaluate_revocation(git, base_sha, change.revoked_ids, facts, teams or {})

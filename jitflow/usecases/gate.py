@@ -3,7 +3,9 @@
 Everything that decides comes from the base commit and the GitHub API, never from the
 event's actor or the PR head's policies: the requester is the PR author (`pull_request.user`
 as the API reports it), policies and groups are read at the PR's base commit, and the API's
-file list must agree with the checkout's git diff.
+file list must agree with the checkout's git diff. Only PRs into the protected branch
+(`main`, or `JITFLOW_BRANCH`) are judged: a PR into any other branch gets no status, so its
+head commit can't collect green jitflow statuses that a PR into main would then show.
 """
 
 from __future__ import annotations
@@ -25,9 +27,10 @@ from jitflow.core.model import ChangeStatus, PullRequestFacts
 from jitflow.errors import ExitCode, UsageError
 from jitflow.reporters.check import RENDERERS
 from jitflow.reporters.pr_comment import render_pr_comment, status_descriptions
-from jitflow.usecases.check import CheckReport, evaluate_change
-from jitflow.usecases.live import approval_facts_for, mismatch_finding, resolve_teams
-from jitflow.usecases.repository import changed_files, snapshot
+from jitflow.usecases.check import CheckReport
+from jitflow.usecases.live import judge_pull, mismatch_finding
+from jitflow.usecases.port import GatePort, PullFacts
+from jitflow.usecases.repository import changed_files
 
 POLICY_CONTEXT = "jitflow/policy"
 APPROVAL_CONTEXT = "jitflow/approval"
@@ -58,39 +61,45 @@ def run_gate(options: GateOptions) -> GateResult:
     event = _load_event(options.event_path)
     gateway = GitHubGateway.from_env(environ)
     git = Git(options.repo)
+    branch = protected_branch(environ)
     if "merge_group" in event:
         return _merge_group(git, gateway, event, options, environ)
     number = _pr_number(event)
-    report = evaluate_pull_request(git, gateway, number, options.now)
-    if report is None:
-        return GateResult(
-            f"PR #{number} touches nothing under requests/: not a request PR, left alone\n",
-            ExitCode.OK,
-        )
+    report = evaluate_pull_request(git, gateway, number, options.now, branch)
+    if isinstance(report, str):
+        return GateResult(report, ExitCode.OK)
     publish(gateway, report, number, report.head_sha, environ)
     return _result(options.output_format, (report,))
 
 
-def evaluate_pull_request(git: Git, gateway: Any, number: int, now: datetime) -> CheckReport | None:
-    """Evaluate PR `number` from the API and the checkout; None when it is no request PR."""
+def protected_branch(environ: Mapping[str, str]) -> str:
+    """The branch whose PRs are judged and whose merges sync issues: main, or JITFLOW_BRANCH."""
+    return environ.get("JITFLOW_BRANCH", "").strip() or "main"
+
+
+def evaluate_pull_request(
+    git: Git, gateway: PullFacts, number: int, now: datetime, branch: str = "main"
+) -> CheckReport | str:
+    """Evaluate PR `number` from the API and the checkout; a message when it isn't judged
+    (no request PR, or a PR into another branch than `branch`)."""
     pr: PullRequestFacts = gateway.pull_request(number)
+    if pr.base_ref != branch:
+        return (
+            f"PR #{number} is into {pr.base_ref!r}, not the protected branch {branch!r}: "
+            "not judged, no status posted\n"
+        )
     _ensure_commits(git, pr)
     local = changed_files(git, pr.base_sha, pr.head_sha)
     api_view = {f.path: _status_key(f.status) for f in pr.files}
     local_view = {f.path: _status_key(f.status) for f in local}
-    base_state = snapshot(git, pr.base_sha)
-    facts = approval_facts_for(git, pr, base_state.existing_ids)
-    logins = {pr.author, *(r.reviewer for r in pr.reviews)}
-    groups = base_state.groups.value
-    teams, team_findings = (
-        resolve_teams(groups, logins, gateway.is_team_member) if groups else ({}, [])
-    )
-    report = evaluate_change(git, local, pr.base_sha, pr.head_sha, pr.author, now, facts, teams)
+    judged = judge_pull(git, gateway, pr, local, pr.base_sha, pr.head_sha, now)
+    report = judged.report
     if report.change.kind is ChangeKind.UNRELATED and not any(
         p.startswith("requests/") for p in api_view
     ):
-        return None
-    extra = [f for f in (mismatch_finding(api_view, local_view),) if f is not None] + team_findings
+        return f"PR #{number} touches nothing under requests/: not a request PR, left alone\n"
+    mismatch = mismatch_finding(api_view, local_view)
+    extra = [f for f in (mismatch,) if f is not None] + list(judged.team_findings)
     if extra:
         decision = report.decision
         report = replace(report, decision=Decision((*decision.findings, *extra), decision.requests))
@@ -98,7 +107,7 @@ def evaluate_pull_request(git: Git, gateway: Any, number: int, now: datetime) ->
 
 
 def publish(
-    gateway: Any, report: CheckReport, number: int, sha: str, environ: Mapping[str, str]
+    gateway: GatePort, report: CheckReport, number: int, sha: str, environ: Mapping[str, str]
 ) -> None:
     """Two statuses on the head commit and one PR comment, edited in place."""
     target = _run_url(environ)
@@ -112,17 +121,28 @@ def publish(
 
 
 def _merge_group(
-    git: Git, gateway: Any, event: dict[str, Any], options: GateOptions, environ: Mapping[str, str]
+    git: Git,
+    gateway: GatePort,
+    event: dict[str, Any],
+    options: GateOptions,
+    environ: Mapping[str, str],
 ) -> GateResult:
     """A merge queue entry passes only if every PR in it still passes on its own."""
     group = event["merge_group"]
     head_sha = str(group.get("head_sha", ""))
+    branch = protected_branch(environ)
+    base_ref = str(group.get("base_ref", "")).removeprefix("refs/heads/")
+    if base_ref != branch:
+        return GateResult(
+            f"merge queue of {base_ref!r}, not the protected branch {branch!r}: not judged\n",
+            ExitCode.OK,
+        )
     match = _QUEUE_PR.search(str(group.get("head_ref", "")))
     numbers = [int(match.group(1))] if match else gateway.open_pulls_with_head_sha(head_sha)
     reports = []
     for number in numbers:
-        report = evaluate_pull_request(git, gateway, number, options.now)
-        if report is not None:
+        report = evaluate_pull_request(git, gateway, number, options.now, branch)
+        if not isinstance(report, str):
             reports.append(report)
     allowed = all(r.decision.allowed for r in reports)
     approved = all(

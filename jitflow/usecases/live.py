@@ -1,5 +1,8 @@
-"""Facts about a live PR that both the gate (`check --event`) and `sync` derive from git.
+"""The one decision path of the gate (`check --event`) and `sync`.
 
+Both gather a PR's facts through the `PullFacts` port and git, then call `judge_pull`; only
+the facts differ (the gate: the open PR at its base and head; sync: the merged PR at main
+just before it landed and at its merge commit, with the reviews submitted before the merge).
 An approval is bound to the request files the reviewer saw: the digest of the PR's request
 files at the reviewed commit must equal the digest at the head.
 """
@@ -7,12 +10,18 @@ files at the reviewed commit must equal the digest at the head.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
 from jitflow.adapters.git import Git
 from jitflow.core.approvals import ApprovalFacts
 from jitflow.core.changes import is_request_path
-from jitflow.core.model import Finding, Groups, PullRequestFacts
+from jitflow.core.loading import Loaded
+from jitflow.core.model import ChangedFile, Finding, Groups, PullRequestFacts
+from jitflow.usecases.check import CheckReport, evaluate_change
+from jitflow.usecases.port import PullFacts
+from jitflow.usecases.repository import snapshot
 
 # GitHub's own identity for commits made in its web UI; it vouches for nobody.
 _NOT_A_PERSON = {"web-flow", "github", "github-actions[bot]"}
@@ -66,6 +75,39 @@ def approval_facts_for(
         committers=frozenset(committers),
         content_digests=digests,
     )
+
+
+@dataclass(frozen=True)
+class Judged:
+    """A PR's decision, and the teams that could not be read (they counted as empty)."""
+
+    report: CheckReport
+    team_findings: tuple[Finding, ...]
+
+
+def judge_pull(
+    git: Git,
+    github: PullFacts,
+    pr: PullRequestFacts,
+    files: Sequence[ChangedFile],
+    rules_at: str,
+    head: str,
+    now: datetime,
+    groups: Loaded | None = None,
+) -> Judged:
+    """Decide PR `pr`: request files read at `head`, policies and groups at `rules_at`
+    (groups from `groups` when given), approvals from `pr.reviews`."""
+    state = snapshot(git, rules_at)
+    facts = approval_facts_for(git, pr, state.existing_ids)
+    group_value = (groups or state.groups).value
+    logins = {pr.author, *(r.reviewer for r in pr.reviews)}
+    teams, team_findings = (
+        resolve_teams(group_value, logins, github.is_team_member) if group_value else ({}, [])
+    )
+    report = evaluate_change(
+        git, list(files), rules_at, head, pr.author, now, facts, teams, groups=groups
+    )
+    return Judged(report, tuple(team_findings))
 
 
 def team_references(groups: Groups) -> set[str]:

@@ -7,58 +7,25 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from jitflow.core.grants import REDACTED, GrantOrder, IssuedGrant, Secret
 from jitflow.core.model import GrantKind
 from jitflow.errors import VaultError
 
-REDACTED = "<redacted>"
+# Re-exported: the grant values are domain types (jitflow.core.grants).
+__all__ = [
+    "REDACTED",
+    "GrantHandle",
+    "GrantOrder",
+    "IssuedGrant",
+    "RevokeOutcome",
+    "Secret",
+    "TokenInfo",
+    "WrappingTokenUsedError",
+]
 
 
 class WrappingTokenUsedError(VaultError):
     """A wrapping token was already unwrapped or has expired: maybe someone else unwrapped it."""
-
-
-@dataclass(frozen=True)
-class GrantOrder:
-    """What to issue for one approved request."""
-
-    request_id: str
-    policy: str
-    requester: str
-    kind: GrantKind
-    duration_seconds: int
-    mount: str = ""
-    role: str = ""
-    vault_policies: tuple[str, ...] = ()
-    principals: tuple[str, ...] = ()
-    group: str = ""
-    ssh_public_key: str | None = None
-    token_role: str = ""  # empty: the gateway's default token role
-
-
-@dataclass(frozen=True)
-class Secret:
-    """Secret material. Never printed: repr and str are redacted."""
-
-    values: Mapping[str, str] = field(repr=False)
-
-    def __repr__(self) -> str:
-        return f"Secret({REDACTED})"
-
-    def __str__(self) -> str:
-        return REDACTED
-
-
-@dataclass(frozen=True)
-class IssuedGrant:
-    """What Vault issued. `identifiers` are safe to commit; `secret` must be wrapped."""
-
-    accessor: str | None
-    granted_ttl_seconds: int
-    expires_at: datetime
-    identifiers: Mapping[str, str]
-    secret: Secret | None
-    public_material: str | None
-    capped: bool
 
 
 @dataclass(frozen=True)

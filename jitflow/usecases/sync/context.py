@@ -11,6 +11,7 @@ from typing import Any
 from jitflow.adapters.git import Git
 from jitflow.core.ledger import Transition
 from jitflow.core.model import GrantKind
+from jitflow.usecases.port import PullFacts
 from jitflow.usecases.sync import steps
 from jitflow.usecases.sync.decide import Verdict, decide
 from jitflow.usecases.sync.state import MainState
@@ -42,18 +43,23 @@ class RunMemory:
     verdicts: dict[str, Verdict] = field(default_factory=dict)
     revoked: set[str] = field(default_factory=set)  # request ids whose grant is revoked
     failed: dict[str, str] = field(default_factory=dict)  # request id -> why delivery failed
+    branch: str = "main"  # the protected branch: only PRs merged into it are issued
+    now: datetime | None = None  # the run's clock, bounding how late a window may start
 
 
 def verdict_for(
-    git: Git, github: Any, state: MainState, request_id: str, memory: RunMemory
+    git: Git, github: PullFacts, state: MainState, request_id: str, memory: RunMemory
 ) -> Verdict:
-    """The fresh decision on a pending request, decided once per merge commit and run."""
-    cached = memory.verdicts.get(request_id)
-    merge_commit = state.added_by.get(request_id, "")
-    if cached is not None and cached.merge_commit == merge_commit:
+    """The fresh decision on a pending request, decided once per main commit and run."""
+    key = f"{request_id}@{state.commit}"
+    cached = memory.verdicts.get(key)
+    if cached is not None:
         return cached
-    verdict = decide(git, github, request_id, merge_commit)
-    memory.verdicts[request_id] = verdict
+    added = state.added_by.get(request_id, "")
+    verdict = decide(
+        git, github, request_id, added, main=state.commit, branch=memory.branch, now=memory.now
+    )
+    memory.verdicts[key] = verdict
     return verdict
 
 

@@ -1,35 +1,35 @@
 """Re-deciding a merged request from scratch before anything is issued.
 
-No status check is trusted: the PR is found from the merge commit, its files and reviews come
-from the API, the policies and groups from the merge commit's first parent, and the request
-bytes on main must be the bytes the reviewers approved. A merge that bypassed the gate (admin
-merge, missing approvals, extra files, a policy edited in the same PR) is denied here.
-`github-team:` approvers are resolved as the gate does (JITFLOW_TEAMS_TOKEN); a team that can't
-be read counts as empty.
+No status check is trusted. The PR is found from the commit that added the request to main;
+GitHub's `merge_commit_sha` for it must be on main's first-parent chain, and the policies
+and groups that decide are main's as it stood just before the PR landed (`core.merge`), for
+every merge method: never a commit that came with the PR. Only reviews submitted before the
+merge count, the request bytes issued are the bytes at the merge (main's copy must still be
+them), and at issue time main's current groups must allow the grant too. `github-team:`
+approvers are resolved as the gate does (JITFLOW_TEAMS_TOKEN); a team that can't be read
+counts as empty.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Protocol
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from jitflow.adapters.git import Git
 from jitflow.core.evaluation import RequestDecision
-from jitflow.core.model import Finding, PullRequestFacts
-from jitflow.usecases.check import evaluate_change
-from jitflow.usecases.live import approval_facts_for, request_digest, resolve_teams
-from jitflow.usecases.repository import snapshot
-
-
-class PullSource(Protocol):
-    """The part of the GitHub gateway that deciding needs."""
-
-    def pulls_for_commit(self, sha: str) -> list[int]: ...
-
-    def pull_request(self, number: int) -> PullRequestFacts: ...
-
-    def is_team_member(self, org: str, slug: str, login: str) -> bool: ...
+from jitflow.core.loading import GROUPS_PATH, parse_groups
+from jitflow.core.merge import (
+    ChainStep,
+    IssueWindow,
+    Landing,
+    find_landing,
+    issue_window,
+    reviews_before,
+)
+from jitflow.core.model import ChangedFile, Finding, PullRequestFacts
+from jitflow.usecases.live import judge_pull, request_digest
+from jitflow.usecases.port import PullFacts
+from jitflow.usecases.repository import changed_files
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,9 @@ class Verdict:
     pr: PullRequestFacts | None
     decision: RequestDecision | None
     findings: tuple[Finding, ...]
+    # How long to issue for: the whole duration, or what is left of a window sync got to late.
+    issue_for: timedelta | None = None
+    landing: Landing | None = None
 
     @property
     def approved(self) -> bool:
@@ -69,75 +72,201 @@ class Verdict:
         return (*self.findings, *own, *missing)
 
 
-def decide(git: Git, github: PullSource, request_id: str, merge_commit: str) -> Verdict:
-    """Decide `request_id`, brought to main by `merge_commit`, as the gate should have."""
+def decide(
+    git: Git,
+    github: PullFacts,
+    request_id: str,
+    added_commit: str,
+    *,
+    main: str | None = None,
+    branch: str = "main",
+    now: datetime | None = None,
+) -> Verdict:
+    """Decide `request_id`, added to main (`main`, default origin's branch) by `added_commit`, as the
+    gate should have; `now` (default: the merge time) bounds a late start."""
     path = f"requests/{request_id}.yaml"
-    parents = git.run("rev-list", "--parents", "-n", "1", merge_commit).split()[1:]
-    policy_commit = parents[0] if parents else merge_commit
+    tip = main or _default_tip(git, branch)
 
     def refuse(code: str, message: str, pr: PullRequestFacts | None = None) -> Verdict:
-        finding = Finding(code, message, path)
-        return Verdict(request_id, merge_commit, policy_commit, pr, None, (finding,))
+        return Verdict(request_id, added_commit, "", pr, None, (Finding(code, message, path),))
 
-    if not parents:
-        return refuse("no-pull-request", "the request is in the root commit: no PR brought it in")
-    numbers = github.pulls_for_commit(merge_commit)
+    numbers = github.pulls_for_commit(added_commit) if added_commit else []
     if not numbers:
         return refuse(
             "no-pull-request",
-            f"commit {merge_commit[:12]} that brought {path} to main belongs to no merged PR: "
-            "requests are granted only through a reviewed PR",
+            f"commit {added_commit[:12] or '(none)'} that brought {path} to main belongs to no "
+            "merged PR: requests are granted only through a reviewed PR",
         )
     if len(numbers) > 1:
         return refuse(
             "ambiguous-pull-request",
-            f"commit {merge_commit[:12]} belongs to several PRs ({numbers}); refusing to guess",
+            f"commit {added_commit[:12]} belongs to several PRs ({numbers}); refusing to guess",
         )
     pr = github.pull_request(numbers[0])
-    if not pr.merged:
+    if not pr.merged or not pr.merge_commit_sha:
         return refuse("not-merged", f"PR #{pr.number} is not merged", pr)
-    _fetch_commits(git, [pr.head_sha, *(r.commit_sha for r in pr.reviews)])
-    state = snapshot(git, policy_commit)
-    facts = approval_facts_for(git, pr, state.existing_ids)
-    head_digest = facts.content_digests.get(pr.head_sha)
-    if head_digest is None or request_digest(git, merge_commit, state.existing_ids) != head_digest:
+    if pr.base_ref != branch:
         return refuse(
-            "content-mismatch",
-            f"the request files on main differ from the head of PR #{pr.number} (or its head "
-            "can't be read): what was merged is not what was reviewed",
+            "not-into-protected-branch",
+            f"PR #{pr.number} was merged into {pr.base_ref!r}, not {branch!r}: its commits "
+            f"reached {branch} some other way, unjudged",
             pr,
         )
-    merged_at = pr.merged_at or datetime.fromisoformat(
-        git.run("log", "-1", "--format=%cI", merge_commit)
-    )
-    groups = state.groups.value
-    logins = {pr.author, *(r.reviewer for r in pr.reviews)}
-    teams, team_findings = (
-        resolve_teams(groups, logins, github.is_team_member) if groups else ({}, [])
-    )
-    report = evaluate_change(
-        git,
-        list(pr.files),
-        policy_commit,
-        merge_commit,
-        pr.author,
-        merged_at,
-        approval_facts=facts,
-        teams=teams,
-    )
+    _fetch_commits(git, [pr.merge_commit_sha, pr.head_sha, *(r.commit_sha for r in pr.reviews)])
+    landing, problem = _landing(git, pr, tip, added_commit)
+    if landing is None:
+        return refuse("merge-not-on-main", problem, pr)
+    merge = pr.merge_commit_sha
+    if git.show_bytes(tip, path) != git.show_bytes(merge, path):
+        return _refused(
+            request_id,
+            pr,
+            landing,
+            "edited-after-merge",
+            f"{path} on main differs from the bytes PR #{pr.number} merged: only what was "
+            "approved is issued, and an edit on main is not approved",
+        )
+    merged_at = _merged_at(git, pr)
+    before = replace(pr, reviews=reviews_before(pr.reviews, merged_at))
+    judged = judge_pull(git, github, before, pr.files, landing.base, merge, merged_at)
+    report = judged.report
+    head_digest = request_digest(git, before.head_sha, _ids(git, landing.base))
+    if head_digest is None or request_digest(git, merge, _ids(git, landing.base)) != head_digest:
+        return _refused(
+            request_id,
+            pr,
+            landing,
+            "content-mismatch",
+            f"the request files at merge {merge[:12]} differ from the head of PR #{pr.number} "
+            "(or its head can't be read): what was merged is not what was reviewed",
+        )
     if path not in report.change.request_paths:
-        return refuse(
+        return _refused(
+            request_id,
+            pr,
+            landing,
             "not-in-pull-request",
             f"PR #{pr.number}'s file list does not add {path}",
-            pr,
         )
-    change_findings = tuple(f for f in report.decision.findings if f.is_error)
+    findings = tuple(f for f in report.decision.findings if f.is_error)
     mine = next(r for r in report.decision.requests if r.path == path)
     if not mine.approved:
         # A team that couldn't be read counted as empty; when that left the request short
         # of approvals, the denial says so. Approvals met without it still stand.
-        change_findings += tuple(team_findings)
-    return Verdict(request_id, merge_commit, policy_commit, pr, mine, change_findings)
+        findings += judged.team_findings
+    verdict = Verdict(request_id, merge, landing.base, pr, mine, findings, None, landing)
+    if not verdict.approved:
+        return verdict
+    findings += _current_groups_findings(git, github, before, landing.base, merge, tip, path)
+    window = _window(mine, merged_at, now or merged_at)
+    if window.problem:
+        findings += (Finding("window-passed", f"{request_id}: {window.problem}", path),)
+    return replace(verdict, findings=findings, issue_for=window.duration)
+
+
+def _default_tip(git: Git, branch: str) -> str:
+    remote = f"refs/remotes/origin/{branch}"
+    return git.rev_parse(remote if git.ok("rev-parse", "--verify", "--quiet", remote) else "HEAD")
+
+
+def _landing(
+    git: Git, pr: PullRequestFacts, tip: str, added_commit: str
+) -> tuple[Landing | None, str]:
+    """How PR `pr` landed on main at `tip`, or why that can't be established."""
+    merge = pr.merge_commit_sha or ""
+    if not _on_first_parent_chain(git, merge, tip):
+        return None, (
+            f"GitHub says PR #{pr.number} merged as {merge[:12]}, which is not on main's "
+            "first-parent history: main does not contain what was merged"
+        )
+    depth = len(pr.commits) + 1
+    out = git.run("rev-list", "--first-parent", "--parents", "-n", str(depth), merge)
+    chain = [ChainStep(line.split()[0], tuple(line.split()[1:])) for line in out.splitlines()]
+    api_files = _file_view(pr.files)
+
+    def same_change(base: str) -> bool:
+        return _file_view(changed_files(git, base, merge)) == api_files
+
+    landing = find_landing(chain, pr.head_sha, (c.sha for c in pr.commits), same_change)
+    if landing is None:
+        return None, (
+            f"can't tell main as it stood before PR #{pr.number} landed (merge {merge[:12]}): "
+            "main's change there is not the PR's file list; refusing to guess the policies"
+        )
+    if added_commit not in landing.commits:
+        return None, (
+            f"commit {added_commit[:12]} that added the request is not one PR #{pr.number} "
+            f"brought to main ({landing.method.value} onto {landing.base[:12]})"
+        )
+    return landing, ""
+
+
+def _on_first_parent_chain(git: Git, commit: str, tip: str) -> bool:
+    """Whether `commit` is on `tip`'s first-parent chain (walks only the commits since it)."""
+    if not git.ok("cat-file", "-e", f"{commit}^{{commit}}"):
+        return False
+    parents = git.run("rev-list", "--parents", "-n", "1", commit).split()[1:]
+    walked = git.run("rev-list", "--first-parent", tip, "--not", *parents).split()
+    return commit in walked
+
+
+def _merged_at(git: Git, pr: PullRequestFacts) -> datetime:
+    if pr.merged_at is not None:
+        return pr.merged_at
+    return datetime.fromisoformat(git.run("log", "-1", "--format=%cI", pr.merge_commit_sha or ""))
+
+
+def _file_view(files: list[ChangedFile] | tuple[ChangedFile, ...]) -> set[tuple[str, str]]:
+    return {(f.path, f.status.value) for f in files}
+
+
+def _ids(git: Git, commit: str) -> frozenset[str]:
+    from jitflow.usecases.repository import snapshot
+
+    return snapshot(git, commit).existing_ids
+
+
+def _current_groups_findings(
+    git: Git,
+    github: PullFacts,
+    pr: PullRequestFacts,
+    base: str,
+    merge: str,
+    tip: str,
+    path: str,
+) -> tuple[Finding, ...]:
+    """At issue time main's current groups must allow the grant as well as the merge's."""
+    [blob] = git.cat_blobs([f"{tip}:{GROUPS_PATH}"])
+    current = parse_groups(blob)
+    merged_at = _merged_at(git, pr)
+    now_judged = judge_pull(git, github, pr, pr.files, base, merge, merged_at, groups=current)
+    mine = next((r for r in now_judged.report.decision.requests if r.path == path), None)
+    if mine is not None and mine.approved:
+        return ()
+    why = "; ".join(f.message for f in (mine.findings if mine else ()) if f.is_error)
+    if mine is not None and mine.allowed:
+        why = "its approvals no longer hold under them"
+    return (
+        Finding(
+            "groups-changed",
+            f"main's current policies/groups.yaml no longer allows this grant: {why}",
+            path,
+        ),
+    )
+
+
+def _window(decision: RequestDecision, merged_at: datetime, now: datetime) -> IssueWindow:
+    duration = decision.duration or (decision.policy.default_duration if decision.policy else None)
+    due = max(decision.start or merged_at, merged_at)
+    return issue_window(due, duration or timedelta(0), now)
+
+
+def _refused(
+    request_id: str, pr: PullRequestFacts, landing: Landing, code: str, message: str
+) -> Verdict:
+    finding = Finding(code, message, f"requests/{request_id}.yaml")
+    merge = pr.merge_commit_sha or ""
+    return Verdict(request_id, merge, landing.base, pr, None, (finding,), None, landing)
 
 
 def _fetch_commits(git: Git, shas: list[str]) -> None:

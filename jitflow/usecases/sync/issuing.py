@@ -16,6 +16,7 @@ from typing import Any
 from jitflow.adapters.git import Git
 from jitflow.core.ledger import Event, Transition
 from jitflow.errors import ConfigError, DeliveryError, JitflowError
+from jitflow.usecases.port import SyncPort
 from jitflow.usecases.sync import steps
 from jitflow.usecases.sync.context import (
     Comment,
@@ -37,7 +38,7 @@ class IssueRun:
     git: Git
     state: MainState
     vault: Any
-    github: Any
+    github: SyncPort
     environ: Mapping[str, str]
     now: datetime
     runner: str

@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from jitflow.adapters.git import Git
 from jitflow.core.approvals import approvers_of
@@ -25,6 +24,7 @@ from jitflow.core.model import Groups, Policy, PullRequestFacts, Review, ReviewS
 from jitflow.core.yamlio import YamlError, load_yaml
 from jitflow.errors import JitflowError
 from jitflow.usecases.live import approval_facts_for, resolve_teams
+from jitflow.usecases.port import PullFacts
 from jitflow.usecases.repository import read_policies
 from jitflow.usecases.sync.context import SyncReport
 from jitflow.usecases.sync.state import MainState
@@ -55,7 +55,7 @@ class PostReview:
 
 
 def record_post_reviews(
-    git: Git, state: MainState, github: Any, now: datetime, report: SyncReport
+    git: Git, state: MainState, github: PullFacts, now: datetime, report: SyncReport
 ) -> list[LedgerCommit]:
     """One post-review commit for each recent break-glass grant that got its review."""
     commits = []
@@ -155,7 +155,7 @@ def _reviewed_ids(git: Git, commit: str, since: datetime) -> set[str]:
     return reviewed
 
 
-def find_post_review(git: Git, github: Any, grant: BreakGlassGrant) -> PostReview | None:
+def find_post_review(git: Git, github: PullFacts, grant: BreakGlassGrant) -> PostReview | None:
     """The first approval after the merge by someone the policy lets approve, if any."""
     pr: PullRequestFacts = github.pull_request(grant.pr)
     later = sorted(
@@ -175,7 +175,9 @@ def find_post_review(git: Git, github: Any, grant: BreakGlassGrant) -> PostRevie
     return None
 
 
-def _eligible(git: Git, github: Any, grant: BreakGlassGrant, pr: PullRequestFacts) -> set[str]:
+def _eligible(
+    git: Git, github: PullFacts, grant: BreakGlassGrant, pr: PullRequestFacts
+) -> set[str]:
     """Logins that may review the grant: its policy's approvers, minus the people involved."""
     loaded = read_policies(git, grant.policy_commit, [grant.policy]).get(grant.policy)
     policy = loaded.value if loaded is not None else None

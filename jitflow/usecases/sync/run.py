@@ -19,6 +19,7 @@ from typing import Any
 from jitflow.adapters.git import Git
 from jitflow.core.ledger import Action, Event, OrphanToken, Transition, plan
 from jitflow.errors import GitError, JitflowError
+from jitflow.usecases.port import PullFacts, SyncPort
 from jitflow.usecases.sync import steps
 from jitflow.usecases.sync.context import (
     Comment,
@@ -31,6 +32,7 @@ from jitflow.usecases.sync.context import (
 from jitflow.usecases.sync.issuing import IssueRun, issue_due
 from jitflow.usecases.sync.post_review import record_post_reviews
 from jitflow.usecases.sync.state import MainState, read_state
+from jitflow.usecases.sync.waiting import deny_unapproved_waiting
 from jitflow.usecases.sync.writer import Identity, LedgerCommit, LedgerWriter, fetch, push
 
 MAX_ATTEMPTS = 6
@@ -48,12 +50,12 @@ class SyncOptions:
 
 
 def run_sync(
-    options: SyncOptions, vault: Any, github: Any, environ: Mapping[str, str]
+    options: SyncOptions, vault: Any, github: SyncPort, environ: Mapping[str, str]
 ) -> SyncReport:
     git = Git(options.repo)
     identity = Identity.from_env(environ)
     report = SyncReport()
-    memory = RunMemory()
+    memory = RunMemory(branch=options.branch, now=options.now)
     for attempt in range(1, MAX_ATTEMPTS + 1):
         report.attempts = attempt
         report.errors.clear()
@@ -79,8 +81,10 @@ def run_sync(
         if options.dry_run:
             return report
         writer = LedgerWriter(git, base, identity)
+        # Waiting requests are decided too: a merge that lacked approval is denied at once.
+        work = [*report.planned, *(t for t in transitions if t.action is Action.WAIT)]
         commits, comments = _carry_out(
-            git, state, report.planned, options, vault, github, environ, memory, report, writer
+            git, state, work, options, vault, github, environ, memory, report, writer
         )
         if not commits:
             return report
@@ -106,7 +110,7 @@ def _carry_out(
     transitions: Sequence[Transition],
     options: SyncOptions,
     vault: Any,
-    github: Any,
+    github: SyncPort,
     environ: Mapping[str, str],
     memory: RunMemory,
     report: SyncReport,
@@ -126,6 +130,7 @@ def _carry_out(
         if t.action is Action.ADOPT_OR_REVOKE:
             orphans.setdefault(t.request_id, []).append(t)
     issues = [t for t in transitions if t.action is Action.ISSUE]
+    waiting = [t for t in transitions if t.action is Action.WAIT]
     run = IssueRun(git, state, vault, github, environ, now, runner, memory, report, comments)
     try:
         for request_id, found in sorted(orphans.items()):
@@ -134,6 +139,7 @@ def _carry_out(
             )
         commits += issue_due(run, issues)
         if not options.no_issue:  # --no-issue only ends grants: it records nothing else
+            commits += deny_unapproved_waiting(run, waiting)
             commits += record_post_reviews(git, state, github, now, report)
     except JitflowError as exc:
         # Vault or GitHub went away mid-run: what is already done is still recorded below,
@@ -147,7 +153,7 @@ def _end_grants(
     state: MainState,
     ends: Sequence[Transition],
     vault: Any,
-    github: Any,
+    github: SyncPort,
     now: datetime,
     names: tuple[str, str],  # (the runner, who asked for a --revoke)
     memory: RunMemory,
@@ -202,7 +208,7 @@ def _end_grants(
     return commits
 
 
-def _revoker(github: Any, commit: str, runner: str) -> tuple[str, int | None]:
+def _revoker(github: PullFacts, commit: str, runner: str) -> tuple[str, int | None]:
     """Who revoked: the author of the PR whose merge deleted the active file."""
     try:
         numbers = github.pulls_for_commit(commit)
@@ -218,7 +224,7 @@ def _reconcile(
     request_id: str,
     found: list[Transition],
     vault: Any,
-    github: Any,
+    github: SyncPort,
     git: Git,
     now: datetime,
     runner: str,

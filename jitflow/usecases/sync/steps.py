@@ -36,7 +36,7 @@ from jitflow.usecases.sync.decide import Verdict
 from jitflow.usecases.sync.writer import LedgerCommit
 
 if TYPE_CHECKING:
-    from jitflow.adapters.vault.types import GrantOrder, IssuedGrant, Secret
+    from jitflow.core.grants import GrantOrder, IssuedGrant, Secret
 
 
 class Commenter(Protocol):
@@ -51,13 +51,14 @@ class Wrapper(Protocol):
 
 def order_for(verdict: Verdict) -> GrantOrder:
     """The Vault order for an approved request."""
-    from jitflow.adapters.vault.types import GrantOrder
+    from jitflow.core.grants import GrantOrder
 
     decision = verdict.decision
     if decision is None or decision.policy is None or decision.request is None:
         raise UsageError(f"request {verdict.request_id} has no usable decision to issue")
     policy, request = decision.policy, decision.request
-    duration = decision.duration or policy.default_duration
+    # A window sync reached late is issued only for what is left of it (core.merge).
+    duration = verdict.issue_for or decision.duration or policy.default_duration
     grant = policy.grant
     return GrantOrder(
         request_id=request.id,

@@ -1,0 +1,59 @@
+"""What the sync orders from Vault and what Vault gave back: domain values, no I/O.
+
+The Vault adapter takes a `GrantOrder` and answers with an `IssuedGrant`; the sync use-case
+builds the one and records the other, so both live here rather than in the adapter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from jitflow.core.model import GrantKind
+
+REDACTED = "<redacted>"
+
+
+@dataclass(frozen=True)
+class GrantOrder:
+    """What to issue for one approved request."""
+
+    request_id: str
+    policy: str
+    requester: str
+    kind: GrantKind
+    duration_seconds: int
+    mount: str = ""
+    role: str = ""
+    vault_policies: tuple[str, ...] = ()
+    principals: tuple[str, ...] = ()
+    group: str = ""
+    ssh_public_key: str | None = None
+    token_role: str = ""  # empty: the gateway's default token role
+
+
+@dataclass(frozen=True)
+class Secret:
+    """Secret material. Never printed: repr and str are redacted."""
+
+    values: Mapping[str, str] = field(repr=False)
+
+    def __repr__(self) -> str:
+        return f"Secret({REDACTED})"
+
+    def __str__(self) -> str:
+        return REDACTED
+
+
+@dataclass(frozen=True)
+class IssuedGrant:
+    """What Vault issued. `identifiers` are safe to commit; `secret` must be wrapped."""
+
+    accessor: str | None
+    granted_ttl_seconds: int
+    expires_at: datetime
+    identifiers: Mapping[str, str]
+    secret: Secret | None
+    public_material: str | None
+    capped: bool
