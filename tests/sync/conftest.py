@@ -116,7 +116,11 @@ class World:
         return request_id, number
 
     def sync(
-        self, *args: str, repo: Path | None = None, check: bool = True
+        self,
+        *args: str,
+        repo: Path | None = None,
+        check: bool = True,
+        env_extra: Mapping[str, str] | None = None,
     ) -> subprocess.CompletedProcess[str]:
         result = subprocess.run(
             [
@@ -128,7 +132,7 @@ class World:
                 str(repo or self.runner.path),
                 *args,
             ],
-            env=self.env,
+            env={**self.env, **(env_extra or {})},
             capture_output=True,
             text=True,
             timeout=300,

@@ -89,7 +89,7 @@ def run_sync(
         if not commits:
             return report
         tip = writer.write(commits)
-        if push(git, options.remote, options.branch, tip):
+        if push(git, options.remote, options.branch, tip, base):
             report.pushed = tip
             fetch(git, options.remote, options.branch)
             for number, marker, body in comments:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
-from jitflow.adapters.git import Git
+from jitflow.adapters.git import Git, GitResult
 from jitflow.core.ledger import RUNNER_EMAIL, RUNNER_NAME
 from jitflow.errors import GitError, JitflowError
 
@@ -80,10 +81,50 @@ def write_commits(git: Git, base: str, commits: Sequence[LedgerCommit], identity
     git.execute(["update-ref", "-d", ref], check=False)
     stream = fast_import_stream(ref, base, commits, identity)
     try:
-        git.execute(["fast-import", "--quiet", "--done", "--force"], input=stream, env=_heap_env())
+        result = git.execute(
+            ["fast-import", "--quiet", "--done", "--force"],
+            input=stream,
+            env=_heap_env(),
+            check=False,
+        )
+        if result.returncode != 0:
+            raise GitError(fast_import_failure(git, len(commits), result))
         return git.rev_parse(ref)
     finally:
         git.execute(["update-ref", "-d", ref], check=False)
+
+
+# Below this much free space, a failed write is most likely the full disk.
+_LOW_DISK_BYTES = 64 * 1024 * 1024
+
+
+def fast_import_failure(git: Git, count: int, result: GitResult) -> str:
+    """What failed when git could not store the ledger commits, and what the operator does.
+
+    A full disk often leaves git with nothing to say, so the free space is checked here.
+    """
+    said = (result.stderr + result.stdout).decode("utf-8", errors="replace").strip()
+    said = said.splitlines()[-1] if said else f"git said nothing (exit code {result.returncode})"
+    where = git.path / ".git" if (git.path / ".git").exists() else git.path
+    try:
+        free = shutil.disk_usage(where).free
+    except OSError:
+        free = None
+    disk = (
+        f"the disk holding {where} has {free // (1024 * 1024)} MiB free"
+        if free is not None
+        else f"the free space at {where} could not be read"
+    )
+    hint = (
+        "free space on the runner (or give it a bigger disk)"
+        if free is None or free < _LOW_DISK_BYTES
+        else f"check that {where} is writable and not damaged (`git fsck`)"
+    )
+    return (
+        f"writing {count} ledger commit(s) with `git fast-import` failed in {git.path}: {said}; "
+        f"{disk}. Nothing was recorded or pushed; what Vault issued or revoked stays "
+        f"consistent and the next sync records it. To fix: {hint}, then run `jitflow sync` again"
+    )
 
 
 class LedgerWriter:
@@ -151,20 +192,56 @@ def _heap_env() -> dict[str, str]:
     return {"GLIBC_TUNABLES": ":".join(tunables)}
 
 
-def push(git: Git, remote: str, branch: str, tip: str) -> bool:
-    """Push `tip` to `branch`; False when the remote moved on (re-plan), raise on other failures."""
+# How git and GitHub say "the branch moved under you" (the push is then re-planned).
+_MOVED_MARKERS = (
+    "[rejected]",
+    "non-fast-forward",
+    "fetch first",
+    "stale info",
+    "failed to update ref",
+    "cannot lock ref",
+    "but expected",
+    "incorrect old value",
+    "failed to lock",
+)
+
+
+def push(git: Git, remote: str, branch: str, tip: str, base: str | None = None) -> bool:
+    """Push `tip` to `branch`; False when the remote moved on (re-plan), raise on other failures.
+
+    `base` is the commit the ledger commits were built on: whatever git says, when the remote
+    branch is no longer there, main moved (re-plan), and when it is at `tip`, the push landed.
+    """
     result = git.execute(
         ["push", "--porcelain", "--quiet", remote, f"{tip}:refs/heads/{branch}"], check=False
     )
     if result.returncode == 0:
         return True
     said = (result.stdout + result.stderr).decode(errors="replace")
-    if any(m in said for m in ("[rejected]", "non-fast-forward", "fetch first", "stale info")):
+    if any(m in said for m in _MOVED_MARKERS):
         return False
+    if base is not None:
+        now_at = _remote_tip(git, remote, branch)
+        if now_at == tip:
+            return True
+        if now_at is not None and now_at != base:
+            return False
     raise GitError(
         f"pushing the ledger to {remote}/{branch} failed: {said.strip() or 'no message'}; "
         "nothing was lost: the Vault side is done and the next sync records it"
     )
+
+
+def _remote_tip(git: Git, remote: str, branch: str) -> str | None:
+    """Where `branch` is on the remote now, or None when that can't be asked."""
+    answer = git.execute(["ls-remote", "--heads", remote, f"refs/heads/{branch}"], check=False)
+    if answer.returncode != 0:
+        return None
+    for line in answer.text.splitlines():
+        oid, _, name = line.partition("\t")
+        if name.strip() == f"refs/heads/{branch}":
+            return oid.strip()
+    return None
 
 
 def fetch(git: Git, remote: str, branch: str) -> str:
