@@ -9,6 +9,7 @@ on the n-th arrival of a given call, so it happens at the same point of a sync e
 from __future__ import annotations
 
 import http.client
+import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +30,18 @@ class _Trigger:
     seen: int = 0
 
 
+@dataclass
+class _Answer:
+    """A canned error answer for matching calls (Vault's JSON error shape)."""
+
+    method: str
+    path_prefix: str
+    status: int
+    errors: tuple[str, ...]
+    times: int | None  # None: every time
+    given: int = 0
+
+
 class CuttableVaultProxy:
     """Relays every call to `upstream` until a trigger fires; then drops them all."""
 
@@ -38,6 +51,7 @@ class CuttableVaultProxy:
         self._lock = threading.Lock()
         self._trigger: _Trigger | None = None
         self._relayed: list[tuple[str, str]] = []
+        self._answers: list[_Answer] = []
         self.down = False
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
@@ -77,10 +91,33 @@ class CuttableVaultProxy:
         with self._lock:
             self._trigger = _Trigger(method, f"/v1/{path_prefix}", nth, after, action)
 
+    def answer_with(
+        self,
+        method: str,
+        path_prefix: str,
+        status: int,
+        errors: tuple[str, ...] = ("permission denied",),
+        *,
+        times: int | None = None,
+    ) -> None:
+        """Answer `method` calls to `/v1/<path_prefix>...` with `status` (not relayed), the
+        first `times` times or always; e.g. 403 for a policy that lost a capability, 500."""
+        with self._lock:
+            self._answers.append(_Answer(method, f"/v1/{path_prefix}", status, errors, times))
+
+    def _canned(self, method: str, path: str) -> _Answer | None:
+        with self._lock:
+            for answer in self._answers:
+                used_up = answer.times is not None and answer.given >= answer.times
+                if not used_up and method == answer.method and path.startswith(answer.path_prefix):
+                    answer.given += 1
+                    return answer
+        return None
+
     def restore(self) -> None:
         """Vault is back: relay everything again, with no trigger armed."""
         with self._lock:
-            self.down, self._trigger = False, None
+            self.down, self._trigger, self._answers = False, None, []
 
     def relayed(self, method: str, path_prefix: str) -> int:
         """How many `method` calls to `/v1/<path_prefix>...` reached the server."""
@@ -121,6 +158,15 @@ class CuttableVaultProxy:
             def relay(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
+                canned = proxy._canned(self.command, self.path)
+                if canned is not None:
+                    payload = json.dumps({"errors": list(canned.errors)}).encode()
+                    self.send_response(canned.status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                    return
                 if not proxy._admit(self.command, self.path):
                     self.close_connection = True
                     return

@@ -62,14 +62,10 @@ def run_sync(
         report.done.clear()
         base = fetch(git, options.remote, options.branch)
         state = read_state(git, base)
-        tokens = [
-            OrphanToken(t.accessor, t.request_id)
-            for t in vault.list_jitflow_tokens(
-                skip={r.accessor for r in state.ledger.active if r.accessor}
-            )
-            if t.request_id
-        ]
+        tokens, scan_error = _scan_for_orphans(vault, state)
         transitions = plan(state.ledger, options.now, tokens, options.revoke_ids)
+        if scan_error is not None:
+            transitions = _ends_only(transitions, scan_error, report)
         missing = set(options.revoke_ids) - {r.id for r in state.ledger.active}
         for grant_id in sorted(missing):
             report.errors.append(f"--revoke {grant_id}: there is no active grant {grant_id}")
@@ -102,6 +98,36 @@ def run_sync(
         f"{options.remote}/{options.branch} kept moving: gave up after {MAX_ATTEMPTS} pushes; "
         "the Vault side is consistent and the next sync records what is missing"
     )
+
+
+def _scan_for_orphans(vault: Any, state: MainState) -> tuple[list[OrphanToken], str | None]:
+    """Vault tokens of jitflow with no record; or, when Vault won't list them, why not."""
+    try:
+        listed = vault.list_jitflow_tokens(
+            skip={r.accessor for r in state.ledger.active if r.accessor}
+        )
+    except JitflowError as exc:
+        return [], (
+            f"the scan for orphan tokens failed ({exc.message}); grants due to end were "
+            "ended anyway, but nothing new was issued: the runner's Vault policy needs "
+            '`list` and `sudo` on "auth/token/accessors"'
+        )
+    return [OrphanToken(t.accessor, t.request_id) for t in listed if t.request_id], None
+
+
+def _ends_only(
+    transitions: Sequence[Transition], scan_error: str, report: SyncReport
+) -> list[Transition]:
+    """Without the orphan scan, a crashed run's token can't be told from none: issuing could
+    issue twice, so only what ends a grant is carried out (never gated on the scan)."""
+    report.errors.append(scan_error)
+    kept = []
+    for t in transitions:
+        if t.action is Action.ISSUE:
+            report.errors.append(f"not issuing {t.request_id}: the orphan scan failed (above)")
+        else:
+            kept.append(t)
+    return kept
 
 
 def _carry_out(
