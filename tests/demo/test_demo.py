@@ -111,6 +111,11 @@ def test_demo_plays_the_whole_story_and_cleans_up(tmp_path: Path, scratch: Path)
     assert re.search(r"^carol\|Merge pull request #1 ", log, re.MULTILINE)
     archived = Git(kept).run("ls-tree", "-r", "--name-only", "HEAD", "requests/archive/")
     assert "alice-staging-readonly-" in archived
+    # ... whose origin outlives the demo, so the README's `git fetch origin` works in it
+    origin = tmp_path / "kept-origin.git"
+    assert Git(kept).run("remote", "get-url", "origin") == str(origin)
+    Git(kept).run("fetch", "origin")
+    assert Git(kept).rev_parse("origin/main") == Git(kept).rev_parse("HEAD")
 
 
 def test_demo_refuses_a_non_empty_keep_directory_before_starting(tmp_path: Path) -> None:

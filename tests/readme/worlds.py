@@ -130,6 +130,9 @@ class DemoHistory(ScenarioWorld):
         log = Git(self.session.cwd).run("log", "--format=%an %s")
         assert re.search(r"^jitflow-sync jitflow: issue alice-orders-db-write-", log, re.M)
         assert re.search(r"^jitflow-sync jitflow: expire alice-orders-db-write-", log, re.M)
+        # the persona sections start with `git fetch origin`: origin is kept next to it
+        Git(self.session.cwd).run("fetch", "origin")
+        Git(self.session.cwd).run("pull", "--quiet", "--ff-only")
 
     def after_audit(self, ran: Ran) -> None:
         assert "2 request(s)" in ran.stdout

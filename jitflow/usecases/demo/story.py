@@ -331,11 +331,13 @@ def audit(world: DemoWorld, narrator: Narrator, now: datetime) -> None:
         )
 
 
-def keep_repository(world: DemoWorld, target: Path) -> None:
-    """Leave a clone of the access repository (full history) at `target`."""
+def keep_repository(world: DemoWorld, target: Path, origin: Path) -> None:
+    """Leave a clone of the access repository (full history) at `target`, whose `origin` is a
+    kept bare copy of the demo's remote, so `git fetch origin` and `--base origin/main` work."""
     from jitflow.adapters.git import Git
 
-    Git(world.workdir).run("clone", "--quiet", str(world.bare), str(target))
+    Git(world.workdir).run("clone", "--quiet", "--bare", str(world.bare), str(origin))
+    Git(world.workdir).run("clone", "--quiet", str(origin), str(target))
 
 
 __all__ = ["ASKS", "Ask", "audit", "keep_repository", "play"]
