@@ -31,7 +31,7 @@ REQUESTER = "alice"
 
 def policy_yaml(name: str) -> str:
     return (
-        "# yaml-language-server: $schema=../jitflow/core/schemas/policy.schema.json\n"
+        "# yaml-language-server: $schema=../.jitflow/schemas/policy.schema.json\n"
         f"name: {name}\n"
         f"description: Benchmark policy {name}\n"
         "grant:\n  kind: database\n  mount: database\n  role: bench\n"
@@ -58,7 +58,7 @@ def archived_yaml(index: int, policy: str) -> tuple[str, str]:
 
 
 REQUEST = (
-    "# yaml-language-server: $schema=../jitflow/core/schemas/request.schema.json\n"
+    "# yaml-language-server: $schema=../.jitflow/schemas/request.schema.json\n"
     "policy: p0007\n"
     f"requester: {REQUESTER}\n"
     "duration: 1h\n"

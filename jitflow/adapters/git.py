@@ -34,6 +34,24 @@ class GitResult:
         return self.stdout.decode("utf-8", errors="replace")
 
 
+def remote_auth_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """Git settings, passed through the environment, that authenticate fetches and pushes to
+    the GitHub server with JITFLOW_PUSH_TOKEN (else GITHUB_TOKEN), as actions/checkout does:
+    an http.extraheader scoped to that server, never in a file or on a command line."""
+    import base64
+
+    token = environ.get("JITFLOW_PUSH_TOKEN") or environ.get("GITHUB_TOKEN")
+    if not token:
+        return {}
+    server = environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
+    basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+    return {
+        "GIT_CONFIG_COUNT": "1",
+        "GIT_CONFIG_KEY_0": f"http.{server}/.extraheader",
+        "GIT_CONFIG_VALUE_0": f"AUTHORIZATION: basic {basic}",
+    }
+
+
 class Git:
     """A git repository (work tree or bare) driven through the git binary."""
 

@@ -23,7 +23,9 @@ OWNED_DIRECTORIES: Mapping[str, tuple[str, ...]] = {
     "requests/active/": ("requests/active/example.yaml",),
     "requests/archive/": ("requests/archive/example.yaml", "requests/archive/2026/example.yaml"),
 }
-_PIN = re.compile(rb"jitflow==([0-9A-Za-z.+!_-]+)")
+_PIN = re.compile(
+    rb"uses: ([A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+@[0-9a-f]{40}) # jitflow action"
+)
 _DIFF_LINES = 20
 
 
@@ -149,25 +151,19 @@ def check_codeowners(files: Mapping[str, str | None]) -> Check:
 # ---- repository: workflows --------------------------------------------------------------
 
 
-def pinned_version(content: bytes) -> str | None:
+def pinned_action(content: bytes) -> str | None:
+    """The `OWNER/NAME@SHA` of the jitflow action a workflow runs (None when not pinned)."""
     match = _PIN.search(content)
     return match.group(1).decode() if match else None
 
 
 def check_workflow(path: str, actual: bytes | None, expected: bytes, restore: str) -> Check:
-    """A workflow must be the template byte for byte; an older pin alone is an upgrade hint."""
+    """A workflow must be the template byte for byte, for the action commit it pins."""
     check_id = f"repository.workflow.{path.rsplit('/', 1)[-1].removesuffix('.yml')}"
     if actual is None:
         return fail(check_id, f"{path} is missing: nothing runs this part of jitflow", restore)
     if actual == expected:
-        return ok(check_id, f"{path} is the pinned template ({pinned_version(expected)})")
-    have, want = pinned_version(actual), pinned_version(expected)
-    if have and want and _PIN.sub(b"jitflow==X", actual) == _PIN.sub(b"jitflow==X", expected):
-        return warn(
-            check_id,
-            f"{path} installs jitflow=={have}, this jitflow is {want}",
-            f"upgrade: set the pin in {path} to jitflow=={want} (or run: {restore})",
-        )
+        return ok(check_id, f"{path} is the template, running {pinned_action(expected)}")
     diff = list(
         difflib.unified_diff(
             expected.decode(errors="replace").splitlines(),

@@ -21,6 +21,7 @@ from jitflow.core.doctor import (
     check_workflow,
     fail,
     ok,
+    pinned_action,
     protection_enforcer,
     ruleset_enforcers,
     skip,
@@ -100,19 +101,22 @@ def _read(path: Path) -> bytes | None:
 
 
 def _repository(repo: Path) -> tuple[list[Check], list[Policy]]:
-    from jitflow.usecases.init import workflow_templates
+    from jitflow.usecases.init import ACTION_PLACEHOLDER, WORKFLOWS, workflow_templates
 
     codeowners = {
         p: (b.decode(errors="replace") if (b := _read(repo / p)) else None)
         for p in CODEOWNERS_LOCATIONS
     }
     checks = [check_codeowners(codeowners)]
-    for path, template in workflow_templates().items():
+    for path in (f".github/workflows/{name}" for name in WORKFLOWS):
+        actual = _read(repo / path)
+        action = (pinned_action(actual) if actual else None) or ACTION_PLACEHOLDER
         restore = (
-            'python -c "import sys; from jitflow.usecases.init import workflow_templates; '
-            f"sys.stdout.buffer.write(workflow_templates()['{path}'])\" > {path}"
+            f"copy {path} from what `jitflow init --action OWNER/NAME@SHA NEW-DIRECTORY` "
+            "writes (OWNER/NAME@SHA: the jitflow commit you reviewed)"
         )
-        checks.append(check_workflow(path, _read(repo / path), template, restore))
+        template = workflow_templates(action)[path]
+        checks.append(check_workflow(path, actual, template, restore))
     policy_check, policies = _policies(repo)
     checks.append(policy_check)
     return checks, policies

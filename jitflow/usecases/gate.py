@@ -35,6 +35,7 @@ from jitflow.usecases.repository import changed_files
 POLICY_CONTEXT = "jitflow/policy"
 APPROVAL_CONTEXT = "jitflow/approval"
 COMMENT_MARKER = "check"
+NOT_A_REQUEST = "PR #{number} touches nothing under requests/: not a request PR\n"
 _QUEUE_PR = re.compile(r"/pr-(\d+)-[0-9a-f]+$")
 
 
@@ -66,6 +67,12 @@ def run_gate(options: GateOptions) -> GateResult:
         return _merge_group(git, gateway, event, options, environ)
     number = _pr_number(event)
     report = evaluate_pull_request(git, gateway, number, options.now, branch)
+    if report == NOT_A_REQUEST.format(number=number):  # policy changes etc.: their own gate
+        from jitflow.usecases.policy_gate import run_change_gate
+
+        target = _run_url(environ)
+        output, passed = run_change_gate(git, gateway, number, options.repo, options.now, target)
+        return GateResult(output, ExitCode.OK if passed else ExitCode.DENIED)
     if isinstance(report, str):
         return GateResult(report, ExitCode.OK)
     publish(gateway, report, number, report.head_sha, environ)
@@ -97,7 +104,7 @@ def evaluate_pull_request(
     if report.change.kind is ChangeKind.UNRELATED and not any(
         p.startswith("requests/") for p in api_view
     ):
-        return f"PR #{number} touches nothing under requests/: not a request PR, left alone\n"
+        return NOT_A_REQUEST.format(number=number)
     mismatch = mismatch_finding(api_view, local_view)
     extra = [f for f in (mismatch,) if f is not None] + list(judged.team_findings)
     if extra:

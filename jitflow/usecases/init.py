@@ -1,39 +1,87 @@
 """`jitflow init`: scaffold an access repository that works with `jitflow check` at once.
 
 Files come from package data (the embedded examples and templates), so what `init` writes
-is what the tests check: the workflows are the ones this project runs, except that they
-install the released jitflow they were written by (pinned) instead of this checkout.
+is what the tests check. The workflows run jitflow through its composite action pinned to a
+full commit SHA (`--action OWNER/NAME@SHA`), which installs jitflow from that commit's own
+files: no workflow installs a package by name from an index, where anyone could register it.
+Everything else `init` writes works in the user's repository alone: the JSON Schemas the
+files' `yaml-language-server` lines point at, a pre-commit configuration, and next steps that
+link to the documentation at that same commit.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from jitflow import __version__
 from jitflow.errors import UsageError
 
 EXAMPLE_POLICY = "staging-readonly.yaml"
 WORKFLOWS = ("check.yml", "sync.yml")
+SCHEMA_DIR = ".jitflow/schemas"
+# What the templates say where `init` writes the pinned action (kept a valid `uses:` so the
+# templates themselves pass the workflow linters).
+ACTION_PLACEHOLDER = "jitflow-init/jitflow@" + "0" * 40
+ACTION_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+@[0-9a-f]{40}")
+_GITHUB_URL = re.compile(r"https://github\.com/([A-Za-z0-9-]+/[A-Za-z0-9._-]+?)(?:\.git)?/?")
 
 
-def pinned_requirement() -> str:
-    """What the scaffolded workflows install: this very release, so runs are reproducible."""
-    return f"jitflow=={__version__}"
-
-
-def workflow_templates() -> dict[str, bytes]:
-    """`.github/workflows/<name>` -> the content `init` writes (and `doctor` expects)."""
+def workflow_templates(action: str) -> dict[str, bytes]:
+    """`.github/workflows/<name>` -> the content `init` writes (and `doctor` expects) for the
+    jitflow action pinned as `action` (`OWNER/NAME@SHA`)."""
     templates = resources.files("jitflow") / "templates" / "workflows"
-    return {f".github/workflows/{name}": (templates / name).read_bytes() for name in WORKFLOWS}
+    pinned = ACTION_PLACEHOLDER.encode(), action.encode()
+    return {
+        f".github/workflows/{name}": (templates / name).read_bytes().replace(*pinned)
+        for name in WORKFLOWS
+    }
+
+
+def installed_action() -> str | None:
+    """`OWNER/NAME@SHA` when this jitflow was installed from a GitHub commit
+    (`pip install git+https://github.com/OWNER/NAME@SHA`), from its PEP 610 record."""
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    try:
+        record = distribution("jitflow").read_text("direct_url.json")
+        data = json.loads(record or "null")
+    except (PackageNotFoundError, ValueError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("vcs_info"), dict):
+        return None
+    where = _GITHUB_URL.fullmatch(str(data.get("url", "")))
+    ref = f"{where.group(1)}@{data['vcs_info'].get('commit_id', '')}" if where else ""
+    return ref if ACTION_REF.fullmatch(ref) else None
+
+
+def resolve_action(given: str | None) -> str:
+    """The pinned action the workflows use: `--action`, else the commit jitflow came from."""
+    if given is not None:
+        if not ACTION_REF.fullmatch(given):
+            raise UsageError(
+                f"--action {given!r}: expected OWNER/NAME@SHA with a full 40-character commit "
+                "SHA (a tag or branch can be moved to other code)"
+            )
+        return given
+    found = installed_action()
+    if found is None:
+        raise UsageError(
+            "init needs the jitflow commit your workflows will run: pass --action "
+            "OWNER/NAME@SHA (the GitHub repository of jitflow you use and a full commit SHA "
+            "of it you reviewed), e.g. --action acme/jitflow@$(git -C jitflow rev-parse HEAD)"
+        )
+    return found
 
 
 @dataclass(frozen=True)
 class InitOptions:
     directory: Path
     force: bool = False
+    action: str | None = None
 
 
 @dataclass(frozen=True)
@@ -55,21 +103,25 @@ class ExistingFilesError(UsageError):
         self.paths = paths
 
 
-def scaffold_files() -> dict[str, bytes]:
+def scaffold_files(action: str) -> dict[str, bytes]:
     """Repository path -> content of everything `init` writes."""
     package = resources.files("jitflow")
     examples = package / "examples" / "policies"
     templates = package / "templates"
+    schemas = package / "core" / "schemas"
     files = {
         "policies/groups.yaml": (examples / "groups.yaml").read_bytes(),
         f"policies/{EXAMPLE_POLICY}": (examples / EXAMPLE_POLICY).read_bytes(),
         "requests/.gitkeep": b"",
         "requests/active/.gitkeep": b"",
         "requests/archive/.gitkeep": b"",
-        **workflow_templates(),
+        **workflow_templates(action),
         ".github/CODEOWNERS": (templates / "CODEOWNERS").read_bytes(),
-        ".pre-commit-hooks.yaml": (templates / "pre-commit-hooks.yaml").read_bytes(),
+        ".pre-commit-config.yaml": (templates / "pre-commit-config.yaml").read_bytes(),
     }
+    for schema in sorted(schemas.iterdir(), key=lambda entry: entry.name):
+        if schema.name.endswith(".schema.json"):
+            files[f"{SCHEMA_DIR}/{schema.name}"] = schema.read_bytes()
     return files
 
 
@@ -78,7 +130,7 @@ def run_init(options: InitOptions) -> InitResult:
     directory = options.directory
     if directory.exists() and not directory.is_dir():
         raise UsageError(f"{directory} is not a directory")
-    files = scaffold_files()
+    files = scaffold_files(resolve_action(options.action))
     existing = tuple(p for p in files if (directory / p).exists())
     if existing and not options.force:
         raise ExistingFilesError(directory, existing)
@@ -97,23 +149,24 @@ def _write(directory: Path, files: Mapping[str, bytes]) -> None:
         raise UsageError(f"cannot write into {directory}: {exc.strerror} ({exc.filename})") from exc
 
 
-def next_steps(directory: Path) -> str:
-    """What an operator still has to do outside the repository."""
+def next_steps(directory: Path, action: str) -> str:
+    """What an operator still has to do outside the repository; the docs it cites are linked
+    at the pinned commit (they are not in the access repository)."""
+    name, _, sha = action.partition("@")
+    docs = f"https://github.com/{name}/blob/{sha}"
     return f"""\
-Next steps:
+Next steps (the admin guide: {docs}/README.md#for-admins):
   1. Review policies/ (who may ask for what, who approves) and replace @your-org/access-admins
      in .github/CODEOWNERS with the team that owns access policy.
   2. Commit and push:  git -C {directory} add -A && git -C {directory} commit -m "jitflow init"
-  3. Set up Vault / OpenBao as in docs/vault-setup.md, e.g.:
-       bao write auth/token/roles/jitflow-grant allowed_policies="..." orphan=true \\
-           token_type=service renewable=false token_explicit_max_ttl=24h
-       bao policy write jitflow-runner -      # the runner policy from the docs
-       bao auth enable jwt && bao write auth/jwt/role/jitflow-sync ...   # GitHub OIDC
-     then set the repository variables VAULT_ADDR and JITFLOW_VAULT_ROLE (environment `jitflow`).
-  4. Protect main (Settings > Branches):
-       - require status checks: jitflow/policy and jitflow/approval
-       - require a pull request with at least 1 approving review
-       - require review from Code Owners
-       - do not allow bypassing: include administrators
-  5. Requesters: `jitflow request POLICY --reason ... --open`; `jitflow creds ID` after merge.
+  3. Set up Vault / OpenBao as in {docs}/docs/vault-setup.md
+     (the JWT role for the sync workflow, the token role, the runner policy, each engine),
+     then set the variables VAULT_ADDR and JITFLOW_VAULT_ROLE in the environment `jitflow`.
+  4. Create the jitflow GitHub App (Contents: read and write), install it on this repository,
+     set the variable JITFLOW_APP_ID and the secret JITFLOW_APP_PRIVATE_KEY in the environment
+     `jitflow`: the sync pushes the ledger to main with its token.
+  5. Protect main with a ruleset whose only bypass actor is that App: require the statuses
+     jitflow/policy and jitflow/approval, a pull request with 1 approval, code owner review
+     and last-push approval (the README's ruleset.json), then run `jitflow doctor`.
+  6. Requesters: `jitflow request POLICY --reason ... --open`; `jitflow creds ID` after merge.
 """

@@ -21,7 +21,7 @@ from jitflow.errors import DeniedError, UsageError
 from jitflow.usecases.branches import commit_on_new_branch
 from jitflow.usecases.repository import read_policies, snapshot
 
-SCHEMA_COMMENT = "# yaml-language-server: $schema=../jitflow/core/schemas/request.schema.json\n"
+SCHEMA_COMMENT = "# yaml-language-server: $schema=../.jitflow/schemas/request.schema.json\n"
 _ALPHABET = string.ascii_lowercase + string.digits
 
 

@@ -37,7 +37,7 @@ def test_every_example_starts_with_the_schema_comment(directory: Path) -> None:
     for path in sorted(directory.glob("*.yaml")):
         first = path.read_text(encoding="utf-8").splitlines()[0]
         kind = "groups" if path.name == "groups.yaml" else "policy"
-        expected = f"# yaml-language-server: $schema=../jitflow/core/schemas/{kind}.schema.json"
+        expected = f"# yaml-language-server: $schema=../.jitflow/schemas/{kind}.schema.json"
         assert first == expected, path
         schema_file = (REPO_ROOT / "policies" / first.split("=", 1)[1]).resolve()
         assert schema_file.is_file()

@@ -28,6 +28,7 @@ from jitflow.usecases.init import workflow_templates
 from tests.conftest_servers import JwtSigner
 
 REPOSITORY = "acme/access"
+ACTION = "acme/jitflow@" + "a1" * 20  # the pinned jitflow action the workflows run
 GOOD_PROTECTION: Mapping[str, Any] = {
     "required_status_checks": {"strict": True, "contexts": ["jitflow/policy", "jitflow/approval"]},
     "enforce_admins": True,
@@ -106,7 +107,7 @@ def github_seed_files(doctor_vault: DoctorVault) -> Mapping[str, bytes]:
     """A repository as `jitflow init` writes it, with one policy of each grant kind."""
     setup = doctor_vault.setup
     files: dict[str, bytes] = {
-        **workflow_templates(),
+        **workflow_templates(ACTION),
         ".github/CODEOWNERS": (
             Path(__file__).resolve().parents[2] / "jitflow" / "templates" / "CODEOWNERS"
         ).read_bytes(),

@@ -7,7 +7,15 @@ import pytest
 
 from jitflow.sandbox.openbao import free_port
 from jitflow.usecases.init import workflow_templates
-from tests.doctor.conftest import GOOD_PROTECTION, REPOSITORY, Setup, check, failed_ids, policy_yaml
+from tests.doctor.conftest import (
+    ACTION,
+    GOOD_PROTECTION,
+    REPOSITORY,
+    Setup,
+    check,
+    failed_ids,
+    policy_yaml,
+)
 
 SYNC = ".github/workflows/sync.yml"
 
@@ -174,7 +182,7 @@ def test_codeowners_missing_policies(live: Setup) -> None:
 
 
 def test_modified_sync_workflow(live: Setup) -> None:
-    original = workflow_templates()[SYNC]
+    original = workflow_templates(ACTION)[SYNC]
     live.write(SYNC, original.replace(b"environment: jitflow", b"environment: staging"))
     assert (live.path / SYNC).read_bytes() != original
     code, report = live.report("--skip", "github", "--skip", "vault")
@@ -183,19 +191,21 @@ def test_modified_sync_workflow(live: Setup) -> None:
     assert any(line.startswith("+") and "staging" in line for line in sync["details"])
 
 
-def test_an_older_pin_alone_is_an_upgrade_warning(live: Setup) -> None:
-    original = workflow_templates()[SYNC]
-    live.write(SYNC, original.replace(_pin(original), b"jitflow==0.0.9"))
+def test_another_pinned_commit_of_the_action_is_the_template_for_that_commit(
+    live: Setup,
+) -> None:
+    other = "acme/jitflow@" + "b2" * 20
+    live.write(SYNC, workflow_templates(other)[SYNC])
     code, report = live.report("--skip", "github", "--skip", "vault")
     assert code == 0
-    sync = check(report, "repository.workflow.sync")
-    assert sync["status"] == "warn"
-    assert "0.0.9" in sync["message"] and _pin(original).decode() in sync["fix"]
+    assert check(report, "repository.workflow.sync")["message"].endswith(f"running {other}")
 
 
-def _pin(content: bytes) -> bytes:
-    start = content.index(b"jitflow==")
-    return content[start : content.index(b'"', start)]
+def test_an_action_pinned_to_a_tag_fails(live: Setup) -> None:
+    original = workflow_templates(ACTION)[SYNC]
+    live.write(SYNC, original.replace(ACTION.encode(), b"acme/jitflow@v1"))
+    code, report = live.report("--skip", "github", "--skip", "vault")
+    assert (code, failed_ids(report)) == (1, {"repository.workflow.sync"})
 
 
 def test_a_broken_policy_file(live: Setup) -> None:

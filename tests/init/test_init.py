@@ -8,10 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import jitflow
 from jitflow.adapters.git import Git
 from jitflow.cli import cli
-from jitflow.usecases.init import pinned_requirement, workflow_templates
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 IDENTITY = {
@@ -29,11 +27,17 @@ EXPECTED = [
     ".github/workflows/check.yml",
     ".github/workflows/sync.yml",
     ".github/CODEOWNERS",
-    ".pre-commit-hooks.yaml",
+    ".pre-commit-config.yaml",
+    ".jitflow/schemas/groups.schema.json",
+    ".jitflow/schemas/policy.schema.json",
+    ".jitflow/schemas/request.schema.json",
 ]
+ACTION = "acme/jitflow@" + "0123456789abcdef" * 2 + "01234567"
 
 
 def _jitflow(*args: str) -> tuple[int, str]:
+    if args[0] == "init" and "--action" not in args:
+        args = (*args, "--action", ACTION)
     result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
     return result.exit_code, result.output
 
@@ -52,7 +56,7 @@ def test_init_then_a_request_branch_passes_check(empty_repo: Path) -> None:
         assert (empty_repo / path).is_file(), path
         assert f"created  {path}" in output
     assert "jitflow/policy and jitflow/approval" in output
-    assert "docs/vault-setup.md" in output
+    assert "https://github.com/acme/jitflow/blob/0123456789abcdef" in output
     git = Git(empty_repo, env=IDENTITY)
     git.run("add", "--all")
     git.run("commit", "--quiet", "-m", "jitflow init")
@@ -90,26 +94,122 @@ def test_init_refuses_to_overwrite_without_force(empty_repo: Path) -> None:
     assert groups.read_bytes() == (REPO_ROOT / "jitflow/examples/policies/groups.yaml").read_bytes()
 
 
-@pytest.mark.parametrize("name", ["check.yml", "sync.yml"])
-def test_workflow_templates_are_the_projects_own_but_pin_the_release(name: str) -> None:
-    template = workflow_templates()[f".github/workflows/{name}"].decode()
-    own = (REPO_ROOT / ".github" / "workflows" / name).read_text()
-    pinned = f'--quiet "{pinned_requirement()}"'
-    assert pinned_requirement() == f"jitflow=={jitflow.__version__}"
-    assert pinned in template
-    assert "--quiet .\n" not in template
-    assert template.replace(pinned, "--quiet .") == own
-
-
-def test_codeowners_and_pre_commit_hook(empty_repo: Path) -> None:
+def test_codeowners(empty_repo: Path) -> None:
     assert _jitflow("init", str(empty_repo))[0] == 0
     owners = (empty_repo / ".github" / "CODEOWNERS").read_text()
     owned = {line.split()[0] for line in owners.splitlines() if line and not line.startswith("#")}
     assert owned == {"/policies/", "/.github/", "/requests/active/", "/requests/archive/"}
-    from jitflow.core.yamlio import load_yaml
 
-    hooks = load_yaml((empty_repo / ".pre-commit-hooks.yaml").read_bytes(), "hooks.yaml").data
-    [hook] = hooks
-    assert hook["id"] == "jitflow-check"
-    assert hook["entry"] == "jitflow check --base origin/main --head HEAD"
-    assert hook["pass_filenames"] is False
+
+# ---- blocker 4: workflows get jitflow from a commit, never by name from an index ---------
+
+
+def test_init_workflows_run_the_action_pinned_to_a_full_commit(empty_repo: Path) -> None:
+    assert _jitflow("init", str(empty_repo))[0] == 0
+    for name in ("check.yml", "sync.yml"):
+        text = (empty_repo / ".github" / "workflows" / name).read_text()
+        assert f"uses: {ACTION} # jitflow action" in text
+        assert "pip install" not in text and "jitflow==" not in text
+        assert "0" * 40 not in text  # the template's placeholder is gone
+
+
+@pytest.mark.parametrize(
+    "action", ["acme/jitflow@v1", "acme/jitflow@0123abc", "jitflow@" + "0" * 40, "a b@c"]
+)
+def test_init_refuses_an_action_not_pinned_to_a_full_sha(empty_repo: Path, action: str) -> None:
+    code, output = _jitflow("init", str(empty_repo), "--action", action)
+    assert code == 2
+    assert "full 40-character commit SHA" in output
+    assert list(empty_repo.iterdir()) == [empty_repo / ".git"]
+
+
+def test_init_without_action_needs_one_unless_installed_from_a_github_commit(
+    empty_repo: Path,
+) -> None:
+    """Here jitflow is installed from a local checkout: there is no commit to pin."""
+    result = CliRunner().invoke(cli, ["init", str(empty_repo)])
+    assert result.exit_code == 2
+    assert "pass --action OWNER/NAME@SHA" in result.output
+    assert list(empty_repo.iterdir()) == [empty_repo / ".git"]
+
+
+# ---- blocker 5: what init writes works in the user's repository ---------------------------
+
+
+def test_schema_lines_resolve_in_the_users_repository(empty_repo: Path, tmp_path: Path) -> None:
+    """Each `yaml-language-server: $schema=` is resolved the way the editor does (relative to
+    the file) and the file is validated with check-jsonschema against what it points at."""
+    import subprocess
+    import sys
+
+    assert _jitflow("init", str(empty_repo))[0] == 0
+    git = Git(empty_repo, env=IDENTITY)
+    git.run("add", "--all")
+    git.run("commit", "--quiet", "-m", "jitflow init")
+    now = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    code, output = _jitflow(
+        "request", "staging-readonly", "--as", "alice", "--reason", "Reproduce the checkout bug",
+        "--now", now, "--repo", str(empty_repo),
+    )  # fmt: skip
+    assert code == 0, output
+    branch = output.split(" on branch ", 1)[1].split()[0]
+    git.run("switch", "--quiet", branch)
+    files = sorted(empty_repo.glob("policies/*.yaml")) + sorted(empty_repo.glob("requests/*.yaml"))
+    assert len(files) == 3
+    for path in files:
+        first = path.read_text().splitlines()[0]
+        assert first.startswith("# yaml-language-server: $schema="), path
+        schema = (path.parent / first.split("=", 1)[1]).resolve()
+        assert schema.is_relative_to(empty_repo.resolve()) and schema.is_file(), (path, schema)
+        done = subprocess.run(
+            [sys.executable, "-m", "check_jsonschema", "--schemafile", str(schema), str(path)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_the_pre_commit_configuration_runs_with_pre_commit(empty_repo: Path, tmp_path: Path) -> None:
+    """The real pre-commit validates the generated configuration and runs the hook: it passes
+    on a valid request branch and fails on one the policy refuses."""
+    import os
+    import shutil
+    import subprocess
+
+    pre_commit = shutil.which("pre-commit")
+    assert pre_commit, "pre-commit is in the dev extra"
+    assert _jitflow("init", str(empty_repo))[0] == 0
+    env = {**os.environ, **IDENTITY, "PRE_COMMIT_HOME": str(tmp_path / "cache")}
+    git = Git(empty_repo, env=IDENTITY)
+    git.run("add", "--all")
+    git.run("commit", "--quiet", "-m", "jitflow init")
+    origin = tmp_path / "origin.git"
+    Git(tmp_path).run("clone", "--quiet", "--bare", str(empty_repo), str(origin))
+    git.run("remote", "add", "origin", str(origin))
+    git.run("fetch", "--quiet", "origin")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [pre_commit, *args], cwd=empty_repo, env=env, capture_output=True, text=True, check=False
+        )
+
+    validated = run("validate-config", ".pre-commit-config.yaml")
+    assert validated.returncode == 0, validated.stdout + validated.stderr
+    assert "warning" not in (validated.stdout + validated.stderr).lower()
+    code, output = _jitflow(
+        "request", "staging-readonly", "--as", "alice", "--reason", "Reproduce the checkout bug",
+        "--repo", str(empty_repo),
+    )  # fmt: skip
+    assert code == 0, output
+    git.run("switch", "--quiet", output.split(" on branch ", 1)[1].split()[0])
+    ran = run("run", "--hook-stage", "manual", "jitflow-check", "--all-files")
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    (empty_repo / "requests" / "alice-nosuch-1.yaml").write_text(
+        "policy: nosuch\nrequester: alice\nreason: Reproduce the checkout bug\n"
+    )
+    git.run("add", "--all")
+    git.run("commit", "--quiet", "-m", "a request for a policy that does not exist")
+    ran = run("run", "--hook-stage", "manual", "jitflow-check", "--all-files")
+    assert ran.returncode == 1, ran.stdout + ran.stderr
+    assert "unknown-policy" in ran.stdout

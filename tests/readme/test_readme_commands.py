@@ -51,7 +51,7 @@ def _workflow_dispatch() -> None:
 
 
 NOT_EXECUTABLE: dict[str, tuple[str, Callable[[], None]]] = {
-    "pip install -e . && jitflow demo\n": (
+    "pip install -e '.[demo]' && jitflow demo\n": (
         "CI installs the project itself; `jitflow demo` runs in the demo scenario",
         _pip_install_then_demo,
     ),

@@ -64,7 +64,7 @@ __all__ = [
 # interpreter already, so they are skipped, but only when they are exactly one of these.
 _PIP = "python -m pip install --disable-pip-version-check --no-input --quiet "
 INSTALL_COMMAND = re.compile(
-    re.escape(_PIP) + r'(\.|"jitflow==\d+\.\d+\.\d+"|"\$GITHUB_ACTION_PATH")'
+    re.escape(_PIP) + r'(\.|"\$GITHUB_ACTION_PATH")'
 )
 SETUP_ACTIONS = ("actions/setup-python",)
 RUNNER_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -218,6 +218,8 @@ class _Job:
             "GITHUB_WORKSPACE": str(self.workspace),
             "GITHUB_JOB": self.job_id,
         }
+        if os.environ.get("PYTHONPATH"):  # which jitflow is "installed": the one under test
+            env["PYTHONPATH"] = os.environ["PYTHONPATH"]
         env.update(self.platform.machine_env)
         for key, value in self.ctx["github"].items():
             if isinstance(value, str) and key not in ("token", "workspace", "job"):

@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from jitflow.adapters.git import Git
+from jitflow.adapters.git import Git, remote_auth_env
 from jitflow.core.ledger import Action, Event, OrphanToken, Transition, plan
 from jitflow.errors import GitError, JitflowError
 from jitflow.usecases.port import PullFacts, SyncPort
@@ -52,7 +52,7 @@ class SyncOptions:
 def run_sync(
     options: SyncOptions, vault: Any, github: SyncPort, environ: Mapping[str, str]
 ) -> SyncReport:
-    git = Git(options.repo)
+    git = Git(options.repo, env=remote_auth_env(environ))
     identity = Identity.from_env(environ)
     report = SyncReport()
     memory = RunMemory(branch=options.branch, now=options.now)

@@ -1,0 +1,189 @@
+"""The gate for pull requests that ask for no access: policy changes, docs, workflows.
+
+Branch protection requires `jitflow/policy` and `jitflow/approval` on every PR into main, so
+every PR gets a verdict. A PR that touches nothing under `requests/` passes the request gate
+with a description saying so; one that changes `policies/` must also load cleanly and pass
+the policy tests at its head (`jitflow/policy`), is approved only by a code owner of what it
+changes, on its current head (`jitflow/approval`), and its impact on past and active grants
+is posted in the PR comment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+from jitflow.adapters.git import Git
+from jitflow.core.doctor import CODEOWNERS_LOCATIONS, codeowners_rules, owners_of
+from jitflow.core.model import PullRequestFacts, ReviewState
+from jitflow.errors import JitflowError
+
+POLICY_DIR = "policies/"
+COMMENT_MARKER = "check"  # the same one comment the request gate keeps
+
+
+class ChangeGateGitHub(Protocol):
+    """The calls the change gate makes (the GitHub adapter provides them)."""
+
+    def pull_request(self, number: int) -> PullRequestFacts: ...
+
+    def is_team_member(self, org: str, slug: str, login: str) -> bool: ...
+
+    def set_status(
+        self, sha: str, context: str, state: str, description: str, target_url: str | None
+    ) -> None: ...
+
+    def upsert_comment(self, number: int, marker: str, body: str) -> int: ...
+
+
+@dataclass(frozen=True)
+class Verdict:
+    state: str  # success | pending | failure, as a commit status
+    description: str
+
+
+@dataclass(frozen=True)
+class ChangeGateReport:
+    number: int
+    head_sha: str
+    policy: Verdict
+    approval: Verdict
+    details: tuple[str, ...]  # markdown paragraphs for the PR comment
+
+    @property
+    def comment(self) -> str:
+        lines = [
+            f"## jitflow: PR #{self.number} asks for no access",
+            "",
+            f"- `jitflow/policy`: {self.policy.state}: {self.policy.description}",
+            f"- `jitflow/approval`: {self.approval.state}: {self.approval.description}",
+        ]
+        return "\n".join([*lines, *("\n" + d for d in self.details)]) + "\n"
+
+
+def judge_change(
+    git: Git, github: ChangeGateGitHub, pr: PullRequestFacts, repo: Path, now: datetime
+) -> ChangeGateReport:
+    """The verdict on a PR without request files (its head is checked out in `repo`)."""
+    paths = [f.path for f in pr.files]
+    if not any(p.startswith(POLICY_DIR) for p in paths):
+        nothing = "no access request and no policy change: nothing for jitflow to judge"
+        approval = _code_owner_verdict(git, github, pr, paths) if paths else Verdict("success", "")
+        if approval.state == "success":
+            approval = Verdict("success", nothing)
+        return ChangeGateReport(pr.number, pr.head_sha, Verdict("success", nothing), approval, ())
+    policy, details = _policy_verdict(git, pr, repo, now)
+    approval = _code_owner_verdict(git, github, pr, paths)
+    return ChangeGateReport(pr.number, pr.head_sha, policy, approval, details)
+
+
+def _policy_verdict(
+    git: Git, pr: PullRequestFacts, repo: Path, now: datetime
+) -> tuple[Verdict, tuple[str, ...]]:
+    from jitflow.usecases.policy_impact import render_impact, run_impact
+    from jitflow.usecases.policy_test import render_policy_tests, run_policy_tests
+    from jitflow.usecases.repository import all_policy_names, read_policies
+
+    names = all_policy_names(git, pr.head_sha)
+    broken = [
+        str(finding)
+        for loaded in read_policies(git, pr.head_sha, names).values()
+        for finding in loaded.findings
+    ]
+    if broken:
+        listing = "\n".join(f"- {line}" for line in broken)
+        return Verdict("failure", "policy change: a policy does not load"), (listing,)
+    try:
+        tests = run_policy_tests(repo)
+    except JitflowError as exc:
+        return Verdict("failure", "policy change: the policy tests can't run"), (exc.message,)
+    impact = render_impact(run_impact(repo, pr.base_sha, pr.head_sha, now), "markdown")
+    outcome = f"```\n{render_policy_tests(tests).rstrip()}\n```"
+    if not tests.passed:
+        return Verdict("failure", "policy change: policy tests fail"), (outcome, impact)
+    count = len(tests.results)
+    text = f"policy change: {len(names)} policies load, {count} policy cases pass"
+    return Verdict("success", text), (outcome, impact)
+
+
+def _code_owner_verdict(
+    git: Git, github: ChangeGateGitHub, pr: PullRequestFacts, paths: Sequence[str]
+) -> Verdict:
+    """Every changed path with code owners (CODEOWNERS at the base) needs one of its owners'
+    approval on the current head; the PR author's own never counts."""
+    rules = codeowners_rules(_codeowners_at(git, pr.base_sha))
+    approvers = _approvers_on_head(pr)
+    missing: dict[tuple[str, ...], list[str]] = {}
+    for path in paths:
+        owners = owners_of(rules, path)
+        if not owners and path.startswith(POLICY_DIR):
+            owners = ("nobody: give policies/ an owner in CODEOWNERS",)
+        if owners and not any(
+            _is_owner(github, owner, who) for owner in owners for who in approvers
+        ):
+            missing.setdefault(owners, []).append(path)
+    if not missing:
+        owned = [p for p in paths if owners_of(rules, p)]
+        return Verdict("success", "approved by a code owner" if owned else "no code-owned path")
+    owners, waiting = next(iter(missing.items()))
+    more = f" (+{len(waiting) - 1} more)" if len(waiting) > 1 else ""
+    return Verdict(
+        "pending", f"waiting for a code owner ({' '.join(owners)}) to approve {waiting[0]}{more}"
+    )
+
+
+def _codeowners_at(git: Git, commit: str) -> str:
+    for location in CODEOWNERS_LOCATIONS:
+        content = git.show_bytes(commit, location)
+        if content is not None:
+            return content.decode(errors="replace")
+    return ""
+
+
+def _approvers_on_head(pr: PullRequestFacts) -> list[str]:
+    latest: dict[str, ReviewState] = {}
+    for review in sorted(pr.reviews, key=lambda r: r.submitted_at):
+        if review.state in (ReviewState.COMMENTED, ReviewState.PENDING):
+            continue
+        latest[review.reviewer.lower()] = (
+            review.state if review.commit_sha == pr.head_sha else ReviewState.DISMISSED
+        )
+    author = pr.author.lower()
+    return [who for who, state in latest.items() if state is ReviewState.APPROVED and who != author]
+
+
+def _is_owner(github: ChangeGateGitHub, owner: str, login: str) -> bool:
+    name = owner.removeprefix("@")
+    if "/" in name:
+        org, _, slug = name.partition("/")
+        return github.is_team_member(org, slug, login)
+    return name.lower() == login.lower()
+
+
+def run_change_gate(
+    git: Git, github: ChangeGateGitHub, number: int, repo: Path, now: datetime, target: str | None
+) -> tuple[str, bool]:
+    """Judge PR `number`, set both statuses on its head and upsert the one jitflow comment.
+    Returns what to print and whether the PR passes (approval may still be pending)."""
+    report = judge_change(git, github, github.pull_request(number), repo, now)
+    for context, verdict in status_pairs(report).items():
+        github.set_status(report.head_sha, context, verdict.state, verdict.description, target)
+    github.upsert_comment(number, COMMENT_MARKER, report.comment)
+    return report.comment, report.policy.state != "failure"
+
+
+def status_pairs(report: ChangeGateReport) -> Mapping[str, Verdict]:
+    return {"jitflow/policy": report.policy, "jitflow/approval": report.approval}
+
+
+__all__ = [
+    "ChangeGateGitHub",
+    "ChangeGateReport",
+    "Verdict",
+    "judge_change",
+    "run_change_gate",
+    "status_pairs",
+]
