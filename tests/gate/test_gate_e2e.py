@@ -216,13 +216,21 @@ def test_a_co_author_who_committed_to_the_branch_cannot_approve(scenario: Scenar
     assert statuses(scenario, head) == ("success", "pending")
 
 
-def test_a_pr_outside_requests_is_left_alone(scenario: Scenario) -> None:
+def test_a_pr_outside_requests_gets_both_statuses(scenario: Scenario) -> None:
+    """Blocker 2: branch protection requires both statuses on every PR into main."""
     head = scenario.commit("docs", {"NOTES.md": b"hello\n"})
     number = scenario.open("docs")
     result = scenario.run_check(number)
-    assert result.exit_code is ExitCode.OK and "left alone" in result.output
-    assert scenario.standin.statuses(head) == []
-    assert scenario.standin.comments(number) == []
+    assert result.exit_code is ExitCode.OK and "asks for no access" in result.output
+    nothing = "no access request and no policy change: nothing for jitflow to judge"
+    statuses = {
+        s["context"]: (s["state"], s["description"]) for s in scenario.standin.statuses(head)
+    }
+    assert statuses == {
+        "jitflow/policy": ("success", nothing),
+        "jitflow/approval": ("success", nothing),
+    }
+    assert len(scenario.standin.comments(number)) == 1
 
 
 def _ssh_key() -> str:

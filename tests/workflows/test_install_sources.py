@@ -40,7 +40,7 @@ def bare_name_installs(text: str) -> list[str]:
 def workflow_texts(root: Path) -> dict[str, str]:
     paths = [
         *root.glob(".github/workflows/*.y*ml"),
-        *root.glob("jitflow/templates/**/*.y*ml"),
+        *root.glob("jitflow/templates/workflows/*.y*ml"),
         root / "action.yml",
     ]
     texts = {str(p.relative_to(root)): p.read_text(encoding="utf-8") for p in paths}
@@ -70,6 +70,11 @@ def test_no_workflow_installs_jitflow_by_name(name: str) -> None:
         )
 
 
+def test_the_pre_commit_template_suggests_no_bare_name_install() -> None:
+    text = (ROOT / "jitflow/templates/pre-commit-config.yaml").read_text(encoding="utf-8")
+    assert bare_name_installs(text) == []
+
+
 def test_generated_workflows_install_nothing_by_name(tmp_path: Path) -> None:
     action = "acme/jitflow@" + "7" * 40
     result = CliRunner().invoke(cli, ["init", str(tmp_path), "--action", action])
@@ -77,6 +82,6 @@ def test_generated_workflows_install_nothing_by_name(tmp_path: Path) -> None:
     for path in sorted((tmp_path / ".github" / "workflows").iterdir()):
         text = path.read_text(encoding="utf-8")
         assert _INSTALL.search(text) is None, path.name
-        uses = re.findall(r"uses: (\S+)", text)
+        uses = re.findall(r"(?m)^\s*(?:- )?uses: (\S+)", text)
         assert uses and all(re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", u) for u in uses), uses
         assert f"uses: {action} # jitflow action" in text

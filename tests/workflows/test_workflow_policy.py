@@ -186,19 +186,10 @@ def test_check_concurrency_is_per_pull_request() -> None:
     assert concurrency["cancel-in-progress"] is True
 
 
-def test_policy_job_runs_tests_and_impact_only_for_policy_changes() -> None:
-    job = _load("check.yml")["jobs"]["policy"]
-    assert job["if"] == "github.event_name == 'pull_request'"
-    assert job["permissions"] == {"contents": "read", "pull-requests": "write"}
-    tests = _step({"jobs": {"policy": job}}, "policy", "Run the policy tests")
-    assert tests["run"] == "jitflow policy test"
-    impact = _step({"jobs": {"policy": job}}, "policy", "Comment on the impact")
-    assert impact["run"] == (
-        'jitflow policy impact --base "$BASE_SHA" --head "$HEAD_SHA" --comment "$PR_NUMBER"'
-    )
-    assert impact["env"]["PR_NUMBER"] == "${{ github.event.pull_request.number }}"
-    for step in job["steps"][2:]:
-        assert step["if"] == "steps.changes.outputs.policies == 'true'"
+def test_check_has_one_job_that_also_gates_policy_changes() -> None:
+    """Policy tests, impact and code-owner approval run inside `jitflow check --event`
+    (usecases/policy_gate.py), so a policy PR gets the two required statuses."""
+    assert list(_load("check.yml")["jobs"]) == ["check"]
 
 
 def _git(repo: Path, *args: str) -> str:
@@ -213,36 +204,6 @@ def _git(repo: Path, *args: str) -> str:
     }
     result = subprocess.run(["git", *args], cwd=repo, env=env, capture_output=True, check=True)
     return result.stdout.decode().strip()
-
-
-def _run_changes_step(repo: Path, base: str, head: str, tmp_path: Path) -> str:
-    script = _step(_load("check.yml"), "policy", "Find out whether")["run"]
-    output = tmp_path / f"output-{head[:8]}"
-    output.write_text("")
-    env = {**os.environ, "BASE_SHA": base, "HEAD_SHA": head, "GITHUB_OUTPUT": str(output)}
-    subprocess.run(["bash", "-e", "-c", script], cwd=repo, env=env, check=True)
-    return output.read_text()
-
-
-def test_policy_change_detection_in_a_real_repository(tmp_path: Path) -> None:
-    repo = tmp_path / "repo"
-    (repo / "policies").mkdir(parents=True)
-    (repo / "requests").mkdir()
-    _git(repo, "init", "-q", "-b", "main")
-    (repo / "policies" / "db.yaml").write_text("name: db\n")
-    _git(repo, "add", ".")
-    _git(repo, "commit", "-q", "-m", "base")
-    base = _git(repo, "rev-parse", "HEAD")
-    (repo / "requests" / "r1.yaml").write_text("policy: db\n")
-    _git(repo, "add", ".")
-    _git(repo, "commit", "-q", "-m", "request only")
-    request_only = _git(repo, "rev-parse", "HEAD")
-    (repo / "policies" / "db.yaml").write_text("name: db\nmax: 1h\n")
-    _git(repo, "commit", "-q", "-am", "policy change")
-    policy_change = _git(repo, "rev-parse", "HEAD")
-
-    assert _run_changes_step(repo, base, request_only, tmp_path) == "policies=false\n"
-    assert _run_changes_step(repo, base, policy_change, tmp_path) == "policies=true\n"
 
 
 # -- sync.yml: the runner ----------------------------------------------------------------------
