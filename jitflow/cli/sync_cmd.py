@@ -47,20 +47,22 @@ def sync(
     vault = VaultGateway.from_env(environ)
     with GitHubGateway.from_env(environ) as github:
         report = run_sync(options, vault, github, environ)
+    from jitflow.reporters.escape import log_line
+
     if dry_run:
         for t in report.planned:
-            click.echo(f"would {t.action.value}: {t.request_id} ({t.why})")
+            click.echo(log_line(f"would {t.action.value}: {t.request_id} ({t.why})"))
         if not report.planned:
             click.echo("nothing to do")
     else:
         for event, request_id, detail in report.done:
-            click.echo(f"{event}: {request_id}" + (f" ({detail})" if detail else ""))
+            click.echo(log_line(f"{event}: {request_id}" + (f" ({detail})" if detail else "")))
         if not report.done:
             click.echo("nothing to do")
     for warning in report.warnings:
-        click.echo(f"jitflow: warning: {warning}", err=True)
+        click.echo(log_line(f"jitflow: warning: {warning}"), err=True)
     for error in report.errors:
-        click.echo(f"jitflow: error: {error}", err=True)
+        click.echo(log_line(f"jitflow: error: {error}"), err=True)
     raise SystemExit(int(ExitCode.OK if report.ok else ExitCode.UNEXPECTED))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -12,6 +13,14 @@ from jitflow.core.durations import format_duration
 from jitflow.core.evaluation import RequestDecision
 from jitflow.core.loading import format_time
 from jitflow.core.model import Finding
+from jitflow.reporters.escape import (
+    log_line,
+    markdown_code,
+    markdown_text,
+    one_line,
+    workflow_data,
+    workflow_property,
+)
 from jitflow.usecases.check import CheckReport
 
 
@@ -24,11 +33,11 @@ def verdict(report: CheckReport) -> str:
 
 
 def _finding_line(finding: Finding) -> str:
-    where = finding.path
+    where = one_line(finding.path)
     if finding.line:
         where += f":{finding.line}:{finding.column}"
     prefix = f"{where}: " if where else ""
-    return f"{prefix}{finding.severity.value} [{finding.code}] {finding.message}"
+    return f"{prefix}{finding.severity.value} [{finding.code}] {one_line(finding.message)}"
 
 
 def _rule_text(rule: RuleStatus) -> str:
@@ -47,20 +56,20 @@ def render_text(report: CheckReport) -> str:
     decision = report.decision
     lines = [
         f"jitflow check: {verdict(report)}",
-        f"  base {report.base_sha[:12]}  head {report.head_sha[:12]}  author {report.author}",
+        f"  base {report.base_sha[:12]}  head {report.head_sha[:12]}  author {one_line(report.author)}",
     ]
     for finding in decision.findings:
         lines.append(f"  {_finding_line(finding)}")
     for item in decision.requests:
         lines.append("")
         state = "DENIED" if not item.allowed else ("APPROVED" if item.approved else "VALID")
-        lines.append(f"{item.path} - {state}")
-        lines.extend(f"  {label:<10} {value}" for label, value in _summary(item))
+        lines.append(f"{one_line(item.path)} - {state}")
+        lines.extend(f"  {label:<10} {one_line(value)}" for label, value in _summary(item))
         for rule in item.approvals.rules if item.approvals else ():
             lines.append(f"  approvals  {_rule_text(rule)}")
         for finding in item.findings:
             lines.append(f"  {_finding_line(finding)}")
-    return "\n".join(lines) + "\n"
+    return "\n".join(log_line(line) for line in lines) + "\n"
 
 
 def _summary(item: RequestDecision) -> list[tuple[str, str]]:
@@ -158,50 +167,46 @@ def render_json(report: CheckReport) -> str:
     return json.dumps(report_json(report), indent=2) + "\n"
 
 
-def _escape_data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
-
-
-def _escape_property(text: str) -> str:
-    return _escape_data(text).replace(":", "%3A").replace(",", "%2C")
-
-
 def render_github(report: CheckReport) -> str:
-    """Workflow commands GitHub turns into annotations on the PR's files."""
+    """Workflow commands GitHub turns into annotations on the PR's files.
+
+    The human-readable part follows between `::stop-commands::` and a random token, so even a
+    line that slipped through escaping could not run as a command.
+    """
     lines = []
     for finding in report.decision.all_findings():
-        props = [f"title={_escape_property('jitflow ' + finding.code)}"]
+        props = [f"title={workflow_property('jitflow ' + finding.code)}"]
         if finding.path:
-            props.insert(0, f"file={_escape_property(finding.path)}")
+            props.insert(0, f"file={workflow_property(finding.path)}")
             if finding.line:
                 props.insert(1, f"line={finding.line}")
                 props.insert(2, f"col={finding.column}")
         level = "error" if finding.is_error else "warning"
-        lines.append(f"::{level} {','.join(props)}::{_escape_data(finding.message)}")
+        lines.append(f"::{level} {','.join(props)}::{workflow_data(finding.message)}")
     summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_path:
         with open(summary_path, "a", encoding="utf-8") as summary:
             summary.write(render_markdown(report))
+    token = secrets.token_hex(16)
+    lines.append(f"::stop-commands::{token}")
     lines.append(render_text(report).rstrip("\n"))
+    lines.append(f"::{token}::")
     return "\n".join(lines) + "\n"
 
 
 def escape_markdown(text: str) -> str:
-    """Neutralise markdown/HTML in values written by the requester."""
-    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    for char in "\\`*_[]|#":
-        escaped = escaped.replace(char, "\\" + char)
-    return escaped.replace("\n", " ")
+    """Neutralise markdown/HTML, mentions and autolinks in values written by the requester."""
+    return markdown_text(text)
 
 
 def render_markdown(report: CheckReport) -> str:
     out = [f"## jitflow check: {verdict(report)}", ""]
     for finding in report.decision.findings:
         out.append(
-            f"- **{finding.code}** `{escape_markdown(finding.path)}`: {escape_markdown(finding.message)}"
+            f"- **{finding.code}** {markdown_code(finding.path)}: {escape_markdown(finding.message)}"
         )
     for item in report.decision.requests:
-        out += ["", f"### `{escape_markdown(item.path)}`", "", "| | |", "|---|---|"]
+        out += ["", f"### {markdown_code(item.path)}", "", "| | |", "|---|---|"]
         out += [f"| {label} | {escape_markdown(value)} |" for label, value in _summary(item)]
         if item.approvals and item.approvals.rules:
             out += ["", "| rule | needs | approved by | may still approve |", "|---|---|---|---|"]
@@ -209,13 +214,17 @@ def render_markdown(report: CheckReport) -> str:
                 mark = "✅" if rule.satisfied else "⏳"
                 out.append(
                     f"| {mark} {rule.index} | {escape_markdown(rule.describe())} | "
-                    f"{', '.join(rule.approved_by) or '-'} | {', '.join(rule.eligible) or '-'} |"
+                    f"{_logins(rule.approved_by)} | {_logins(rule.eligible)} |"
                 )
         for finding in item.findings:
             out.append(
                 f"- ❌ **{finding.code}** line {finding.line}: {escape_markdown(finding.message)}"
             )
     return "\n".join(out) + "\n"
+
+
+def _logins(logins: tuple[str, ...]) -> str:
+    return ", ".join(escape_markdown(login) for login in logins) or "-"
 
 
 RENDERERS: dict[str, Callable[[CheckReport], str]] = {

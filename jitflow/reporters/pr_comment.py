@@ -12,6 +12,7 @@ from jitflow.core.evaluation import RequestDecision
 from jitflow.core.loading import format_time
 from jitflow.core.model import Finding
 from jitflow.reporters.check import escape_markdown, verdict
+from jitflow.reporters.escape import markdown_code, markdown_mention, url_path
 from jitflow.usecases.check import CheckReport
 
 
@@ -72,12 +73,14 @@ def render_pr_comment(report: CheckReport, blob_url: str) -> str:
 
 def _request_section(item: RequestDecision, blob_url: str) -> list[str]:
     request, policy = item.request, item.policy
-    lines = ["", f"#### `{escape_markdown(item.path)}`", ""]
+    lines = ["", f"#### {markdown_code(item.path)}", ""]
     if request is not None:
-        rows = [("Requester", f"@{request.requester}")]
+        rows = [("Requester", markdown_mention(request.requester))]
         if policy is not None:
             grant = policy.grant
-            rows.append(("Policy", f"`{policy.name}`: {escape_markdown(policy.description)}"))
+            rows.append(
+                ("Policy", f"{markdown_code(policy.name)}: {escape_markdown(policy.description)}")
+            )
             rows.append(
                 (
                     "Vault grants",
@@ -122,7 +125,7 @@ def _approval_lines(status: ApprovalStatus) -> list[str]:
         lines += ["", "| Rule | Needs | Approved by | May still approve |", "|---|---|---|---|"]
         lines += [_rule_row(rule) for rule in status.rules]
     if status.voided:
-        voided = ", ".join(f"@{login}" for login in status.voided)
+        voided = ", ".join(markdown_mention(login) for login in status.voided)
         lines.append(
             f"\n⚠️ Approvals by {voided} were **voided** because a request file changed after they reviewed; they need to approve again."
         )
@@ -132,25 +135,29 @@ def _approval_lines(status: ApprovalStatus) -> list[str]:
         if not r.counted and r.state.value == "APPROVED" and r.reviewer not in status.voided
     ]
     for review in ignored:
-        lines.append(f"- approval by @{review.reviewer} does not count: {review.note}")
+        lines.append(
+            f"- approval by {markdown_mention(review.reviewer)} does not count: "
+            + escape_markdown(review.note)
+        )
     return lines
 
 
 def _rule_row(rule: RuleStatus) -> str:
     mark = "✅" if rule.satisfied else ("⛔" if rule.blocked_by else "⏳")
-    approved = ", ".join(f"@{x}" for x in rule.approved_by) or "-"
+    approved = ", ".join(markdown_mention(x) for x in rule.approved_by) or "-"
     if rule.self_approved:
         approved += " (self)"
-    may = ", ".join(f"@{x}" for x in rule.eligible) if not rule.satisfied else "-"
+    may = ", ".join(markdown_mention(x) for x in rule.eligible) if not rule.satisfied else "-"
     if rule.blocked_by:
-        may += f"; changes requested by {', '.join('@' + x for x in rule.blocked_by)}"
+        may += f"; changes requested by {', '.join(markdown_mention(x) for x in rule.blocked_by)}"
     return f"| {mark} {rule.index} | {escape_markdown(rule.describe())} | {approved} | {may or 'nobody eligible'} |"
 
 
 def _finding(finding: Finding, blob_url: str) -> str:
     text = f"**{finding.code}**: {escape_markdown(finding.message)}"
     if finding.path and finding.line:
-        text += f" ([{escape_markdown(finding.path)} line {finding.line}]({blob_url}/{finding.path}#L{finding.line}))"
+        link = f"{blob_url}/{url_path(finding.path)}#L{finding.line}"
+        text += f" ([{escape_markdown(finding.path)} line {finding.line}]({link}))"
     elif finding.path:
-        text += f" (`{escape_markdown(finding.path)}`)"
+        text += f" ({markdown_code(finding.path)})"
     return text

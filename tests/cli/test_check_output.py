@@ -113,7 +113,7 @@ def test_github_annotations_and_step_summary(repo: GitRepo, branches: dict, tmp_
         repo, "out-denied", output_format="github", env={"GITHUB_STEP_SUMMARY": str(summary)}
     )
     assert run.exit_code == 1
-    annotations = [line for line in run.stdout.splitlines() if line.startswith("::")]
+    annotations = [line for line in run.stdout.splitlines() if line.startswith("::error")]
     assert len(annotations) == 1
     assert annotations[0].startswith(
         "::error file=requests/alice-out.yaml,line=3,col=11,title=jitflow duration-invalid::"

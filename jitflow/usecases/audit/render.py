@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import Any, TextIO
 
 from jitflow.core.audit_rows import AuditRow, format_time
+from jitflow.reporters.escape import markdown_code, markdown_text, one_line
 
 COLUMNS = (
     "id",
@@ -100,7 +101,9 @@ def _cell(value: object) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    text = str(value)
+    # A spreadsheet runs a cell that starts like a formula: keep it text.
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 # id, requester, policy, issued, outcome, approvers: 99 columns with separators
@@ -115,6 +118,7 @@ _TABLE = (
 
 
 def _fit(text: str, width: int) -> str:
+    text = one_line(text)
     return text if len(text) <= width else text[: width - 1] + "~"
 
 
@@ -142,7 +146,7 @@ def write_table(rows: Iterable[AuditRow], out: TextIO) -> int:
 
 
 def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return markdown_text(text)
 
 
 def write_markdown(rows: Iterable[AuditRow], out: TextIO, *, generated_at: str, head: str) -> int:
@@ -170,18 +174,18 @@ def write_markdown(rows: Iterable[AuditRow], out: TextIO, *, generated_at: str, 
             if sha
         )
         cells = (
-            f"`{row.id}`",
-            row.requester,
-            row.policy,
-            f"{row.kind} {row.resource}".strip(),
-            ", ".join(row.approvers),
+            markdown_code(row.id),
+            _md(row.requester),
+            _md(row.policy),
+            _md(f"{row.kind} {row.resource}".strip()),
+            _md(", ".join(row.approvers)),
             format_time(row.issued_at),
             format_time(row.ended_at),
-            outcome,
-            row.reason + (f" ({row.ticket})" if row.ticket else ""),
+            _md(outcome),
+            _md(row.reason + (f" ({row.ticket})" if row.ticket else "")),
             evidence + (f" (PR #{row.pr})" if row.pr else ""),
         )
-        out.write("| " + " | ".join(_md(c) for c in cells) + " |\n")
+        out.write("| " + " | ".join(cells) + " |\n")
         count += 1
     out.write(f"\n{count} request(s).\n")
     return count

@@ -32,6 +32,7 @@ from jitflow.core.ledger import (
 from jitflow.core.loading import format_time
 from jitflow.core.model import Finding, GrantKind
 from jitflow.errors import UsageError
+from jitflow.reporters.escape import markdown_code, markdown_mention, markdown_text
 from jitflow.usecases.sync.decide import Verdict
 from jitflow.usecases.sync.writer import LedgerCommit
 
@@ -152,7 +153,8 @@ def failed_note(request_id: str, requester: str, why: str, *, missing_key: bool)
     )
     return (
         f"### `{request_id}` failed: the credentials could not be delivered\n\n"
-        f"The grant was issued but could not be delivered to @{requester}: {why}\n\n"
+        f"The grant was issued but could not be delivered to {markdown_mention(requester)}: "
+        f"{markdown_text(why)}\n\n"
         "Credentials nobody received must not stay valid, so they were revoked at once and "
         "the request was archived as `failed`. To get access, "
         f"{advice}.\n"
@@ -167,7 +169,9 @@ def denied_note(request_id: str, findings: tuple[Finding, ...]) -> str:
         "issued and the request was archived as denied:",
         "",
     ]
-    lines += [f"- `{f.code}`: {f.message}" for f in findings] or ["- (no reason recorded)"]
+    lines += [f"- {markdown_code(f.code)}: {markdown_text(f.message)}" for f in findings] or [
+        "- (no reason recorded)"
+    ]
     return "\n".join(lines) + "\n"
 
 

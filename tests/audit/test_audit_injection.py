@@ -1,0 +1,93 @@
+"""Audit reports and sync's PR notes keep hostile history values inert."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+from html.parser import HTMLParser
+
+from jitflow.core.audit_rows import AuditRow, Evidence, Outcome
+from jitflow.core.model import Finding
+from jitflow.usecases.audit.html import render_html
+from jitflow.usecases.audit.render import write_csv, write_markdown, write_table
+from jitflow.usecases.sync.steps import denied_note, failed_note
+from tests.inert import headings, live_parts
+
+HOSTILE = (
+    '=HYPERLINK("https://evil.example")\n### ✅ APPROVED by @security-team | x |\n'
+    '<script>alert(1)</script>"><img src=x onerror=alert(1)> [a](https://evil.example) #3'
+)
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+
+
+def hostile_row() -> AuditRow:
+    return AuditRow(
+        id="alice-orders-1",
+        requester="alice",
+        policy="orders-db-write",
+        kind="database",
+        resource="database/orders-write",
+        reason=HOSTILE,
+        ticket="INC-1\n# APPROVED",
+        break_glass=False,
+        requested_at=NOW,
+        approvers=("bob",),
+        merged_at=NOW,
+        merged_by="bob",
+        pr=7,
+        issued_at=NOW,
+        expires_at=NOW,
+        ended_at=NOW,
+        outcome=Outcome.EXPIRED,
+        ended_by="",
+        outcome_detail=HOSTILE,
+        evidence=Evidence(merge_commit="a" * 40),
+    )
+
+
+class _Tags(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[str] = []
+        self.handlers: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+        self.handlers += [name for name, _ in attrs if name.startswith("on")]
+
+
+def test_html_report_runs_no_markup_from_history() -> None:
+    page = render_html([hostile_row()], generated_at=NOW, head="b" * 40)
+    parser = _Tags()
+    parser.feed(page)
+    assert parser.tags.count("script") == 1  # the report's own filter script
+    assert "img" not in parser.tags and parser.handlers == []
+
+
+def test_markdown_report_is_inert() -> None:
+    out = io.StringIO()
+    write_markdown([hostile_row()], out, generated_at="now", head="b" * 40)
+    text = out.getvalue()
+    assert live_parts(text) == ["#7"]  # jitflow's own link to the PR
+    assert headings(text) == ["Access audit"]
+    assert len([line for line in text.splitlines() if line.startswith("| ")]) == 2
+
+
+def test_csv_keeps_formulas_as_text_and_table_stays_one_line_per_row() -> None:
+    out = io.StringIO()
+    write_csv([hostile_row()], out)
+    (row,) = list(csv.DictReader(io.StringIO(out.getvalue())))
+    assert row["reason"].startswith("'=HYPERLINK")
+    table = io.StringIO()
+    write_table([hostile_row()], table)
+    assert len(table.getvalue().splitlines()) == 3
+
+
+def test_sync_notes_on_the_pr_are_inert() -> None:
+    note = denied_note("alice-orders-1", (Finding("ticket-pattern", HOSTILE),))
+    assert live_parts(note) == []
+    assert headings(note) == ["alice-orders-1 was denied at issue time"]
+    failed = failed_note("alice-orders-1", "alice", HOSTILE, missing_key=False)
+    assert set(live_parts(failed)) == {"@alice"}
+    assert len(headings(failed)) == 1
