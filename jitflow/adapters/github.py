@@ -176,7 +176,7 @@ class GitHubGateway:
             "",
             lambda: list(self._pages(f"/users/{_q(login)}/keys")),
         )
-        return [str(k["key"]) for k in keys if k.get("key")]
+        return list(mapping.public_keys(keys))
 
     def is_team_member(self, org: str, slug: str, login: str) -> bool:
         """Whether @login is an active member of org/slug; fails closed if the team is unseen."""
@@ -273,7 +273,9 @@ class GitHubGateway:
         mapping.ensure_complete(number, pr, "commits", len(commits), "commits")
         if commits and str(pr["head"]["sha"]) not in {c.sha for c in commits}:
             raise _PullMoved
-        return mapping.pull_facts(pr, files, reviews, commits)
+        author = mapping.login_of(pr.get("user"))
+        keys = mapping.public_keys(self._pages(f"/users/{_q(author)}/keys")) if author else ()
+        return mapping.pull_facts(pr, files, reviews, commits, keys)
 
     def _create_pull(self, head: str, base: str, title: str, body: str) -> int:
         from github.GithubException import GithubException

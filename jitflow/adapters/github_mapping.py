@@ -6,7 +6,7 @@ submitter or a submission time counts for nothing, and a PR GitHub can't list wh
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -80,13 +80,19 @@ def ensure_complete(number: int, pr: Mapping[str, Any], key: str, seen: int, wha
         )
 
 
+def public_keys(items: Iterable[Any]) -> tuple[str, ...]:
+    """The key lines of `GET /users/{login}/keys`."""
+    return tuple(str(k["key"]) for k in items if isinstance(k, dict) and k.get("key"))
+
+
 def pull_facts(
     pr: Mapping[str, Any],
     files: Sequence[ChangedFile],
     reviews: Sequence[Review],
     commits: Sequence[PullCommit],
+    author_ssh_keys: tuple[str, ...] | None = None,
 ) -> PullRequestFacts:
-    """`GET /pulls/{n}` plus its listed files, reviews and commits."""
+    """`GET /pulls/{n}` plus its listed files, reviews, commits and the author's keys."""
     return PullRequestFacts(
         number=int(pr["number"]),
         author=login_of(pr.get("user")) or "",
@@ -104,4 +110,5 @@ def pull_facts(
         files=tuple(files),
         reviews=tuple(reviews),
         commits=tuple(commits),
+        author_ssh_keys=author_ssh_keys,
     )

@@ -26,6 +26,9 @@ class ApprovalFacts:
     # Digest of all request files of the PR at a commit; a review counts only when the digest
     # at its commit equals the digest at the head. Unknown commits void the review.
     content_digests: Mapping[str, str] = field(default_factory=dict)
+    # The PR author's SSH public keys as GitHub publishes them when the facts were read
+    # (None: not read, as in the offline check).
+    author_ssh_keys: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -10,12 +10,13 @@ import base64
 import binascii
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from jitflow.core.approvals import ApprovalFacts, ApprovalStatus, evaluate_approvals, members
 from jitflow.core.loading import Loaded
 from jitflow.core.model import ActiveGrant, Finding, GrantKind, Groups, Policy, Request
+from jitflow.core.sshkeys import fingerprint, is_published
 
 # A start a few minutes in the past is clock skew or review time, not back-dating.
 START_GRACE = timedelta(minutes=5)
@@ -38,6 +39,10 @@ class Context:
     existing_ids: frozenset[str] = frozenset()
     teams: Mapping[str, frozenset[str]] = field(default_factory=dict)
     approval_facts: ApprovalFacts | None = None  # None: offline, list what is required
+    # Requests merged before this change and not issued yet: they hold a place in the limits.
+    waiting: tuple[ActiveGrant, ...] = ()
+    # Every request of the change itself (filled in by `evaluate`): they count against each other.
+    siblings: tuple[ActiveGrant, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -99,6 +104,12 @@ def evaluate(
     findings.extend(groups.findings)
     if not requests and not findings:
         findings.append(Finding("no-request", "this change adds no request file under requests/"))
+    siblings = tuple(
+        ActiveGrant(r.value.id, r.value.policy, r.value.requester)
+        for r in requests
+        if r.value is not None
+    )
+    context = replace(context, siblings=siblings)
     decisions = tuple(
         _decide(loaded, policies, group_value or Groups(), group_value is None, context)
         for loaded in requests
@@ -284,23 +295,47 @@ def _policy_findings(
             "ticket",
             f"ticket {request.ticket!r} does not match {policy.ticket_pattern}",
         )
-    out.extend(_ssh_findings(request, policy))
+    facts = context.approval_facts
+    out.extend(_ssh_findings(request, policy, facts.author_ssh_keys if facts else None))
     if policy.active_per_requester is not None:
-        held = [
-            g
-            for g in context.active_grants
-            if g.policy == policy.name and g.requester.lower() == request.requester.lower()
-        ]
+        held = held_places(request, policy, context)
         if len(held) >= policy.active_per_requester:
             add(
                 "active-limit",
                 "policy",
-                f"{request.requester} already holds {len(held)} active grant(s) of {policy.name} ({', '.join(g.id for g in held)}); the limit is {policy.active_per_requester}",
+                f"{request.requester} already holds or awaits {len(held)} grant(s) of "
+                f"{policy.name} ({', '.join(f'{g.id} ({state})' for g, state in held)}); "
+                f"the limit is {policy.active_per_requester}",
             )
     return out
 
 
-def _ssh_findings(request: Request, policy: Policy) -> list[Finding]:
+def held_places(
+    request: Request, policy: Policy, context: Context
+) -> list[tuple[ActiveGrant, str]]:
+    """What counts against `request` in its policy's per-requester limit: grants still active,
+    requests merged and waiting to be issued, and the other requests of the same change."""
+
+    def mine(grant: ActiveGrant) -> bool:
+        return (
+            grant.id != request.id
+            and grant.policy == policy.name
+            and grant.requester.lower() == request.requester.lower()
+        )
+
+    held = [
+        (g, "active")
+        for g in context.active_grants
+        if mine(g) and (g.expires_at is None or g.expires_at > context.now)
+    ]
+    held += [(g, "merged, waiting") for g in context.waiting if mine(g)]
+    held += [(g, "in this PR") for g in context.siblings if mine(g)]
+    return held
+
+
+def _ssh_findings(
+    request: Request, policy: Policy, published: tuple[str, ...] | None
+) -> list[Finding]:
     key = request.ssh_public_key
     if policy.grant.kind is not GrantKind.SSH:
         if key is None:
@@ -327,10 +362,22 @@ def _ssh_findings(request: Request, policy: Policy) -> list[Finding]:
             )
         ]
     problem = ssh_key_problem(key)
-    if problem is None:
-        return []
     loc = request.where("ssh_public_key")
-    return [Finding("ssh-key-invalid", problem, loc.path, loc.line, loc.column)]
+    if problem is not None:
+        return [Finding("ssh-key-invalid", problem, loc.path, loc.line, loc.column)]
+    if published is not None and not is_published(key, published):
+        return [
+            Finding(
+                "ssh-key-not-published",
+                f"ssh_public_key ({fingerprint(key)}) is not one of the SSH keys "
+                f"@{request.requester} publishes on GitHub ({len(published)} published): add it "
+                "to your GitHub account (Settings > SSH keys) or use one listed there",
+                loc.path,
+                loc.line,
+                loc.column,
+            )
+        ]
+    return []
 
 
 def ssh_key_problem(key: str) -> str | None:

@@ -79,6 +79,7 @@ class GrantBlock:
     break_glass: bool = False
     # when each counted approval was submitted on GitHub (login -> time); empty when unknown
     approved_at: Mapping[str, datetime] = field(default_factory=dict)
+    ssh_key_fingerprint: str = ""  # SHA256 of the signed key, as `ssh-keygen -lf` shows it
 
 
 @dataclass(frozen=True)
@@ -116,10 +117,12 @@ def render_grant(block: GrantBlock) -> str:
         merge_commit=block.merge_commit,
         policy_commit=block.policy_commit,
         break_glass=block.break_glass,
-        vault={k: str(v) for k, v in block.vault.items() if v},
     )
     if not block.approved_at:
         del data["approved_at"]  # records written before times were kept look the same
+    if block.ssh_key_fingerprint:
+        data["ssh_key_fingerprint"] = block.ssh_key_fingerprint
+    data["vault"] = {k: str(v) for k, v in block.vault.items() if v}
     return dump_block("grant", data)
 
 

@@ -72,6 +72,7 @@ def evaluate_change(
         now=now,
         author=author,
         active_grants=state.active,
+        waiting=state.waiting,
         existing_ids=state.existing_ids,
         teams=teams or {},
         approval_facts=approval_facts,

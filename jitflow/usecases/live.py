@@ -74,6 +74,7 @@ def approval_facts_for(
         reviews=pr.reviews,
         committers=frozenset(committers),
         content_digests=digests,
+        author_ssh_keys=pr.author_ssh_keys,
     )
 
 

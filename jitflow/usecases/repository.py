@@ -38,6 +38,8 @@ class Snapshot:
     existing_ids: frozenset[str]
     active: tuple[ActiveGrant, ...]
     groups: Loaded
+    # Requests merged but not issued yet (requests/<id>.yaml): they count against limits.
+    waiting: tuple[ActiveGrant, ...] = ()
 
 
 def changed_files(git: Git, base: str, head: str) -> list[ChangedFile]:
@@ -79,13 +81,20 @@ def snapshot(git: Git, commit: str) -> Snapshot:
     ).stdout
     paths = [p.decode(errors="replace") for p in listing.split(b"\0") if p]
     active_paths = [p for p in paths if p.startswith(f"{ACTIVE_DIR}/") and p.count("/") == 2]
-    blobs = git.cat_blobs([f"{commit}:{p}" for p in active_paths] + [f"{commit}:{GROUPS_PATH}"])
+    waiting_paths = [p for p in paths if is_request_path(p)]
+    wanted = [*active_paths, *waiting_paths, GROUPS_PATH]
+    blobs = git.cat_blobs([f"{commit}:{p}" for p in wanted])
     active = tuple(
         grant
         for path, blob in zip(active_paths, blobs, strict=False)
         if blob is not None and (grant := parse_active(blob, path)) is not None
     )
-    return Snapshot(commit, request_ids(paths), active, parse_groups(blobs[-1]))
+    waiting = tuple(
+        grant
+        for path, blob in zip(waiting_paths, blobs[len(active_paths) :], strict=False)
+        if blob is not None and (grant := parse_active(blob, path)) is not None
+    )
+    return Snapshot(commit, request_ids(paths), active, parse_groups(blobs[-1]), waiting)
 
 
 def parse_active(content: bytes, path: str) -> ActiveGrant | None:

@@ -120,6 +120,15 @@ class GitHubStandIn:
                 raise StandInError(422, f"user {login!r} already exists")
             return self._service.add_user(login, list(ssh_keys), can_read_org, "User").token
 
+    def set_ssh_keys(self, login: str, ssh_keys: Sequence[str]) -> None:
+        """Replace the SSH keys @login publishes (GET /users/{login}/keys), as in Settings."""
+        with self._service.lock:
+            user = self._service.store.users.get(login)
+            if user is None:
+                raise StandInError(404, f"no user {login!r}")
+            ids = self._service.store.ids
+            user.ssh_keys = [(ids.next("key"), key.strip()) for key in ssh_keys]
+
     def token_for(self, login: str) -> str:
         with self._service.lock:
             user = self._service.store.users.get(login)

@@ -31,6 +31,7 @@ from jitflow.core.ledger import (
 )
 from jitflow.core.loading import format_time
 from jitflow.core.model import Finding, GrantKind
+from jitflow.core.sshkeys import fingerprint
 from jitflow.errors import UsageError
 from jitflow.reporters.escape import markdown_code, markdown_mention, markdown_text
 from jitflow.usecases.sync.decide import Verdict
@@ -218,6 +219,7 @@ def issue_commit(
         vault=facts.vault,
         break_glass=decision.break_glass,
         approved_at=approval_times(pr.reviews, verdict.approved_by),
+        ssh_key_fingerprint=fingerprint(decision.request.ssh_public_key or ""),
     )
     trailers = Trailers(
         event,
