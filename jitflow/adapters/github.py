@@ -273,9 +273,7 @@ class GitHubGateway:
         mapping.ensure_complete(number, pr, "commits", len(commits), "commits")
         if commits and str(pr["head"]["sha"]) not in {c.sha for c in commits}:
             raise _PullMoved
-        author = mapping.login_of(pr.get("user"))
-        keys = mapping.public_keys(self._pages(f"/users/{_q(author)}/keys")) if author else ()
-        return mapping.pull_facts(pr, files, reviews, commits, keys)
+        return mapping.pull_facts(pr, files, reviews, commits)
 
     def _create_pull(self, head: str, base: str, title: str, body: str) -> int:
         from github.GithubException import GithubException

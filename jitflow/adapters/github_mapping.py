@@ -90,9 +90,8 @@ def pull_facts(
     files: Sequence[ChangedFile],
     reviews: Sequence[Review],
     commits: Sequence[PullCommit],
-    author_ssh_keys: tuple[str, ...] | None = None,
 ) -> PullRequestFacts:
-    """`GET /pulls/{n}` plus its listed files, reviews, commits and the author's keys."""
+    """`GET /pulls/{n}` plus its listed files, reviews and commits."""
     return PullRequestFacts(
         number=int(pr["number"]),
         author=login_of(pr.get("user")) or "",
@@ -110,5 +109,4 @@ def pull_facts(
         files=tuple(files),
         reviews=tuple(reviews),
         commits=tuple(commits),
-        author_ssh_keys=author_ssh_keys,
     )

@@ -218,6 +218,3 @@ class PullRequestFacts:
     files: tuple[ChangedFile, ...] = ()
     reviews: tuple[Review, ...] = ()
     commits: tuple[PullCommit, ...] = ()
-    # The author's SSH public keys as GitHub publishes them (GET /users/{login}/keys) when
-    # the PR was read; None when they were not read.
-    author_ssh_keys: tuple[str, ...] | None = None

@@ -49,7 +49,10 @@ def request_digest(git: Git, commit: str, base_ids: frozenset[str]) -> str | Non
 
 
 def approval_facts_for(
-    git: Git, pr: PullRequestFacts, base_ids: frozenset[str] = frozenset()
+    git: Git,
+    pr: PullRequestFacts,
+    base_ids: frozenset[str] = frozenset(),
+    author_ssh_keys: tuple[str, ...] | None = None,
 ) -> ApprovalFacts:
     """Reviews, committers and content digests of a PR, ready for approval evaluation."""
     commits = {pr.head_sha, *(review.commit_sha for review in pr.reviews)}
@@ -74,7 +77,7 @@ def approval_facts_for(
         reviews=pr.reviews,
         committers=frozenset(committers),
         content_digests=digests,
-        author_ssh_keys=pr.author_ssh_keys,
+        author_ssh_keys=author_ssh_keys,
     )
 
 
@@ -99,7 +102,9 @@ def judge_pull(
     """Decide PR `pr`: request files read at `head`, policies and groups at `rules_at`
     (groups from `groups` when given), approvals from `pr.reviews`."""
     state = snapshot(git, rules_at)
-    facts = approval_facts_for(git, pr, state.existing_ids)
+    # The requester's keys as GitHub publishes them now: a request may only name one of them.
+    keys = tuple(github.ssh_public_keys(pr.author))
+    facts = approval_facts_for(git, pr, state.existing_ids, keys)
     group_value = (groups or state.groups).value
     logins = {pr.author, *(r.reviewer for r in pr.reviews)}
     teams, team_findings = (
