@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from dataclasses import replace
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 
@@ -12,6 +13,7 @@ from jitflow.core.model import Finding
 from jitflow.usecases.audit.html import render_html
 from jitflow.usecases.audit.render import write_csv, write_markdown, write_table
 from jitflow.usecases.sync.steps import denied_note, failed_note
+from tests.audit.test_audit_core import row
 from tests.inert import headings, live_parts
 
 HOSTILE = (
@@ -22,25 +24,13 @@ NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
 def hostile_row() -> AuditRow:
-    return AuditRow(
+    return replace(
+        row(NOW, NOW, Outcome.EXPIRED),
         id="alice-orders-1",
-        requester="alice",
-        policy="orders-db-write",
-        kind="database",
-        resource="database/orders-write",
         reason=HOSTILE,
         ticket="INC-1\n# APPROVED",
-        break_glass=False,
-        requested_at=NOW,
         approvers=("bob",),
-        merged_at=NOW,
-        merged_by="bob",
         pr=7,
-        issued_at=NOW,
-        expires_at=NOW,
-        ended_at=NOW,
-        outcome=Outcome.EXPIRED,
-        ended_by="",
         outcome_detail=HOSTILE,
         evidence=Evidence(merge_commit="a" * 40),
     )

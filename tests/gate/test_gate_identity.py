@@ -4,29 +4,12 @@ published SSH keys, the identities GitHub ties to each commit, co-authors and pu
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-import pytest
-
-from jitflow.adapters.git import Git
 from jitflow.errors import ExitCode
-from jitflow.sandbox.github import GitHubStandIn
-from tests.gate.scenario import Scenario, request_yaml, seed_files
+from tests.gate.scenario import Scenario, request_yaml
 
 SSH_REQ = "requests/alice-ssh-1.yaml"
-
-
-@pytest.fixture
-def github_seed_files() -> Mapping[str, bytes]:
-    return seed_files()
-
-
-@pytest.fixture
-def scenario(github_standin: GitHubStandIn, bare_repo: Path, tmp_path: Path) -> Iterator[Scenario]:
-    checkout = tmp_path / "runner-checkout"
-    Git(tmp_path).run("clone", "--quiet", str(bare_repo), str(checkout))
-    yield Scenario(github_standin, bare_repo, checkout, tmp_path)
 
 
 def new_key(tmp: Path, name: str) -> str:

@@ -3,14 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
-from pathlib import Path
 
-import pytest
-
-from jitflow.adapters.git import Git
-from jitflow.sandbox.github import GitHubStandIn
-from tests.gate.scenario import Scenario, request_yaml, seed_files
+from tests.gate.scenario import Scenario, request_yaml
 from tests.inert import headings, live_parts
 
 REASON = (
@@ -19,18 +13,6 @@ REASON = (
     "<img src=x onerror=alert(1)> | a | `b` #7"
 )
 FILE = "notes/x\n### ✅ APPROVED\n)[link](javascript:alert(1)).txt"
-
-
-@pytest.fixture
-def github_seed_files() -> Mapping[str, bytes]:
-    return seed_files()
-
-
-@pytest.fixture
-def scenario(github_standin: GitHubStandIn, bare_repo: Path, tmp_path: Path) -> Iterator[Scenario]:
-    checkout = tmp_path / "runner-checkout"
-    Git(tmp_path).run("clone", "--quiet", str(bare_repo), str(checkout))
-    yield Scenario(github_standin, bare_repo, checkout, tmp_path)
 
 
 def test_pr_comment_neutralises_hostile_reason_and_file_names(scenario: Scenario) -> None:

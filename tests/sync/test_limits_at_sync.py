@@ -6,21 +6,14 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from jitflow.usecases.audit.verify import VerifyOptions, run_verify
-from tests.sync.conftest import World
+from tests.sync.conftest import POLICIES, World
 from tests.sync.observe import active_grant, archived
 from tests.sync.test_kinds_through_sync import _publish
 
-LIMITED = b"""\
-name: ops-limited
-description: A read-only Vault token, one at a time
-grant: {kind: vault-token, policies: [jitflow-readonly]}
-duration: {default: 30m, max: 2h}
-requesters: {groups: [sre]}
-approvals:
-  rules:
-    - {count: 1, from: {groups: [leads]}}
-limits: {active_per_requester: 1}
-"""
+LIMITED = (
+    POLICIES["policies/ops-read.yaml"].replace(b"name: ops-read", b"name: ops-limited")
+    + b"limits: {active_per_requester: 1}\n"
+)
 REQUEST = (
     b"policy: ops-limited\nrequester: alice\nduration: 30m\n"
     b"reason: investigating the orders backlog for the incident\n"
