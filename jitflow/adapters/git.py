@@ -85,15 +85,23 @@ class Git:
                 env=self._environ(env),
                 check=False,
             )
-        except FileNotFoundError as exc:
-            raise UsageError("git is not installed or not on PATH") from exc
-        except NotADirectoryError as exc:
-            raise UsageError(f"{self.path} is not a directory") from exc
+        except (FileNotFoundError, NotADirectoryError) as exc:
+            raise self._launch_error() from exc
         result = GitResult(proc.returncode, proc.stdout, proc.stderr)
         if check and proc.returncode != 0:
             message = proc.stderr.decode("utf-8", errors="replace").strip()
             raise GitError(f"git {args[0]} failed in {self.path}: {message or 'no message'}")
         return result
+
+    def _launch_error(self) -> UsageError:
+        """Why git could not start: usually a wrong --repo, rarely a missing git."""
+        if not self.path.exists():
+            return UsageError(
+                f"{self.path} does not exist; pass --repo the clone of your access repository"
+            )
+        if not self.path.is_dir():
+            return UsageError(f"{self.path} is not a directory; --repo takes a clone's folder")
+        return UsageError("git is not installed or not on PATH")
 
     def run(
         self, *args: str, input: bytes | None = None, env: Mapping[str, str] | None = None
@@ -107,13 +115,16 @@ class Git:
 
     def stream(self, *args: str) -> Iterator[bytes]:
         """Yield stdout lines of a long-running git command without holding it all."""
-        proc = subprocess.Popen(
-            ["git", *args],
-            cwd=self.path,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=self._environ(None),
-        )
+        try:
+            proc = subprocess.Popen(
+                ["git", *args],
+                cwd=self.path,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=self._environ(None),
+            )
+        except (FileNotFoundError, NotADirectoryError) as exc:
+            raise self._launch_error() from exc
         assert proc.stdout is not None
         try:
             yield from proc.stdout
@@ -134,8 +145,22 @@ class Git:
             ["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], check=False
         )
         if result.returncode != 0:
-            raise UsageError(f"git reference {ref!r} does not name a commit in {self.path}")
+            raise UsageError(self._missing_commit(ref))
         return result.text.strip()
+
+    def _missing_commit(self, ref: str) -> str:
+        """Say which is wrong: the folder, an empty repository, or the reference."""
+        if not self.ok("rev-parse", "--git-dir"):
+            return (
+                f"{self.path} is not a git repository; run jitflow in a clone of your access "
+                "repository or pass --repo DIR"
+            )
+        if not self.ok("rev-parse", "--verify", "--quiet", "HEAD^{commit}") and ref == "HEAD":
+            return f"the repository {self.path} has no commits yet"
+        return (
+            f"git reference {ref!r} does not name a commit in {self.path}: check the branch, "
+            "tag or sha (`git branch -a` lists branches; `git fetch` brings remote ones)"
+        )
 
     def show_bytes(self, commit: str, path: str) -> bytes | None:
         """The content of `path` at `commit`, or None when it does not exist there."""

@@ -80,7 +80,7 @@ def check(
 
 
 @cli.command()
-@click.argument("name", type=click.Choice(["request", "policy", "groups"]))
+@click.argument("name", type=click.Choice(["request", "policy", "groups", "policy-test"]))
 def schema(name: str) -> None:
     """Print the JSON Schema (draft 2020-12) of a file format."""
     from jitflow.core.schemas import schema_text
@@ -94,8 +94,15 @@ def schema(name: str) -> None:
 @format_option("text", "json")
 @repo_option()
 def policies(login: str | None, ref: str, output_format: str, repo: Path) -> None:
-    """List policies: what each grants, for how long, who may ask and who approves."""
-    from jitflow.usecases.policies import list_policies, render_policies
+    """List policies: what each grants, for how long, who may ask and who approves.
+
+    A policy or groups file that can't be loaded is reported on stderr with its file, line
+    and column, and the exit code is 2.
+    """
+    from jitflow.usecases.policies import list_policies, policy_problems, render_policies
 
     listing = list_policies(repo, ref, login)
     click.echo(render_policies(listing, output_format), nl=False)
+    for line in policy_problems(listing):
+        click.echo(f"jitflow: {line}", err=True)
+    raise SystemExit(int(listing.exit_code))

@@ -43,6 +43,7 @@ class Context:
     waiting: tuple[ActiveGrant, ...] = ()
     # Every request of the change itself (filled in by `evaluate`): they count against each other.
     siblings: tuple[ActiveGrant, ...] = ()
+    known_policies: tuple[str, ...] = ()  # every policy name at the base, for advice
 
 
 @dataclass(frozen=True)
@@ -111,19 +112,50 @@ def evaluate(
     )
     context = replace(context, siblings=siblings)
     decisions = tuple(
-        _decide(loaded, policies, group_value or Groups(), group_value is None, context)
+        _decide(
+            loaded,
+            policies,
+            group_value or Groups(),
+            groups.findings if group_value is None else None,
+            context,
+        )
         for loaded in requests
     )
     return Decision(tuple(findings), decisions)
+
+
+def unknown_policy_message(name: str, known: Sequence[str]) -> str:
+    """Name the policies that exist and the closest one, so a typo is one glance away."""
+    import difflib
+
+    if not known:
+        return f"there is no policy {name!r} at the base, and no policies exist there at all"
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"there is no policy {name!r} at the base{hint} (known: {', '.join(sorted(known))})"
+
+
+def invalid_policy_message(name: str, problems: Sequence[Finding]) -> str:
+    """Why the policy file is unusable, with each problem's file, line and column."""
+    return (
+        f"policy {name!r} is invalid at the base, so nothing can be granted under it"
+        + _problems_text(problems)
+    )
+
+
+def _problems_text(problems: Sequence[Finding]) -> str:
+    where = "; ".join(f"{f.path}:{f.line}:{f.column}: {f.message}" for f in problems)
+    return f": {where}" if where else ""
 
 
 def _decide(
     loaded: Loaded,
     policies: Mapping[str, Loaded],
     groups: Groups,
-    groups_broken: bool,
+    groups_problems: Sequence[Finding] | None,  # None: the groups file is usable
     context: Context,
 ) -> RequestDecision:
+    groups_broken = groups_problems is not None
     request: Request | None = loaded.value
     findings = list(loaded.findings)
     if request is None:
@@ -142,11 +174,11 @@ def _decide(
     policy: Policy | None = policy_loaded.value if policy_loaded else None
     if policy_loaded is None:
         loc = request.where("policy")
-        known = ", ".join(sorted(name for name, p in policies.items() if p.value)) or "none"
+        known = context.known_policies or tuple(n for n, p in policies.items() if p.value)
         findings.append(
             Finding(
                 "unknown-policy",
-                f"there is no policy {request.policy!r} at the base (known: {known})",
+                unknown_policy_message(request.policy, known),
                 loc.path,
                 loc.line,
                 loc.column,
@@ -157,7 +189,7 @@ def _decide(
         findings.append(
             Finding(
                 "policy-invalid",
-                f"policy {request.policy!r} is invalid at the base, so nothing can be granted under it",
+                invalid_policy_message(request.policy, policy_loaded.findings),
                 loc.path,
                 loc.line,
                 loc.column,
@@ -189,14 +221,15 @@ def _decide(
         findings.append(
             Finding(
                 "groups-invalid",
-                "policies/groups.yaml is invalid at the base, so group membership can't be decided",
+                "policies/groups.yaml is invalid at the base, so group membership can't be "
+                f"decided{_problems_text(groups_problems or ())}",
                 request.path,
                 1,
                 1,
             )
         )
     duration = request.duration or (None if request.duration_text else policy.default_duration)
-    findings.extend(_policy_findings(request, policy, groups, context, duration))
+    findings.extend(_policy_findings(request, policy, groups, context, duration, groups_broken))
     facts = context.approval_facts or ApprovalFacts(author=context.author, head_sha="")
     approvals = evaluate_approvals(
         policy, request.requester, facts, groups, context.teams, break_glass=request.break_glass
@@ -227,8 +260,23 @@ def _check_requester(request: Request, context: Context, findings: list[Finding]
         )
 
 
+def undefined_groups_note(names: Sequence[str], groups: Groups) -> str:
+    """Why a named group has nobody in it, when the reason is the groups file itself."""
+    undefined = [n for n in names if n not in groups.members]
+    if not undefined:
+        return ""
+    if groups.missing:
+        return " (policies/groups.yaml does not exist, so every group is empty)"
+    return f" (group {', '.join(map(repr, undefined))} is not defined in policies/groups.yaml)"
+
+
 def _policy_findings(
-    request: Request, policy: Policy, groups: Groups, context: Context, duration: timedelta | None
+    request: Request,
+    policy: Policy,
+    groups: Groups,
+    context: Context,
+    duration: timedelta | None,
+    groups_broken: bool = False,
 ) -> list[Finding]:
     out: list[Finding] = []
 
@@ -240,7 +288,9 @@ def _policy_findings(
         add(
             "requester-not-eligible",
             "requester",
-            f"{request.requester} may not request {policy.name}; it is for {policy.requesters.describe()}",
+            f"{request.requester} may not request {policy.name}; it is for "
+            f"{policy.requesters.describe()}"
+            + ("" if groups_broken else undefined_groups_note(policy.requesters.groups, groups)),
         )
     limit = policy.max_duration
     if request.break_glass:

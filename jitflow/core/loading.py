@@ -240,9 +240,9 @@ def _build_policy(data: dict[str, Any], path: str) -> Policy:
 
 
 def parse_groups(content: bytes | None, path: str = GROUPS_PATH) -> Loaded:
-    """Parse `policies/groups.yaml`; a missing file means no groups."""
+    """Parse `policies/groups.yaml`; a missing file means no groups (and says so)."""
     if content is None:
-        return Loaded(Groups(), ())
+        return Loaded(Groups(missing=True), ())
     document, findings = _document(content, path, "groups")
     if document is None or findings:
         return Loaded(None, tuple(findings))

@@ -139,6 +139,7 @@ class Groups:
     """Named groups of GitHub logins (and `github-team:org/slug` references)."""
 
     members: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    missing: bool = False  # no policies/groups.yaml at all (every group is empty)
 
     def of(self, name: str) -> tuple[str, ...]:
         return self.members.get(name, ())

@@ -3,6 +3,7 @@ that reports each problem at the file's line and column."""
 
 from __future__ import annotations
 
+import difflib
 import json
 import sys
 from collections.abc import Iterable
@@ -13,7 +14,7 @@ from typing import Any
 from jitflow.core.model import Finding
 from jitflow.core.yamlio import Document, hint_for_string
 
-SCHEMA_NAMES = ("request", "policy", "groups")
+SCHEMA_NAMES = ("request", "policy", "groups", "policy-test")
 
 
 @cache
@@ -53,7 +54,12 @@ def validate(document: Document, name: str) -> list[Finding]:
             known = error.schema.get("properties", {})
             unknown = [(*json_path, key) for key in error.instance if key not in known]
             if unknown:
-                json_path = min(unknown, key=document.position)
+                first = min(unknown, key=document.key_position)
+                line, column = document.key_position(first)
+                findings.append(
+                    Finding("schema", _describe(error, name), document.path, line, column)
+                )
+                continue
         line, column = document.position(json_path)
         findings.append(
             Finding(
@@ -77,8 +83,23 @@ def _leaves(errors: Iterable[Any]) -> Iterable[Any]:
 
 
 def _where(error: Any, name: str) -> str:
-    parts = [str(p) for p in error.absolute_path]
-    return ".".join(parts) if parts else f"the {name} file"
+    """`approvals.rules[0].count`: the path as people write it, not JSON Pointer parts."""
+    text = ""
+    for part in error.absolute_path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or f"the {name} file"
+
+
+# JSON Schema's type names, in the words of someone writing YAML.
+_TYPE_WORDS = {
+    "array": "list",
+    "object": "mapping",
+    "integer": "whole number",
+    "string": "string",
+    "boolean": "boolean (true or false)",
+    "number": "number",
+    "null": "null",
+}
 
 
 def _describe(error: Any, name: str) -> str:
@@ -89,12 +110,18 @@ def _describe(error: Any, name: str) -> str:
         allowed = sorted(error.schema.get("properties", {}))
         unknown = sorted(set(value) - set(allowed)) if isinstance(value, dict) else []
         listed = ", ".join(allowed) if allowed else "none"
-        return f"unknown key {', '.join(map(repr, unknown))} in {where}; allowed keys: {listed}"
+        close = difflib.get_close_matches(unknown[0], allowed, n=1) if unknown else []
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return (
+            f"unknown key {', '.join(map(repr, unknown))} in {where}{hint}; allowed keys: {listed}"
+        )
     if kind == "required":
         return f"{where} is missing the required key {error.message.split(' ')[0]}"
     if kind == "type":
         expected = error.validator_value
-        expected_text = " or ".join(expected) if isinstance(expected, list) else expected
+        names = expected if isinstance(expected, list) else [expected]
+        words = [_TYPE_WORDS.get(str(t), str(t)) for t in names]
+        expected_text = " or ".join(words)
         got = _json_type(value)
         return f"{where} must be {_article(expected_text)}, got {got} {value!r}" + hint_for_string(
             value

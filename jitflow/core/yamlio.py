@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +45,7 @@ class Document:
     path: str
     data: Any
     positions: Mapping[JsonPath, tuple[int, int]]
+    key_positions: Mapping[JsonPath, tuple[int, int]] = field(default_factory=dict)
 
     def position(self, json_path: JsonPath) -> tuple[int, int]:
         """Line and column of the value at `json_path`, or of its closest ancestor."""
@@ -54,6 +55,10 @@ class Document:
                 return self.positions[probe]
             probe = probe[:-1]
         return self.positions.get((), (1, 1))
+
+    def key_position(self, json_path: JsonPath) -> tuple[int, int]:
+        """Line and column of the key that names `json_path` (for "unknown key" errors)."""
+        return self.key_positions.get(tuple(json_path)) or self.position(json_path)
 
 
 _INT = re.compile(r"^[-+]?[0-9]+$")
@@ -88,7 +93,7 @@ def load_yaml(content: bytes, path: str) -> Document:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        problem = exc.problem or exc.context or "invalid YAML"
+        problem = _with_context(exc)
         if "expected a single document" in str(exc.context or ""):
             problem = "only one YAML document is allowed per file (remove the '---' separator)"
         raise YamlError(path, line, column, problem) from None
@@ -97,8 +102,23 @@ def load_yaml(content: bytes, path: str) -> Document:
     if node is None:
         return Document(path, None, {(): (1, 1)})
     positions: dict[JsonPath, tuple[int, int]] = {}
-    data = _construct(node, (), positions, path)
-    return Document(path, data, positions)
+    key_positions: dict[JsonPath, tuple[int, int]] = {}
+    data = _construct(node, (), (positions, key_positions), path)
+    return Document(path, data, positions, key_positions)
+
+
+def _with_context(exc: yaml.MarkedYAMLError) -> str:
+    """PyYAML's problem with its context, e.g. "while scanning a quoted scalar (started at
+    line 3, column 9): found unexpected end of stream": the start is often the real typo."""
+    problem = exc.problem or "invalid YAML"
+    if not exc.context:
+        return problem
+    started = exc.context_mark
+    if started is not None and started is not exc.problem_mark:
+        where = f" (started at line {started.line + 1}, column {started.column + 1})"
+    else:
+        where = ""
+    return f"{exc.context}{where}: {problem}"
 
 
 def _compose(text: str) -> Any:
@@ -142,11 +162,13 @@ def _position(node: yaml.Node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
 
-def _construct(
-    node: yaml.Node, at: JsonPath, positions: dict[JsonPath, tuple[int, int]], path: str
-) -> Any:
+_Positions = tuple[dict[JsonPath, tuple[int, int]], dict[JsonPath, tuple[int, int]]]
+
+
+def _construct(node: yaml.Node, at: JsonPath, maps: _Positions, path: str) -> Any:
     import yaml
 
+    positions, key_positions = maps
     positions[at] = _position(node)
     if isinstance(node, yaml.MappingNode):
         result: dict[str, Any] = {}
@@ -164,10 +186,11 @@ def _construct(
                     f"duplicate key {key!r} (first defined at line {first[0]})",
                 )
             positions[(*at, key)] = _position(value_node)
-            result[key] = _construct(value_node, (*at, key), positions, path)
+            key_positions[(*at, key)] = _position(key_node)
+            result[key] = _construct(value_node, (*at, key), maps, path)
         return result
     if isinstance(node, yaml.SequenceNode):
-        return [_construct(item, (*at, i), positions, path) for i, item in enumerate(node.value)]
+        return [_construct(item, (*at, i), maps, path) for i, item in enumerate(node.value)]
     assert isinstance(node, yaml.ScalarNode)
     return _scalar(node, path)
 

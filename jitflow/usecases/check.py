@@ -17,7 +17,12 @@ from jitflow.core.changes import ChangeKind, ChangeSet, classify
 from jitflow.core.evaluation import Context, Decision, evaluate
 from jitflow.core.loading import Loaded, parse_request
 from jitflow.core.model import ChangedFile
-from jitflow.usecases.repository import changed_files, read_policies, snapshot
+from jitflow.usecases.repository import (
+    all_policy_names,
+    changed_files,
+    read_policies,
+    snapshot,
+)
 from jitflow.usecases.revocation import evaluate_revocation
 
 
@@ -68,6 +73,7 @@ def evaluate_change(
     names = [r.value.policy for r in requests if r.value is not None]
     policies = read_policies(git, base_sha, names)
     state = snapshot(git, base_sha)
+    known = tuple(all_policy_names(git, base_sha)) if set(names) - set(policies) else ()
     context = Context(
         now=now,
         author=author,
@@ -76,6 +82,7 @@ def evaluate_change(
         existing_ids=state.existing_ids,
         teams=teams or {},
         approval_facts=approval_facts,
+        known_policies=known,
     )
     decision = evaluate(requests, policies, groups or state.groups, context, change.findings)
     if change.kind is ChangeKind.REVOCATION:

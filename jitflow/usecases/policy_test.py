@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from jitflow.core import schemas
 from jitflow.core.approvals import ApprovalFacts
 from jitflow.core.evaluation import Context, RequestDecision, evaluate
 from jitflow.core.loading import (
@@ -22,11 +23,12 @@ from jitflow.core.loading import (
     parse_request,
     parse_time,
 )
-from jitflow.core.model import ActiveGrant, Groups, Review, ReviewState
-from jitflow.core.yamlio import YamlError, dump, load_yaml
+from jitflow.core.model import ActiveGrant, Finding, Groups, Location, Review, ReviewState
+from jitflow.core.yamlio import Document, YamlError, dump, load_yaml
 from jitflow.errors import ConfigError
 
 CASES_DIR = "policies/tests"
+# The keys the README documents; policy-test.schema.json is the contract they mirror.
 _CASE_KEYS = {"name", "request", "context", "expect"}
 _CONTEXT_KEYS = {"author", "now", "groups", "active", "reviews", "id"}
 _EXPECT_KEYS = {"allowed", "approved", "findings", "approvals_missing"}
@@ -54,25 +56,43 @@ class PolicyTestReport:
 
 
 def run_policy_tests(repo: Path) -> PolicyTestReport:
-    policies = _load_policies(repo)
-    base_groups = parse_groups(_read(repo / GROUPS_PATH), GROUPS_PATH)
-    results: list[CaseResult] = []
-    files = sorted((repo / CASES_DIR).glob("*.yaml"))
+    files = sorted(
+        [*(repo / CASES_DIR).glob("*.yaml"), *(repo / CASES_DIR).glob("*.yml")],
+        key=lambda p: p.name,
+    )
     if not files:
         raise ConfigError(f"no policy tests found: add cases under {CASES_DIR}/*.yaml")
-    for path in files:
-        relative = str(path.relative_to(repo))
-        try:
-            document = load_yaml(path.read_bytes(), relative)
-        except YamlError as exc:
-            raise ConfigError(str(exc)) from exc
-        cases = document.data.get("cases") if isinstance(document.data, dict) else None
-        if not isinstance(cases, list) or not cases:
-            raise ConfigError(f"{relative}:1:1: expected a mapping with a non-empty list `cases:`")
-        for index, case in enumerate(cases):
-            line = document.position(("cases", index))[0]
-            results.append(_run_case(relative, line, case, policies, base_groups))
+    documents = [_case_file(path, str(path.relative_to(repo))) for path in files]
+    problems = [f for _, found in documents for f in found]
+    policies = _load_policies(repo)
+    base_groups = parse_groups(_read(repo / GROUPS_PATH), GROUPS_PATH)
+    problems += [f for loaded in (*policies.values(), base_groups) for f in loaded.findings]
+    if problems:
+        raise ConfigError(_listing("the policy tests can't run", problems))
+    results: list[CaseResult] = []
+    for document, _ in documents:
+        assert document is not None
+        for index, case in enumerate(document.data["cases"]):
+            line, column = document.position(("cases", index))
+            where = Location(document.path, line, column)
+            results.append(_run_case(document, index, where, case, policies, base_groups))
     return PolicyTestReport(tuple(results))
+
+
+def _case_file(path: Path, relative: str) -> tuple[Document | None, list[Finding]]:
+    """A test file checked against its JSON Schema: every problem with file:line:column."""
+    try:
+        document = load_yaml(path.read_bytes(), relative)
+    except YamlError as exc:
+        return None, [Finding("yaml", exc.problem, relative, exc.line, exc.column)]
+    if document.data is None:
+        return None, [Finding("schema", f"{relative} is empty; expected `cases:`", relative, 1, 1)]
+    return document, schemas.validate(document, "policy-test")
+
+
+def _listing(title: str, findings: list[Finding]) -> str:
+    lines = [f"  {f.path}:{f.line}:{f.column}: {f.message}" for f in findings]
+    return f"{title}:\n" + "\n".join(lines)
 
 
 def _read(path: Path) -> bytes | None:
@@ -87,48 +107,39 @@ def _load_policies(repo: Path) -> dict[str, Loaded]:
     }
 
 
-def _check_keys(where: str, data: object, allowed: set[str]) -> dict[str, Any]:
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where}: expected a mapping")
-    unknown = sorted(set(data) - allowed)
-    if unknown:
-        raise ConfigError(
-            f"{where}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}"
-        )
-    return data
-
-
 def _run_case(
-    file: str, line: int, raw: object, policies: dict[str, Loaded], base_groups: Loaded
+    document: Document,
+    index: int,
+    where: Location,
+    case: dict[str, Any],
+    policies: dict[str, Loaded],
+    base_groups: Loaded,
 ) -> CaseResult:
-    where = f"{file}:{line}"
-    case = _check_keys(where, raw, _CASE_KEYS)
-    if "request" not in case or "expect" not in case:
-        raise ConfigError(f"{where}: a case needs `request:` and `expect:`")
-    context_data = _check_keys(f"{where} context", case.get("context", {}), _CONTEXT_KEYS)
-    expect = _check_keys(f"{where} expect", case["expect"], _EXPECT_KEYS)
-    request_data = _check_keys(
-        f"{where} request",
-        case["request"],
-        set(case["request"]) if isinstance(case["request"], dict) else set(),
-    )
+    """One case; its shape was checked by the schema, so only values can still be wrong."""
+    context_data: dict[str, Any] = case.get("context", {})
+    expect: dict[str, Any] = case["expect"]
+    request_data: dict[str, Any] = case["request"]
     request_id = str(context_data.get("id", "case-request"))
     loaded = parse_request(dump(request_data).encode(), f"requests/{request_id}.yaml")
     groups = base_groups
     if "groups" in context_data:
         groups = Loaded(Groups({k: tuple(v) for k, v in context_data["groups"].items()}), ())
     author = str(context_data.get("author", request_data.get("requester", "")))
-    now = parse_time(str(context_data["now"])) if "now" in context_data else _DEFAULT_NOW
+    now = _DEFAULT_NOW
+    if "now" in context_data:
+        try:
+            now = parse_time(context_data["now"])
+        except ValueError as exc:
+            line, column = document.position(("cases", index, "context", "now"))
+            raise ConfigError(f"{document.path}:{line}:{column}: context.now: {exc}") from exc
     active = tuple(
         ActiveGrant(
-            id=str(g.get("id", f"active-{i}")),
-            policy=str(g["policy"]),
-            requester=str(g["requester"]),
+            id=str(g.get("id", f"active-{i}")), policy=g["policy"], requester=g["requester"]
         )
         for i, g in enumerate(context_data.get("active", []))
     )
     reviews = tuple(
-        Review(str(r["reviewer"]), ReviewState(str(r.get("state", "APPROVED"))), "head", now)
+        Review(r["reviewer"], ReviewState(r.get("state", "APPROVED")), "head", now)
         for r in context_data.get("reviews", [])
     )
     facts = ApprovalFacts(
@@ -142,9 +153,9 @@ def _run_case(
     }
     messages = tuple(f"[{f.code}] {f.message}" for f in decision.findings)
     return CaseResult(
-        file,
-        line,
-        str(case.get("name", f"case at line {line}")),
+        where.path,
+        where.line,
+        str(case.get("name", f"case at line {where.line}")),
         actual == expected,
         expected,
         actual,

@@ -19,7 +19,7 @@ from jitflow.core.loading import ID_PATTERN, format_time, parse_request
 from jitflow.core.yamlio import dump
 from jitflow.errors import DeniedError, UsageError
 from jitflow.usecases.branches import commit_on_new_branch
-from jitflow.usecases.repository import read_policies, snapshot
+from jitflow.usecases.repository import all_policy_names, read_policies, snapshot
 
 SCHEMA_COMMENT = "# yaml-language-server: $schema=../.jitflow/schemas/request.schema.json\n"
 _ALPHABET = string.ascii_lowercase + string.digits
@@ -116,8 +116,13 @@ def _evaluate(
     loaded = parse_request(content.encode(), path)
     state = snapshot(git, base)
     names = [loaded.value.policy] if loaded.value is not None else []
+    policies = read_policies(git, base, names)
     context = Context(
-        now=now, author=login, active_grants=state.active, existing_ids=state.existing_ids
+        now=now,
+        author=login,
+        active_grants=state.active,
+        existing_ids=state.existing_ids,
+        known_policies=() if policies else tuple(all_policy_names(git, base)),
     )
-    decision = evaluate([loaded], read_policies(git, base, names), state.groups, context)
+    decision = evaluate([loaded], policies, state.groups, context)
     return decision.requests[0]

@@ -67,7 +67,7 @@ CASES = [
         "policy: staging-readonly\nrequester: alice\nreason: debugging checkout\ncolour: blue\n",
         "alice",
         4,
-        9,
+        1,  # the unknown key itself, not its value
     ),
     (
         "yaml",

@@ -22,7 +22,7 @@ from jitflow.core.history import (
 )
 from jitflow.core.plain_yaml import load_plain
 from jitflow.core.yamlio import YamlError, load_yaml
-from jitflow.errors import GitError, UsageError
+from jitflow.errors import GitError
 
 DEFAULT_RUNNER_EMAIL = "jitflow-sync@users.noreply.github.com"
 BLOB_BATCH = 512
@@ -40,13 +40,7 @@ class LedgerEntry:
 
 
 def head_of(git: Git, ref: str) -> str:
-    try:
-        return git.rev_parse(ref)
-    except UsageError as exc:
-        raise UsageError(
-            f"{git.path} has no commit at {ref!r}: run the audit in a clone of the "
-            "jitflow repository (a plain `git clone` is enough)"
-        ) from exc
+    return git.rev_parse(ref)
 
 
 def iter_commits(git: Git, head: str) -> Iterator[Commit]:
