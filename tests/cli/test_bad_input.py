@@ -31,8 +31,10 @@ def work(tmp_path_factory: pytest.TempPathFactory) -> GitRepo:
 
 def _request(repo: GitRepo, policy: str, base: str = "main") -> tuple[int, str]:
     result = run_cli(
-        ["request", policy, "--reason", REASON, "--as", "alice", "--base", base]
-        + ["--repo", str(repo.path), "--now", NOW]
+        [
+            *("request", policy, "--reason", REASON, "--as", "alice", "--base", base),
+            *("--repo", str(repo.path), "--now", NOW),
+        ]
     )
     return result.exit_code, result.output
 
