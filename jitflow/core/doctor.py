@@ -27,6 +27,7 @@ _PIN = re.compile(
     rb"uses: ([A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+@[0-9a-f]{40}) # jitflow action"
 )
 _DIFF_LINES = 20
+PLACEHOLDER_OWNER = "@your-org/"  # what `jitflow init` and the examples write
 
 
 class CheckStatus(StrEnum):
@@ -144,6 +145,23 @@ def check_codeowners(files: Mapping[str, str | None]) -> Check:
             f"{path} gives no owner to {', '.join(uncovered)}: changes there need no "
             "code owner's review",
             f"add to {path} (after any broader rule):\n{lines}",
+        )
+    placeholders = sorted(
+        {
+            owner
+            for samples in OWNED_DIRECTORIES.values()
+            for sample in samples
+            for owner in owners_of(rules, sample)
+            if owner.lower().startswith(PLACEHOLDER_OWNER)
+        }
+    )
+    if placeholders:
+        return fail(
+            check_id,
+            f"{path} still names the placeholder owner {', '.join(placeholders)}: GitHub "
+            "requests no review from a team that doesn't exist",
+            f"in {path}, replace {placeholders[0]} with your admins' team or logins, e.g. "
+            "@acme/platform-admins",
         )
     return ok(check_id, f"{path} covers {', '.join(OWNED_DIRECTORIES)}")
 

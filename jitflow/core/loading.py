@@ -175,10 +175,10 @@ def parse_policy(content: bytes, path: str) -> Loaded:
                 ),
             ),
         )
-    try:
-        policy = _build_policy(data, path)
-    except DurationError as exc:
-        return Loaded(None, (Finding("policy-invalid", str(exc), path, 1, 1),))
+    bad_durations = _duration_findings(document, path)
+    if bad_durations:
+        return Loaded(None, tuple(bad_durations))
+    policy = _build_policy(data, path)
     if policy.default_duration > policy.max_duration:
         line, column = document.position(("duration", "default"))
         return Loaded(
@@ -194,6 +194,34 @@ def parse_policy(content: bytes, path: str) -> Loaded:
             ),
         )
     return Loaded(policy, ())
+
+
+_POLICY_DURATIONS = (
+    ("duration", "max"),
+    ("duration", "default"),
+    ("grant", "wrap_ttl"),
+    ("start", "max_ahead"),
+    ("break_glass", "max_duration"),
+    ("break_glass", "post_review_within"),
+)
+
+
+def _duration_findings(document: Document, path: str) -> list[Finding]:
+    """Each duration the schema's pattern accepts but the parser refuses (zero, too long),
+    at its own line and column."""
+    findings = []
+    for section, key in _POLICY_DURATIONS:
+        value = (document.data.get(section) or {}).get(key)
+        if not isinstance(value, str):
+            continue
+        try:
+            parse_duration(value)
+        except DurationError as exc:
+            line, column = document.position((section, key))
+            findings.append(
+                Finding("policy-invalid", f"{section}.{key}: {exc}", path, line, column)
+            )
+    return findings
 
 
 def _build_policy(data: dict[str, Any], path: str) -> Policy:

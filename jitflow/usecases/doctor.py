@@ -27,6 +27,7 @@ from jitflow.core.doctor import (
     skip,
     warn,
 )
+from jitflow.core.doctor_policies import policy_rule_problems
 from jitflow.core.doctor_vault import (
     LoginExpectation,
     VaultFacts,
@@ -36,7 +37,7 @@ from jitflow.core.doctor_vault import (
     grant_targets,
 )
 from jitflow.core.loading import GROUPS_PATH, POLICY_DIR, parse_groups, parse_policy
-from jitflow.core.model import Policy
+from jitflow.core.model import Groups, Policy
 from jitflow.errors import ExitCode, JitflowError, UsageError
 
 SECTIONS = ("repository", "github", "vault")
@@ -117,43 +118,60 @@ def _repository(repo: Path) -> tuple[list[Check], list[Policy]]:
         )
         template = workflow_templates(action)[path]
         checks.append(check_workflow(path, actual, template, restore))
-    policy_check, policies = _policies(repo)
-    checks.append(policy_check)
+    policy_checks, policies = _policies(repo)
+    checks += policy_checks
     return checks, policies
 
 
-def _policies(repo: Path) -> tuple[Check, list[Policy]]:
+def _policies(repo: Path) -> tuple[list[Check], list[Policy]]:
+    """Loading (file:line:column of each problem), then what loads but can't work."""
     policies: list[Policy] = []
     problems = []
-    names = sorted((repo / POLICY_DIR).glob("*.yaml"))
-    for file in names:
+    groups = Groups(missing=True)
+    for file in sorted((repo / POLICY_DIR).glob("*.yaml")):
         path = f"{POLICY_DIR}/{file.name}"
         if path == GROUPS_PATH:
             loaded = parse_groups(file.read_bytes(), path)
+            groups = loaded.value or Groups()
         else:
             loaded = parse_policy(file.read_bytes(), path)
             if loaded.value is not None:
                 policies.append(loaded.value)
         problems += [f"{f.path}:{f.line}:{f.column}: {f.message}" for f in loaded.findings]
+    ignored = sorted(f"{POLICY_DIR}/{p.name}" for p in (repo / POLICY_DIR).glob("*.yml"))
+    problems += [f"{p}: ignored: policies are read from {POLICY_DIR}/<name>.yaml" for p in ignored]
     if problems:
-        return (
+        return [
             fail(
                 "repository.policies",
                 f"{len(problems)} problem(s) in {POLICY_DIR}/: requests for these policies are "
                 "refused",
                 f"fix the files; `jitflow policies --repo {repo}` lists them",
                 problems,
-            ),
-            policies,
-        )
+            )
+        ], policies
     if not policies:
-        return warn(
-            "repository.policies",
-            f"no policies under {POLICY_DIR}/: nothing can be requested",
-            "add one, e.g. `jitflow init` writes an example",
-        ), policies
+        return [
+            warn(
+                "repository.policies",
+                f"no policies under {POLICY_DIR}/: nothing can be requested",
+                "add one, e.g. `jitflow init` writes an example",
+            )
+        ], policies
     count = f"{len(policies)} {'policy loads' if len(policies) == 1 else 'policies load'}"
-    return ok("repository.policies", f"{count} cleanly"), policies
+    return [ok("repository.policies", f"{count} cleanly"), _rules(policies, groups)], policies
+
+
+def _rules(policies: list[Policy], groups: Groups) -> Check:
+    problems = policy_rule_problems(policies, groups)
+    if problems:
+        return fail(
+            "repository.policy-rules",
+            f"{len(problems)} policy rule(s) can't work as written",
+            f"edit the policies or {GROUPS_PATH} as each line says",
+            problems,
+        )
+    return ok("repository.policy-rules", "every group is defined and every rule can be met")
 
 
 # ---- GitHub -------------------------------------------------------------------------------

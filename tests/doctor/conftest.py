@@ -110,7 +110,9 @@ def github_seed_files(doctor_vault: DoctorVault) -> Mapping[str, bytes]:
         **workflow_templates(ACTION),
         ".github/CODEOWNERS": (
             Path(__file__).resolve().parents[2] / "jitflow" / "templates" / "CODEOWNERS"
-        ).read_bytes(),
+        )
+        .read_bytes()
+        .replace(b"@your-org/", b"@acme/"),  # an adopter replaces init's placeholder
         "policies/groups.yaml": GROUPS,
         "policies/ro-token.yaml": policy_yaml(
             "ro-token", "{kind: vault-token, policies: [jitflow-readonly]}"

@@ -31,6 +31,7 @@ def test_good_setup_passes_every_check(live: Setup) -> None:
         "repository.workflow.check",
         "repository.workflow.sync",
         "repository.policies",
+        "repository.policy-rules",
         "github.required-statuses",
         "github.required-reviews",
         "github.code-owner-reviews",
