@@ -19,6 +19,8 @@ repository (the clone at --repo):
   repository.workflow.check   .github/workflows/check.yml is the pinned template, byte for
   repository.workflow.sync    byte (only an older jitflow pin: a warning); a diff otherwise
   repository.policies         every policy and groups.yaml loads cleanly
+  repository.policy-rules     every named group is defined, every approval rule can be met,
+                              break-glass is no longer than duration.max
 github (GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_API_URL; protection or rulesets of --branch):
   github.required-statuses    jitflow/policy and jitflow/approval are required
   github.required-reviews     at least 1 approving review is required

@@ -104,8 +104,9 @@ class FreshWorld(ScenarioWorld):
         assert "all 2 policy cases pass" in ran.stdout
 
     def after_doctor(self, ran: Ran) -> None:
-        # what `init` wrote passes; GitHub and Vault are skipped here, each with how to enable it
-        for check in ("codeowners", "workflow.check", "workflow.sync", "policies"):
+        # what `init` wrote (with its placeholder owner replaced) passes; GitHub and Vault are
+        # skipped here, each with how to enable it
+        for check in ("codeowners", "workflow.check", "workflow.sync", "policies", "policy-rules"):
             assert f"✓ repository.{check}:" in ran.stdout
         assert "GITHUB_TOKEN or GITHUB_REPOSITORY is not set" in ran.stdout
         assert "VAULT_ADDR or VAULT_TOKEN is not set" in ran.stdout
