@@ -159,6 +159,36 @@ def _scenario(standin: GitHubStandIn, work: Git) -> None:
     with pytest.raises(GithubException) as no_ruleset:
         requester.requestJsonAndCheck("GET", "/repos/acme/access/rulesets/999999")
     assert no_ruleset.value.status == 404
+    # set through the REST API, as the README tells admins to (gh api ...)
+    _, created = requester.requestJsonAndCheck(
+        "POST",
+        "/repos/acme/access/rulesets",
+        input={
+            "name": "ledger writer",
+            "target": "branch",
+            "enforcement": "evaluate",
+            "conditions": {"ref_name": {"include": ["~DEFAULT_BRANCH"], "exclude": []}},
+            "bypass_actors": [
+                {"actor_id": 77, "actor_type": "Integration", "bypass_mode": "always"}
+            ],
+            "rules": [{"type": "deletion"}],
+        },
+    )
+    assert created["bypass_actors"][0]["actor_type"] == "Integration"
+    with pytest.raises(GithubException) as unnamed:
+        requester.requestJsonAndCheck("POST", "/repos/acme/access/rulesets", input={"rules": []})
+    assert unnamed.value.status == 422
+    _, protected = requester.requestJsonAndCheck(
+        "PUT",
+        "/repos/acme/access/branches/main/protection",
+        input={
+            "required_status_checks": {"strict": False, "contexts": ["jitflow"]},
+            "enforce_admins": True,
+            "required_pull_request_reviews": {"required_approving_review_count": 2},
+            "restrictions": None,
+        },
+    )
+    assert protected["enforce_admins"]["enabled"] is True
     with pytest.raises(GithubException) as blocked:
         bob_pr.merge(merge_method="merge")
     assert blocked.value.status == 405
@@ -167,6 +197,10 @@ def _scenario(standin: GitHubStandIn, work: Git) -> None:
     with pytest.raises(GithubException) as stale:
         bob_pr.merge(sha="0" * 40)
     assert stale.value.status == 409
+    with pytest.raises(GithubException) as ruled:  # the ruleset on main applies at merge too
+        bob_pr.merge(merge_method="merge", sha=sha)
+    assert ruled.value.data["message"] == 'Required status check "jitflow/policy" is expected.'
+    standin.create_status(sha, "bob", "success", "jitflow/policy")
     merged = bob_pr.merge(merge_method="merge", sha=sha)
     assert merged.merged and pr.is_merged()
     assert [p.number for p in repo.get_commit(merged.sha).get_pulls()] == [pr.number]

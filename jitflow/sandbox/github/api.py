@@ -2,32 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
+from jitflow.sandbox.github.messages import Request, Response
 from jitflow.sandbox.github.protection import render_protection
 from jitflow.sandbox.github.render import Json, Renderer, node_id
 from jitflow.sandbox.github.rulesets import RulesetApi
 from jitflow.sandbox.github.service import ApiError, Service, invalid, not_found
 from jitflow.sandbox.github.state import User
 
-
-@dataclass(frozen=True)
-class Request:
-    method: str
-    path: str
-    params: dict[str, str]
-    query: dict[str, str]
-    body: Json
-    user: User
-
-
-@dataclass
-class Response:
-    status: int
-    body: Any = None
-    headers: dict[str, str] = field(default_factory=dict)
+__all__ = ["Api", "Request", "Response"]
 
 
 def _int(value: str, name: str) -> int:
@@ -230,6 +215,25 @@ class Api(RulesetApi):
             raise ApiError(404, "Branch not protected")
         url = f"{self.r.repo_api}/branches/{branch}/protection"
         return Response(200, render_protection(protection, url))
+
+    def update_branch_protection(self, req: Request) -> Response:
+        """PUT .../protection: GitHub requires all four top-level keys (null to turn off)."""
+        self._repo_check(req)
+        required = (
+            "required_status_checks",
+            "enforce_admins",
+            "required_pull_request_reviews",
+            "restrictions",
+        )
+        missing = [key for key in required if key not in req.body]
+        if missing:
+            raise invalid("Branch", missing[0], "missing_field")
+        branch = req.params["branch"]
+        if self.svc.git.resolve(branch) is None:
+            raise ApiError(404, "Branch not found")
+        self.svc.store.protection[branch] = dict(req.body)
+        url = f"{self.r.repo_api}/branches/{branch}/protection"
+        return Response(200, render_protection(req.body, url))
 
     def get_commit(self, req: Request) -> Response:
         self._repo_check(req)

@@ -48,6 +48,13 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation("GET", _R + "/rules/branches/{branch}", "repos/get-branch-rules", "get_branch_rules"),
     Operation("GET", _R + "/rulesets/{ruleset_id}", "repos/get-repo-ruleset", "get_repo_ruleset"),
+    Operation("POST", _R + "/rulesets", "repos/create-repo-ruleset", "create_repo_ruleset"),
+    Operation(
+        "PUT",
+        _R + "/branches/{branch}/protection",
+        "repos/update-branch-protection",
+        "update_branch_protection",
+    ),
     Operation("GET", _R + "/pulls", "pulls/list", "list_pulls"),
     Operation("POST", _R + "/pulls", "pulls/create", "create_pull"),
     Operation("GET", _R + "/pulls/{pull_number}", "pulls/get", "get_pull"),

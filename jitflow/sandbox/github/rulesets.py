@@ -6,18 +6,14 @@ branch, and one ruleset with its bypass actors.
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from jitflow.sandbox.github.enforcement import applies_to
+from jitflow.sandbox.github.messages import Request, Response
 from jitflow.sandbox.github.render import Json, Renderer, node_id
-from jitflow.sandbox.github.service import Service, not_found
+from jitflow.sandbox.github.service import Service, invalid, not_found
 from jitflow.sandbox.github.state import timestamp
-
-if TYPE_CHECKING:
-    from jitflow.sandbox.github.api import Request, Response
-
-DEFAULT_BRANCH = "main"
 
 # GitHub answers every parameter of these rules, defaulted when the ruleset left it out.
 _RULE_DEFAULTS: Mapping[str, Json] = {
@@ -71,24 +67,6 @@ def make_ruleset(
     }
 
 
-def _matches(pattern: str, branch: str) -> bool:
-    if pattern == "~ALL":
-        return True
-    if pattern == "~DEFAULT_BRANCH":
-        return branch == DEFAULT_BRANCH
-    return fnmatch.fnmatchcase(f"refs/heads/{branch}", pattern)
-
-
-def applies_to(ruleset: Mapping[str, Any], branch: str) -> bool:
-    """Active, targeting branches, and its ref_name condition selects `branch`."""
-    names = ruleset["conditions"]["ref_name"]
-    return (
-        ruleset["enforcement"] == "active"
-        and any(_matches(p, branch) for p in names["include"])
-        and not any(_matches(p, branch) for p in names["exclude"])
-    )
-
-
 class RulesetApi:
     """GET .../rules/branches/{branch} and GET .../rulesets/{ruleset_id}."""
 
@@ -97,8 +75,6 @@ class RulesetApi:
     _repo_check: Callable[[Request], None]  # Api's: 404 unless the path names our repository
 
     def get_branch_rules(self, req: Request) -> Response:
-        from jitflow.sandbox.github.api import Response  # api.py mixes this class in
-
         self._repo_check(req)
         branch = req.params["branch"]
         source = f"{self.svc.owner}/{self.svc.repo}"
@@ -116,8 +92,6 @@ class RulesetApi:
         return Response(200, rules)
 
     def get_repo_ruleset(self, req: Request) -> Response:
-        from jitflow.sandbox.github.api import Response  # api.py mixes this class in
-
         self._repo_check(req)
         try:
             ruleset = self.svc.store.rulesets.get(int(req.params["ruleset_id"]))
@@ -125,18 +99,46 @@ class RulesetApi:
             raise not_found() from None
         if ruleset is None:
             raise not_found()
-        url = f"{self.r.repo_api}/rulesets/{ruleset['id']}"
-        return Response(
-            200,
-            {
-                **ruleset,
-                "source_type": "Repository",
-                "source": f"{self.svc.owner}/{self.svc.repo}",
-                "node_id": node_id("RRS", int(ruleset["id"])),
-                "current_user_can_bypass": "never",
-                "_links": {
-                    "self": {"href": url},
-                    "html": {"href": f"{self.r.repo_web}/rules/{ruleset['id']}"},
-                },
-            },
+        return Response(200, self._render_ruleset(ruleset))
+
+    def create_repo_ruleset(self, req: Request) -> Response:
+        """POST .../rulesets: a branch ruleset from GitHub's create body."""
+        self._repo_check(req)
+        body = req.body
+        name, rules = body.get("name"), body.get("rules", [])
+        enforcement = body.get("enforcement")
+        if not isinstance(name, str) or not name:
+            raise invalid("Ruleset", "name", "missing_field")
+        if enforcement not in ("active", "evaluate", "disabled"):
+            raise invalid("Ruleset", "enforcement")
+        if body.get("target", "branch") != "branch" or not isinstance(rules, list):
+            raise invalid("Ruleset", "rules")
+        if any(not isinstance(r, dict) or "type" not in r for r in rules):
+            raise invalid("Ruleset", "rules")
+        ref_name = (body.get("conditions") or {}).get("ref_name") or {}
+        store = self.svc.store
+        ruleset_id = store.ids.next("ruleset")
+        store.rulesets[ruleset_id] = make_ruleset(
+            ruleset_id,
+            name,
+            rules,
+            include=list(ref_name.get("include", ["~DEFAULT_BRANCH"])),
+            exclude=list(ref_name.get("exclude", [])),
+            bypass_actors=list(body.get("bypass_actors", [])),
+            enforcement=enforcement,
         )
+        return Response(201, self._render_ruleset(store.rulesets[ruleset_id]))
+
+    def _render_ruleset(self, ruleset: Json) -> Json:
+        url = f"{self.r.repo_api}/rulesets/{ruleset['id']}"
+        return {
+            **ruleset,
+            "source_type": "Repository",
+            "source": f"{self.svc.owner}/{self.svc.repo}",
+            "node_id": node_id("RRS", int(ruleset["id"])),
+            "current_user_can_bypass": "never",
+            "_links": {
+                "self": {"href": url},
+                "html": {"href": f"{self.r.repo_web}/rules/{ruleset['id']}"},
+            },
+        }

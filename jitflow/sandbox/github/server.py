@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from jitflow.sandbox.github.api import Api, Request, Response
+from jitflow.sandbox.github.githttp import GitResponse, git_path, serve_git
 from jitflow.sandbox.github.routes import ALIASES, OPERATIONS, Operation
 from jitflow.sandbox.github.service import ApiError, Service
 
@@ -76,6 +77,21 @@ def make_handler(service: Service, api: Api, recorder: Recorder) -> type[BaseHTT
             split = urlsplit(self.path)
             path = split.path.rstrip("/") or "/"
             raw = self._read_body()
+            git_service = git_path(service.owner, service.repo, path)
+            if git_service is not None:
+                with service.lock:
+                    answer = serve_git(
+                        service,
+                        service.git.path,
+                        method,
+                        git_service,
+                        split.query,
+                        self.headers.get,
+                        raw,
+                    )
+                    recorder.requests.append((method, path, answer.status))
+                self._send_git(answer)
+                return
             with service.lock:
                 operation_id, response = self._dispatch(method, path, split.query, raw)
                 recorder.requests.append((method, path, response.status))
@@ -84,8 +100,25 @@ def make_handler(service: Service, api: Api, recorder: Recorder) -> type[BaseHTT
             self._send(response)
 
         def _read_body(self) -> bytes:
+            if (self.headers.get("Transfer-Encoding") or "").lower() == "chunked":
+                chunks: list[bytes] = []
+                while True:
+                    size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                    if size == 0:
+                        self.rfile.readline()
+                        return b"".join(chunks)
+                    chunks.append(self.rfile.read(size))
+                    self.rfile.readline()
             length = int(self.headers.get("Content-Length") or 0)
             return self.rfile.read(length) if length else b""
+
+        def _send_git(self, answer: GitResponse) -> None:
+            self.send_response(answer.status, HTTPStatus(answer.status).phrase)
+            for name, value in answer.headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(answer.body)))
+            self.end_headers()
+            self.wfile.write(answer.body)
 
         def _dispatch(
             self, method: str, path: str, query: str, raw: bytes

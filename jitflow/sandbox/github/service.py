@@ -7,6 +7,7 @@ import secrets
 import threading
 from typing import Any
 
+from jitflow.sandbox.github.enforcement import ruleset_merge_blockers
 from jitflow.sandbox.github.gitrepo import BareRepo, FileChange
 from jitflow.sandbox.github.protection import merge_blockers
 from jitflow.sandbox.github.state import (
@@ -71,6 +72,10 @@ class Service:
         user = User(uid, login, secrets.token_hex(20), keys, can_read_org, kind=kind)
         self.store.users[login] = user
         return user
+
+    def _actor(self, login: str) -> User:
+        found = self.store.users.get(login)
+        return found if found is not None else User(0, login, "", [], False)
 
     def authenticate(self, token: str) -> User | None:
         for user in self.store.users.values():
@@ -228,6 +233,7 @@ class Service:
         if sha and sha != pull.head_sha:
             raise ApiError(409, "Head branch was modified. Review and try the merge again.")
         blockers = merge_blockers(self.store.protection.get(pull.base_ref), pull, self.statuses)
+        blockers += ruleset_merge_blockers(self.store, pull, self._actor(actor), self.statuses)
         if blockers:
             raise ApiError(405, blockers[0])
         outcome = self.git.merge_outcome(pull.base_sha, pull.head_sha)

@@ -11,6 +11,7 @@ from types import TracebackType
 from typing import Any
 
 from jitflow.sandbox.github.api import Api
+from jitflow.sandbox.github.githttp import install_hook
 from jitflow.sandbox.github.gitrepo import BareRepo
 from jitflow.sandbox.github.render import Renderer
 from jitflow.sandbox.github.rulesets import make_ruleset
@@ -50,6 +51,7 @@ class GitHubStandIn:
     def start(self) -> None:
         if self._server is not None:
             return
+        install_hook(self.bare_repo)
         handler = make_handler(self._service, Api(self._service, self._renderer), self._recorder)
         server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         server.daemon_threads = True
@@ -96,6 +98,11 @@ class GitHubStandIn:
         return f"{self.owner}/{self.repo}"
 
     @property
+    def git_url(self) -> str:
+        """Where git clones and pushes over HTTP (pushes are judged like GitHub's)."""
+        return f"{self.api_url}/{self.owner}/{self.repo}.git"
+
+    @property
     def requests_log(self) -> list[tuple[str, str, int]]:
         with self._service.lock:
             return list(self._recorder.requests)
@@ -128,6 +135,17 @@ class GitHubStandIn:
                 raise StandInError(404, f"no user {login!r}")
             ids = self._service.store.ids
             user.ssh_keys = [(ids.next("key"), key.strip()) for key in ssh_keys]
+
+    def add_app(self, slug: str) -> tuple[int, str]:
+        """Install a GitHub App on the repository; return (app id, installation token).
+        The token acts as `<slug>[bot]`; rulesets name the App as bypass actor by its id."""
+        with self._service.lock:
+            login = f"{slug}[bot]"
+            if login in self._service.store.users:
+                raise StandInError(422, f"app {slug!r} already exists")
+            user = self._service.add_user(login, [], False, "Bot")
+            user.app_id = self._service.store.ids.next("app")
+            return user.app_id, user.token
 
     def token_for(self, login: str) -> str:
         with self._service.lock:

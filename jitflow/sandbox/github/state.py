@@ -35,8 +35,9 @@ class User:
     token: str
     ssh_keys: list[tuple[int, str]]
     can_read_org: bool
-    kind: str = "User"  # or "Organization"
+    kind: str = "User"  # or "Organization", or "Bot" (a GitHub App's installation)
     created_at: str = field(default_factory=timestamp)
+    app_id: int | None = None  # the GitHub App a "Bot" acts for (rulesets' bypass actors)
 
 
 @dataclass
