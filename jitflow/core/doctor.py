@@ -218,6 +218,8 @@ class Enforcer:
     code_owners: bool
     binds_admins: bool
     bypass_note: str = ""
+    blocks_pushes: bool = False  # requires a PR or statuses: a direct push to the branch fails
+    bypass_apps: tuple[int, ...] = ()  # GitHub Apps (Integration actors) that may bypass it
 
 
 def protection_enforcer(protection: Mapping[str, Any] | None) -> Enforcer | None:
@@ -237,6 +239,7 @@ def protection_enforcer(protection: Mapping[str, Any] | None) -> Enforcer | None
         bool(reviews.get("require_code_owner_reviews")) if reviews else False,
         enforced,
         "" if enforced else "branch protection does not include administrators",
+        blocks_pushes=bool(reviews) or bool(contexts),
     )
 
 
@@ -252,6 +255,7 @@ def ruleset_enforcers(
     for ruleset_id, members in sorted(grouped.items()):
         contexts: set[str] = set()
         approvals, code_owners = 0, False
+        blocks = any(r.get("type") in ("pull_request", "update") for r in members)
         for rule in members:
             params = rule.get("parameters") or {}
             if rule.get("type") == "required_status_checks":
@@ -270,11 +274,26 @@ def ruleset_enforcers(
             )
         else:
             actors = details.get("bypass_actors") or []
-            binds = not actors
+            # GitHub Apps (the jitflow App pushing the ledger) are no administrators
+            binds = all(a.get("actor_type") == "Integration" for a in actors)
             kinds = ", ".join(sorted({str(a.get("actor_type")) for a in actors}))
             note = "" if binds else f"{name} lets {kinds} bypass it"
+        apps = tuple(
+            int(a.get("actor_id") or 0)
+            for a in (details or {}).get("bypass_actors") or []
+            if a.get("actor_type") == "Integration"
+        )
         enforcers.append(
-            Enforcer(name, frozenset(c for c in contexts if c), approvals, code_owners, binds, note)
+            Enforcer(
+                name,
+                frozenset(c for c in contexts if c),
+                approvals,
+                code_owners,
+                binds,
+                note,
+                blocks_pushes=blocks or bool(contexts),
+                bypass_apps=apps,
+            )
         )
     return enforcers
 
@@ -341,6 +360,46 @@ def check_branch_rules(enforcers: Sequence[Enforcer], repository: str, branch: s
         checks.append(ok("github.code-owner-reviews", f"{branch} requires code owner review"))
     checks.append(_admins_check(enforcers, api, branch))
     return checks
+
+
+def check_ledger_writer(enforcers: Sequence[Enforcer], branch: str, app_id: str | None) -> Check:
+    """The sync pushes ledger commits straight to the branch: every rule that refuses direct
+    pushes must let the jitflow GitHub App (and nobody else) through. Classic protection
+    can't: its required status checks bind App tokens too."""
+    check_id = "github.ledger-writer"
+    fix = (
+        "protect the branch with the README's ruleset (ruleset.json) whose only bypass actor is "
+        "the jitflow GitHub App, and drop classic branch protection"
+    )
+    blocking = [e for e in enforcers if e.blocks_pushes]
+    if not blocking:
+        return ok(check_id, f"direct pushes to {branch} are not refused: the sync can push")
+    classic = [e for e in blocking if e.name == "branch protection"]
+    if classic:
+        return fail(
+            check_id,
+            f"branch protection on {branch} refuses the sync's ledger pushes (no token can "
+            "bypass its required status checks)",
+            fix,
+        )
+    apps = {e.name: e.bypass_apps for e in blocking}
+    wrong = [name for name, ids in apps.items() if len(ids) != 1]
+    found = {ids[0] for ids in apps.values() if len(ids) == 1}
+    if wrong or len(found) != 1:
+        return fail(
+            check_id,
+            f"{', '.join(wrong) or 'the rulesets'} on {branch} must have exactly one GitHub App "
+            "(the jitflow App) as bypass actor, or the sync can't push the ledger",
+            fix,
+        )
+    (found_id,) = found
+    if app_id and str(found_id) != app_id:
+        return fail(
+            check_id,
+            f"the App that may push to {branch} is {found_id}, not JITFLOW_APP_ID={app_id}",
+            fix,
+        )
+    return ok(check_id, f"only the GitHub App {found_id} may push the ledger to {branch}")
 
 
 def protect_command(api: str) -> str:

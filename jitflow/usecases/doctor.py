@@ -18,6 +18,7 @@ from jitflow.core.doctor import (
     CheckStatus,
     check_branch_rules,
     check_codeowners,
+    check_ledger_writer,
     check_workflow,
     fail,
     ok,
@@ -223,6 +224,7 @@ def _github(options: DoctorOptions) -> list[Check]:
     if classic is not None:
         enforcers.insert(0, classic)
     checks += check_branch_rules(enforcers, gateway.repository, branch)
+    checks.append(check_ledger_writer(enforcers, branch, env.get("JITFLOW_APP_ID")))
     return checks
 
 

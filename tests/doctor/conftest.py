@@ -38,6 +38,30 @@ GOOD_PROTECTION: Mapping[str, Any] = {
     },
     "restrictions": None,
 }
+# The README's ruleset (rules only): what the good setup protects main with, the jitflow App
+# (GitHub App) its only bypass actor.
+GOOD_RULES: list[dict[str, Any]] = [
+    {"type": "deletion"},
+    {"type": "non_fast_forward"},
+    {
+        "type": "pull_request",
+        "parameters": {
+            "required_approving_review_count": 1,
+            "dismiss_stale_reviews_on_push": True,
+            "require_code_owner_review": True,
+            "require_last_push_approval": True,
+        },
+    },
+    {
+        "type": "required_status_checks",
+        "parameters": {
+            "required_status_checks": [
+                {"context": "jitflow/policy"},
+                {"context": "jitflow/approval"},
+            ]
+        },
+    },
+]
 GROUPS = b"sre: [alice, carol]\nleads: [bob]\n"
 
 
@@ -144,6 +168,15 @@ class Setup:
     standin: GitHubStandIn
     vault: DoctorVault
     env: dict[str, str | None]
+    ruleset_id: int = 0
+    app_id: int = 0
+
+    def protect_classically(self, protection: Mapping[str, Any] | None) -> None:
+        """Swap the good ruleset for classic branch protection (which the ledger can't pass)."""
+        if self.ruleset_id:
+            self.standin.remove_ruleset(self.ruleset_id)
+            self.ruleset_id = 0
+        self.standin.set_branch_protection("main", dict(protection) if protection else None)
 
     @property
     def path(self) -> Path:
@@ -172,7 +205,12 @@ class Setup:
 
 @pytest.fixture
 def live(github_standin: GitHubStandIn, work_clone: Git, doctor_vault: DoctorVault) -> Setup:
-    github_standin.set_branch_protection("main", dict(GOOD_PROTECTION))
+    app_id, _ = github_standin.add_app("jitflow-runner")
+    ruleset_id = github_standin.add_ruleset(
+        "jitflow: main",
+        GOOD_RULES,
+        bypass_actors=[{"actor_id": app_id, "actor_type": "Integration"}],
+    )
     token = github_standin.add_user("repo-admin")
     env: dict[str, str | None] = {
         "GITHUB_TOKEN": token,
@@ -190,7 +228,7 @@ def live(github_standin: GitHubStandIn, work_clone: Git, doctor_vault: DoctorVau
         "JITFLOW_TEAMS_TOKEN": None,
         "JITFLOW_BOT_LOGIN": None,
     }
-    return Setup(work_clone, github_standin, doctor_vault, env)
+    return Setup(work_clone, github_standin, doctor_vault, env, ruleset_id, app_id)
 
 
 def failed_ids(report: Mapping[str, Any]) -> set[str]:

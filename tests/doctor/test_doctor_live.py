@@ -18,6 +18,7 @@ from tests.doctor.conftest import (
 )
 
 SYNC = ".github/workflows/sync.yml"
+LEDGER = "github.ledger-writer"
 
 
 def test_good_setup_passes_every_check(live: Setup) -> None:
@@ -36,6 +37,7 @@ def test_good_setup_passes_every_check(live: Setup) -> None:
         "github.required-reviews",
         "github.code-owner-reviews",
         "github.admins-enforced",
+        "github.ledger-writer",
         "vault.reachable",
         "vault.jwt-role",
         "vault.jwt-claims",
@@ -50,7 +52,7 @@ def test_good_setup_passes_every_check(live: Setup) -> None:
 
 
 def test_text_output_marks_each_problem_with_a_fix_and_never_prints_tokens(live: Setup) -> None:
-    live.standin.set_branch_protection("main", {**GOOD_PROTECTION, "enforce_admins": False})
+    live.protect_classically({**GOOD_PROTECTION, "enforce_admins": False})
     result = live.doctor()
     assert result.exit_code == 1
     assert "✓ repository.codeowners" in result.stdout
@@ -67,39 +69,35 @@ def test_text_output_marks_each_problem_with_a_fix_and_never_prints_tokens(live:
 
 def test_missing_required_status(live: Setup) -> None:
     checks = {"strict": True, "contexts": ["jitflow/policy"]}
-    live.standin.set_branch_protection(
-        "main", {**GOOD_PROTECTION, "required_status_checks": checks}
-    )
+    live.protect_classically({**GOOD_PROTECTION, "required_status_checks": checks})
     code, report = live.report()
-    assert (code, failed_ids(report)) == (1, {"github.required-statuses"})
+    assert (code, failed_ids(report)) == (1, {"github.required-statuses", LEDGER})
     assert "jitflow/approval" in check(report, "github.required-statuses")["message"]
 
 
 def test_admins_exempt(live: Setup) -> None:
-    live.standin.set_branch_protection("main", {**GOOD_PROTECTION, "enforce_admins": False})
+    live.protect_classically({**GOOD_PROTECTION, "enforce_admins": False})
     code, report = live.report()
-    assert (code, failed_ids(report)) == (1, {"github.admins-enforced"})
+    assert (code, failed_ids(report)) == (1, {"github.admins-enforced", LEDGER})
 
 
 def test_no_code_owner_review(live: Setup) -> None:
     reviews = {"required_approving_review_count": 1, "require_code_owner_reviews": False}
-    live.standin.set_branch_protection(
-        "main", {**GOOD_PROTECTION, "required_pull_request_reviews": reviews}
-    )
+    live.protect_classically({**GOOD_PROTECTION, "required_pull_request_reviews": reviews})
     code, report = live.report()
-    assert (code, failed_ids(report)) == (1, {"github.code-owner-reviews"})
+    assert (code, failed_ids(report)) == (1, {"github.code-owner-reviews", LEDGER})
 
 
 def test_no_approving_review_required(live: Setup) -> None:
     protection = {k: v for k, v in GOOD_PROTECTION.items() if k != "required_pull_request_reviews"}
-    live.standin.set_branch_protection("main", protection)
+    live.protect_classically(protection)
     code, report = live.report()
     assert code == 1
-    assert failed_ids(report) == {"github.required-reviews", "github.code-owner-reviews"}
+    assert failed_ids(report) == {"github.required-reviews", "github.code-owner-reviews", LEDGER}
 
 
 def test_unprotected_branch_fails_every_github_rule(live: Setup) -> None:
-    live.standin.set_branch_protection("main", None)
+    live.protect_classically(None)
     code, report = live.report()
     assert code == 1
     assert failed_ids(report) == {
@@ -128,25 +126,41 @@ _RULESET = [
 ]
 
 
-def test_a_ruleset_without_bypass_satisfies_every_rule(live: Setup) -> None:
-    live.standin.set_branch_protection("main", None)
+def test_a_ruleset_without_bypass_satisfies_every_rule_but_the_ledger_writer(live: Setup) -> None:
+    live.protect_classically(None)
     live.standin.add_ruleset("jitflow gate", _RULESET)
     code, report = live.report()
-    assert (code, failed_ids(report)) == (0, set())
+    assert (code, failed_ids(report)) == (1, {LEDGER})
+    assert "exactly one GitHub App" in check(report, LEDGER)["message"]
+
+
+def test_classic_protection_alone_can_not_take_the_ledger(live: Setup) -> None:
+    live.protect_classically(GOOD_PROTECTION)
+    code, report = live.report()
+    assert (code, failed_ids(report)) == (1, {LEDGER})
+    assert "ruleset" in check(report, LEDGER)["fix"]
+
+
+def test_the_ledger_writer_must_be_the_configured_app(live: Setup) -> None:
+    live.env["JITFLOW_APP_ID"] = str(live.app_id + 1)
+    code, report = live.report()
+    assert (code, failed_ids(report)) == (1, {LEDGER})
+    live.env["JITFLOW_APP_ID"] = str(live.app_id)
+    assert live.report()[0] == 0
 
 
 def test_a_ruleset_with_bypass_actors_lets_admins_through(live: Setup) -> None:
-    live.standin.set_branch_protection("main", None)
+    live.protect_classically(None)
     live.standin.add_ruleset(
         "jitflow gate", _RULESET, bypass_actors=[{"actor_id": 5, "actor_type": "RepositoryRole"}]
     )
     code, report = live.report()
-    assert (code, failed_ids(report)) == (1, {"github.admins-enforced"})
+    assert (code, failed_ids(report)) == (1, {"github.admins-enforced", LEDGER})
     assert "RepositoryRole" in check(report, "github.admins-enforced")["message"]
 
 
 def test_a_ruleset_for_another_branch_does_not_count(live: Setup) -> None:
-    live.standin.set_branch_protection("main", None)
+    live.protect_classically(None)
     live.standin.add_ruleset("release gate", _RULESET, include=["refs/heads/release/*"])
     code, report = live.report()
     assert code == 1

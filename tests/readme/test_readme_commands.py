@@ -50,7 +50,30 @@ def _workflow_dispatch() -> None:
     assert 'args+=(--revoke "$REVOKE_ID")' in workflow
 
 
+def readme_ruleset() -> dict[str, object]:
+    """The ruleset the README tells admins to create (the json block after its marker)."""
+    import json
+
+    text = readme.readme_text()
+    block = text.split("<!-- readme-ruleset -->\n```json\n", 1)[1].split("\n```", 1)[0]
+    loaded: dict[str, object] = json.loads(block)
+    return loaded
+
+
+def _ruleset_through_the_api() -> None:
+    """tests/adoption POSTs the README's ruleset to the stand-in and lives under it; here: the
+    command reads the file the README writes, and the ruleset has the App as only bypass."""
+    ruleset = readme_ruleset()
+    assert ruleset["bypass_actors"] == [
+        {"actor_id": 123456, "actor_type": "Integration", "bypass_mode": "always"}
+    ]
+
+
 NOT_EXECUTABLE: dict[str, tuple[str, Callable[[], None]]] = {
+    "gh api -X POST repos/acme/access/rulesets --input ruleset.json\n": (
+        "needs GitHub; the adoption story test sends the same body through the REST API",
+        _ruleset_through_the_api,
+    ),
     "pip install -e '.[demo]' && jitflow demo\n": (
         "CI installs the project itself; `jitflow demo` runs in the demo scenario",
         _pip_install_then_demo,

@@ -34,6 +34,21 @@ class Platform:
     sign_id_token: Callable[[Mapping[str, Any]], str] | None = field(default=None, repr=False)
     actions: Mapping[str, Path] = field(default_factory=dict)  # "owner/name" -> action dir
     machine_env: Mapping[str, str] = field(default_factory=dict)  # what the runner exports
+    secrets: Mapping[str, str] = field(default_factory=dict, repr=False)  # `secrets.*`
+    app: GitHubApp | None = field(default=None, repr=False)  # for create-github-app-token
+    clone_url: str | None = None  # where actions/checkout fetches (default: the bare repo)
+
+
+@dataclass(frozen=True)
+class GitHubApp:
+    """A GitHub App installed on the repository: what create-github-app-token needs and
+    mints (the private key stands for the PEM; GitHub checks a JWT signed with it)."""
+
+    app_id: str
+    slug: str
+    private_key: str = field(repr=False)
+    token: str = field(repr=False)
+    permissions: Mapping[str, str] = field(default_factory=dict)  # e.g. {"contents": "write"}
 
 
 @dataclass(frozen=True)
@@ -138,7 +153,7 @@ def github_contexts(
         "github": github,
         "inputs": dict(inputs),
         "vars": dict(platform.variables),
-        "secrets": {"GITHUB_TOKEN": platform.token},
+        "secrets": {**platform.secrets, "GITHUB_TOKEN": platform.token},
         "steps": {},
         "runner": {"os": "Linux", "arch": "X64"},
     }

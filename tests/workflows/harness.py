@@ -298,9 +298,29 @@ class _Job:
             return StepResult(name, StepStatus.SETUP, uses)
         if action in SETUP_ACTIONS:
             return StepResult(name, StepStatus.SETUP, uses)
+        if action == "actions/create-github-app-token":
+            return self._app_token(name, uses, given)
         if action in self.platform.actions:
             return self._composite(self.platform.actions[action], step, name, given, ctx)
         raise HarnessError(f"no emulation for the action {uses}")
+
+    def _app_token(self, name: str, uses: str, given: Mapping[str, Any]) -> StepResult:
+        """What actions/create-github-app-token does: an installation token of the App whose
+        id and private key it is given, narrowed to the `permission-*` inputs."""
+        app = self.platform.app
+        values = {k: render(v) for k, v in given.items()}
+        if app is None or values.get("app-id") != app.app_id:
+            raise StepFailed(f"step {name!r}: no GitHub App with id {values.get('app-id')!r}")
+        if values.get("private-key") != app.private_key:
+            raise StepFailed(f"step {name!r}: the private key is not the App's (401)")
+        for key, level in values.items():
+            if key.startswith("permission-"):
+                granted = app.permissions.get(key.removeprefix("permission-"))
+                if granted not in (level, "write"):
+                    raise StepFailed(f"step {name!r}: the App has no {key} {level} (422)")
+        self.secrets["the GitHub App token"] = app.token
+        outputs = {"token": app.token, "app-slug": app.slug, "installation-id": "1"}
+        return StepResult(name, StepStatus.SETUP, uses, outputs=outputs)
 
     def _checkout(self, given: Mapping[str, Any]) -> None:
         """What actions/checkout does, from the stand-in's bare repository."""
@@ -314,7 +334,8 @@ class _Job:
             sha = Git(self.platform.bare_repo).rev_parse(ref)
         git = Git(self.workspace, env={"HOME": str(self.home)})
         git.run("init", "--quiet")
-        git.run("remote", "add", "origin", self.platform.bare_repo.resolve().as_uri())
+        origin = self.platform.clone_url or self.platform.bare_repo.resolve().as_uri()
+        git.run("remote", "add", "origin", origin)
         shallow = [f"--depth={depth}"] if depth > 0 else []
         if depth == 0:
             everything = ["+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*"]
