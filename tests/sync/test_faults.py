@@ -66,19 +66,22 @@ def test_policy_edited_in_the_same_pr_is_denied(world: World) -> None:
     assert _tokens_for(world, request_id) == []
 
 
-def test_orphan_token_from_a_dead_sync_is_adopted_not_duplicated(world: World) -> None:
-    request_id, _ = world.approved_merge()
+def test_orphan_token_from_a_dead_sync_is_replaced_and_delivered(world: World) -> None:
+    request_id, number = world.approved_merge()
     vault, github = _gateways(world)
     git = world.runner
     git.run("fetch", "--quiet", "origin")
     state = read_state(git, git.rev_parse("origin/main"))
     verdict = decide(git, github, request_id, state.added_by[request_id])
-    issued = vault.issue(order_for(verdict))  # ... and the process dies before git
+    issued = vault.issue(order_for(verdict))  # ... and the process dies before delivering
     world.sync()
     active = load_yaml(world.main_file(f"requests/active/{request_id}.yaml") or b"", "a").data
-    assert active["grant"]["vault"]["accessor"] == issued.accessor
-    assert _last_trailers(world)["jitflow-event"] == "adopt"
-    assert _tokens_for(world, request_id) == [issued.accessor]
+    fresh = active["grant"]["vault"]["accessor"]
+    assert fresh != issued.accessor and vault.lookup_accessor(issued.accessor or "") is None
+    assert _last_trailers(world)["jitflow-event"] == "issue"
+    assert _tokens_for(world, request_id) == [fresh]
+    bodies = [str(c["body"]) for c in world.standin.comments(number)]
+    assert any("BEGIN AGE ENCRYPTED FILE" in b for b in bodies)  # the requester got it
 
 
 def test_orphan_token_of_a_denied_request_is_revoked(world: World) -> None:

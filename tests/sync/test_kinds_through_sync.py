@@ -110,7 +110,9 @@ def test_ssh_certificate_is_posted_in_clear_and_expires(world: World) -> None:
         grant["vault"]["cert_serial"]
         and sorted(grant["vault"]["valid_principals"].split(",")) == principals
     )
-    assert "accessor" not in grant["vault"]
+    # recorded in Vault too: the anchor (before signing) and the receipt (after)
+    assert grant["vault"]["accessor"] and grant["vault"]["receipt_accessor"]
+    assert grant["vault"]["ssh_key"].startswith("SHA256:")
     assert grant["requested_seconds"] == 1800 and 1790 <= grant["granted_seconds"] <= 1800
     # ssh-keygen prints the validity in local time, the ledger in UTC
     expires = parse_time(grant["expires_at"])
@@ -178,7 +180,7 @@ def test_identity_group_membership_follows_the_grant(world: World) -> None:
         assert grant["vault"]["entity_id"] == entities[login]
         assert grant["vault"]["group"] == world.vault.setup.group
         assert grant["vault"]["group_id"] == world.vault.setup.group_id
-        assert grant["vault"]["already_member"] == "false"
+        assert grant["vault"]["accessor"]  # the anchor recorded the membership in Vault first
         assert grant["granted_seconds"] == 1800
         _issued_trailers_match(world, request_id, "oncall", login)
 

@@ -57,3 +57,25 @@ def test_a_failing_token_listing_does_not_stop_expiry(
     assert "orphan tokens failed" in run.stderr
     assert expiring not in vault_tokens(world.vault)
     assert events(world, expiring) == ["issue", "expire"]
+
+
+def test_credentials_lost_to_a_vault_outage_are_replaced_and_delivered(
+    behind_proxy: tuple[World, CuttableVaultProxy],  # noqa: F811
+) -> None:
+    world, proxy = behind_proxy
+    request_id, number = world.approved_merge()
+    proxy.cut_on("POST", "sys/wrapping/wrap")  # Vault goes away between issue and delivery
+    run = world.sync(check=False)
+    assert run.returncode == ExitCode.UNEXPECTED
+    [orphan] = vault_tokens(world.vault)[request_id]  # issued, delivered to nobody
+    assert active_grant(world, request_id) is None
+
+    proxy.restore()
+    world.sync()  # the settling run
+    grant = active_grant(world, request_id)
+    assert grant is not None and grant["vault"]["accessor"] != orphan
+    assert vault_tokens(world.vault)[request_id] == [grant["vault"]["accessor"]]
+    bodies = [str(c["body"]) for c in world.standin.comments(number)]
+    assert any("BEGIN AGE ENCRYPTED FILE" in b for b in bodies)
+    assert any(f"`{request_id}` is active" in b for b in bodies)
+    assert events(world, request_id) == ["revoke", "issue"]

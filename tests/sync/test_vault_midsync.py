@@ -145,7 +145,7 @@ def test_expiries_done_before_vault_vanished_are_recorded_by_that_run(
     assert events(world, expiring) == ["issue", "expire"]  # ... so say it in git
 
 
-def test_sync_killed_between_vault_and_git_is_adopted_once(
+def test_sync_killed_between_vault_and_git_is_replaced_once(
     behind_proxy: tuple[World, CuttableVaultProxy],
 ) -> None:
     world, proxy = behind_proxy
@@ -178,10 +178,12 @@ def test_sync_killed_between_vault_and_git_is_adopted_once(
     proxy.restore()
     world.sync()
     grant = active_grant(world, request_id)
-    assert grant is not None and grant["vault"]["accessor"] == orphan
-    assert vault_tokens(world.vault)[request_id] == [orphan]
-    assert events(world, request_id) == ["adopt"]
+    # the orphan's secret reached nobody: it is revoked, and fresh credentials delivered
+    assert grant is not None and grant["vault"]["accessor"] != orphan
+    assert vault_tokens(world.vault)[request_id] == [grant["vault"]["accessor"]]
+    assert events(world, request_id) == ["revoke", "issue"]
     assert grant["pr"] == number
+    bodies = [str(c["body"]) for c in world.standin.comments(number)]
+    assert any("BEGIN AGE ENCRYPTED FILE" in b for b in bodies)
     world.sync()  # and the next run leaves it alone
-    assert events(world, request_id) == ["adopt"]
-    assert vault_tokens(world.vault)[request_id] == [orphan]
+    assert events(world, request_id) == ["revoke", "issue"]

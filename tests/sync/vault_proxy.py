@@ -39,7 +39,9 @@ class _Answer:
     status: int
     errors: tuple[str, ...]
     times: int | None  # None: every time
+    skip: int = 0  # let this many matching calls through first
     given: int = 0
+    passed: int = 0
 
 
 class CuttableVaultProxy:
@@ -99,17 +101,24 @@ class CuttableVaultProxy:
         errors: tuple[str, ...] = ("permission denied",),
         *,
         times: int | None = None,
+        skip: int = 0,
     ) -> None:
-        """Answer `method` calls to `/v1/<path_prefix>...` with `status` (not relayed), the
-        first `times` times or always; e.g. 403 for a policy that lost a capability, 500."""
+        """Answer `method` calls to `/v1/<path_prefix>...` with `status` (not relayed), after
+        `skip` of them went through, `times` times or always; e.g. 403 for a policy that
+        lost a capability, 500 for a server error after a write."""
         with self._lock:
-            self._answers.append(_Answer(method, f"/v1/{path_prefix}", status, errors, times))
+            self._answers.append(
+                _Answer(method, f"/v1/{path_prefix}", status, errors, times, skip)
+            )
 
     def _canned(self, method: str, path: str) -> _Answer | None:
         with self._lock:
             for answer in self._answers:
                 used_up = answer.times is not None and answer.given >= answer.times
                 if not used_up and method == answer.method and path.startswith(answer.path_prefix):
+                    if answer.passed < answer.skip:
+                        answer.passed += 1
+                        continue
                     answer.given += 1
                     return answer
         return None

@@ -125,7 +125,12 @@ def test_ssh_certificate_has_the_duration_and_principals(
     key = ssh_keypair(tmp_path)
     order = ssh_order(jitflow_vault, key, duration=1800)
     grant = gateway.issue(order)
-    assert grant.secret is None and grant.accessor is None and grant.public_material
+    # the anchor token records the grant in Vault; the receipt, the certificate and serial
+    assert grant.secret is None and grant.accessor and grant.public_material
+    receipt = gateway.lookup_accessor(grant.identifiers["receipt_accessor"])
+    assert receipt is not None and receipt.receipt_of == grant.accessor
+    assert receipt.meta["jitflow_cert_serial"] == grant.identifiers["cert_serial"]
+    assert receipt.meta["jitflow_certificate"] == grant.public_material.strip()
     cert_path = tmp_path / "id_ed25519-cert.pub"
     cert_path.write_text(grant.public_material)
     valid_from, valid_to, principals = ssh_validity(cert_path)
@@ -135,8 +140,10 @@ def test_ssh_certificate_has_the_duration_and_principals(
     assert abs(grant.expires_at.timestamp() - (time.time() + 1800)) < 30
     assert not grant.capped and 1790 <= grant.granted_ttl_seconds <= 1800
     assert grant.identifiers["cert_serial"]
-    handle = GrantHandle(order.request_id, order.kind, None, grant.identifiers)
+    handle = GrantHandle(order.request_id, order.kind, grant.accessor, grant.identifiers)
     assert gateway.revoke(handle) is RevokeOutcome.NOT_REVOCABLE
+    assert gateway.lookup_accessor(grant.accessor) is None  # its records end with it
+    assert gateway.lookup_accessor(grant.identifiers["receipt_accessor"]) is None
 
 
 def test_ssh_ttl_capped_by_role_max(
@@ -178,10 +185,40 @@ def test_identity_group_membership_added_then_removed(
     ).json()["data"]
     assert group["policies"] == ["jitflow-oncall-admin"]  # other fields survive the update
 
-    handle = GrantHandle(order.request_id, order.kind, None, grant.identifiers)
+    assert grant.accessor is not None
+    anchor = gateway.lookup_accessor(grant.accessor)  # recorded in Vault before the write
+    assert anchor is not None and anchor.meta["jitflow_entity"] == carol
+    assert anchor.meta["jitflow_group"] == jitflow_vault.setup.group
+
+    handle = GrantHandle(order.request_id, order.kind, grant.accessor, grant.identifiers)
     assert gateway.revoke(handle) is RevokeOutcome.REVOKED
     assert carol not in group_members(jitflow_vault)
+    assert gateway.lookup_accessor(grant.accessor) is None
     assert gateway.revoke(handle) is RevokeOutcome.ALREADY_GONE
+
+
+def test_identity_group_membership_held_by_another_grant_stays(
+    gateway: VaultGateway, jitflow_vault: JitflowVault
+) -> None:
+    order = GrantOrder(
+        request_id=new_request_id(),
+        policy="oncall",
+        requester="carol",
+        kind=GrantKind.IDENTITY_GROUP,
+        duration_seconds=600,
+        group=jitflow_vault.setup.group,
+    )
+    carol = jitflow_vault.setup.entity_ids["carol"]
+    grant = gateway.issue(order)
+    held = GrantHandle(
+        order.request_id, order.kind, grant.accessor, grant.identifiers, keep_membership=True
+    )
+    assert gateway.revoke(held) is RevokeOutcome.REVOKED
+    assert carol in group_members(jitflow_vault)  # the ledger says another grant holds it
+    assert gateway.lookup_accessor(grant.accessor or "") is None
+    freed = GrantHandle(order.request_id, order.kind, None, grant.identifiers)
+    assert gateway.revoke(freed) is RevokeOutcome.REVOKED
+    assert carol not in group_members(jitflow_vault)
 
 
 def test_identity_group_unknown_login_is_a_clear_error(gateway: VaultGateway) -> None:

@@ -47,6 +47,7 @@ def test_token_is_issued_usable_then_revoked(
         "jitflow_request": order.request_id,
         "jitflow_policy": "read-secrets",
         "jitflow_requester": "alice",
+        "jitflow_kind": "vault-token",
     }
     assert data["display_name"].endswith(f"jitflow-{order.request_id}")
 

@@ -106,10 +106,22 @@ class VaultGateway:
         if order.kind is GrantKind.DATABASE:
             return issue.issue_database(self._transport, order, token_role)
         if order.kind is GrantKind.SSH:
-            return issue.issue_ssh(self._transport, order)
+            return issue.issue_ssh(self._transport, order, token_role)
         if order.kind is GrantKind.IDENTITY_GROUP:
-            return issue.issue_identity_group(self._transport, order, self.identity_mount)
+            return issue.issue_identity_group(
+                self._transport, order, self.identity_mount, token_role
+            )
         raise ConfigError(f"unknown grant kind {order.kind!r}")
+
+    def recover_certificate(self, anchor: TokenInfo, receipt: TokenInfo) -> IssuedGrant:
+        """An ssh grant whose run died after signing, from its receipt: nothing is re-signed."""
+        return issue.recover_certificate(anchor, receipt)
+
+    def adopt_membership(self, anchor: TokenInfo) -> IssuedGrant:
+        """An identity-group grant whose run died, completed from what its anchor recorded."""
+        return self._transport.run_with_retry(
+            lambda: issue.adopt_membership(self._transport, anchor)
+        )
 
     # -- revoke -------------------------------------------------------------------------
 
@@ -120,9 +132,13 @@ class VaultGateway:
     def _revoke(self, handle: GrantHandle, *, confirm: bool) -> RevokeOutcome:
         """Revoke; a token is confirmed gone by a lookup unless the caller confirms in bulk."""
         if handle.kind is GrantKind.SSH:
+            self._revoke_markers(handle)  # the certificate itself lives until it expires
             return RevokeOutcome.NOT_REVOCABLE
         if handle.kind is GrantKind.IDENTITY_GROUP:
-            return self._transport.run_with_retry(lambda: self._remove_membership(handle))
+            # The membership first: while it may remain, the anchor stays as its record.
+            outcome = self._transport.run_with_retry(lambda: self._remove_membership(handle))
+            self._revoke_markers(handle)
+            return outcome
         if not handle.accessor:
             raise VaultError(
                 f"grant {handle.request_id} has no token accessor recorded: cannot revoke it; "
@@ -152,13 +168,21 @@ class VaultGateway:
                 f"{accessor} after revoking it; it is NOT revoked, try again"
             )
 
+    def _revoke_markers(self, handle: GrantHandle) -> None:
+        """End the tokens that only record a grant (its anchor, a certificate receipt)."""
+        for accessor in (handle.accessor, handle.identifiers.get("receipt_accessor")):
+            if accessor:
+                self._revoke_accessor(handle.request_id, accessor, confirm=True)
+
     def _remove_membership(self, handle: GrantHandle) -> RevokeOutcome:
+        """Whether the membership goes is decided by the caller from the ledger
+        (`keep_membership`), never from what Vault looked like when the grant began."""
         group = handle.identifiers.get("group", "")
         entity_id = handle.identifiers.get("entity_id", "")
         if not group or not entity_id:
             raise VaultError(f"grant {handle.request_id} has no group/entity recorded")
-        if handle.identifiers.get("already_member") == "true":
-            return RevokeOutcome.ALREADY_GONE  # membership predates the grant: leave it
+        if handle.keep_membership:
+            return RevokeOutcome.REVOKED  # another active grant holds it: it stays for that one
         try:
             _, members = issue.read_group(self._transport, group)
         except ConfigError:
@@ -268,6 +292,13 @@ class VaultGateway:
         keys = ((answer or {}).get("data") or {}).get("keys") or []
         return [str(key) for key in keys] if isinstance(keys, list) else []
 
+    def group_members(self, group: str) -> list[str] | None:
+        """The member entity ids of an identity group, or None when Vault has no such group."""
+        try:
+            return issue.read_group(self._transport, group)[1]
+        except ConfigError:
+            return None
+
     # -- delivery -----------------------------------------------------------------------
 
     def wrap(self, secret: Secret, ttl_seconds: int) -> str:
@@ -327,4 +358,5 @@ def _token_info(data: Mapping[str, object]) -> TokenInfo:
         ttl=int(ttl) if isinstance(ttl, int | str) else 0,
         policies=tuple(str(p) for p in policies) if isinstance(policies, list) else (),
         display_name=str(data.get("display_name") or ""),
+        meta={str(k): str(v) for k, v in meta.items() if str(k).startswith("jitflow_")},
     )

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import contextlib
+import hashlib
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from jitflow.adapters.vault.naming import database_policy_name, token_display_name
-from jitflow.adapters.vault.sshcert import parse_certificate
+from jitflow.adapters.vault.sshcert import SshCertificate, parse_certificate
 from jitflow.adapters.vault.transport import Transport, VaultApiError
-from jitflow.adapters.vault.types import GrantOrder, IssuedGrant, Secret
+from jitflow.adapters.vault.types import GrantOrder, IssuedGrant, Secret, TokenInfo
 from jitflow.errors import ConfigError, VaultError
 
 
@@ -43,11 +47,25 @@ def parse_vault_time(value: Any) -> datetime | None:
     return parsed.astimezone(UTC)
 
 
+# What a token that only *records* a grant carries (ssh and identity-group anchors, receipts):
+# Vault's `default` policy, which opens nothing beyond the token's own lookups.
+MARKER_POLICIES = ("default",)
+
+
 def create_anchor(
-    transport: Transport, order: GrantOrder, token_role: str, policies: tuple[str, ...]
+    transport: Transport,
+    order: GrantOrder,
+    token_role: str,
+    policies: tuple[str, ...],
+    meta: Mapping[str, str] | None = None,
+    ttl_seconds: int | None = None,
 ) -> Anchor:
-    """Create the grant's orphan token through the token role, then read back its real TTL."""
-    duration = f"{order.duration_seconds}s"
+    """Create the grant's orphan token through the token role, then read back its real TTL.
+
+    Its metadata names the request (and with `meta`, what is about to be done in Vault): the
+    orphan scan of a later sync finds it even when this run dies before recording anything.
+    """
+    duration = f"{ttl_seconds or order.duration_seconds}s"
     body = {
         "policies": list(policies),
         "ttl": duration,
@@ -58,6 +76,8 @@ def create_anchor(
             "jitflow_request": order.request_id,
             "jitflow_policy": order.policy,
             "jitflow_requester": order.requester,
+            "jitflow_kind": order.kind.value,
+            **(meta or {}),
         },
     }
     answer = transport.call("POST", f"auth/token/create/{token_role}", body, retry=False)
@@ -134,46 +154,123 @@ def issue_database(transport: Transport, order: GrantOrder, token_role: str) -> 
     )
 
 
-def issue_ssh(transport: Transport, order: GrantOrder) -> IssuedGrant:
-    """Sign the requester's public key. No anchor token: a certificate can't be revoked early."""
+def issue_ssh(transport: Transport, order: GrantOrder, token_role: str) -> IssuedGrant:
+    """Sign the requester's public key, recorded in Vault before and after signing.
+
+    A certificate can't be revoked or read back, so a run that dies after signing must not
+    lose it: before signing, an anchor token records the intent (request, key fingerprint);
+    right after, a receipt token records the certificate and its serial. A later sync finds
+    both through the orphan scan, records the serial and delivers the certificate instead
+    of signing a second one.
+    """
     if not order.ssh_public_key:
         raise ConfigError(f"request {order.request_id}: an ssh grant needs ssh_public_key")
     mount = order.mount.strip("/")
+    fingerprint = key_fingerprint(order.ssh_public_key)
+    anchor = create_anchor(
+        transport, order, token_role, MARKER_POLICIES, {"jitflow_ssh_key": fingerprint}
+    )
     started = int(time.time())
+    signed, serial = _sign(transport, order, mount, anchor)
+    cert = parse_certificate(signed)
+    serial = serial or str(cert.serial)
+    identifiers = {
+        "cert_serial": serial,
+        "valid_principals": ",".join(cert.principals),
+        "ssh_key": fingerprint,
+        "token_role": token_role,
+    }
+    receipt = record_receipt(transport, order, token_role, anchor, serial, signed)
+    if receipt:
+        identifiers["receipt_accessor"] = receipt
+    return ssh_grant(anchor.accessor, cert, signed, identifiers, order, started)
+
+
+def ssh_grant(
+    accessor: str,
+    cert: SshCertificate,
+    signed: str,
+    identifiers: Mapping[str, str],
+    order: GrantOrder,
+    started: int,
+) -> IssuedGrant:
+    granted = max(0, cert.valid_before - started)
+    return IssuedGrant(
+        accessor=accessor,
+        granted_ttl_seconds=granted,
+        expires_at=datetime.fromtimestamp(cert.valid_before, UTC),
+        identifiers=dict(identifiers),
+        secret=None,
+        public_material=signed.strip() + "\n",
+        capped=granted + 5 < order.duration_seconds,
+    )
+
+
+def _sign(transport: Transport, order: GrantOrder, mount: str, anchor: Anchor) -> tuple[str, str]:
+    """(certificate, serial). A refusal ends the anchor; a lost answer keeps it as the record
+    that a certificate may exist."""
     body = {
-        "public_key": order.ssh_public_key.strip(),
+        "public_key": (order.ssh_public_key or "").strip(),
         "valid_principals": ",".join(order.principals),
         "ttl": f"{order.duration_seconds}s",
         "cert_type": "user",
     }
     path = f"{mount}/sign/{order.role}"
     try:
-        answer = transport.call("POST", path, body, retry=False)
+        try:
+            answer = transport.call("POST", path, body, retry=False)
+        except VaultApiError as exc:
+            # The SSH engine refuses (rather than caps) a TTL above the role's max_ttl; cap
+            # it ourselves, like Vault does for tokens, and record the grant as capped.
+            role_max = _ssh_max_ttl(exc)
+            if role_max is None or role_max >= order.duration_seconds:
+                raise
+            answer = transport.call("POST", path, {**body, "ttl": f"{role_max}s"}, retry=False)
     except VaultApiError as exc:
-        # The SSH engine refuses (rather than caps) a TTL above the role's max_ttl; cap it
-        # ourselves, like Vault does for tokens, and record the grant as capped.
-        role_max = _ssh_max_ttl(exc)
-        if role_max is None or role_max >= order.duration_seconds:
-            raise
-        answer = transport.call("POST", path, {**body, "ttl": f"{role_max}s"}, retry=False)
+        if 400 <= exc.status < 500:
+            revoke_quietly(transport, anchor.accessor)  # refused: nothing was signed
+        raise
     data = (answer or {}).get("data") or {}
     signed = data.get("signed_key")
     if not isinstance(signed, str):
-        raise VaultError(f"Vault returned no certificate from {mount}/sign/{order.role}")
-    cert = parse_certificate(signed)
-    granted = max(0, cert.valid_before - started)
-    return IssuedGrant(
-        accessor=None,
-        granted_ttl_seconds=granted,
-        expires_at=datetime.fromtimestamp(cert.valid_before, UTC),
-        identifiers={
-            "cert_serial": str(data.get("serial_number") or cert.serial),
-            "valid_principals": ",".join(cert.principals),
-        },
-        secret=None,
-        public_material=signed.strip() + "\n",
-        capped=granted + 5 < order.duration_seconds,
-    )
+        revoke_quietly(transport, anchor.accessor)
+        raise VaultError(f"Vault returned no certificate from {path}")
+    return signed, str(data.get("serial_number") or "")
+
+
+def record_receipt(
+    transport: Transport,
+    order: GrantOrder,
+    token_role: str,
+    anchor: Anchor,
+    serial: str,
+    certificate: str,
+) -> str | None:
+    """A token whose metadata holds the certificate (public) and its serial, living as long
+    as the anchor; its accessor, or None when Vault would not create it (the certificate is
+    still delivered and recorded by this run)."""
+    meta = {
+        "jitflow_receipt_of": anchor.accessor,
+        "jitflow_cert_serial": serial,
+        "jitflow_certificate": certificate.strip(),
+    }
+    seconds = max(1, int((anchor.expires_at - datetime.now(UTC)).total_seconds()))
+    try:
+        receipt = create_anchor(transport, order, token_role, MARKER_POLICIES, meta, seconds)
+    except VaultError:
+        return None
+    return receipt.accessor
+
+
+def key_fingerprint(public_key: str) -> str:
+    """OpenSSH's SHA256 fingerprint of a public key line (what `ssh-keygen -l` prints)."""
+    parts = public_key.split()
+    try:
+        blob = base64.b64decode(parts[1], validate=True) if len(parts) > 1 else b""
+    except binascii.Error:
+        blob = b""
+    digest = base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
+    return f"SHA256:{digest}"
 
 
 def _ssh_max_ttl(error: VaultApiError) -> int | None:
@@ -233,29 +330,80 @@ def write_members(transport: Transport, group: str, members: list[str]) -> None:
 
 
 def issue_identity_group(
-    transport: Transport, order: GrantOrder, identity_mount: str
+    transport: Transport, order: GrantOrder, identity_mount: str, token_role: str
 ) -> IssuedGrant:
-    """Add the requester's entity to the group. Vault has no TTL here: sync removes it."""
+    """Add the requester's entity to the group. Vault has no TTL here: sync removes it.
+
+    The anchor token is created first: it records (request, group, entity) before the
+    membership changes, so a run that dies after the write leaves a record a later sync
+    finds. A failure after the write keeps the anchor for the same reason.
+    """
     if not order.group:
         raise ConfigError(f"policy {order.policy!r}: an identity-group grant needs a group")
     entity_id = find_entity(transport, identity_mount, order.requester)
     group_id, members = read_group(transport, order.group)
-    already = entity_id in members
-    if not already:
+    meta = {"jitflow_group": order.group, "jitflow_entity": entity_id}
+    anchor = create_anchor(transport, order, token_role, MARKER_POLICIES, meta)
+    if entity_id not in members:
         write_members(transport, order.group, [*members, entity_id])
         _, members = read_group(transport, order.group)
         if entity_id not in members:
             raise VaultError(f"adding {order.requester} to group {order.group!r} did not stick")
     return IssuedGrant(
-        accessor=None,
-        granted_ttl_seconds=order.duration_seconds,
-        expires_at=datetime.now(UTC) + timedelta(seconds=order.duration_seconds),
+        accessor=anchor.accessor,
+        granted_ttl_seconds=anchor.granted_ttl_seconds,
+        expires_at=anchor.expires_at,
         identifiers={
             "entity_id": entity_id,
             "group_id": group_id,
             "group": order.group,
-            "already_member": "true" if already else "false",
+            "token_role": token_role,
         },
+        secret=None,
+        public_material=None,
+        capped=anchor.granted_ttl_seconds < order.duration_seconds,
+    )
+
+
+def recover_certificate(anchor: TokenInfo, receipt: TokenInfo) -> IssuedGrant:
+    """The certificate a run that died signed, from the receipt it left (never re-signed)."""
+    signed = receipt.meta.get("jitflow_certificate", "")
+    cert = parse_certificate(signed)
+    identifiers = {
+        "cert_serial": receipt.meta.get("jitflow_cert_serial") or str(cert.serial),
+        "valid_principals": ",".join(cert.principals),
+        "ssh_key": anchor.meta.get("jitflow_ssh_key", ""),
+        "receipt_accessor": receipt.accessor,
+    }
+    started = cert.valid_after
+    granted = max(0, cert.valid_before - started)
+    return IssuedGrant(
+        accessor=anchor.accessor,
+        granted_ttl_seconds=granted,
+        expires_at=datetime.fromtimestamp(cert.valid_before, UTC),
+        identifiers=identifiers,
+        secret=None,
+        public_material=signed.strip() + "\n",
+        capped=False,
+    )
+
+
+def adopt_membership(transport: Transport, anchor: TokenInfo) -> IssuedGrant:
+    """Finish the membership a run that died recorded in its anchor (the write is idempotent)."""
+    group, entity_id = anchor.meta.get("jitflow_group", ""), anchor.meta.get("jitflow_entity", "")
+    if not group or not entity_id or anchor.expire_time is None:
+        raise VaultError(f"token {anchor.accessor} does not name a group, entity and expiry")
+    group_id, members = read_group(transport, group)
+    if entity_id not in members:
+        write_members(transport, group, [*members, entity_id])
+        _, members = read_group(transport, group)
+        if entity_id not in members:
+            raise VaultError(f"adding entity {entity_id} to group {group!r} did not stick")
+    return IssuedGrant(
+        accessor=anchor.accessor,
+        granted_ttl_seconds=int(anchor.ttl),
+        expires_at=anchor.expire_time,
+        identifiers={"entity_id": entity_id, "group_id": group_id, "group": group},
         secret=None,
         public_material=None,
         capped=False,

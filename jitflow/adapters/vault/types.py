@@ -36,6 +36,9 @@ class GrantHandle:
     kind: GrantKind
     accessor: str | None
     identifiers: Mapping[str, str] = field(default_factory=dict)
+    # identity-group: another active grant of the same person holds the same membership
+    # (decided from the ledger at revocation time), so only the grant's anchor token ends
+    keep_membership: bool = False
 
 
 class RevokeOutcome(StrEnum):
@@ -56,3 +59,9 @@ class TokenInfo:
     ttl: int
     policies: tuple[str, ...] = ()
     display_name: str = ""
+    meta: Mapping[str, str] = field(default_factory=dict)  # every `jitflow_*` metadata entry
+
+    @property
+    def receipt_of(self) -> str | None:
+        """For a certificate receipt: the accessor of the anchor it belongs to."""
+        return self.meta.get("jitflow_receipt_of") or None

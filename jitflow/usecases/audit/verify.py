@@ -17,7 +17,9 @@ Checked for every request on main (codes are stable):
 - `request-modified-after-merge`, `request-rewritten`: the request text never changed after
   merge; the ledger record starts with the request text byte for byte.
 - `grant-record-malformed`: an issued record lacks its grant block or expiry.
-- with Vault: `vault-token-without-grant`, `grant-without-vault-token`.
+- with Vault: `vault-token-without-grant`, `grant-without-vault-token`; and for
+  identity-group grants `group-member-without-grant`, `grant-without-group-membership`
+  (jitflow.usecases.audit.memberships).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from jitflow.usecases.audit.checks import (
     text_field,
 )
 from jitflow.usecases.audit.gitlog import LedgerEntry, head_of, iter_ledger, iter_trails
+from jitflow.usecases.audit.memberships import Memberships, MembershipSource, check_memberships
 from jitflow.usecases.audit.report import runner_email_from
 
 __all__ = ["VerifyOptions", "VerifyReport", "Violation", "run_verify"]
@@ -134,6 +137,7 @@ def run_verify(options: VerifyOptions, tokens: TokenSource | None = None) -> Ver
     policies = _PolicyReader(git)
     violations: list[Violation] = []
     active_accessors: dict[str, str] = {}
+    memberships = Memberships()
     checked = 0
     trails = iter_trails(git, head, runner)
     for chunk in _chunks(iter_ledger(git, trails, with_request_text=True)):
@@ -153,8 +157,15 @@ def run_verify(options: VerifyOptions, tokens: TokenSource | None = None) -> Ver
             accessor = as_mapping(grant.get("vault")).get("accessor")
             if row.outcome is Outcome.ACTIVE and isinstance(accessor, str):
                 active_accessors[accessor] = row.id
+            receipt = as_mapping(grant.get("vault")).get("receipt_accessor")
+            if row.outcome is Outcome.ACTIVE and isinstance(receipt, str):
+                active_accessors[receipt] = row.id  # an ssh grant's certificate receipt
+            memberships.add(row.id, entry.record, row.outcome is Outcome.ACTIVE)
     if options.vault:
-        violations += check_vault(tokens or _vault_from_env(), active_accessors)
+        source = tokens or _vault_from_env()
+        violations += check_vault(source, active_accessors)
+        if isinstance(source, MembershipSource):
+            violations += check_memberships(source, memberships)
     return VerifyReport(head, checked, tuple(violations))
 
 

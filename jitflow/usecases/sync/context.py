@@ -43,6 +43,8 @@ class RunMemory:
     verdicts: dict[str, Verdict] = field(default_factory=dict)
     revoked: set[str] = field(default_factory=set)  # request ids whose grant is revoked
     failed: dict[str, str] = field(default_factory=dict)  # request id -> why delivery failed
+    # grants given up to a rival sync: their record is written in every attempt until pushed
+    yielded: dict[str, LedgerCommit] = field(default_factory=dict)
     branch: str = "main"  # the protected branch: only PRs merged into it are issued
     now: datetime | None = None  # the run's clock, bounding how late a window may start
 

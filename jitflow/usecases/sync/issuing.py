@@ -15,6 +15,7 @@ from typing import Any
 
 from jitflow.adapters.git import Git
 from jitflow.core.ledger import Event, Transition
+from jitflow.core.model import GrantKind
 from jitflow.errors import ConfigError, DeliveryError, JitflowError
 from jitflow.usecases.port import SyncPort
 from jitflow.usecases.sync import steps
@@ -76,12 +77,18 @@ def issue_due(run: IssueRun, issues: Sequence[Transition]) -> list[LedgerCommit]
                 continue
             memory.issued[t.request_id] = issued
         fresh.append((verdict, issued))
-    for verdict, issued in drop_duplicates(fresh, run.vault, report, memory):
-        commits += _deliver_and_record(run, verdict, issued)
-    return commits
+    kept, lost = drop_duplicates(fresh, run.vault, report, memory)
+    for verdict, issued in lost:
+        memory.yielded[verdict.request_id] = _lost_race_commit(run, verdict, issued)
+    for verdict, issued in kept:
+        commits += deliver_and_record(run, verdict, issued)
+    return commits + list(memory.yielded.values())
 
 
-def _deliver_and_record(run: IssueRun, verdict: Verdict, issued: Any) -> list[LedgerCommit]:
+def deliver_and_record(
+    run: IssueRun, verdict: Verdict, issued: Any, event: Event = Event.ISSUE
+) -> list[LedgerCommit]:
+    """Deliver what `issued` holds and record it (as `event`), or end it as failed."""
     request_id = verdict.request_id
     kind = verdict.decision.policy.grant.kind  # type: ignore[union-attr]
     pr = verdict.pr
@@ -91,7 +98,7 @@ def _deliver_and_record(run: IssueRun, verdict: Verdict, issued: Any) -> list[Le
         run.state.request_bytes[request_id],
         steps.facts_of(issued, kind),
         run.now,
-        Event.ISSUE,
+        event,
     )
     why = run.memory.failed.get(request_id)
     missing_key = False
@@ -101,13 +108,17 @@ def _deliver_and_record(run: IssueRun, verdict: Verdict, issued: Any) -> list[Le
         except JitflowError as exc:
             why, missing_key = exc.message, isinstance(exc, DeliveryError)
             if not _revoke_undelivered(run, verdict, issued, why):
-                return [issue]
+                # Not recorded: Vault keeps its anchor, which the next sync finds and replaces
+                # with fresh credentials (or, for a certificate, delivers from its receipt);
+                # a certificate without a receipt is recorded, so its serial is not lost.
+                receipt = issued.identifiers.get("receipt_accessor")
+                return [issue] if kind is GrantKind.SSH and not receipt else []
             run.memory.failed[request_id] = why
     if why is None:
         note = steps.issued_note(verdict, issued)
         run.comments.append((pr.number, f"status:{request_id}", note))
         until = f"until {issued.expires_at:%Y-%m-%dT%H:%M:%SZ}"
-        run.report.done.append(("issue", request_id, until))
+        run.report.done.append((event.value, request_id, until))
         return [issue]
     requester = verdict.decision.request.requester  # type: ignore[union-attr]
     note = steps.failed_note(request_id, requester, why, missing_key=missing_key)
@@ -123,15 +134,20 @@ def _revoke_undelivered(run: IssueRun, verdict: Verdict, issued: Any, why: str) 
     from jitflow.adapters.vault.types import GrantHandle, RevokeOutcome
 
     kind = verdict.decision.policy.grant.kind  # type: ignore[union-attr]
-    handle = GrantHandle(verdict.request_id, kind, issued.accessor, dict(issued.identifiers))
-    [(_, outcome)] = run.vault.revoke_many([handle])
+    if kind is GrantKind.SSH:
+        outcome: Any = RevokeOutcome.NOT_REVOCABLE  # its anchor and receipt stay as records
+    else:
+        handle = GrantHandle(verdict.request_id, kind, issued.accessor, dict(issued.identifiers))
+        [(_, outcome)] = run.vault.revoke_many([handle])
     if isinstance(outcome, JitflowError) or outcome is RevokeOutcome.NOT_REVOCABLE:
         detail = outcome.message if isinstance(outcome, JitflowError) else "it can't be revoked"
         run.report.errors.append(
             f"delivering {verdict.request_id} failed ({why}) and revoking it failed too "
-            f"({detail}); it stays recorded as active: end it with "
-            f"`jitflow sync --revoke {verdict.request_id}`"
+            f"({detail}); the next sync revokes it and issues fresh credentials, or "
+            "delivers the certificate"
         )
+        if kind is not GrantKind.SSH or issued.identifiers.get("receipt_accessor"):
+            run.memory.issued.pop(verdict.request_id, None)
         return False
     run.memory.revoked.add(verdict.request_id)
     return True
@@ -139,13 +155,17 @@ def _revoke_undelivered(run: IssueRun, verdict: Verdict, issued: Any, why: str) 
 
 def drop_duplicates(
     fresh: list[tuple[Verdict, Any]], vault: Any, report: SyncReport, memory: RunMemory
-) -> list[tuple[Verdict, Any]]:
-    """Another sync may have issued the same request meanwhile: the earliest token wins."""
+) -> tuple[list[tuple[Verdict, Any]], list[tuple[Verdict, Any]]]:
+    """Another sync may have issued the same request meanwhile: the earliest token wins.
+
+    Returns (kept, lost): a grant whose token is no longer live was revoked by another sync
+    that took it for the orphan of a dead run, so it is never delivered or recorded either.
+    """
     from jitflow.adapters.vault.types import GrantHandle
 
     with_accessor = [(v, i) for v, i in fresh if i.accessor]
     if not with_accessor:
-        return fresh
+        return fresh, []
     live: dict[str, list[Any]] = {}
     try:
         listed = vault.list_jitflow_tokens()
@@ -157,22 +177,44 @@ def drop_duplicates(
                 f"issuing {verdict.request_id}: can't check for a rival grant ({exc.message}); "
                 "left for the next sync"
             )
-        return [(v, i) for v, i in fresh if not i.accessor]
+        return [(v, i) for v, i in fresh if not i.accessor], []
     for info in listed:
-        live.setdefault(info.request_id, []).append(info)
-    kept = []
+        if not info.receipt_of:
+            live.setdefault(info.request_id, []).append(info)
+    kept, lost = [], []
     for verdict, issued in fresh:
         rivals = sorted(
             live.get(verdict.request_id, []),
             key=lambda i: (i.expire_time is None, i.expire_time, i.accessor),
         )
-        if issued.accessor and rivals and rivals[0].accessor != issued.accessor:
-            handle = GrantHandle(verdict.request_id, kind_guess({}), issued.accessor)
+        if issued.accessor and (not rivals or rivals[0].accessor != issued.accessor):
+            kind = verdict.decision.policy.grant.kind  # type: ignore[union-attr]
+            # only the tokens: a membership the winner shares stays, a certificate can't go
+            marker = kind if kind is GrantKind.SSH else kind_guess({})
+            handle = GrantHandle(verdict.request_id, marker, issued.accessor, issued.identifiers)
             vault.revoke_many([handle])
             memory.issued.pop(verdict.request_id, None)
             memory.failed.pop(verdict.request_id, None)
             memory.revoked.discard(verdict.request_id)
             report.done.append(("yield", verdict.request_id, "another sync issued it first"))
+            lost.append((verdict, issued))
             continue
         kept.append((verdict, issued))
-    return kept
+    return kept, lost
+
+
+def _lost_race_commit(run: IssueRun, verdict: Verdict, issued: Any) -> LedgerCommit:
+    """The record of a grant this run made and gave up to a rival: its token is revoked, but
+    a certificate it signed can't be, so the ledger keeps its serial."""
+    request = verdict.decision.request  # type: ignore[union-attr]
+    assert request is not None  # an issued verdict always has its request
+    why = "another sync issued the same request first"
+    serial = issued.identifiers.get("cert_serial")
+    if serial:
+        why += (
+            f"; the SSH certificate it signed (serial {serial}) was never delivered and can't "
+            f"be revoked: it stays valid until {issued.expires_at:%Y-%m-%dT%H:%M:%SZ}"
+        )
+    return steps.orphan_revoke_commit(
+        verdict.request_id, issued.accessor, request.policy, request.requester, run.now, why
+    )

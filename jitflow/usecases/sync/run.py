@@ -25,11 +25,10 @@ from jitflow.usecases.sync.context import (
     Comment,
     RunMemory,
     SyncReport,
-    deny,
     kind_guess,
-    verdict_for,
 )
 from jitflow.usecases.sync.issuing import IssueRun, issue_due
+from jitflow.usecases.sync.orphans import membership_held, reconcile_orphans
 from jitflow.usecases.sync.post_review import record_post_reviews
 from jitflow.usecases.sync.state import MainState, read_state
 from jitflow.usecases.sync.waiting import deny_unapproved_waiting
@@ -103,9 +102,13 @@ def run_sync(
 def _scan_for_orphans(vault: Any, state: MainState) -> tuple[list[OrphanToken], str | None]:
     """Vault tokens of jitflow with no record; or, when Vault won't list them, why not."""
     try:
-        listed = vault.list_jitflow_tokens(
-            skip={r.accessor for r in state.ledger.active if r.accessor}
-        )
+        recorded = {r.accessor for r in state.ledger.active if r.accessor}
+        recorded |= {
+            r.vault["receipt_accessor"]
+            for r in state.ledger.active
+            if r.vault.get("receipt_accessor")
+        }
+        listed = vault.list_jitflow_tokens(skip=recorded)
     except JitflowError as exc:
         return [], (
             f"the scan for orphan tokens failed ({exc.message}); grants due to end were "
@@ -159,11 +162,9 @@ def _carry_out(
     waiting = [t for t in transitions if t.action is Action.WAIT]
     run = IssueRun(git, state, vault, github, environ, now, runner, memory, report, comments)
     try:
-        for request_id, found in sorted(orphans.items()):
-            commits += _reconcile(
-                state, request_id, found, vault, github, git, now, runner, memory, report, comments
-            )
-        commits += issue_due(run, issues)
+        settled, reissue = reconcile_orphans(run, orphans)
+        commits += settled
+        commits += issue_due(run, [*issues, *reissue])
         if not options.no_issue:  # --no-issue only ends grants: it records nothing else
             commits += deny_unapproved_waiting(run, waiting)
             commits += record_post_reviews(git, state, github, now, report)
@@ -202,8 +203,15 @@ def _end_grants(
             targets.append((t, record, content or b""))
         else:
             targets.append((t, records[t.request_id], state.active_bytes[t.request_id]))
+    ending = [r.id for _, r, _ in targets]
     handles = [
-        GrantHandle(r.id, r.kind or kind_guess(r.vault), r.accessor, dict(r.vault))
+        GrantHandle(
+            r.id,
+            r.kind or kind_guess(r.vault),
+            r.accessor,
+            dict(r.vault),
+            keep_membership=membership_held(state, r.vault, exclude=ending),
+        )
         for _, r, _ in targets
         if r.id not in memory.revoked
     ]
@@ -243,73 +251,3 @@ def _revoker(github: PullFacts, commit: str, runner: str) -> tuple[str, int | No
     except JitflowError:
         pass
     return runner, None
-
-
-def _reconcile(
-    state: MainState,
-    request_id: str,
-    found: list[Transition],
-    vault: Any,
-    github: SyncPort,
-    git: Git,
-    now: datetime,
-    runner: str,
-    memory: RunMemory,
-    report: SyncReport,
-    comments: list[Comment],
-) -> list[LedgerCommit]:
-    """Adopt the earliest orphan of a pending, issuable request; revoke every other one."""
-    from jitflow.adapters.vault.types import GrantHandle
-
-    commits: list[LedgerCommit] = []
-    infos = sorted(
-        (info for t in found if (info := vault.lookup_accessor(t.accessor or "")) is not None),
-        key=lambda i: (i.expire_time is None, i.expire_time, i.accessor),
-    )
-    keep = None
-    verdict = None
-    if request_id in state.request_bytes and infos:
-        try:
-            verdict = verdict_for(git, github, state, request_id, memory)
-        except JitflowError as exc:
-            report.errors.append(f"deciding {request_id}: {exc.message}")
-            return []
-        if verdict.approved:
-            keep = infos[0]
-    for info in infos:
-        if info is keep:
-            continue
-        handle = GrantHandle(request_id, kind_guess({}), info.accessor)
-        [(_, outcome)] = vault.revoke_many([handle])
-        if isinstance(outcome, JitflowError):
-            report.errors.append(f"revoking orphan token of {request_id}: {outcome.message}")
-            continue
-        why = "its request is not pending and issuable"
-        commits.append(
-            steps.orphan_revoke_commit(
-                request_id, info.accessor, info.policy or "", info.requester or "", now, why
-            )
-        )
-        report.done.append(("revoke", request_id, f"orphan token {info.accessor}"))
-    if verdict is not None and request_id in state.request_bytes:
-        if keep is not None:
-            own = memory.issued.get(request_id)
-            if own is not None and own.accessor == keep.accessor:
-                facts = steps.facts_of(own, verdict.decision.policy.grant.kind)  # type: ignore[union-attr]
-                event = Event.ISSUE
-            else:
-                facts = steps.IssueFacts(
-                    verdict.decision.policy.grant.kind,  # type: ignore[union-attr]
-                    keep.expire_time or now,
-                    keep.ttl,
-                    {"accessor": keep.accessor},
-                )
-                event = Event.ADOPT
-            commits.append(
-                steps.issue_commit(verdict, state.request_bytes[request_id], facts, now, event)
-            )
-            report.done.append((event.value, request_id, keep.accessor))
-        elif not verdict.approved:
-            commits.append(deny(verdict, state, now, runner, comments))
-            report.done.append(("deny", request_id, "orphan token revoked"))
-    return commits

@@ -1,0 +1,194 @@
+"""Drills: identity-group and ssh grants when the sync dies or Vault fails mid-issue
+(issue 12, items 1 and 5). A private OpenBao behind the fault-injecting relay; the sync is a
+real process, killed by SIGKILL at a fixed Vault call so each drill lands the same way."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from jitflow.adapters.git import Git
+from jitflow.errors import ExitCode
+from tests.sync.conftest import World, vault_api
+from tests.sync.observe import active_grant, events, later, vault_tokens
+from tests.sync.test_kinds_through_sync import GROUP_POLICY, SSH_POLICY, _publish, _ssh_request
+from tests.sync.test_vault_midsync import behind_proxy, private_vault  # noqa: F401
+from tests.sync.vault_proxy import CuttableVaultProxy
+
+_GROUP = "identity/group/name/"
+
+
+def _members(world: World) -> set[str]:
+    answer = vault_api(
+        world.vault.addr, world.vault.root_token, "GET", f"{_GROUP}{world.vault.setup.group}"
+    )
+    answer.raise_for_status()
+    return set(answer.json()["data"].get("member_entity_ids") or [])
+
+
+def _set_members(world: World, members: set[str]) -> None:
+    path = f"{_GROUP}{world.vault.setup.group}"
+    body = {"member_entity_ids": sorted(members)}
+    vault_api(world.vault.addr, world.vault.root_token, "POST", path, body).raise_for_status()
+
+
+def _killed_sync(
+    world: World, proxy: CuttableVaultProxy, method: str, path: str, **at: object
+) -> None:
+    """Run `jitflow sync`, SIGKILLed when the relay sees the given call (which is dropped)."""
+    procs: list[subprocess.Popen[str]] = []
+    started = threading.Event()
+
+    def kill() -> None:
+        started.wait(30)
+        procs[0].send_signal(signal.SIGKILL)
+
+    proxy.cut_on(method, path, action=kill, **at)  # type: ignore[arg-type]
+    procs.append(
+        subprocess.Popen(
+            [sys.executable, "-m", "jitflow", "sync", "--repo", str(world.runner.path)],
+            env=world.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+    )
+    started.set()
+    procs[0].communicate(timeout=120)
+    assert procs[0].returncode == -signal.SIGKILL
+    proxy.restore()
+
+
+def _verify_vault(world: World) -> subprocess.CompletedProcess[str]:
+    world.runner.run("fetch", "--quiet", "origin")
+    return subprocess.run(
+        [
+            *(sys.executable, "-m", "jitflow", "audit", "verify", "--vault"),
+            *("--repo", str(world.runner.path), "--ref", "origin/main"),
+        ],
+        env=world.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("fault", ["killed-after-the-write", "500-on-the-read-back"])
+def test_a_membership_never_outlives_its_grant(
+    behind_proxy: tuple[World, CuttableVaultProxy],  # noqa: F811
+    fault: str,
+) -> None:
+    world, proxy = behind_proxy
+    _publish(world, {"policies/oncall.yaml": GROUP_POLICY})
+    alice = world.vault.setup.entity_ids["alice"]
+    assert alice not in _members(world)
+    request_id, _ = world.approved_merge("oncall")
+    if fault == "killed-after-the-write":
+        _killed_sync(world, proxy, "GET", _GROUP, nth=2)  # the read-back after the write
+    else:
+        proxy.answer_with("GET", _GROUP, 500, ("internal error",), skip=1)
+        assert world.sync(check=False).returncode == ExitCode.UNEXPECTED
+        proxy.restore()
+    assert alice in _members(world)  # the write happened ...
+    assert active_grant(world, request_id) is None  # ... and was not recorded
+
+    world.sync()  # the settling run
+    grant = active_grant(world, request_id)
+    assert grant is not None and grant["vault"]["entity_id"] == alice
+    assert vault_tokens(world.vault)[request_id] == [grant["vault"]["accessor"]]
+    assert _verify_vault(world).returncode == 0
+
+    world.sync("--now", grant["expires_at"])
+    assert alice not in _members(world)  # removed at expiry: the ledger says nobody holds it
+    assert request_id not in vault_tokens(world.vault)
+    verified = _verify_vault(world)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+
+
+def test_overlapping_grants_share_one_membership_until_the_last_ends(
+    behind_proxy: tuple[World, CuttableVaultProxy],  # noqa: F811
+) -> None:
+    world, _ = behind_proxy
+    _publish(world, {"policies/oncall.yaml": GROUP_POLICY})
+    alice = world.vault.setup.entity_ids["alice"]
+    short, _ = world.approved_merge("oncall", duration="30m")
+    long, _ = world.approved_merge("oncall", duration="2h")
+    world.sync()
+    assert alice in _members(world)
+    world.sync("--now", later(45))
+    assert active_grant(world, short) is None
+    assert alice in _members(world)  # the longer grant still holds it
+    world.sync("--now", later(150))
+    assert active_grant(world, long) is None
+    assert alice not in _members(world)  # the last grant ended: so does the membership
+    assert events(world, long) == ["issue", "expire"]
+
+
+def test_verify_vault_finds_a_membership_without_a_grant(
+    behind_proxy: tuple[World, CuttableVaultProxy],  # noqa: F811
+) -> None:
+    world, _ = behind_proxy
+    _publish(world, {"policies/oncall.yaml": GROUP_POLICY})
+    alice = world.vault.setup.entity_ids["alice"]
+    request_id, _ = world.approved_merge("oncall")
+    world.sync()
+    world.sync("--now", later(45))
+    assert _verify_vault(world).returncode == 0
+    _set_members(world, _members(world) | {alice})  # it outlived the grant (old jitflow, a hand)
+    try:
+        verified = _verify_vault(world)
+    finally:
+        _set_members(world, _members(world) - {alice})
+    assert verified.returncode != 0
+    assert "group-member-without-grant" in verified.stdout + verified.stderr
+    assert alice in verified.stdout + verified.stderr
+    assert active_grant(world, request_id) is None
+
+
+def _certificates_posted(world: World, number: int) -> list[str]:
+    return [str(c["body"]) for c in world.standin.comments(number) if "-cert-v01@" in c["body"]]
+
+
+def test_an_ssh_certificate_signed_before_a_crash_is_recorded_not_signed_again(
+    behind_proxy: tuple[World, CuttableVaultProxy],  # noqa: F811
+) -> None:
+    world, proxy = behind_proxy
+    _publish(world, {"policies/ssh-prod.yaml": SSH_POLICY})
+    request_id, number = _ssh_request(world)
+    # signed, its receipt written; the process dies reading the receipt back
+    _killed_sync(world, proxy, "POST", "auth/token/lookup-accessor", after="ssh/sign/")
+    assert proxy.relayed("POST", "ssh/sign/") == 1
+    assert active_grant(world, request_id) is None
+
+    world.sync()  # the settling run
+    assert proxy.relayed("POST", "ssh/sign/") == 1  # never signed twice
+    grant = active_grant(world, request_id)
+    assert grant is not None and grant["vault"]["cert_serial"]
+    [posted] = _certificates_posted(world, number)
+    assert events(world, request_id) == ["adopt"]
+    live = vault_tokens(world.vault)[request_id]
+    assert sorted(live) == sorted([grant["vault"]["accessor"], grant["vault"]["receipt_accessor"]])
+    assert _verify_vault(world).returncode == 0
+    world.sync("--now", grant["expires_at"])
+    assert request_id not in vault_tokens(world.vault)
+    assert posted
+
+
+def test_a_certificate_maybe_signed_before_a_crash_is_recorded(
+    behind_proxy: tuple[World, CuttableVaultProxy],  # noqa: F811
+) -> None:
+    world, proxy = behind_proxy
+    _publish(world, {"policies/ssh-prod.yaml": SSH_POLICY})
+    request_id, number = _ssh_request(world)
+    # signed, and killed as the receipt is being written: nobody saw the certificate
+    _killed_sync(world, proxy, "POST", "auth/token/create/", after="ssh/sign/")
+    world.sync()
+    grant = active_grant(world, request_id)
+    assert grant is not None and len(_certificates_posted(world, number)) == 1
+    body = Git(world.bare).run("log", "--format=%B", "main", "--grep", "may have signed")
+    assert grant["vault"]["ssh_key"] in body and "can't be revoked" in body
+    assert events(world, request_id) == ["revoke", "issue"]
