@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import TypeVar
 
 from jitflow.adapters.vault import issue
@@ -359,4 +360,12 @@ def _token_info(data: Mapping[str, object]) -> TokenInfo:
         policies=tuple(str(p) for p in policies) if isinstance(policies, list) else (),
         display_name=str(data.get("display_name") or ""),
         meta={str(k): str(v) for k, v in meta.items() if str(k).startswith("jitflow_")},
+        created_at=_created_at(data.get("creation_time")),
     )
+
+
+def _created_at(value: object) -> datetime | None:
+    """Vault's `creation_time` is Unix seconds."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        return datetime.fromtimestamp(value, UTC)
+    return None

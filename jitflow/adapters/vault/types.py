@@ -60,6 +60,7 @@ class TokenInfo:
     policies: tuple[str, ...] = ()
     display_name: str = ""
     meta: Mapping[str, str] = field(default_factory=dict)  # every `jitflow_*` metadata entry
+    created_at: datetime | None = None
 
     @property
     def receipt_of(self) -> str | None:

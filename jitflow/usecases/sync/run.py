@@ -27,6 +27,7 @@ from jitflow.usecases.sync.context import (
     SyncReport,
     kind_guess,
 )
+from jitflow.usecases.sync.grace import grace_seconds, main_moved_before, young_orphans_deadline
 from jitflow.usecases.sync.issuing import IssueRun, issue_due
 from jitflow.usecases.sync.orphans import membership_held, reconcile_orphans
 from jitflow.usecases.sync.post_review import record_post_reviews
@@ -61,7 +62,13 @@ def run_sync(
         report.done.clear()
         base = fetch(git, options.remote, options.branch)
         state = read_state(git, base)
-        tokens, scan_error = _scan_for_orphans(vault, state)
+        listed, scan_error = _scan_for_orphans(vault, state)
+        deadline = young_orphans_deadline(listed, state, memory, grace_seconds(environ))
+        if deadline is not None and not options.dry_run:
+            moved = main_moved_before(git, options.remote, options.branch, base, deadline)
+            if moved:
+                continue  # the orphan's sync is alive and recorded its work: re-plan
+        tokens = [OrphanToken(t.accessor, t.request_id) for t in listed if t.request_id]
         transitions = plan(state.ledger, options.now, tokens, options.revoke_ids)
         if scan_error is not None:
             transitions = _ends_only(transitions, scan_error, report)
@@ -99,7 +106,7 @@ def run_sync(
     )
 
 
-def _scan_for_orphans(vault: Any, state: MainState) -> tuple[list[OrphanToken], str | None]:
+def _scan_for_orphans(vault: Any, state: MainState) -> tuple[list[Any], str | None]:
     """Vault tokens of jitflow with no record; or, when Vault won't list them, why not."""
     try:
         recorded = {r.accessor for r in state.ledger.active if r.accessor}
@@ -115,7 +122,7 @@ def _scan_for_orphans(vault: Any, state: MainState) -> tuple[list[OrphanToken], 
             "ended anyway, but nothing new was issued: the runner's Vault policy needs "
             '`list` and `sudo` on "auth/token/accessors"'
         )
-    return [OrphanToken(t.accessor, t.request_id) for t in listed if t.request_id], None
+    return [t for t in listed if t.request_id], None
 
 
 def _ends_only(

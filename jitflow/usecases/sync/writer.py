@@ -221,7 +221,7 @@ def push(git: Git, remote: str, branch: str, tip: str, base: str | None = None) 
     if any(m in said for m in _MOVED_MARKERS):
         return False
     if base is not None:
-        now_at = _remote_tip(git, remote, branch)
+        now_at = remote_tip(git, remote, branch)
         if now_at == tip:
             return True
         if now_at is not None and now_at != base:
@@ -232,7 +232,7 @@ def push(git: Git, remote: str, branch: str, tip: str, base: str | None = None) 
     )
 
 
-def _remote_tip(git: Git, remote: str, branch: str) -> str | None:
+def remote_tip(git: Git, remote: str, branch: str) -> str | None:
     """Where `branch` is on the remote now, or None when that can't be asked."""
     answer = git.execute(["ls-remote", "--heads", remote, f"refs/heads/{branch}"], check=False)
     if answer.returncode != 0:
