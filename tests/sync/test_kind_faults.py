@@ -4,16 +4,15 @@ real process, killed by SIGKILL at a fixed Vault call so each drill lands the sa
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
-import threading
 
 import pytest
 
 from jitflow.adapters.git import Git
 from jitflow.errors import ExitCode
 from tests.sync.conftest import World, vault_api
+from tests.sync.kill import killed_sync
 from tests.sync.observe import active_grant, events, later, vault_tokens
 from tests.sync.test_kinds_through_sync import GROUP_POLICY, SSH_POLICY, _publish, _ssh_request
 from tests.sync.test_vault_midsync import behind_proxy, private_vault  # noqa: F401
@@ -34,33 +33,6 @@ def _set_members(world: World, members: set[str]) -> None:
     path = f"{_GROUP}{world.vault.setup.group}"
     body = {"member_entity_ids": sorted(members)}
     vault_api(world.vault.addr, world.vault.root_token, "POST", path, body).raise_for_status()
-
-
-def _killed_sync(
-    world: World, proxy: CuttableVaultProxy, method: str, path: str, **at: object
-) -> None:
-    """Run `jitflow sync`, SIGKILLed when the relay sees the given call (which is dropped)."""
-    procs: list[subprocess.Popen[str]] = []
-    started = threading.Event()
-
-    def kill() -> None:
-        started.wait(30)
-        procs[0].send_signal(signal.SIGKILL)
-
-    proxy.cut_on(method, path, action=kill, **at)  # type: ignore[arg-type]
-    procs.append(
-        subprocess.Popen(
-            [sys.executable, "-m", "jitflow", "sync", "--repo", str(world.runner.path)],
-            env=world.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-    )
-    started.set()
-    procs[0].communicate(timeout=120)
-    assert procs[0].returncode == -signal.SIGKILL
-    proxy.restore()
 
 
 def _verify_vault(world: World) -> subprocess.CompletedProcess[str]:
@@ -88,7 +60,7 @@ def test_a_membership_never_outlives_its_grant(
     assert alice not in _members(world)
     request_id, _ = world.approved_merge("oncall")
     if fault == "killed-after-the-write":
-        _killed_sync(world, proxy, "GET", _GROUP, nth=2)  # the read-back after the write
+        killed_sync(world, proxy, "GET", _GROUP, nth=2)  # the read-back after the write
     else:
         proxy.answer_with("GET", _GROUP, 500, ("internal error",), skip=1)
         assert world.sync(check=False).returncode == ExitCode.UNEXPECTED
@@ -149,6 +121,11 @@ def test_verify_vault_finds_a_membership_without_a_grant(
     assert active_grant(world, request_id) is None
 
 
+def _ssh_request_merged(world: World) -> tuple[str, int]:
+    _publish(world, {"policies/ssh-prod.yaml": SSH_POLICY})
+    return _ssh_request(world)
+
+
 def _certificates_posted(world: World, number: int) -> list[str]:
     return [str(c["body"]) for c in world.standin.comments(number) if "-cert-v01@" in c["body"]]
 
@@ -157,10 +134,9 @@ def test_an_ssh_certificate_signed_before_a_crash_is_recorded_not_signed_again(
     behind_proxy: tuple[World, CuttableVaultProxy],  # noqa: F811
 ) -> None:
     world, proxy = behind_proxy
-    _publish(world, {"policies/ssh-prod.yaml": SSH_POLICY})
-    request_id, number = _ssh_request(world)
+    request_id, number = _ssh_request_merged(world)
     # signed, its receipt written; the process dies reading the receipt back
-    _killed_sync(world, proxy, "POST", "auth/token/lookup-accessor", after="ssh/sign/")
+    killed_sync(world, proxy, "POST", "auth/token/lookup-accessor", after="ssh/sign/")
     assert proxy.relayed("POST", "ssh/sign/") == 1
     assert active_grant(world, request_id) is None
 
@@ -182,10 +158,9 @@ def test_a_certificate_maybe_signed_before_a_crash_is_recorded(
     behind_proxy: tuple[World, CuttableVaultProxy],  # noqa: F811
 ) -> None:
     world, proxy = behind_proxy
-    _publish(world, {"policies/ssh-prod.yaml": SSH_POLICY})
-    request_id, number = _ssh_request(world)
+    request_id, number = _ssh_request_merged(world)
     # signed, and killed as the receipt is being written: nobody saw the certificate
-    _killed_sync(world, proxy, "POST", "auth/token/create/", after="ssh/sign/")
+    killed_sync(world, proxy, "POST", "auth/token/create/", after="ssh/sign/")
     world.sync()
     grant = active_grant(world, request_id)
     assert grant is not None and len(_certificates_posted(world, number)) == 1

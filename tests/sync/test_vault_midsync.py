@@ -7,10 +7,6 @@ failure lands at the same point every time and the server keeps its state for th
 from __future__ import annotations
 
 import dataclasses
-import signal
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 
 import pytest
@@ -22,6 +18,7 @@ from jitflow.sandbox.vault_setup import configure_dev_vault
 from jitflow.usecases.demo.vaultprep import create_runner_token
 from tests.conftest_servers import JitflowVault
 from tests.sync.conftest import OWNER, REPO, World
+from tests.sync.kill import killed_sync
 from tests.sync.observe import (
     active_grant,
     archived,
@@ -151,31 +148,11 @@ def test_sync_killed_between_vault_and_git_is_replaced_once(
     world, proxy = behind_proxy
     request_id, number = world.approved_merge()
     tip = Git(world.bare).rev_parse("main")
-    started = threading.Event()
-    procs: list[subprocess.Popen[str]] = []
-
-    def kill() -> None:
-        started.wait(30)
-        procs[0].send_signal(signal.SIGKILL)
-
     # The token is created; the process dies while reading it back, before any commit.
-    proxy.cut_on("POST", "auth/token/lookup-accessor", after=_CREATE, action=kill)
-    procs.append(
-        subprocess.Popen(
-            [sys.executable, "-m", "jitflow", "sync", "--repo", str(world.runner.path)],
-            env=world.env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-    )
-    started.set()
-    procs[0].communicate(timeout=120)
-    assert procs[0].returncode == -signal.SIGKILL
+    killed_sync(world, proxy, "POST", "auth/token/lookup-accessor", after=_CREATE)
     [orphan] = vault_tokens(world.vault)[request_id]
     assert Git(world.bare).rev_parse("main") == tip  # nothing recorded
 
-    proxy.restore()
     world.sync()
     grant = active_grant(world, request_id)
     # the orphan's secret reached nobody: it is revoked, and fresh credentials delivered

@@ -160,17 +160,21 @@ def group_members(vault: JitflowVault) -> list[str]:
     return list(answer.json()["data"].get("member_entity_ids") or [])
 
 
-def test_identity_group_membership_added_then_removed(
-    gateway: VaultGateway, jitflow_vault: JitflowVault
-) -> None:
-    order = GrantOrder(
+def carol_oncall_order(vault: JitflowVault) -> GrantOrder:
+    return GrantOrder(
         request_id=new_request_id(),
         policy="oncall",
         requester="carol",
         kind=GrantKind.IDENTITY_GROUP,
         duration_seconds=600,
-        group=jitflow_vault.setup.group,
+        group=vault.setup.group,
     )
+
+
+def test_identity_group_membership_added_then_removed(
+    gateway: VaultGateway, jitflow_vault: JitflowVault
+) -> None:
+    order = carol_oncall_order(jitflow_vault)
     carol = jitflow_vault.setup.entity_ids["carol"]
     assert carol not in group_members(jitflow_vault)
     grant = gateway.issue(order)
@@ -200,14 +204,7 @@ def test_identity_group_membership_added_then_removed(
 def test_identity_group_membership_held_by_another_grant_stays(
     gateway: VaultGateway, jitflow_vault: JitflowVault
 ) -> None:
-    order = GrantOrder(
-        request_id=new_request_id(),
-        policy="oncall",
-        requester="carol",
-        kind=GrantKind.IDENTITY_GROUP,
-        duration_seconds=600,
-        group=jitflow_vault.setup.group,
-    )
+    order = carol_oncall_order(jitflow_vault)
     carol = jitflow_vault.setup.entity_ids["carol"]
     grant = gateway.issue(order)
     held = GrantHandle(

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
-import hashlib
 import re
 import time
 from collections.abc import Mapping
@@ -17,6 +14,7 @@ from jitflow.adapters.vault.naming import database_policy_name, token_display_na
 from jitflow.adapters.vault.sshcert import SshCertificate, parse_certificate
 from jitflow.adapters.vault.transport import Transport, VaultApiError
 from jitflow.adapters.vault.types import GrantOrder, IssuedGrant, Secret, TokenInfo
+from jitflow.core.sshkeys import fingerprint
 from jitflow.errors import ConfigError, VaultError
 
 
@@ -166,9 +164,9 @@ def issue_ssh(transport: Transport, order: GrantOrder, token_role: str) -> Issue
     if not order.ssh_public_key:
         raise ConfigError(f"request {order.request_id}: an ssh grant needs ssh_public_key")
     mount = order.mount.strip("/")
-    fingerprint = key_fingerprint(order.ssh_public_key)
+    key_print = fingerprint(order.ssh_public_key)
     anchor = create_anchor(
-        transport, order, token_role, MARKER_POLICIES, {"jitflow_ssh_key": fingerprint}
+        transport, order, token_role, MARKER_POLICIES, {"jitflow_ssh_key": key_print}
     )
     started = int(time.time())
     signed, serial = _sign(transport, order, mount, anchor)
@@ -177,7 +175,7 @@ def issue_ssh(transport: Transport, order: GrantOrder, token_role: str) -> Issue
     identifiers = {
         "cert_serial": serial,
         "valid_principals": ",".join(cert.principals),
-        "ssh_key": fingerprint,
+        "ssh_key": key_print,
         "token_role": token_role,
     }
     receipt = record_receipt(transport, order, token_role, anchor, serial, signed)
@@ -260,17 +258,6 @@ def record_receipt(
     except VaultError:
         return None
     return receipt.accessor
-
-
-def key_fingerprint(public_key: str) -> str:
-    """OpenSSH's SHA256 fingerprint of a public key line (what `ssh-keygen -l` prints)."""
-    parts = public_key.split()
-    try:
-        blob = base64.b64decode(parts[1], validate=True) if len(parts) > 1 else b""
-    except binascii.Error:
-        blob = b""
-    digest = base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
-    return f"SHA256:{digest}"
 
 
 def _ssh_max_ttl(error: VaultApiError) -> int | None:
