@@ -6,6 +6,7 @@ submitter or a submission time counts for nothing, and a PR GitHub can't list wh
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -15,6 +16,7 @@ from jitflow.core.model import (
     ChangeStatus,
     PullCommit,
     PullRequestFacts,
+    Push,
     Review,
     ReviewState,
 )
@@ -64,9 +66,35 @@ def review(item: Mapping[str, Any]) -> Review | None:
     return Review(reviewer, state, str(item.get("commit_id") or ""), submitted)
 
 
+_CO_AUTHOR = re.compile(r"^co-authored-by:[ \t]*(.+?)[ \t]*$", re.IGNORECASE | re.MULTILINE)
+
+
 def pull_commit(item: Mapping[str, Any]) -> PullCommit:
+    """One entry of `GET /pulls/{n}/commits`: the accounts GitHub resolved, the co-author
+    trailers of the message, and whether GitHub verified the signature."""
+    commit = _object(item.get("commit"))
+    message = str(commit.get("message") or "")
+    verification = _object(commit.get("verification"))
     return PullCommit(
-        str(item["sha"]), login_of(item.get("author")), login_of(item.get("committer"))
+        str(item["sha"]),
+        login_of(item.get("author")),
+        login_of(item.get("committer")),
+        co_authors=tuple(_CO_AUTHOR.findall(message)),
+        verified=bool(verification.get("verified")),
+    )
+
+
+def _object(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def push(item: Mapping[str, Any]) -> Push:
+    """One entry of `GET /repos/{o}/{r}/activity`."""
+    return Push(
+        login_of(item.get("actor")),
+        str(item.get("before") or ""),
+        str(item.get("after") or ""),
+        str(item.get("activity_type") or ""),
     )
 
 
@@ -90,8 +118,9 @@ def pull_facts(
     files: Sequence[ChangedFile],
     reviews: Sequence[Review],
     commits: Sequence[PullCommit],
+    pushes: Sequence[Push] | None = None,
 ) -> PullRequestFacts:
-    """`GET /pulls/{n}` plus its listed files, reviews and commits."""
+    """`GET /pulls/{n}` plus its listed files, reviews, commits and head-branch pushes."""
     return PullRequestFacts(
         number=int(pr["number"]),
         author=login_of(pr.get("user")) or "",
@@ -109,4 +138,5 @@ def pull_facts(
         files=tuple(files),
         reviews=tuple(reviews),
         commits=tuple(commits),
+        pushes=None if pushes is None else tuple(pushes),
     )

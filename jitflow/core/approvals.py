@@ -3,7 +3,8 @@
 An approval is bound to the content of the request files the reviewer saw: it survives a
 rebase or update merge that leaves every request file byte-identical, and is void as soon as
 any request file changes. Only a reviewer's latest review counts. The PR author, the
-requester named in the file and anyone who committed to the PR branch never count.
+requester named in the file and anyone who contributed to the PR (author, committer or
+co-author of a commit, or pusher, as `core.contributors` judges it) never count.
 """
 
 from __future__ import annotations
@@ -193,7 +194,7 @@ def _exclusion(login: str, facts: ApprovalFacts, requester: str) -> str:
         return "the PR author can't approve their own request"
     if login == requester.lower():
         return "the requester can't approve their own request"
-    return "committed to this PR, so can't approve it"
+    return "contributed to this PR (commit, co-author or push), so can't approve it"
 
 
 def _rule_status(

@@ -220,6 +220,7 @@ class Enforcer:
     bypass_note: str = ""
     blocks_pushes: bool = False  # requires a PR or statuses: a direct push to the branch fails
     bypass_apps: tuple[int, ...] = ()  # GitHub Apps (Integration actors) that may bypass it
+    last_push_approval: bool = False  # the last push must be approved by someone else
 
 
 def protection_enforcer(protection: Mapping[str, Any] | None) -> Enforcer | None:
@@ -240,6 +241,7 @@ def protection_enforcer(protection: Mapping[str, Any] | None) -> Enforcer | None
         enforced,
         "" if enforced else "branch protection does not include administrators",
         blocks_pushes=bool(reviews) or bool(contexts),
+        last_push_approval=bool(reviews.get("require_last_push_approval")) if reviews else False,
     )
 
 
@@ -254,7 +256,7 @@ def ruleset_enforcers(
     enforcers = []
     for ruleset_id, members in sorted(grouped.items()):
         contexts: set[str] = set()
-        approvals, code_owners = 0, False
+        approvals, code_owners, last_push = 0, False, False
         blocks = any(r.get("type") in ("pull_request", "update") for r in members)
         for rule in members:
             params = rule.get("parameters") or {}
@@ -265,6 +267,7 @@ def ruleset_enforcers(
             elif rule.get("type") == "pull_request":
                 approvals = max(approvals, int(params.get("required_approving_review_count") or 0))
                 code_owners = code_owners or bool(params.get("require_code_owner_review"))
+                last_push = last_push or bool(params.get("require_last_push_approval"))
         details = rulesets.get(ruleset_id)
         name = f"ruleset {(details or {}).get('name') or ruleset_id}"
         if details is None:
@@ -293,6 +296,7 @@ def ruleset_enforcers(
                 note,
                 blocks_pushes=blocks or bool(contexts),
                 bypass_apps=apps,
+                last_push_approval=last_push,
             )
         )
     return enforcers
@@ -310,6 +314,7 @@ def check_branch_rules(enforcers: Sequence[Enforcer], repository: str, branch: s
                 "github.required-statuses",
                 "github.required-reviews",
                 "github.code-owner-reviews",
+                "github.last-push-approval",
                 "github.admins-enforced",
             )
         ]
@@ -358,6 +363,7 @@ def check_branch_rules(enforcers: Sequence[Enforcer], repository: str, branch: s
         )
     else:
         checks.append(ok("github.code-owner-reviews", f"{branch} requires code owner review"))
+    checks.append(_last_push_check(enforcers, reviews_fix, settings, branch))
     checks.append(_admins_check(enforcers, api, branch))
     return checks
 
@@ -402,12 +408,27 @@ def check_ledger_writer(enforcers: Sequence[Enforcer], branch: str, app_id: str 
     return ok(check_id, f"only the GitHub App {found_id} may push the ledger to {branch}")
 
 
+def _last_push_check(
+    enforcers: Sequence[Enforcer], reviews_fix: str, settings: str, branch: str
+) -> Check:
+    """GitHub's own guard against a reviewer approving what they pushed themselves."""
+    if any(e.last_push_approval for e in enforcers):
+        return ok("github.last-push-approval", f"{branch} requires approval of the last push")
+    return fail(
+        "github.last-push-approval",
+        f"{branch} does not require approval of the most recent reviewable push: someone who "
+        "pushes to a PR can approve their own push",
+        f"{reviews_fix} -F require_last_push_approval=true   (or {settings}: Require approval "
+        "of the most recent reviewable push)",
+    )
+
+
 def protect_command(api: str) -> str:
     """The one command that protects a branch the way jitflow needs."""
     body = (
         '{"required_status_checks":{"strict":true,"contexts":["jitflow/policy","jitflow/approval"]},'
         '"enforce_admins":true,"required_pull_request_reviews":{"required_approving_review_count":1,'
-        '"require_code_owner_reviews":true},"restrictions":null}'
+        '"require_code_owner_reviews":true,"require_last_push_approval":true},"restrictions":null}'
     )
     return f"gh api -X PUT {api} --input - <<< '{body}'"
 

@@ -192,11 +192,28 @@ class ActiveGrant:
 
 @dataclass(frozen=True)
 class PullCommit:
-    """A commit on a PR branch, with the GitHub logins GitHub attributes it to."""
+    """A commit on a PR branch, with the accounts GitHub ties it to.
+
+    `author_login`/`committer_login` are None when the commit's email is linked to no
+    account. `co_authors` are the `Co-authored-by:` trailers of the message as written
+    ("Name <email>"): claims, not evidence. `verified` is GitHub's signature verdict.
+    """
 
     sha: str
     author_login: str | None
     committer_login: str | None
+    co_authors: tuple[str, ...] = ()
+    verified: bool = False
+
+
+@dataclass(frozen=True)
+class Push:
+    """One update of the PR's head branch, with the account GitHub says made it."""
+
+    actor: str | None  # None: an account GitHub no longer knows
+    before: str
+    after: str
+    kind: str  # push / force_push / branch_creation / branch_deletion / pr_merge ...
 
 
 @dataclass(frozen=True)
@@ -219,3 +236,5 @@ class PullRequestFacts:
     files: tuple[ChangedFile, ...] = ()
     reviews: tuple[Review, ...] = ()
     commits: tuple[PullCommit, ...] = ()
+    # Who pushed to the head branch (GitHub's repository activity); None when not read.
+    pushes: tuple[Push, ...] | None = None

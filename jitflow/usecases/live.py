@@ -11,20 +11,20 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from jitflow.adapters.git import Git
 from jitflow.core.approvals import ApprovalFacts
-from jitflow.core.changes import is_request_path
+from jitflow.core.changes import ChangeKind, is_request_path
+from jitflow.core.contributors import judge_contributions
+from jitflow.core.evaluation import Decision
 from jitflow.core.loading import Loaded
 from jitflow.core.model import ChangedFile, Finding, Groups, PullRequestFacts
 from jitflow.usecases.check import CheckReport, evaluate_change
 from jitflow.usecases.port import PullFacts
 from jitflow.usecases.repository import snapshot
 
-# GitHub's own identity for commits made in its web UI; it vouches for nobody.
-_NOT_A_PERSON = {"web-flow", "github", "github-actions[bot]"}
 TEAM_PREFIX = "github-team:"
 
 
@@ -65,12 +65,7 @@ def approval_facts_for(
         digest = request_digest(git, commit, base_ids)
         if digest is not None:
             digests[commit] = digest
-    committers = {
-        login.lower()
-        for commit in pr.commits
-        for login in (commit.author_login, commit.committer_login)
-        if login and login.lower() not in _NOT_A_PERSON
-    }
+    committers = judge_contributions(pr).contributors
     return ApprovalFacts(
         author=pr.author,
         head_sha=pr.head_sha,
@@ -113,7 +108,19 @@ def judge_pull(
     report = evaluate_change(
         git, list(files), rules_at, head, pr.author, now, facts, teams, groups=groups
     )
-    return Judged(report, tuple(team_findings))
+    return Judged(with_identity_findings(report, pr), tuple(team_findings))
+
+
+def with_identity_findings(report: CheckReport, pr: PullRequestFacts) -> CheckReport:
+    """A request PR must be its author's own as GitHub vouches for it (core.contributors);
+    a revocation only takes access away, so who wrote it doesn't matter."""
+    if report.change.kind is ChangeKind.REVOCATION:
+        return report
+    findings = judge_contributions(pr).findings
+    if not findings:
+        return report
+    decision = report.decision
+    return replace(report, decision=Decision((*decision.findings, *findings), decision.requests))
 
 
 def team_references(groups: Groups) -> set[str]:

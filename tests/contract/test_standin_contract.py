@@ -75,6 +75,12 @@ def _scenario(standin: GitHubStandIn, work: Git) -> None:
     assert changed["old.txt"] == ("removed", None)
     assert changed["README.md"] == ("modified", None)
     assert [c.sha for c in pr.get_commits()][-1] == sha
+    _, activity = alice.requester.requestJsonAndCheck(
+        "GET", "/repos/acme/access/activity", parameters={"ref": "refs/heads/req/alice"}
+    )
+    assert [(a["actor"]["login"], a["activity_type"], a["after"]) for a in activity] == [
+        ("alice", "branch_creation", sha)
+    ]
     assert [p.number for p in repo.get_pulls(state="open", base="main")] == [pr.number]
     assert repo.get_pulls(state="closed").totalCount == 0
 

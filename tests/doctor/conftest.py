@@ -35,6 +35,7 @@ GOOD_PROTECTION: Mapping[str, Any] = {
     "required_pull_request_reviews": {
         "required_approving_review_count": 1,
         "require_code_owner_reviews": True,
+        "require_last_push_approval": True,
     },
     "restrictions": None,
 }

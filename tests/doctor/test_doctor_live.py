@@ -36,6 +36,7 @@ def test_good_setup_passes_every_check(live: Setup) -> None:
         "github.required-statuses",
         "github.required-reviews",
         "github.code-owner-reviews",
+        "github.last-push-approval",
         "github.admins-enforced",
         "github.ledger-writer",
         "vault.reachable",
@@ -82,7 +83,11 @@ def test_admins_exempt(live: Setup) -> None:
 
 
 def test_no_code_owner_review(live: Setup) -> None:
-    reviews = {"required_approving_review_count": 1, "require_code_owner_reviews": False}
+    reviews = {
+        "required_approving_review_count": 1,
+        "require_code_owner_reviews": False,
+        "require_last_push_approval": True,
+    }
     live.protect_classically({**GOOD_PROTECTION, "required_pull_request_reviews": reviews})
     code, report = live.report()
     assert (code, failed_ids(report)) == (1, {"github.code-owner-reviews", LEDGER})
@@ -93,7 +98,12 @@ def test_no_approving_review_required(live: Setup) -> None:
     live.protect_classically(protection)
     code, report = live.report()
     assert code == 1
-    assert failed_ids(report) == {"github.required-reviews", "github.code-owner-reviews", LEDGER}
+    assert failed_ids(report) == {
+        "github.required-reviews",
+        "github.code-owner-reviews",
+        "github.last-push-approval",
+        LEDGER,
+    }
 
 
 def test_unprotected_branch_fails_every_github_rule(live: Setup) -> None:
@@ -104,6 +114,7 @@ def test_unprotected_branch_fails_every_github_rule(live: Setup) -> None:
         "github.required-statuses",
         "github.required-reviews",
         "github.code-owner-reviews",
+        "github.last-push-approval",
         "github.admins-enforced",
     }
     assert "gh api -X PUT" in check(report, "github.admins-enforced")["fix"]
@@ -112,7 +123,11 @@ def test_unprotected_branch_fails_every_github_rule(live: Setup) -> None:
 _RULESET = [
     {
         "type": "pull_request",
-        "parameters": {"required_approving_review_count": 1, "require_code_owner_review": True},
+        "parameters": {
+            "required_approving_review_count": 1,
+            "require_code_owner_review": True,
+            "require_last_push_approval": True,
+        },
     },
     {
         "type": "required_status_checks",

@@ -139,6 +139,7 @@ PROTECTION: dict[str, Any] = {
     "required_pull_request_reviews": {
         "required_approving_review_count": 1,
         "require_code_owner_reviews": True,
+        "require_last_push_approval": True,
     },
     "enforce_admins": {"enabled": True},
 }
@@ -175,12 +176,27 @@ def test_each_missing_piece_of_protection_is_named() -> None:
         "github.required-statuses"
     }
     assert _failed(_protection(enforce_admins={"enabled": False})) == {"github.admins-enforced"}
-    no_owner = {"required_approving_review_count": 2, "require_code_owner_reviews": False}
+    no_owner = {
+        "required_approving_review_count": 2,
+        "require_code_owner_reviews": False,
+        "require_last_push_approval": True,
+    }
     assert _failed(_protection(required_pull_request_reviews=no_owner)) == {
         "github.code-owner-reviews"
     }
-    zero = {"required_approving_review_count": 0, "require_code_owner_reviews": True}
+    zero = {
+        "required_approving_review_count": 0,
+        "require_code_owner_reviews": True,
+        "require_last_push_approval": True,
+    }
     assert _failed(_protection(required_pull_request_reviews=zero)) == {"github.required-reviews"}
+
+
+def test_last_push_approval_is_required() -> None:
+    reviews = {**PROTECTION["required_pull_request_reviews"], "require_last_push_approval": False}
+    assert _failed(_protection(required_pull_request_reviews=reviews)) == {
+        "github.last-push-approval"
+    }
 
 
 def test_unprotected_branch_fails_everything() -> None:
@@ -202,7 +218,11 @@ RULES = [
     {
         "type": "pull_request",
         "ruleset_id": 7,
-        "parameters": {"required_approving_review_count": 1, "require_code_owner_review": True},
+        "parameters": {
+            "required_approving_review_count": 1,
+            "require_code_owner_review": True,
+            "require_last_push_approval": True,
+        },
     },
 ]
 

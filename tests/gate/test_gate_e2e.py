@@ -70,7 +70,8 @@ def test_approval_survives_a_rebase_that_leaves_the_file_unchanged(scenario: Sce
     )
     work.run("push", "--quiet", "origin", "other:main")
     work.run("checkout", "--quiet", "req")
-    work.run("rebase", "--quiet", "other")
+    alice = {"GIT_COMMITTER_NAME": "alice", "GIT_COMMITTER_EMAIL": "alice@users.noreply.github.com"}
+    work.run("rebase", "--quiet", "other", env=alice)  # alice rebases her own PR
     work.run("push", "--quiet", "--force", "origin", "req")
     head = work.run("rev-parse", "HEAD")
     assert head != first
@@ -197,9 +198,12 @@ def test_a_co_author_who_committed_to_the_branch_cannot_approve(scenario: Scenar
     number = scenario.open("req")
     scenario.standin.submit_review(number, "bob", "APPROVE")
     result = scenario.run_check(number, "pull_request_review", actor="bob")
-    rule = json.loads(result.output)["requests"][0]["approvals_required"][0]
+    output = json.loads(result.output)
+    rule = output["requests"][0]["approvals_required"][0]
     assert rule["approved_by"] == [] and "bob" in rule["excluded"]
-    assert statuses(scenario, head) == ("success", "pending")
+    # and a request PR someone else committed to is refused outright (core.contributors)
+    assert "commit-not-by-author" in {f["code"] for f in output["findings"]}
+    assert statuses(scenario, head) == ("failure", "failure")
 
 
 def test_a_pr_outside_requests_gets_both_statuses(scenario: Scenario) -> None:

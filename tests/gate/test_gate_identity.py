@@ -3,9 +3,12 @@ published SSH keys, the identities GitHub ties to each commit, co-authors and pu
 
 from __future__ import annotations
 
+import json
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
+from jitflow.adapters.git import Git
 from jitflow.errors import ExitCode
 from tests.gate.scenario import Scenario, request_yaml
 
@@ -65,3 +68,103 @@ def test_limit_counts_merged_requests_still_waiting_for_sync(scenario: Scenario)
     (report,) = result.reports
     (finding,) = [f for f in report.decision.all_findings() if f.code == "active-limit"]
     assert "alice-orders-1 (merged, waiting)" in finding.message
+
+
+ALICE = {
+    "GIT_AUTHOR_NAME": "alice",
+    "GIT_AUTHOR_EMAIL": "alice@users.noreply.github.com",
+    "GIT_COMMITTER_NAME": "alice",
+    "GIT_COMMITTER_EMAIL": "alice@users.noreply.github.com",
+}
+
+
+def forge(
+    scenario: Scenario,
+    branch: str,
+    files: Mapping[str, bytes],
+    identity: dict[str, str],
+    pusher: str,
+    message: str = "tweak",
+) -> str:
+    """Someone commits on `branch` with whatever identity they like and pushes as `pusher`."""
+    clone = scenario.tmp / f"clone-{pusher}"
+    if not clone.exists():
+        Git(scenario.tmp).run("clone", "--quiet", str(scenario.bare), str(clone))
+    git = Git(clone)
+    git.run("fetch", "--quiet", "origin")
+    git.run("checkout", "--quiet", "-B", branch, f"origin/{branch}")
+    for path, content in files.items():
+        (clone / path).write_bytes(content)
+        git.run("add", path)
+    git.run("commit", "--quiet", "-m", message, env=identity)
+    return scenario.standin.push(clone, branch, pusher)
+
+
+def approve_and_check(scenario: Scenario, number: int, approver: str = "bob") -> dict[str, object]:
+    scenario.standin.submit_review(number, approver, "APPROVE")
+    result = scenario.run_check(number, "pull_request_review", actor=approver)
+    data: dict[str, object] = json.loads(result.output)
+    return data
+
+
+def finding_codes(data: Mapping[str, object]) -> set[str]:
+    findings = data["findings"]
+    assert isinstance(findings, list)
+    return {f["code"] for f in findings}
+
+
+def test_an_approver_pushing_a_commit_that_claims_the_requester_cannot_approve_it(
+    scenario: Scenario,
+) -> None:
+    req = "requests/alice-orders-1.yaml"
+    scenario.commit("req", {req: request_yaml()})
+    number = scenario.open("req")
+    head = forge(scenario, "req", {req: request_yaml(duration="2h")}, ALICE, pusher="bob")
+    data = approve_and_check(scenario, number)
+    assert "pushed-by-other" in finding_codes(data)
+    assert data["approved"] is False
+    assert scenario.status(head, "jitflow/policy")["state"] == "failure"
+    requests = data["requests"]
+    assert isinstance(requests, list)
+    rule = requests[0]["approvals_required"][0]
+    assert rule["approved_by"] == [] and "bob" in rule["excluded"]
+
+
+def test_a_commit_whose_email_is_linked_to_no_account_is_refused(scenario: Scenario) -> None:
+    req = "requests/alice-orders-1.yaml"
+    scenario.commit("req", {req: request_yaml()})
+    number = scenario.open("req")
+    nobody = {
+        "GIT_AUTHOR_NAME": "alice",
+        "GIT_AUTHOR_EMAIL": "someone@unlinked.invalid",
+        "GIT_COMMITTER_NAME": "alice",
+        "GIT_COMMITTER_EMAIL": "someone@unlinked.invalid",
+    }
+    forge(scenario, "req", {req: request_yaml(duration="2h")}, nobody, pusher="alice")
+    commits = scenario.standin.pull(number)
+    assert commits["commits"] == 2
+    data = approve_and_check(scenario, number)
+    assert "commit-identity-unlinked" in finding_codes(data)
+    assert data["approved"] is False
+
+
+def test_a_listed_co_author_is_refused_and_cannot_approve(scenario: Scenario) -> None:
+    req = "requests/alice-orders-1.yaml"
+    scenario.commit("req", {req: request_yaml()})
+    number = scenario.open("req")
+    message = "tweak\n\nCo-authored-by: Bob <bob@users.noreply.github.com>"
+    forge(scenario, "req", {req: request_yaml(duration="1h")}, ALICE, "alice", message)
+    data = approve_and_check(scenario, number)
+    assert "co-author" in finding_codes(data)
+    requests = data["requests"]
+    assert isinstance(requests, list)
+    assert "bob" in requests[0]["approvals_required"][0]["excluded"]
+
+
+def test_the_requester_pushing_their_own_commits_still_passes(scenario: Scenario) -> None:
+    req = "requests/alice-orders-1.yaml"
+    scenario.commit("req", {req: request_yaml()})
+    number = scenario.open("req")
+    forge(scenario, "req", {req: request_yaml(duration="1h")}, ALICE, pusher="alice")
+    data = approve_and_check(scenario, number)
+    assert data["approved"] is True, finding_codes(data)

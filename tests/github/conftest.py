@@ -40,9 +40,9 @@ class World:
 def _commit(clone: Git, author: str, committer: str, message: str) -> str:
     env = {
         "GIT_AUTHOR_NAME": author,
-        "GIT_AUTHOR_EMAIL": f"{author}@users.noreply.example",
+        "GIT_AUTHOR_EMAIL": f"{author}@users.noreply.github.com",
         "GIT_COMMITTER_NAME": committer,
-        "GIT_COMMITTER_EMAIL": f"{committer}@users.noreply.example",
+        "GIT_COMMITTER_EMAIL": f"{committer}@users.noreply.github.com",
     }
     clone.run("commit", "-q", "-m", message, env=env)
     return clone.rev_parse("HEAD")

@@ -88,6 +88,21 @@ class Api(RulesetApi):
             raise not_found()
         return self._paginate(req, [{"id": kid, "key": key} for kid, key in user.ssh_keys])
 
+    def list_activities(self, req: Request) -> Response:
+        """Repository activity, newest first, optionally for one ref / actor / type."""
+        self._repo_check(req)
+        ref = req.query.get("ref")
+        wanted = ref if ref is None or ref.startswith("refs/") else f"refs/heads/{ref}"
+        actor, kind = req.query.get("actor"), req.query.get("activity_type")
+        items = [
+            self.r.activity(a)
+            for a in reversed(self.svc.store.activities)
+            if (wanted is None or a.ref == wanted)
+            and (actor is None or a.actor == actor)
+            and (kind is None or a.activity_type == kind)
+        ]
+        return self._paginate(req, items)
+
     def _org(self, name: str) -> User:
         org = self.svc.store.users.get(name)
         if org is None or org.kind != "Organization":

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from jitflow.sandbox.github import pushes
 from jitflow.sandbox.github.enforcement import RefUpdate, push_verdict
 from jitflow.sandbox.github.service import Service
 from jitflow.sandbox.github.state import User
@@ -81,6 +82,8 @@ def serve_git(
     """Answer one smart-HTTP request (the caller holds the service lock)."""
     pushing = service_path == "git-receive-pack" or "service=git-receive-pack" in query
     env: dict[str, str] = {}
+    if service_path == "git-receive-pack":
+        pushes.follow(service.store, service.git, service.git.branches())  # earlier moves
     if pushing:
         user = _pusher(service, headers("Authorization") or "")
         if user is None:
@@ -96,7 +99,11 @@ def serve_git(
             )
             env["STANDIN_REJECT"] = verdict.rejection or ""
             env["STANDIN_NO_FORCE"] = " ".join(verdict.no_force)
-    return _http_backend(bare, method, service_path, query, headers, body, env)
+    answer = _http_backend(bare, method, service_path, query, headers, body, env)
+    if service_path == "git-receive-pack" and env.get("STANDIN_PUSH"):
+        # GitHub records the account behind every push (GET /repos/{o}/{r}/activity)
+        pushes.follow(service.store, service.git, service.git.branches(), env["STANDIN_PUSH"])
+    return answer
 
 
 def _pusher(service: Service, authorization: str) -> User | None:

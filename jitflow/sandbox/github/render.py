@@ -10,7 +10,7 @@ import hashlib
 from typing import Any
 
 from jitflow.sandbox.github.gitrepo import BareRepo, CommitInfo, FileChange, Person
-from jitflow.sandbox.github.state import Comment, Pull, Review, Status, Store, User
+from jitflow.sandbox.github.state import Activity, Comment, Pull, Review, Status, Store, User
 
 Json = dict[str, Any]
 REPO_ID = 424242
@@ -91,12 +91,23 @@ class Renderer:
         }
 
     def commit_user(self, person: Person) -> Json | None:
-        """The GitHub account a git identity maps to (by login name or noreply email)."""
-        local = person.email.split("@", 1)[0].split("+")[-1]
-        for login in (person.name, local):
-            if login in self.store.users:
-                return self.user(login)
-        return None
+        """The account GitHub attributes a git identity to: by email only, as GitHub does
+        (the account's noreply address or one of its verified emails); the name is free text,
+        and an email no account has verified is linked to nobody (`null`)."""
+        login = account_for_email(self.store, person.email)
+        return self.user(login) if login else None
+
+    def activity(self, activity: Activity) -> Json:
+        return {
+            "id": activity.id,
+            "node_id": node_id("A", activity.id),
+            "before": activity.before,
+            "after": activity.after,
+            "ref": activity.ref,
+            "timestamp": activity.timestamp,
+            "activity_type": activity.activity_type,
+            "actor": self.user(activity.actor) if activity.actor else None,
+        }
 
     # -- repository ------------------------------------------------------
 
@@ -375,6 +386,24 @@ class Renderer:
             "updated_at": status.created_at,
             "creator": self.user(status.creator),
         }
+
+
+def account_for_email(store: Store, email: str) -> str | None:
+    """The login whose noreply address or verified email `email` is."""
+    address = email.strip().lower()
+    if address == "noreply@github.com":
+        return "web-flow"  # GitHub's own commits (web edits, merges): signed by GitHub
+    local, _, domain = address.partition("@")
+    if domain == "users.noreply.github.com":
+        login = local.split("+", 1)[-1]
+        for user in store.users.values():
+            if user.login.lower() == login and user.kind == "User":
+                return user.login
+        return None
+    for user in store.users.values():
+        if address in (e.lower() for e in user.emails):
+            return user.login
+    return None
 
 
 def _person(person: Person) -> Json:

@@ -55,6 +55,7 @@ OPERATIONS: tuple[Operation, ...] = (
         "repos/update-branch-protection",
         "update_branch_protection",
     ),
+    Operation("GET", _R + "/activity", "repos/list-activities", "list_activities"),
     Operation("GET", _R + "/pulls", "pulls/list", "list_pulls"),
     Operation("POST", _R + "/pulls", "pulls/create", "create_pull"),
     Operation("GET", _R + "/pulls/{pull_number}", "pulls/get", "get_pull"),

@@ -7,6 +7,7 @@ import secrets
 import threading
 from typing import Any
 
+from jitflow.sandbox.github import pushes
 from jitflow.sandbox.github.enforcement import ruleset_merge_blockers
 from jitflow.sandbox.github.gitrepo import BareRepo, FileChange
 from jitflow.sandbox.github.protection import merge_blockers
@@ -66,10 +67,18 @@ class Service:
 
     # -- users -----------------------------------------------------------
 
-    def add_user(self, login: str, ssh_keys: list[str], can_read_org: bool, kind: str) -> User:
+    def add_user(
+        self,
+        login: str,
+        ssh_keys: list[str],
+        can_read_org: bool,
+        kind: str,
+        emails: list[str] | None = None,
+    ) -> User:
         uid = self.store.ids.next("user")
         keys = [(self.store.ids.next("key"), key.strip()) for key in ssh_keys]
         user = User(uid, login, secrets.token_hex(20), keys, can_read_org, kind=kind)
+        user.emails = list(emails) if emails is not None else [f"{login}@example.test"]
         self.store.users[login] = user
         return user
 
@@ -88,6 +97,7 @@ class Service:
     def refresh(self) -> None:
         """Let open PRs follow their branches, as GitHub does after a push."""
         branches = self.git.branches()
+        pushes.follow(self.store, self.git, branches)
         for pull in self.store.pulls.values():
             if pull.state != "open":
                 continue
@@ -165,6 +175,7 @@ class Service:
         )
         pull.timeline.append(TimelineEvent("opened", now, author))
         self.store.pulls[number] = pull
+        pushes.claim(self.store, head, author)
         return pull
 
     def submit_review(

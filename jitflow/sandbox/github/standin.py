@@ -10,9 +10,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from jitflow.adapters.git import Git
+from jitflow.sandbox.github import pushes
 from jitflow.sandbox.github.api import Api
 from jitflow.sandbox.github.githttp import install_hook
-from jitflow.sandbox.github.gitrepo import BareRepo
+from jitflow.sandbox.github.gitrepo import ZERO_SHA, BareRepo
 from jitflow.sandbox.github.render import Renderer
 from jitflow.sandbox.github.rulesets import make_ruleset
 from jitflow.sandbox.github.server import Recorder, make_handler
@@ -115,17 +117,44 @@ class GitHubStandIn:
     # -- people ------------------------------------------------------------
 
     def add_user(
-        self, login: str, *, ssh_keys: Sequence[str] = (), can_read_org: bool = False
+        self,
+        login: str,
+        *,
+        ssh_keys: Sequence[str] = (),
+        can_read_org: bool = False,
+        emails: Sequence[str] | None = None,
     ) -> str:
         """Create a user and return a fresh API token for them.
 
         can_read_org=False behaves like a workflow's GITHUB_TOKEN (team lookups
-        answer 403); True like a token or App with members:read.
+        answer 403); True like a token or App with members:read. `emails` are the account's
+        verified emails (default `<login>@example.test`); commits are attributed to the
+        account by these and by `<login>@users.noreply.github.com`, never by name.
         """
         with self._service.lock:
             if login in self._service.store.users:
                 raise StandInError(422, f"user {login!r} already exists")
-            return self._service.add_user(login, list(ssh_keys), can_read_org, "User").token
+            mails = list(emails) if emails is not None else None
+            return self._service.add_user(login, list(ssh_keys), can_read_org, "User", mails).token
+
+    def push(self, work: Path, branch: str, pusher: str, *, force: bool = False) -> str:
+        """`git push` from the clone `work` to `branch` as @pusher (GitHub records who pushed,
+        whatever the commits claim); returns the new tip."""
+        with self._call():
+            self._require_user(pusher)
+            git = self._service.git
+            before = git.branches().get(branch, ZERO_SHA)
+            args = ["push", "--quiet", *(["--force"] if force else []), str(self.bare_repo)]
+            Git(work).run(*args, f"HEAD:refs/heads/{branch}")
+            after = git.branches()[branch]
+            pushes.record(self._service.store, git, branch, before, after, pusher)
+            return after
+
+    def activities(self) -> list[dict[str, Any]]:
+        """The repository activity (who moved which branch), newest first."""
+        with self._call():
+            store = self._service.store
+            return [self._renderer.activity(a) for a in reversed(store.activities)]
 
     def set_ssh_keys(self, login: str, ssh_keys: Sequence[str]) -> None:
         """Replace the SSH keys @login publishes (GET /users/{login}/keys), as in Settings."""

@@ -38,6 +38,22 @@ class User:
     kind: str = "User"  # or "Organization", or "Bot" (a GitHub App's installation)
     created_at: str = field(default_factory=timestamp)
     app_id: int | None = None  # the GitHub App a "Bot" acts for (rulesets' bypass actors)
+    # Verified emails: a commit is attributed to this account when its email is one of these
+    # (or the account's noreply address); any other email is linked to no account.
+    emails: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Activity:
+    """One ref update GitHub records with the account that made it (GET .../activity)."""
+
+    id: int
+    ref: str  # refs/heads/<branch>
+    before: str
+    after: str
+    actor: str | None
+    activity_type: str  # push / force_push / branch_creation / branch_deletion / pr_merge
+    timestamp: str
 
 
 @dataclass
@@ -140,6 +156,8 @@ class Store:
     protection: dict[str, dict[str, Any]] = field(default_factory=dict)
     rulesets: dict[int, dict[str, Any]] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
+    activities: list[Activity] = field(default_factory=list)
+    tips: dict[str, str] = field(default_factory=dict)  # branch -> sha last seen
     ids: Ids = field(default_factory=Ids)
     next_number: int = 1
 
