@@ -142,7 +142,10 @@ def test_request_rewritten_in_the_active_record_is_caught(builder: HistoryBuilde
     path = f"requests/active/{handle.id}.yaml"
     builder.write(path, builder.read(path).replace("duration: 30m", "duration: 4h"))
     builder.commit("jitflow-sync", "jitflow: touch", T0 + timedelta(minutes=4), email=RUNNER_EMAIL)
-    assert codes(verify(builder, T0 + timedelta(minutes=5))) == {"request-rewritten"}
+    assert codes(verify(builder, T0 + timedelta(minutes=5))) == {
+        "request-rewritten",
+        "ledger-record-rewritten",
+    }
 
 
 def test_request_modified_on_main_after_merge_is_caught(builder: HistoryBuilder) -> None:

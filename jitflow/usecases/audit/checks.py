@@ -6,7 +6,7 @@ Pure judgement over what history and the ledger record say; the codes are listed
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -211,7 +211,7 @@ def _check_end(
                 "the active or archive record lacks a grant block with expires_at",
             )
         ]
-    found: list[Violation] = []
+    found = _check_times(trail, row, grant, terms, tolerance)
     deadline = row.expires_at + tolerance
     if row.ended_at is not None and row.ended_at > deadline:
         found.append(
@@ -264,9 +264,126 @@ def _check_end(
     return found
 
 
-def check_vault(tokens: TokenSource, active: Mapping[str, str]) -> list[Violation]:
+# Vault computes expire_time on its own clock: a second or two beyond the policy's maximum
+# is that clock, not a longer grant.
+_CLOCK_SLACK = timedelta(seconds=60)
+
+
+def _stamp(value: datetime) -> str:
+    return f"{value:%Y-%m-%dT%H:%M:%SZ}"
+
+
+def _check_times(
+    trail: RequestTrail,
+    row: AuditRow,
+    grant: Mapping[str, Any],
+    terms: Policy | None,
+    tolerance: timedelta,
+) -> list[Violation]:
+    """The record's times must agree with the policy and with the commits that wrote them."""
+    rid, issue_sha = row.id, trail.issue.sha if trail.issue else ""
+    issued, expires = row.issued_at, row.expires_at
+    assert issued is not None and expires is not None
+    found: list[Violation] = []
+    if terms is not None:
+        limit = terms.max_duration
+        if row.break_glass and terms.break_glass.max_duration is not None:
+            limit = min(limit, terms.break_glass.max_duration)
+        if expires - issued > limit + _CLOCK_SLACK:
+            found.append(
+                Violation(
+                    "grant-longer-than-policy",
+                    rid,
+                    issue_sha,
+                    f"expires_at {_stamp(expires)} - issued_at {_stamp(issued)} = "
+                    f"{expires - issued}, above the maximum {limit} of policy {row.policy} "
+                    "at the policy commit",
+                )
+            )
+    recorded_issue = parse_time(grant.get("issued_at"))
+    if trail.issue and recorded_issue and abs(recorded_issue - trail.issue.at) > tolerance:
+        found.append(
+            Violation(
+                "issued-at-mismatch",
+                rid,
+                issue_sha,
+                f"issued_at {_stamp(recorded_issue)} is more than {tolerance} from its issue "
+                f"commit's time {_stamp(trail.issue.at)}",
+            )
+        )
+    ended = row.ended_at
+    if ended is not None and ended < issued:
+        found.append(
+            Violation(
+                "ended-before-issued",
+                rid,
+                row.evidence.end_commit or issue_sha,
+                f"ended.at {_stamp(ended)} is before issued_at {_stamp(issued)}",
+            )
+        )
+    if trail.end is not None and ended is not None and abs(ended - trail.end.at) > tolerance:
+        found.append(
+            Violation(
+                "ended-at-mismatch",
+                rid,
+                trail.end.sha,
+                f"ended.at {_stamp(ended)} is more than {tolerance} from its end commit's "
+                f"time {_stamp(trail.end.at)}",
+            )
+        )
+    return found
+
+
+def check_presence(
+    trail: RequestTrail, present: Container[str], now: datetime, tolerance: timedelta
+) -> list[Violation]:
+    """An issued grant keeps a record on main for ever (active or archived), and a
+    revocation PR's deletion is followed by the runner's end record."""
+    written = trail.issue or trail.end
+    if written is None:
+        return []
+    if trail.revocation is not None and trail.end is None:
+        if now - trail.revocation.at <= tolerance:
+            return []  # the next sync archives it
+        return [
+            Violation(
+                "revocation-not-recorded",
+                trail.id,
+                trail.revocation.sha,
+                f"a revocation merged at {_stamp(trail.revocation.at)} deleted "
+                f"requests/active/{trail.id}.yaml but no end record follows (was main "
+                "rewritten, or did sync never run?)",
+            )
+        ]
+    if trail.id in present:
+        return []
+    return [
+        Violation(
+            "grant-vanished",
+            trail.id,
+            written.sha,
+            f"recorded by {written.sha[:12]}, but neither requests/active/{trail.id}.yaml "
+            "nor an archive record exists on main: the record vanished from the ledger",
+        )
+    ]
+
+
+def check_vault(tokens: TokenSource, grants: Sequence[tuple[str, str]]) -> list[Violation]:
+    """`grants`: (accessor, request id) of every active grant in git."""
     live = {t.accessor: t.request_id or "" for t in tokens.list_jitflow_tokens()}
+    active = dict(grants)
     found = [
+        Violation(
+            "vault-token-other-request",
+            request_id,
+            "",
+            f"the grant's accessor {accessor} belongs to a Vault token whose metadata names "
+            f"request {live[accessor]!r}, not {request_id!r}",
+        )
+        for accessor, request_id in sorted(grants)
+        if live.get(accessor) and live[accessor] != request_id
+    ]
+    found += [
         Violation(
             "vault-token-without-grant",
             request_id,

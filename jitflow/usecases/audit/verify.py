@@ -33,16 +33,19 @@ from pathlib import Path
 
 from jitflow.adapters.git import Git
 from jitflow.core.audit_rows import Outcome, as_mapping, build_row
+from jitflow.core.history import ACTIVE_PATH, ARCHIVE_PATH, HistoryFolder, RequestTrail
 from jitflow.core.loading import parse_groups, parse_policy
 from jitflow.core.model import Groups, Policy
+from jitflow.usecases.audit.append_only import AppendOnlyChecker, check_moves
 from jitflow.usecases.audit.checks import (
     TokenSource,
     Violation,
     check_entry,
+    check_presence,
     check_vault,
     text_field,
 )
-from jitflow.usecases.audit.gitlog import LedgerEntry, head_of, iter_ledger, iter_trails
+from jitflow.usecases.audit.gitlog import LedgerEntry, head_of, iter_commits, iter_ledger
 from jitflow.usecases.audit.memberships import Memberships, MembershipSource, check_memberships
 from jitflow.usecases.audit.report import runner_email_from
 
@@ -128,6 +131,25 @@ def _chunks(entries: Iterable[LedgerEntry]) -> Iterator[list[LedgerEntry]]:
         yield chunk
 
 
+def _trails(git: Git, head: str, runner: str, checker: AppendOnlyChecker) -> Iterator[RequestTrail]:
+    """`iter_trails`, with every commit also shown to the append-only checker."""
+    folder = HistoryFolder(runner)
+    for commit in iter_commits(git, head):
+        checker.feed(commit)
+        yield from folder.feed(commit)
+    yield from folder.finish()
+
+
+def _ids_on_main(git: Git, head: str) -> set[str]:
+    """Ids with a record at `head` (active or archived): one `ls-tree`, O(current state)."""
+    ids = set()
+    for _, _, path in git.list_tree(head, "requests"):
+        match = ACTIVE_PATH.match(path) or ARCHIVE_PATH.match(path)
+        if match:
+            ids.add(match.group(1))
+    return ids
+
+
 def run_verify(options: VerifyOptions, tokens: TokenSource | None = None) -> VerifyReport:
     """Check every invariant; `tokens` stands in for Vault (default: the Vault adapter)."""
     now = options.now or datetime.now(UTC)
@@ -135,11 +157,13 @@ def run_verify(options: VerifyOptions, tokens: TokenSource | None = None) -> Ver
     head = head_of(git, options.ref)
     runner = runner_email_from(os.environ, options.runner_email)
     policies = _PolicyReader(git)
+    present = _ids_on_main(git, head)
+    checker = AppendOnlyChecker(runner)
     violations: list[Violation] = []
-    active_accessors: dict[str, str] = {}
+    active_grants: list[tuple[str, str]] = []  # (accessor, request id)
     memberships = Memberships()
     checked = 0
-    trails = iter_trails(git, head, runner)
+    trails = _trails(git, head, runner, checker)
     for chunk in _chunks(iter_ledger(git, trails, with_request_text=True)):
         wanted = [
             (e.trail.merge_parents[0], text_field(e.record, "policy"))
@@ -153,20 +177,30 @@ def run_verify(options: VerifyOptions, tokens: TokenSource | None = None) -> Ver
             policy = next(terms) if has_terms else (None, Groups())
             row = build_row(entry.trail, entry.record)
             violations += check_entry(entry, row, policy, git, now, options.tolerance)
+            violations += check_presence(entry.trail, present, now, options.tolerance)
             grant = as_mapping(as_mapping(entry.record).get("grant"))
             accessor = as_mapping(grant.get("vault")).get("accessor")
             if row.outcome is Outcome.ACTIVE and isinstance(accessor, str):
-                active_accessors[accessor] = row.id
+                active_grants.append((accessor, row.id))
             receipt = as_mapping(grant.get("vault")).get("receipt_accessor")
             if row.outcome is Outcome.ACTIVE and isinstance(receipt, str):
-                active_accessors[receipt] = row.id  # an ssh grant's certificate receipt
+                active_grants.append((receipt, row.id))  # an ssh grant's certificate receipt
             memberships.add(row.id, entry.record, row.outcome is Outcome.ACTIVE)
+        violations += _drain_moves(git, checker)
+    violations += _drain_moves(git, checker)
+    violations += checker.violations
     if options.vault:
         source = tokens or _vault_from_env()
-        violations += check_vault(source, active_accessors)
+        violations += check_vault(source, active_grants)
         if isinstance(source, MembershipSource):
             violations += check_memberships(source, memberships)
     return VerifyReport(head, checked, tuple(violations))
+
+
+def _drain_moves(git: Git, checker: AppendOnlyChecker) -> list[Violation]:
+    moves, checker.moves = checker.moves, []
+    specs = [blob for m in moves for blob in (m.active_blob, m.archive_blob)]
+    return check_moves(moves, git.cat_blobs(specs))
 
 
 def _vault_from_env() -> TokenSource:
