@@ -102,12 +102,26 @@ def audit(
     show_default=True,
     help="How late past expires_at a grant may end.",
 )
+@click.option(
+    "--github",
+    "check_github",
+    is_flag=True,
+    help="Also check each grant's PR, merge, author and reviews against GitHub's record.",
+)
+@click.option(
+    "--allowed-signers",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Trust the runner CA in FILE instead of the repository's .jitflow/allowed_signers.",
+)
 @click.option("--now", type=IsoTime(), help="Treat this as the current time.")
 @REF_OPTION
 @RUNNER_OPTION
 @REPO_OPTION
 def audit_verify(
     vault: bool,
+    check_github: bool,
+    allowed_signers: Path | None,
     tolerance: str,
     now: datetime | None,
     ref: str,
@@ -128,6 +142,8 @@ def audit_verify(
             tolerance=_duration(tolerance, "--tolerance"),
             vault=vault,
             runner_email=runner_email,
+            allowed_signers=allowed_signers,
+            github=check_github,
         )
     )
     click.echo(report.describe())

@@ -28,6 +28,10 @@ IDENTITY_MOUNT = "userpass"
 GROUP = "jitflow-oncall"
 GROUP_POLICY = "jitflow-oncall-admin"
 JWT_MOUNT = "jwt"
+LEDGER_MOUNT = "jitflow-ledger"  # an SSH CA that certifies the runner's signing keys only
+LEDGER_ROLE = "sync"
+LEDGER_PRINCIPAL = "jitflow-ledger"
+LEDGER_KV = "jitflow-kv"  # KV v2, written by the runner only: the ledger anchor
 JWT_ROLE = "jitflow-sync"
 AUDIENCE = "vault"
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
@@ -61,6 +65,10 @@ path "{ssh_mount}/sign/*" {{ capabilities = ["create", "update"] }}
 path "sys/auth" {{ capabilities = ["read"] }}
 path "identity/lookup/entity" {{ capabilities = ["update"] }}
 path "identity/group/name/{group_prefix}*" {{ capabilities = ["read", "update"] }}
+# sign this run's ledger commits (a CA of its own, one principal) and anchor the ledger tip
+path "{LEDGER_MOUNT}/sign/{LEDGER_ROLE}" {{ capabilities = ["create", "update"] }}
+path "{LEDGER_MOUNT}/config/ca" {{ capabilities = ["read"] }}
+path "{LEDGER_KV}/data/ledger-anchor*" {{ capabilities = ["create", "update", "read"] }}
 """
 
 
@@ -87,6 +95,12 @@ class DevVaultSetup:
     audience: str = AUDIENCE
     repository: str = ""
     extra: Mapping[str, str] = field(default_factory=dict)
+    ledger_ca_public_key: str = ""
+
+    @property
+    def allowed_signers(self) -> str:
+        """The `.jitflow/allowed_signers` line that trusts the ledger CA."""
+        return allowed_signers_line(self.ledger_ca_public_key)
 
 
 class _Api:
@@ -151,6 +165,7 @@ def configure_dev_vault(
         },
     )
     ca_key = _configure_ssh(api)
+    ledger_ca = configure_ledger_signing(api)
     accessor, entity_ids, group_id = _configure_identity(api)
     if jwt_public_key_pem is not None:
         _configure_jwt(api, jwt_public_key_pem, repository=repository, audience=audience)
@@ -173,7 +188,35 @@ def configure_dev_vault(
         jwt_role=JWT_ROLE if jwt_public_key_pem is not None else None,
         audience=audience,
         repository=repository,
+        ledger_ca_public_key=ledger_ca,
     )
+
+
+def allowed_signers_line(ca_public_key: str) -> str:
+    return f'{LEDGER_PRINCIPAL} cert-authority,namespaces="git" {ca_public_key.strip()}\n'
+
+
+def configure_ledger_signing(api: _Api) -> str:
+    """The ledger CA, its one role and the anchor's KV mount; returns the CA public key."""
+    api.write(f"sys/mounts/{LEDGER_MOUNT}", {"type": "ssh"})
+    ca = api.write(
+        f"{LEDGER_MOUNT}/config/ca", {"generate_signing_key": True, "key_type": "ed25519"}
+    )
+    api.write(
+        f"{LEDGER_MOUNT}/roles/{LEDGER_ROLE}",
+        {
+            "key_type": "ca",
+            "allow_user_certificates": True,
+            "allowed_users": LEDGER_PRINCIPAL,
+            "default_user": LEDGER_PRINCIPAL,
+            "allowed_extensions": "",
+            "ttl": "1h",
+            "max_ttl": "2h",
+            "not_before_duration": "30s",
+        },
+    )
+    api.write(f"sys/mounts/{LEDGER_KV}", {"type": "kv", "options": {"version": "2"}})
+    return str(ca["data"]["public_key"]).strip()
 
 
 def _configure_database(api: _Api, postgres: PostgresServer) -> str:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import subprocess
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -52,6 +55,49 @@ sre-leads: [bob, erin]
 """
 
 
+SIGNERS_PATH = ".jitflow/allowed_signers"
+LEDGER_PRINCIPAL = "jitflow-ledger"
+
+
+@dataclass(frozen=True)
+class SigningKit:
+    """A CA standing in for Vault's ledger mount, and a runner key it certified."""
+
+    ca_public: str
+    certificate: Path  # the runner's `-cert.pub`, its private key next to it
+
+    @property
+    def allowed_signers(self) -> str:
+        return f'{LEDGER_PRINCIPAL} cert-authority,namespaces="git" {self.ca_public}\n'
+
+    def git_options(self) -> list[str]:
+        return ["-c", "gpg.format=ssh", "-c", f"user.signingkey={self.certificate}"]
+
+
+def make_signing_kit(principal: str = LEDGER_PRINCIPAL) -> SigningKit:
+    """ssh-keygen makes a CA and certifies a key for `principal` (valid for decades)."""
+    root = Path(tempfile.mkdtemp(prefix="jitflow-signing-"))
+    for name in ("ca", "runner"):
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", str(root / name)],
+            check=True,
+        )
+    subprocess.run(
+        [
+            *("ssh-keygen", "-q", "-s", str(root / "ca"), "-I", "history-builder"),
+            *("-n", principal, "-V", "20000101:21000101", str(root / "runner.pub")),
+        ],
+        check=True,
+    )
+    return SigningKit((root / "ca.pub").read_text().strip(), root / "runner-cert.pub")
+
+
+@functools.cache
+def signing_kit() -> SigningKit:
+    """One kit per test process: histories built by the runner are signed with it."""
+    return make_signing_kit()
+
+
 def email_of(login: str) -> str:
     return f"{login}@users.noreply.github.com"
 
@@ -86,6 +132,8 @@ class HistoryBuilder:
         self.git = Git(root)
         self.git.run("init", "-q", "-b", "main")
         self._next_pr = 1
+        self.kit = signing_kit()
+        self.write(SIGNERS_PATH, self.kit.allowed_signers)
         self.write("policies/orders-db-write.yaml", POLICY_ORDERS)
         self.write("policies/billing-read.yaml", POLICY_READONLY)
         self.write("policies/groups.yaml", GROUPS)
@@ -113,12 +161,16 @@ class HistoryBuilder:
         email: str | None = None,
         committer_email: str | None = None,
         allow_empty: bool = False,
+        signer: SigningKit | None = None,
     ) -> str:
+        """A commit of the work tree; `signer` signs it (as the runner does)."""
         env = self._identity(login, at, email=email, committer_email=committer_email)
         self.git.run("add", "-A", env=env)
         args = ["commit", "-q", "--no-verify", "-m", message]
         if allow_empty:
             args.append("--allow-empty")
+        if signer is not None:
+            args = [*signer.git_options(), *args, "-S"]
         self.git.run(*args, env=env)
         return self.git.run("rev-parse", "HEAD")
 
@@ -150,7 +202,11 @@ class HistoryBuilder:
         }
         body = "\n".join(f"{k}: {v}" for k, v in trailers.items())
         return self.commit(
-            RUNNER_NAME, f"jitflow: {event} {handle.id}\n\n{body}", at, email=RUNNER_EMAIL
+            RUNNER_NAME,
+            f"jitflow: {event} {handle.id}\n\n{body}",
+            at,
+            email=RUNNER_EMAIL,
+            signer=self.kit,
         )
 
     # -- the life of a request ------------------------------------------------------------

@@ -145,6 +145,7 @@ def test_request_rewritten_in_the_active_record_is_caught(builder: HistoryBuilde
     assert codes(verify(builder, T0 + timedelta(minutes=5))) == {
         "request-rewritten",
         "ledger-record-rewritten",
+        "ledger-unsigned",
     }
 
 

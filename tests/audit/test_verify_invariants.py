@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -10,7 +11,17 @@ import pytest
 from click.testing import CliRunner
 
 from jitflow.cli import cli
-from tests.audit.history_builder import POLICY_ORDERS, T0, Handle, HistoryBuilder
+from jitflow.core.yamlio import dump_block
+from tests.audit.history_builder import (
+    POLICY_ORDERS,
+    RUNNER_EMAIL,
+    SIGNERS_PATH,
+    T0,
+    Handle,
+    HistoryBuilder,
+    SigningKit,
+    make_signing_kit,
+)
 
 
 @pytest.fixture
@@ -180,3 +191,91 @@ def test_revocation_merged_but_never_recorded(builder: HistoryBuilder) -> None:
     code, output = verify_cli(builder, T0 + timedelta(hours=1))
     assert code == 1
     assert f"revocation-not-recorded: {handle.id} at {merge[:12]}" in output
+
+
+# -- root 1: the runner's commits are signed; names and emails prove nothing ------------
+
+
+def forged_issue(builder: HistoryBuilder, **commit: object) -> tuple[Handle, str]:
+    """An unapproved merge, then an issue commit claiming bob approved, made by `commit`."""
+    handle = builder.request("alice", at=T0)
+    builder.merge(handle, "carol", T0 + timedelta(minutes=2), approved_by=("bob",))
+    text = builder.read(f"requests/{handle.id}.yaml")
+    handle.issued_at = T0 + timedelta(minutes=3)
+    handle.expires_at = handle.issued_at + handle.duration
+    builder.remove(f"requests/{handle.id}.yaml")
+    builder.write(
+        f"requests/active/{handle.id}.yaml", text + dump_block("grant", builder.grant_block(handle))
+    )
+    message = f"jitflow: issue {handle.id}\n\nJitflow-Event: issue\nJitflow-Request: {handle.id}"
+    sha = builder.commit("jitflow-sync", message, T0 + timedelta(minutes=3), **commit)  # type: ignore[arg-type]
+    return handle, sha
+
+
+def test_runner_identity_without_signature_is_not_the_runner(builder: HistoryBuilder) -> None:
+    handle, sha = forged_issue(builder, email=RUNNER_EMAIL)
+    code, output = verify_cli(builder, T0 + timedelta(minutes=5))
+    assert code == 1
+    assert f"ledger-unsigned: {handle.id} at {sha[:12]}" in output
+    assert "the commit is not signed" in output
+
+
+def test_signature_from_another_ca_is_not_the_runner(builder: HistoryBuilder) -> None:
+    handle, sha = forged_issue(builder, email=RUNNER_EMAIL, signer=make_signing_kit())
+    code, output = verify_cli(builder, T0 + timedelta(minutes=5))
+    assert code == 1
+    assert f"ledger-unsigned: {handle.id} at {sha[:12]}" in output
+    assert "a CA the signers file does not trust" in output
+
+
+def test_certificate_for_another_principal_is_not_the_runner(
+    builder: HistoryBuilder, tmp_path: Path
+) -> None:
+    other = make_signing_kit(principal="alice")
+    # the same CA as the runner's kit, certifying a key for another principal
+    kit = builder.kit
+    ca = kit.certificate.parent / "ca"
+    subprocess.run(
+        ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "k")], check=True
+    )
+    subprocess.run(
+        [
+            *("ssh-keygen", "-q", "-s", str(ca), "-I", "x", "-n", "alice"),
+            *("-V", "20000101:21000101", str(tmp_path / "k.pub")),
+        ],
+        check=True,
+    )
+    forger = SigningKit(other.ca_public, tmp_path / "k-cert.pub")
+    handle, sha = forged_issue(builder, email=RUNNER_EMAIL, signer=forger)
+    _, output = verify_cli(builder, T0 + timedelta(minutes=5))
+    assert f"ledger-unsigned: {handle.id} at {sha[:12]}" in output
+    assert "principals ['alice'] are not trusted" in output
+
+
+def test_a_signed_runner_commit_also_passes_git_verify_commit(builder: HistoryBuilder) -> None:
+    handle = builder.lifecycle("alice", "bob", T0)
+    result = subprocess.run(
+        [
+            *("git", "-c", f"gpg.ssh.allowedSignersFile={SIGNERS_PATH}"),
+            *("verify-commit", handle.issue_commit),
+        ],
+        cwd=builder.root,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert 'Good "git" signature for jitflow-ledger' in result.stderr
+
+
+def test_pinned_signers_file_overrides_the_repository(
+    builder: HistoryBuilder, tmp_path: Path
+) -> None:
+    builder.lifecycle("alice", "bob", T0)
+    pinned = tmp_path / "pinned_signers"
+    pinned.write_text(make_signing_kit().allowed_signers)
+    code, output = verify_cli(builder, T0 + timedelta(hours=2), "--allowed-signers", str(pinned))
+    assert code == 1
+    assert "ledger-unsigned" in found(output)
+    code, output = verify_cli(builder, T0 + timedelta(hours=2))
+    assert code == 0, output
+    assert "not checked: " in output and "--github" in output and "--vault" in output

@@ -166,7 +166,9 @@ def runner_token(jitflow_vault: JitflowVault) -> str:
 
 @pytest.fixture
 def world(tmp_path: Path, jitflow_vault: JitflowVault, runner_token: str) -> Iterator[World]:
-    bare = make_bare_repo(tmp_path, POLICIES)
+    # the ledger's trust root: the runner signs with a key certified by Vault's ledger CA
+    signers = {".jitflow/allowed_signers": jitflow_vault.setup.allowed_signers.encode()}
+    bare = make_bare_repo(tmp_path, {**POLICIES, **signers})
     key = tmp_path / "alice_ed25519"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
     with GitHubStandIn(bare, owner=OWNER, repo=REPO) as standin:
@@ -191,5 +193,7 @@ def world(tmp_path: Path, jitflow_vault: JitflowVault, runner_token: str) -> Ite
             "JITFLOW_VAULT_IDENTITY_MOUNT": "userpass",
             # an orphan this young may be a live sync's: the drills settle right after a kill
             "JITFLOW_ORPHAN_GRACE": "2",
+            # one Vault serves many worlds: each keeps its own ledger anchor
+            "JITFLOW_LEDGER_ANCHOR_PATH": f"jitflow-kv/data/ledger-anchor/{tmp_path.name}",
         }
         yield World(jitflow_vault, standin, bare, requester, runner, key, env)

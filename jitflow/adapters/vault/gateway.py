@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from jitflow.adapters.vault import issue
+from jitflow.adapters.vault.ledger import LedgerSettings, LedgerVault
 from jitflow.adapters.vault.login import settings_from_env
 from jitflow.adapters.vault.transport import Transport, VaultApiError
 from jitflow.adapters.vault.types import (
@@ -95,6 +96,10 @@ class VaultGateway:
         """The runner token's own facts (policies, expiry): checks that it works."""
         answer = self._transport.call("GET", "auth/token/lookup-self")
         return _token_info((answer or {}).get("data") or {})
+
+    def ledger(self, environ: Mapping[str, str]) -> LedgerVault:
+        """The ledger's signing certificate and anchor (jitflow.adapters.vault.ledger)."""
+        return LedgerVault(self._transport.call, LedgerSettings.from_env(environ))
 
     # -- issue --------------------------------------------------------------------------
 

@@ -12,8 +12,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from jitflow.core.history import ACTIVE_PATH, ARCHIVE_PATH, REQUEST_PATH, Commit, FileChange
+from jitflow.core.history import (
+    ACTIVE_PATH,
+    ARCHIVE_PATH,
+    REQUEST_PATH,
+    Commit,
+    FileChange,
+    parse_trailers,
+)
 from jitflow.usecases.audit.checks import Violation
+from jitflow.usecases.audit.signatures import PendingSignature
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,8 @@ class AppendOnlyChecker:
         self.runner_email = runner_email.lower()
         self.violations: list[Violation] = []
         self.moves: list[RecordMove] = []
+        self.to_verify: list[PendingSignature] = []  # ledger commits: signatures to check
+        self.signed = 0  # ledger commits whose signature was checked
         self._archived: dict[str, tuple[str, str, str]] = {}  # id -> (blob, commit, path)
 
     def claims_runner(self, commit: Commit) -> bool:
@@ -61,6 +71,9 @@ class AppendOnlyChecker:
             return
         if self.is_ledger_commit(commit):
             self._check_scope(commit)
+            ids = sorted({i for c in commit.changes if (i := _ledger_id(c.path))})
+            rid = ids[0] if ids else parse_trailers(commit.message).get("jitflow-request", "")
+            self.to_verify.append(PendingSignature(commit.sha, commit.committed_at, rid))
         archived_here = {
             m.group(1)
             for c in commit.changes

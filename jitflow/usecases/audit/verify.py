@@ -48,6 +48,8 @@ from jitflow.usecases.audit.checks import (
 from jitflow.usecases.audit.gitlog import LedgerEntry, head_of, iter_commits, iter_ledger
 from jitflow.usecases.audit.memberships import Memberships, MembershipSource, check_memberships
 from jitflow.usecases.audit.report import runner_email_from
+from jitflow.usecases.audit.signatures import TrustRoot, check_signatures, load_trust
+from jitflow.usecases.audit.vault_checks import check_ledger_vault
 
 __all__ = ["VerifyOptions", "VerifyReport", "Violation", "run_verify"]
 
@@ -62,6 +64,8 @@ class VerifyOptions:
     tolerance: timedelta = timedelta(minutes=15)
     vault: bool = False
     runner_email: str | None = None
+    allowed_signers: Path | None = None  # pin the trust root instead of the repository's file
+    github: bool = False
 
 
 @dataclass(frozen=True)
@@ -69,6 +73,7 @@ class VerifyReport:
     head: str
     requests_checked: int
     violations: tuple[Violation, ...]
+    unchecked: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -76,6 +81,7 @@ class VerifyReport:
 
     def describe(self) -> str:
         lines = [v.describe() for v in self.violations]
+        lines += [f"not checked: {note}" for note in self.unchecked]
         lines.append(
             f"{self.requests_checked} request(s) checked at {self.head[:12]}: "
             + ("all invariants hold" if self.ok else f"{len(self.violations)} violation(s)")
@@ -158,6 +164,7 @@ def run_verify(options: VerifyOptions, tokens: TokenSource | None = None) -> Ver
     runner = runner_email_from(os.environ, options.runner_email)
     policies = _PolicyReader(git)
     present = _ids_on_main(git, head)
+    trust = load_trust(git, head, options.allowed_signers)
     checker = AppendOnlyChecker(runner)
     violations: list[Violation] = []
     active_grants: list[tuple[str, str]] = []  # (accessor, request id)
@@ -186,21 +193,46 @@ def run_verify(options: VerifyOptions, tokens: TokenSource | None = None) -> Ver
             if row.outcome is Outcome.ACTIVE and isinstance(receipt, str):
                 active_grants.append((receipt, row.id))  # an ssh grant's certificate receipt
             memberships.add(row.id, entry.record, row.outcome is Outcome.ACTIVE)
-        violations += _drain_moves(git, checker)
-    violations += _drain_moves(git, checker)
+        violations += _drain(git, checker, trust)
+    violations += _drain(git, checker, trust)
     violations += checker.violations
     if options.vault:
         source = tokens or _vault_from_env()
         violations += check_vault(source, active_grants)
         if isinstance(source, MembershipSource):
             violations += check_memberships(source, memberships)
-    return VerifyReport(head, checked, tuple(violations))
+        violations += check_ledger_vault(git, head, source, trust, signed=checker.signed)
+    return VerifyReport(head, checked, tuple(violations), _unchecked(options, trust))
 
 
-def _drain_moves(git: Git, checker: AppendOnlyChecker) -> list[Violation]:
+def _drain(git: Git, checker: AppendOnlyChecker, trust: TrustRoot) -> list[Violation]:
+    """Check what the commit stream has queued: record moves and signatures, in batches."""
     moves, checker.moves = checker.moves, []
+    pending, checker.to_verify = checker.to_verify, []
+    checker.signed += len(pending)
     specs = [blob for m in moves for blob in (m.active_blob, m.archive_blob)]
-    return check_moves(moves, git.cat_blobs(specs))
+    return check_moves(moves, git.cat_blobs(specs)) + check_signatures(git, pending, trust)
+
+
+def _unchecked(options: VerifyOptions, trust: TrustRoot) -> tuple[str, ...]:
+    """The claims this run could not check, said plainly."""
+    notes = []
+    if not options.github:
+        notes.append(
+            "approvals, merges, PR authors and reviews were checked against the ledger's own "
+            "record only, not GitHub's (use --github)"
+        )
+    if not options.vault:
+        notes.append(
+            "live Vault tokens, the ledger anchor (a rewritten main) and the signers' CA were "
+            "not compared with Vault (use --vault)"
+        )
+    if options.allowed_signers is None and not options.vault:
+        notes.append(
+            f"signatures were checked against {trust.source}, which the repository itself "
+            "holds (pin it with --allowed-signers or check it with --vault)"
+        )
+    return tuple(notes)
 
 
 def _vault_from_env() -> TokenSource:

@@ -144,7 +144,7 @@ def build_world(stack: ExitStack, narrator: Narrator, workdir: Path) -> DemoWorl
 
     bao, postgres, setup, runner_token = start_servers(stack, narrator)
     with narrator.step("creating the access repository") as step:
-        bare = _seed_repository(workdir)
+        bare = _seed_repository(workdir, setup.allowed_signers)
         key = workdir / "alice" / "id_ed25519"
         key.parent.mkdir()
         _ssh_keygen(key)
@@ -181,8 +181,9 @@ def build_world(stack: ExitStack, narrator: Narrator, workdir: Path) -> DemoWorl
     )
 
 
-def _seed_repository(workdir: Path) -> Path:
-    """A bare `origin` whose main holds the embedded example policies and empty ledgers."""
+def _seed_repository(workdir: Path, allowed_signers: str) -> Path:
+    """A bare `origin` whose main holds the embedded example policies, empty ledgers and the
+    signers file trusting Vault's ledger CA (the runner signs its commits)."""
     from importlib import resources
 
     bare, seed = workdir / "origin.git", workdir / "seed"
@@ -197,6 +198,8 @@ def _seed_repository(workdir: Path) -> Path:
         (seed / folder).mkdir(parents=True, exist_ok=True)
         (seed / folder / ".gitkeep").write_bytes(b"")
     (seed / "README.md").write_bytes(_README)
+    (seed / ".jitflow").mkdir()
+    (seed / ".jitflow" / "allowed_signers").write_text(allowed_signers, encoding="utf-8")
     git = Git(seed, env=_SEED_IDENTITY)
     git.run("add", "--all")
     git.run("commit", "--quiet", "-m", "Access repository from the jitflow examples")

@@ -31,6 +31,7 @@ from jitflow.usecases.sync.grace import grace_seconds, main_moved_before, young_
 from jitflow.usecases.sync.issuing import IssueRun, issue_due
 from jitflow.usecases.sync.orphans import membership_held, reconcile_orphans
 from jitflow.usecases.sync.post_review import record_post_reviews
+from jitflow.usecases.sync.signing import ledger_signer, record_anchor
 from jitflow.usecases.sync.state import MainState, read_state
 from jitflow.usecases.sync.waiting import deny_unapproved_waiting
 from jitflow.usecases.sync.writer import Identity, LedgerCommit, LedgerWriter, fetch, push
@@ -56,6 +57,7 @@ def run_sync(
     identity = Identity.from_env(environ)
     report = SyncReport()
     memory = RunMemory(branch=options.branch, now=options.now)
+    signer = None if options.dry_run else ledger_signer(vault, environ, report)
     for attempt in range(1, MAX_ATTEMPTS + 1):
         report.attempts = attempt
         report.errors.clear()
@@ -82,7 +84,7 @@ def run_sync(
             ]
         if options.dry_run:
             return report
-        writer = LedgerWriter(git, base, identity)
+        writer = LedgerWriter(git, base, identity, signer)
         # Waiting requests are decided too: a merge that lacked approval is denied at once.
         work = [*report.planned, *(t for t in transitions if t.action is Action.WAIT)]
         commits, comments = _carry_out(
@@ -93,6 +95,7 @@ def run_sync(
         tip = writer.write(commits)
         if push(git, options.remote, options.branch, tip, base):
             report.pushed = tip
+            record_anchor(vault, environ, tip, report)
             fetch(git, options.remote, options.branch)
             for number, marker, body in comments:
                 try:

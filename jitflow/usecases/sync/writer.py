@@ -7,16 +7,20 @@ never forced: a rejected push means main moved, and the caller re-plans on it.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import os
 import shutil
+import tempfile
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from jitflow.adapters.git import Git, GitResult
 from jitflow.core.ledger import RUNNER_EMAIL, RUNNER_NAME
+from jitflow.core.sshsig import split_signature, with_signature
 from jitflow.errors import GitError, JitflowError
 
 _WORK_REF = "refs/jitflow/sync"
@@ -73,7 +77,19 @@ def fast_import_stream(
     return b"".join(parts)
 
 
-def write_commits(git: Git, base: str, commits: Sequence[LedgerCommit], identity: Identity) -> str:
+class Signer(Protocol):
+    """Makes the armored SSH signature of a commit payload (adapters/vault/ledger.py)."""
+
+    def sign(self, payload: bytes) -> str: ...
+
+
+def write_commits(
+    git: Git,
+    base: str,
+    commits: Sequence[LedgerCommit],
+    identity: Identity,
+    signer: Signer | None = None,
+) -> str:
     """Build the commits on top of `base` (nothing else touched); return the new tip."""
     if not commits:
         return base
@@ -89,9 +105,49 @@ def write_commits(git: Git, base: str, commits: Sequence[LedgerCommit], identity
         )
         if result.returncode != 0:
             raise GitError(fast_import_failure(git, len(commits), result))
-        return git.rev_parse(ref)
+        tip = git.rev_parse(ref)
     finally:
         git.execute(["update-ref", "-d", ref], check=False)
+    return sign_chain(git, base, tip, signer) if signer is not None else tip
+
+
+def sign_chain(git: Git, base: str, tip: str, signer: Signer) -> str:
+    """The commits `base..tip` again, each signed, on the same trees; return the new tip.
+
+    fast-import can't sign, so its commits are re-made with a `gpgsig` header: payloads are
+    signed in-process and all objects written by one `git hash-object` (no process per
+    commit). The unsigned originals stay unreferenced, for garbage collection.
+    """
+    shas = git.run("rev-list", "--reverse", "--first-parent", f"{base}..{tip}").split()
+    parent = base
+    objects = []
+    for raw in git.cat_blobs(shas):
+        if raw is None:
+            raise GitError("a ledger commit vanished while it was being signed")
+        payload, _ = split_signature(raw)
+        head, sep, message = payload.partition(b"\n\n")
+        lines = [
+            f"parent {parent}".encode() if line.startswith(b"parent ") else line
+            for line in head.split(b"\n")
+        ]
+        payload = b"\n".join(lines) + sep + message
+        signed = with_signature(payload, signer.sign(payload))
+        parent = hashlib.sha1(b"commit %d\0" % len(signed) + signed).hexdigest()  # noqa: S324
+        objects.append(signed)
+    with tempfile.TemporaryDirectory(prefix="jitflow-ledger-") as tmp:
+        paths = []
+        for index, signed in enumerate(objects):
+            path = os.path.join(tmp, str(index))
+            with open(path, "wb") as handle:
+                handle.write(signed)
+            paths.append(path)
+        written = git.execute(
+            ["hash-object", "-w", "-t", "commit", "--stdin-paths"],
+            input=("\n".join(paths) + "\n").encode(),
+        ).stdout.split()
+    if not written or written[-1].decode() != parent:
+        raise GitError("git stored the signed ledger commits under unexpected ids")
+    return parent
 
 
 # Below this much free space, a failed write is most likely the full disk.
@@ -138,10 +194,13 @@ class LedgerWriter:
     unreferenced objects, which git's garbage collection drops when unused.
     """
 
-    def __init__(self, git: Git, base: str, identity: Identity) -> None:
+    def __init__(
+        self, git: Git, base: str, identity: Identity, signer: Signer | None = None
+    ) -> None:
         self.git = git
         self.base = base
         self.identity = identity
+        self.signer = signer
         self._early: tuple[list[LedgerCommit], Future[str]] | None = None
 
     def start_early(self, commits: Sequence[LedgerCommit]) -> None:
@@ -150,7 +209,9 @@ class LedgerWriter:
         if commits:
             early = list(commits)
             pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-writer")
-            future = pool.submit(write_commits, self.git, self.base, early, self.identity)
+            future = pool.submit(
+                write_commits, self.git, self.base, early, self.identity, self.signer
+            )
             pool.shutdown(wait=False)
             self._early = (early, future)
 
@@ -165,8 +226,8 @@ class LedgerWriter:
             )
             tip = _result_or_none(future)
             if reusable and tip is not None:
-                return write_commits(self.git, tip, commits[prefix:], self.identity)
-        return write_commits(self.git, self.base, commits, self.identity)
+                return write_commits(self.git, tip, commits[prefix:], self.identity, self.signer)
+        return write_commits(self.git, self.base, commits, self.identity, self.signer)
 
     def _settle(self) -> None:
         if self._early is not None:
