@@ -45,6 +45,7 @@ from jitflow.usecases.audit.checks import (
     check_vault,
     text_field,
 )
+from jitflow.usecases.audit.github_checks import PullRequests, check_github
 from jitflow.usecases.audit.gitlog import LedgerEntry, head_of, iter_commits, iter_ledger
 from jitflow.usecases.audit.memberships import Memberships, MembershipSource, check_memberships
 from jitflow.usecases.audit.report import runner_email_from
@@ -156,8 +157,18 @@ def _ids_on_main(git: Git, head: str) -> set[str]:
     return ids
 
 
-def run_verify(options: VerifyOptions, tokens: TokenSource | None = None) -> VerifyReport:
-    """Check every invariant; `tokens` stands in for Vault (default: the Vault adapter)."""
+def run_verify(
+    options: VerifyOptions,
+    tokens: TokenSource | None = None,
+    github: PullRequests | None = None,
+) -> VerifyReport:
+    """Check every invariant; `tokens` and `github` stand in for Vault and GitHub (default:
+    the adapters, configured from the environment)."""
+    if options.github and github is None:
+        from jitflow.adapters.github import GitHubGateway
+
+        with GitHubGateway.from_env(os.environ) as gateway:
+            return run_verify(options, tokens, gateway)
     now = options.now or datetime.now(UTC)
     git = Git(options.repo)
     head = head_of(git, options.ref)
@@ -186,6 +197,8 @@ def run_verify(options: VerifyOptions, tokens: TokenSource | None = None) -> Ver
             violations += check_entry(entry, row, policy, git, now, options.tolerance)
             violations += check_presence(entry.trail, present, now, options.tolerance)
             grant = as_mapping(as_mapping(entry.record).get("grant"))
+            if github is not None:
+                violations += check_github(entry, row, grant, policy, github, git)
             accessor = as_mapping(grant.get("vault")).get("accessor")
             if row.outcome is Outcome.ACTIVE and isinstance(accessor, str):
                 active_grants.append((accessor, row.id))

@@ -1,0 +1,121 @@
+"""`audit verify --github`: the ledger's claims about GitHub, checked against GitHub's record.
+
+Offline, verify can only compare the ledger with itself: who approved and who merged are what
+the runner wrote. With `--github` every grant is checked through the API: its PR exists and
+GitHub merged it as the recorded merge commit (`github-pr-missing`, `github-merge-mismatch`),
+its author is the requester (`github-author-mismatch`), and the reviews GitHub holds --
+each reviewer's latest, APPROVED, submitted before the merge, on a commit whose request file
+is the one merged, by someone who is neither the author nor a PR contributor -- satisfy the
+policy at the policy commit (`github-approvals-insufficient`). Break-glass grants need no
+prior approval (their post-hoc review is checked offline).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from jitflow.adapters.git import Git
+from jitflow.core.approvals import latest_reviews
+from jitflow.core.audit_rows import AuditRow, approval_shortfalls
+from jitflow.core.model import Groups, Policy, PullRequestFacts, ReviewState
+from jitflow.errors import JitflowError
+from jitflow.usecases.audit.checks import Violation
+from jitflow.usecases.audit.gitlog import LedgerEntry
+
+
+class PullRequests(Protocol):
+    """What `--github` asks GitHub (the GitHub adapter's gateway)."""
+
+    def pull_request(self, number: int) -> PullRequestFacts: ...
+
+
+def check_github(
+    entry: LedgerEntry,
+    row: AuditRow,
+    grant: Mapping[str, Any],
+    policy: tuple[Policy | None, Groups],
+    github: PullRequests,
+    git: Git,
+) -> list[Violation]:
+    trail, rid = entry.trail, entry.trail.id
+    if trail.issue is None:
+        return []
+    number = grant.get("pr")
+    merge = str(grant.get("merge_commit") or "")
+    where = trail.issue.sha
+    if not isinstance(number, int):
+        return [Violation("github-pr-missing", rid, where, "the grant names no PR number")]
+    try:
+        pr = github.pull_request(number)
+    except JitflowError as exc:
+        return [Violation("github-pr-missing", rid, where, f"PR #{number}: {exc.message}")]
+    found: list[Violation] = []
+    if not pr.merged or (pr.merge_commit_sha or "") != merge:
+        found.append(
+            Violation(
+                "github-merge-mismatch",
+                rid,
+                merge or where,
+                f"GitHub says PR #{number} is {'merged' if pr.merged else 'not merged'} with "
+                f"merge commit {pr.merge_commit_sha}; the grant records {merge or 'none'}",
+            )
+        )
+    if pr.author.lower() != row.requester.lower():
+        found.append(
+            Violation(
+                "github-author-mismatch",
+                rid,
+                merge or where,
+                f"PR #{number} was opened by {pr.author}, the grant's requester is {row.requester}",
+            )
+        )
+    terms, groups = policy
+    if terms is None or row.break_glass:
+        return found
+    approvers = _approvers_per_github(pr, rid, entry.trail.request_blob, git)
+    shortfalls = approval_shortfalls(terms, groups, row.requester, sorted(approvers))
+    if shortfalls:
+        found.append(
+            Violation(
+                "github-approvals-insufficient",
+                rid,
+                merge or where,
+                f"GitHub's reviews of PR #{number} (approved before the merge, on the merged "
+                f"request, by non-contributors: {', '.join(sorted(approvers)) or 'none'}) "
+                f"do not satisfy {row.policy}: " + "; ".join(shortfalls),
+            )
+        )
+    return found
+
+
+def _approvers_per_github(
+    pr: PullRequestFacts, rid: str, merged_blob: str | None, git: Git
+) -> set[str]:
+    contributors = {pr.author.lower()}
+    for commit in pr.commits:
+        contributors |= {
+            login.lower() for login in (commit.author_login, commit.committer_login) if login
+        }
+    approved = set()
+    for login, review in latest_reviews(pr.reviews).items():
+        if review.state is not ReviewState.APPROVED or login.lower() in contributors:
+            continue
+        if pr.merged_at is not None and review.submitted_at > pr.merged_at:
+            continue
+        if not _same_request(git, review.commit_sha, pr.head_sha, rid, merged_blob):
+            continue
+        approved.add(login.lower())
+    return approved
+
+
+def _same_request(git: Git, commit: str, head: str, rid: str, merged_blob: str | None) -> bool:
+    """Whether the reviewed commit holds the request file exactly as merged."""
+    if merged_blob is None:
+        return commit == head
+    blob = git.execute(
+        ["rev-parse", "--verify", "--quiet", f"{commit}:requests/{rid}.yaml"], check=False
+    )
+    if blob.returncode != 0:
+        return commit == head  # not in this clone (squash merge): the head GitHub merged
+    return blob.stdout.decode().strip() == merged_blob
