@@ -22,6 +22,7 @@ OWNED_DIRECTORIES: Mapping[str, tuple[str, ...]] = {
     ".github/": (".github/workflows/sync.yml", ".github/CODEOWNERS"),
     "requests/active/": ("requests/active/example.yaml",),
     "requests/archive/": ("requests/archive/example.yaml", "requests/archive/2026/example.yaml"),
+    ".jitflow/": (".jitflow/allowed_signers",),  # the ledger's trust root
 }
 _PIN = re.compile(
     rb"uses: ([A-Za-z0-9][A-Za-z0-9-]*/[A-Za-z0-9._-]+@[0-9a-f]{40}) # jitflow action"

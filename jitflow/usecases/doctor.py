@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from jitflow.core.doctor import (
     CODEOWNERS_LOCATIONS,
@@ -28,6 +28,7 @@ from jitflow.core.doctor import (
     skip,
     warn,
 )
+from jitflow.core.doctor_ledger import SIGNERS_PATH, check_allowed_signers, check_ledger_signing
 from jitflow.core.doctor_policies import policy_rule_problems
 from jitflow.core.doctor_vault import (
     LoginExpectation,
@@ -40,6 +41,9 @@ from jitflow.core.doctor_vault import (
 from jitflow.core.loading import GROUPS_PATH, POLICY_DIR, parse_groups, parse_policy
 from jitflow.core.model import Groups, Policy
 from jitflow.errors import ExitCode, JitflowError, UsageError
+
+if TYPE_CHECKING:
+    from jitflow.adapters.vault.inspect import VaultInspector
 
 SECTIONS = ("repository", "github", "vault")
 T = TypeVar("T")
@@ -110,6 +114,7 @@ def _repository(repo: Path) -> tuple[list[Check], list[Policy]]:
         for p in CODEOWNERS_LOCATIONS
     }
     checks = [check_codeowners(codeowners)]
+    checks.append(check_allowed_signers(_text(repo / SIGNERS_PATH)))
     for path in (f".github/workflows/{name}" for name in WORKFLOWS):
         actual = _read(repo / path)
         action = (pinned_action(actual) if actual else None) or ACTION_PLACEHOLDER
@@ -274,6 +279,7 @@ def _vault(options: DoctorOptions, policies: list[Policy]) -> list[Check]:
     token_role = _guard(checks, "vault.token-role", readable, inspector.grant_token_role)
     if not any(c.id == "vault.token-role" for c in checks):
         checks.append(check_token_role(token_role, inspector.token_role))
+    checks.append(_ledger_signing(options, inspector))
     if not policies:
         return checks
     targets = grant_targets(policies, database_policy_name)
@@ -297,6 +303,34 @@ def _vault(options: DoctorOptions, policies: list[Policy]) -> list[Check]:
 
 
 _DOCS = "docs/vault-setup.md"
+
+
+def _text(path: Path) -> str | None:
+    content = _read(path)
+    return None if content is None else content.decode("utf-8", "replace")
+
+
+def _ledger_signing(options: DoctorOptions, inspector: VaultInspector) -> Check:
+    from jitflow.adapters.vault.ledger import LedgerSettings
+
+    settings = LedgerSettings.from_env(options.environ)
+    path = f"{settings.mount}/roles/{settings.role}"
+    found: list[Check] = []
+    read = _guard(
+        found,
+        "vault.ledger-signing",
+        f"use a VAULT_TOKEN allowed to read {path} and {settings.mount}/config/ca",
+        lambda: (inspector.read(path), inspector.read(f"{settings.mount}/config/ca")),
+    )
+    if read is None:
+        return found[0]
+    role, ca = read
+    key = (ca or {}).get("public_key")
+    return check_ledger_signing(
+        role, key if isinstance(key, str) else None, _text(options.repo / SIGNERS_PATH), path
+    )
+
+
 _VAULT_UP = "check VAULT_ADDR, that the server runs and is unsealed (`bao status`)"
 
 

@@ -152,6 +152,7 @@ def github_seed_files(doctor_vault: DoctorVault) -> Mapping[str, bytes]:
         ),
         "requests/active/.gitkeep": b"",
         "requests/archive/.gitkeep": b"",
+        ".jitflow/allowed_signers": setup.allowed_signers.encode(),
     }
     if setup.database_mount:
         files["policies/db-write.yaml"] = policy_yaml(

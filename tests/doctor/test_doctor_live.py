@@ -43,6 +43,8 @@ def test_good_setup_passes_every_check(live: Setup) -> None:
         "vault.jwt-role",
         "vault.jwt-claims",
         "vault.token-role",
+        "vault.ledger-signing",
+        "repository.allowed-signers",
         "vault.grant.ro-token",
         "vault.grant.ssh-login",
         "vault.grant.oncall",
@@ -204,7 +206,8 @@ def test_missing_github_settings_skip_the_section(live: Setup) -> None:
 def test_codeowners_missing_policies(live: Setup) -> None:
     live.write(
         ".github/CODEOWNERS",
-        b"/.github/ @acme/admins\n/requests/active/ @acme/admins\n/requests/archive/ @acme/admins\n",
+        b"/.github/ @acme/admins\n/requests/active/ @acme/admins\n/requests/archive/ @acme/admins\n"
+        b"/.jitflow/ @acme/admins\n",
     )
     code, report = live.report("--skip", "github", "--skip", "vault")
     assert (code, failed_ids(report)) == (1, {"repository.codeowners"})
@@ -386,3 +389,36 @@ def test_missing_vault_settings_skip_the_section(live: Setup) -> None:
 def test_unknown_option_is_a_usage_error(live: Setup) -> None:
     result = live.doctor("--skip", "everything")
     assert result.exit_code == 2
+
+
+# ---- the ledger's signing setup -----------------------------------------------------------
+
+
+def test_signers_file_trusting_another_ca(live: Setup) -> None:
+    from tests.audit.history_builder import make_signing_kit
+
+    live.write(".jitflow/allowed_signers", make_signing_kit().allowed_signers.encode())
+    code, report = live.report()
+    assert (code, failed_ids(report)) == (1, {"vault.ledger-signing"})
+    assert "does not trust the CA" in check(report, "vault.ledger-signing")["message"]
+
+
+def test_missing_signers_file(live: Setup) -> None:
+    live.write(".jitflow/allowed_signers", None)
+    code, report = live.report()
+    assert (code, failed_ids(report)) == (
+        1,
+        {"repository.allowed-signers", "vault.ledger-signing"},
+    )
+
+
+def test_ledger_role_certifying_any_principal(live: Setup) -> None:
+    role = {"key_type": "ca", "allow_user_certificates": True, "ttl": "1h"}
+    live.vault.write("jitflow-ledger/roles/sync", {**role, "allowed_users": "*"})
+    try:
+        code, report = live.report()
+        assert (code, failed_ids(report)) == (1, {"vault.ledger-signing"})
+        assert "'*'" in check(report, "vault.ledger-signing")["message"]
+    finally:
+        restored = {**role, "allowed_users": "jitflow-ledger", "default_user": "jitflow-ledger"}
+        live.vault.write("jitflow-ledger/roles/sync", restored)

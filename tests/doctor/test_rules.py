@@ -26,7 +26,9 @@ from jitflow.core.doctor_vault import (
 )
 from jitflow.core.model import ApprovalRule, GrantKind, GrantSpec, Policy, Principals
 
-GOOD_OWNERS = "/policies/ @a\n/.github/ @a\n/requests/active/ @a\n/requests/archive/ @a\n"
+GOOD_OWNERS = (
+    "/policies/ @a\n/.github/ @a\n/requests/active/ @a\n/requests/archive/ @a\n/.jitflow/ @a\n"
+)
 
 
 # ---- CODEOWNERS -------------------------------------------------------------------------

@@ -98,7 +98,13 @@ def test_codeowners(empty_repo: Path) -> None:
     assert _jitflow("init", str(empty_repo))[0] == 0
     owners = (empty_repo / ".github" / "CODEOWNERS").read_text()
     owned = {line.split()[0] for line in owners.splitlines() if line and not line.startswith("#")}
-    assert owned == {"/policies/", "/.github/", "/requests/active/", "/requests/archive/"}
+    assert owned == {
+        "/policies/",
+        "/.github/",
+        "/requests/active/",
+        "/requests/archive/",
+        "/.jitflow/",
+    }
 
 
 # ---- blocker 4: workflows get jitflow from a commit, never by name from an index ---------
