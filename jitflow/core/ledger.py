@@ -58,6 +58,13 @@ def archive_path(request_id: str, ended_at: datetime) -> str:
     return f"{ARCHIVE_DIR}/{stamp[:4]}/{stamp[5:7]}/{request_id}.yaml"
 
 
+def reused_id_archive_path(path: str, merge_commit: str) -> str:
+    """Where the denial of a request whose id was already used is archived: a path no other
+    record can take (ids have no dots), so it never overwrites the original's record."""
+    stem = path.removesuffix(".yaml")
+    return f"{stem}.reused-{merge_commit[:12] or 'unmerged'}.yaml"
+
+
 @dataclass(frozen=True)
 class GrantBlock:
     """The `grant:` block the runner appends to a request to make the active record."""

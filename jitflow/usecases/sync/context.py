@@ -4,12 +4,12 @@ and the decisions shared by issuing, adopting and denying."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from jitflow.adapters.git import Git
-from jitflow.core.ledger import Transition
+from jitflow.core.ledger import Transition, reused_id_archive_path
 from jitflow.core.model import GrantKind
 from jitflow.usecases.port import PullFacts
 from jitflow.usecases.sync import steps
@@ -86,10 +86,21 @@ def deny(
     commit = steps.deny_commit(
         verdict, state.request_bytes[verdict.request_id], policy, requester, now, runner
     )
+    if verdict.request_id in state.archived_ids or verdict.request_id in state.active_bytes:
+        commit = _reused_id_paths(commit, verdict.merge_commit)
     if verdict.pr is not None:
         note = steps.denied_note(verdict.request_id, verdict.all_findings())
         comments.append((verdict.pr.number, f"status:{verdict.request_id}", note))
     return commit
+
+
+def _reused_id_paths(commit: LedgerCommit, merge_commit: str) -> LedgerCommit:
+    """A reused id's denial must not overwrite the original's record (issue #10, hole 8)."""
+    files = {
+        (reused_id_archive_path(p, merge_commit) if p.startswith("requests/archive/") else p): c
+        for p, c in commit.files.items()
+    }
+    return replace(commit, files=files)
 
 
 def kind_guess(vault: Mapping[str, str]) -> GrantKind:
