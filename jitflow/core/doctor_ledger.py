@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from jitflow.core.doctor import Check, fail, ok
+from jitflow.core.doctor import Check, fail, ok, warn
 from jitflow.core.sshsig import SignersError, TrustedKey, parse_allowed_signers
 
 SIGNERS_PATH = ".jitflow/allowed_signers"
@@ -30,7 +30,15 @@ def _trusted(text: str | None) -> tuple[tuple[TrustedKey, ...], str]:
 
 
 def check_allowed_signers(text: str | None) -> Check:
+    """Missing is a warning here (a fresh repository; which CA to trust is Vault's to say, and
+    `vault.ledger-signing` fails on it); present but unusable is a failure."""
     check_id = "repository.allowed-signers"
+    if text is None:
+        return warn(
+            check_id,
+            f"there is no {SIGNERS_PATH} yet: `jitflow audit verify` rejects every ledger commit",
+            f"create it from Vault's ledger CA ({_DOCS})",
+        )
     keys, problem = _trusted(text)
     if problem:
         return fail(check_id, problem, f"create it from Vault's ledger CA ({_DOCS})")

@@ -406,10 +406,11 @@ def test_signers_file_trusting_another_ca(live: Setup) -> None:
 def test_missing_signers_file(live: Setup) -> None:
     live.write(".jitflow/allowed_signers", None)
     code, report = live.report()
-    assert (code, failed_ids(report)) == (
-        1,
-        {"repository.allowed-signers", "vault.ledger-signing"},
-    )
+    assert (code, failed_ids(report)) == (1, {"vault.ledger-signing"})
+    assert check(report, "repository.allowed-signers")["status"] == "warn"
+    live.write(".jitflow/allowed_signers", b"jitflow-ledger ssh-ed25519 AAAA\n")
+    code, report = live.report()
+    assert "repository.allowed-signers" in failed_ids(report)
 
 
 def test_ledger_role_certifying_any_principal(live: Setup) -> None:
