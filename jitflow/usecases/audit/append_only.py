@@ -10,7 +10,9 @@ request file it records). Codes: `ledger-record-rewritten`, `ledger-record-remov
 
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from jitflow.core.history import (
     ACTIVE_PATH,
@@ -18,9 +20,10 @@ from jitflow.core.history import (
     REQUEST_PATH,
     Commit,
     FileChange,
+    RequestTrail,
     parse_trailers,
 )
-from jitflow.usecases.audit.checks import Violation
+from jitflow.usecases.audit.checks import Violation, stamp
 from jitflow.usecases.audit.signatures import PendingSignature
 
 
@@ -154,3 +157,37 @@ def check_moves(moves: list[RecordMove], blobs: list[bytes | None]) -> list[Viol
             )
         )
     return found
+
+
+def check_presence(
+    trail: RequestTrail, present: Container[str], now: datetime, tolerance: timedelta
+) -> list[Violation]:
+    """An issued grant keeps a record on main for ever (active or archived), and a
+    revocation PR's deletion is followed by the runner's end record."""
+    written = trail.issue or trail.end
+    if written is None:
+        return []
+    if trail.revocation is not None and trail.end is None:
+        if now - trail.revocation.at <= tolerance:
+            return []  # the next sync archives it
+        return [
+            Violation(
+                "revocation-not-recorded",
+                trail.id,
+                trail.revocation.sha,
+                f"a revocation merged at {stamp(trail.revocation.at)} deleted "
+                f"requests/active/{trail.id}.yaml but no end record follows (was main "
+                "rewritten, or did sync never run?)",
+            )
+        ]
+    if trail.id in present:
+        return []
+    return [
+        Violation(
+            "grant-vanished",
+            trail.id,
+            written.sha,
+            f"recorded by {written.sha[:12]}, but neither requests/active/{trail.id}.yaml "
+            "nor an archive record exists on main: the record vanished from the ledger",
+        )
+    ]

@@ -6,7 +6,7 @@ Pure judgement over what history and the ledger record say; the codes are listed
 
 from __future__ import annotations
 
-from collections.abc import Container, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -269,7 +269,7 @@ def _check_end(
 _CLOCK_SLACK = timedelta(seconds=60)
 
 
-def _stamp(value: datetime) -> str:
+def stamp(value: datetime) -> str:
     return f"{value:%Y-%m-%dT%H:%M:%SZ}"
 
 
@@ -295,7 +295,7 @@ def _check_times(
                     "grant-longer-than-policy",
                     rid,
                     issue_sha,
-                    f"expires_at {_stamp(expires)} - issued_at {_stamp(issued)} = "
+                    f"expires_at {stamp(expires)} - issued_at {stamp(issued)} = "
                     f"{expires - issued}, above the maximum {limit} of policy {row.policy} "
                     "at the policy commit",
                 )
@@ -307,8 +307,8 @@ def _check_times(
                 "issued-at-mismatch",
                 rid,
                 issue_sha,
-                f"issued_at {_stamp(recorded_issue)} is more than {tolerance} from its issue "
-                f"commit's time {_stamp(trail.issue.at)}",
+                f"issued_at {stamp(recorded_issue)} is more than {tolerance} from its issue "
+                f"commit's time {stamp(trail.issue.at)}",
             )
         )
     ended = row.ended_at
@@ -318,7 +318,7 @@ def _check_times(
                 "ended-before-issued",
                 rid,
                 row.evidence.end_commit or issue_sha,
-                f"ended.at {_stamp(ended)} is before issued_at {_stamp(issued)}",
+                f"ended.at {stamp(ended)} is before issued_at {stamp(issued)}",
             )
         )
     if trail.end is not None and ended is not None and abs(ended - trail.end.at) > tolerance:
@@ -327,45 +327,11 @@ def _check_times(
                 "ended-at-mismatch",
                 rid,
                 trail.end.sha,
-                f"ended.at {_stamp(ended)} is more than {tolerance} from its end commit's "
-                f"time {_stamp(trail.end.at)}",
+                f"ended.at {stamp(ended)} is more than {tolerance} from its end commit's "
+                f"time {stamp(trail.end.at)}",
             )
         )
     return found
-
-
-def check_presence(
-    trail: RequestTrail, present: Container[str], now: datetime, tolerance: timedelta
-) -> list[Violation]:
-    """An issued grant keeps a record on main for ever (active or archived), and a
-    revocation PR's deletion is followed by the runner's end record."""
-    written = trail.issue or trail.end
-    if written is None:
-        return []
-    if trail.revocation is not None and trail.end is None:
-        if now - trail.revocation.at <= tolerance:
-            return []  # the next sync archives it
-        return [
-            Violation(
-                "revocation-not-recorded",
-                trail.id,
-                trail.revocation.sha,
-                f"a revocation merged at {_stamp(trail.revocation.at)} deleted "
-                f"requests/active/{trail.id}.yaml but no end record follows (was main "
-                "rewritten, or did sync never run?)",
-            )
-        ]
-    if trail.id in present:
-        return []
-    return [
-        Violation(
-            "grant-vanished",
-            trail.id,
-            written.sha,
-            f"recorded by {written.sha[:12]}, but neither requests/active/{trail.id}.yaml "
-            "nor an archive record exists on main: the record vanished from the ledger",
-        )
-    ]
 
 
 def check_vault(tokens: TokenSource, grants: Sequence[tuple[str, str]]) -> list[Violation]:

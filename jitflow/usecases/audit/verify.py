@@ -17,9 +17,14 @@ Checked for every request on main (codes are stable):
 - `request-modified-after-merge`, `request-rewritten`: the request text never changed after
   merge; the ledger record starts with the request text byte for byte.
 - `grant-record-malformed`: an issued record lacks its grant block or expiry.
-- with Vault: `vault-token-without-grant`, `grant-without-vault-token`; and for
-  identity-group grants `group-member-without-grant`, `grant-without-group-membership`
-  (jitflow.usecases.audit.memberships).
+- with Vault: `vault-token-without-grant`, `grant-without-vault-token`,
+  `vault-token-other-request`; for identity-group grants `group-member-without-grant`,
+  `grant-without-group-membership` (jitflow.usecases.audit.memberships); and the ledger's own
+  Vault side (`vault_checks`).
+- the ledger's writer is proven by signatures (`signatures`: `ledger-unsigned`), records are
+  append-only and ledger commits stay in the ledger (`append_only`), times agree with the
+  policy and the commits (`checks`), and `--github` checks GitHub's record (`github_checks`).
+  README's auditors section lists every code.
 """
 
 from __future__ import annotations
@@ -36,12 +41,11 @@ from jitflow.core.audit_rows import Outcome, as_mapping, build_row
 from jitflow.core.history import ACTIVE_PATH, ARCHIVE_PATH, HistoryFolder, RequestTrail
 from jitflow.core.loading import parse_groups, parse_policy
 from jitflow.core.model import Groups, Policy
-from jitflow.usecases.audit.append_only import AppendOnlyChecker, check_moves
+from jitflow.usecases.audit.append_only import AppendOnlyChecker, check_moves, check_presence
 from jitflow.usecases.audit.checks import (
     TokenSource,
     Violation,
     check_entry,
-    check_presence,
     check_vault,
     text_field,
 )
