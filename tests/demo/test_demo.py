@@ -37,7 +37,8 @@ STEP_LINES = [
     r"✓ now = \S+Z; sync expires and revokes \d grant\(s\)",
     r"✓ refused: Vault token lookup-self denied \(403\)",
     r"✓ jitflow audit: \d request\(s\), from git history alone",
-    r"✓ jitflow audit verify --vault: \d request\(s\) checked, all invariants hold",
+    r"✓ jitflow audit verify --vault --github: \d request\(s\) checked, every ledger commit "
+    r"signed by the runner, all invariants hold",
     r"✓ stopped every server and removed the temporary directory",
     r"jitflow demo: the story completed in [\d.]+s",
 ]

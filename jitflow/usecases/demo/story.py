@@ -321,13 +321,16 @@ def audit(world: DemoWorld, narrator: Narrator, now: datetime) -> None:
     for line in table.getvalue().rstrip("\n").splitlines():
         narrator.say(f"      {line}")
     with narrator.step("jitflow audit verify") as step:
-        options = VerifyOptions(repo=world.runner.path, ref="origin/main", now=now, vault=True)
-        report = run_verify(options, world.runner_vault())
+        options = VerifyOptions(
+            repo=world.runner.path, ref="origin/main", now=now, vault=True, github=True
+        )
+        with world.github_as(BOT) as github:
+            report = run_verify(options, world.runner_vault(), github)
         if not report.ok:
             raise StepFailed(report.describe())
         step.done(
-            f"jitflow audit verify --vault: {report.requests_checked} request(s) checked, "
-            "all invariants hold"
+            f"jitflow audit verify --vault --github: {report.requests_checked} request(s) "
+            "checked, every ledger commit signed by the runner, all invariants hold"
         )
 
 
