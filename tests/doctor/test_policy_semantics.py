@@ -16,7 +16,7 @@ from jitflow.core.doctor import CheckStatus, check_codeowners
 ROOT = Path(__file__).resolve().parents[2]
 OWNERS = "".join(
     f"/{d} @acme/access-admins\n"
-    for d in ("policies/", ".github/", "requests/active/", "requests/archive/")
+    for d in ("policies/", ".github/", "requests/active/", "requests/archive/", ".jitflow/")
 )
 
 
