@@ -146,6 +146,21 @@ class World:
     def main_file(self, path: str) -> bytes | None:
         return Git(self.bare).show_bytes("main", path)
 
+    def trust_ledger_ca(self, allowed_signers: str) -> None:
+        """An admin's commit on main: the ledger is signed by another Vault's CA from now on."""
+        git = self.requester
+        git.run("fetch", "--quiet", "origin")
+        git.run("checkout", "--quiet", "-B", "signers", "origin/main")
+        (git.path / ".jitflow" / "allowed_signers").write_text(allowed_signers)
+        admin = {
+            "GIT_AUTHOR_NAME": "admin",
+            "GIT_AUTHOR_EMAIL": "admin@example.com",
+            "GIT_COMMITTER_NAME": "admin",
+            "GIT_COMMITTER_EMAIL": "admin@example.com",
+        }
+        git.run("commit", "--quiet", "-am", "Trust the ledger CA of this Vault", env=admin)
+        git.run("push", "--quiet", "origin", "signers:main")
+
     def main_paths(self, prefix: str = "requests/") -> list[str]:
         return [p for _, _, p in Git(self.bare).list_tree("main", prefix)]
 

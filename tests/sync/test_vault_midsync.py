@@ -50,6 +50,7 @@ def behind_proxy(
 ) -> Iterator[tuple[World, CuttableVaultProxy]]:
     """The sync world, with the runner talking to the private OpenBao through the relay."""
     vault, token = private_vault
+    world.trust_ledger_ca(vault.setup.allowed_signers)  # the runner signs with this Vault's CA
     with CuttableVaultProxy(vault.addr) as proxy:
         env = {
             **world.env,
