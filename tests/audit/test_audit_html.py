@@ -29,7 +29,7 @@ def report(standard: StandardHistory) -> Path:
     return target
 
 
-def chromium(tmp_path: Path, *args: str) -> str:
+def chromium(tmp_path: Path, *args: str, timeout: int = 90) -> str:
     assert CHROMIUM is not None
     command = [
         CHROMIUM,
@@ -43,7 +43,7 @@ def chromium(tmp_path: Path, *args: str) -> str:
         f"--user-data-dir={tmp_path / 'profile'}",
         *args,
     ]
-    result = subprocess.run(command, capture_output=True, timeout=90, check=True)
+    result = subprocess.run(command, capture_output=True, timeout=timeout, check=True)
     return result.stdout.decode()
 
 

@@ -6,22 +6,15 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import TextIO
 
 from jitflow.adapters.git import Git
 from jitflow.core.audit_rows import AuditRow
 from jitflow.core.ledger import RUNNER_NAME
 from jitflow.core.ledger_events import events_of
-from jitflow.core.links import RepoLinks, links_from_remote
 from jitflow.reporters.ocsf import OcsfContext, to_ocsf
+from jitflow.usecases.audit.evidence import repository_links, repository_name
 from jitflow.usecases.audit.gitlog import LedgerEntry
-
-
-def repository_links(git: Git, remote: str = "origin") -> RepoLinks | None:
-    """The GitHub pages of the repository behind `remote`, when it is a GitHub remote."""
-    result = git.execute(["remote", "get-url", remote], check=False)
-    return links_from_remote(result.text.strip()) if result.returncode == 0 else None
 
 
 def ocsf_context(git: Git, environ: Mapping[str, str] | None = None) -> OcsfContext:
@@ -29,7 +22,7 @@ def ocsf_context(git: Git, environ: Mapping[str, str] | None = None) -> OcsfCont
     links = repository_links(git)
     return OcsfContext(
         runner=env.get("JITFLOW_RUNNER_NAME") or RUNNER_NAME,
-        repository=links.name if links else Path(git.path).resolve().name,
+        repository=repository_name(git, links),
         links=links,
     )
 

@@ -93,6 +93,33 @@ def _opened(output: Path | None, stdout: TextIO) -> Iterator[TextIO]:
         yield handle
 
 
+def _filters(options: AuditOptions) -> tuple[tuple[str, str], ...]:
+    named = (
+        ("requester", options.requester),
+        ("policy", options.policy),
+        ("resource", options.resource),
+        ("ref", None if options.ref == "HEAD" else options.ref),
+    )
+    return tuple((name, value) for name, value in named if value)
+
+
+def _evidence_pack(
+    options: AuditOptions, rows: list[AuditRow], git: Git, head: str, now: datetime
+) -> str:
+    from jitflow.usecases.audit.evidence import render_evidence_pack, verify_result
+
+    return render_evidence_pack(
+        rows,
+        git,
+        head=head,
+        now=now,
+        filters=_filters(options),
+        since=options.since,
+        until=options.until,
+        verify=verify_result(options.repo, head, now, options.runner_email),
+    )
+
+
 def run_audit(options: AuditOptions, stdout: TextIO | None = None) -> int:
     """Write the report; return the number of rows written."""
     if options.since and options.until and options.since > options.until:
@@ -102,6 +129,12 @@ def run_audit(options: AuditOptions, stdout: TextIO | None = None) -> int:
     head = head_of(git, options.ref)
     rows = iter_rows(options, git, head, now)
     generated = format_time(now)
+    if options.format is ReportFormat.HTML:
+        collected = list(rows)
+        html = _evidence_pack(options, collected, git, head, now)  # before opening the file
+        with _opened(options.output, stdout or sys.stdout) as out:
+            out.write(html)
+        return len(collected)
     with _opened(options.output, stdout or sys.stdout) as out:
         if options.format is ReportFormat.JSON:
             return write_json(rows, out, generated_at=generated, head=head)
@@ -113,10 +146,4 @@ def run_audit(options: AuditOptions, stdout: TextIO | None = None) -> int:
             from jitflow.usecases.audit.ocsf_export import write_ocsf
 
             return write_ocsf(iter_entries(options, git, head, now), out, git)
-        if options.format is ReportFormat.HTML:
-            from jitflow.usecases.audit.html import render_html
-
-            collected = list(rows)
-            out.write(render_html(collected, generated_at=now, head=head))
-            return len(collected)
         return write_table(rows, out)

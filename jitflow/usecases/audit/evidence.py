@@ -1,0 +1,56 @@
+"""The HTML evidence pack of `jitflow audit --format html`: the rows, plus what the header
+needs (repository and its GitHub links, filters, the commit, `audit verify`'s verdict)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from jitflow.adapters.git import Git
+from jitflow.core.audit_rows import AuditRow
+from jitflow.core.links import RepoLinks, links_from_remote
+from jitflow.reporters.audit_html import ReportContext, VerifyResult, render_html
+
+
+def repository_links(git: Git, remote: str = "origin") -> RepoLinks | None:
+    """The GitHub pages of the repository behind `remote`, when it is a GitHub remote."""
+    result = git.execute(["remote", "get-url", remote], check=False)
+    return links_from_remote(result.text.strip()) if result.returncode == 0 else None
+
+
+def repository_name(git: Git, links: RepoLinks | None) -> str:
+    return links.name if links else Path(git.path).resolve().name
+
+
+def verify_result(repo: Path, ref: str, now: datetime, runner_email: str | None) -> VerifyResult:
+    """`audit verify` over the same history (offline checks), for the report's verdict."""
+    from jitflow.usecases.audit.verify import VerifyOptions, run_verify
+
+    report = run_verify(VerifyOptions(repo=repo, ref=ref, now=now, runner_email=runner_email))
+    return VerifyResult(report.requests_checked, report.violations)
+
+
+def render_evidence_pack(
+    rows: Sequence[AuditRow],
+    git: Git,
+    *,
+    head: str,
+    now: datetime,
+    filters: tuple[tuple[str, str], ...],
+    since: datetime | None,
+    until: datetime | None,
+    verify: VerifyResult,
+) -> str:
+    links = repository_links(git)
+    context = ReportContext(
+        generated_at=now,
+        head=head,
+        repository=repository_name(git, links),
+        links=links,
+        since=since,
+        until=until,
+        filters=filters,
+        verify=verify,
+    )
+    return render_html(rows, context)

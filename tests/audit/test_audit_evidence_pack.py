@@ -1,0 +1,276 @@
+"""The HTML report as an evidence pack: scope, verify verdict, links, approvals and durations,
+and how it looks in headless Chromium and printed to PDF at 2, 1,000 and 10,000 grants.
+
+Screenshots and PDFs land in tests/artifacts/ (gitignored) for a human to look at.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from jitflow import __version__
+from jitflow.core.links import links_from_remote
+from jitflow.reporters.audit_html import ReportContext, VerifyResult, render_html
+from jitflow.reporters.audit_timeline import step_for
+from jitflow.usecases.audit.report import AuditOptions, ReportFormat, run_audit
+from tests.audit.conftest import StandardHistory
+from tests.audit.history_builder import RUNNER_EMAIL, RUNNER_NAME, T0, Handle, HistoryBuilder
+from tests.audit.synthetic import SyntheticFlag, synthetic_rows
+from tests.audit.test_audit_html import ARTIFACTS, chromium, needs_chromium
+
+REMOTE = "git@ghe.example.com:acme/access.git"
+GHE = "https://ghe.example.com/acme/access"
+FORGED = "mallory-forever"
+
+
+def forge_grant(builder: HistoryBuilder, at: datetime) -> str:
+    """A grant nobody approved that lasts until 2099, committed under the runner's name."""
+    record = (
+        "policy: orders-db-write\nrequester: mallory\nduration: 30m\n"
+        'reason: "Routine maintenance of the orders table"\n'
+        "grant:\n  kind: database\n  mount: database\n  role: orders-write\n"
+        f"  issued_at: '{at:%Y-%m-%dT%H:%M:%SZ}'\n  expires_at: '2099-01-01T00:00:00Z'\n"
+        "  approved_by: []\n  merged_by: mallory\n"
+        "  vault:\n    accessor: acc-forged\n"
+    )
+    builder.write(f"requests/active/{FORGED}.yaml", record)
+    return builder.commit(
+        RUNNER_NAME,
+        f"jitflow: issue {FORGED}\n\nJitflow-Event: issue\nJitflow-Request: {FORGED}",
+        at,
+        email=RUNNER_EMAIL,
+    )
+
+
+@pytest.fixture(scope="module")
+def forged(tmp_path_factory: pytest.TempPathFactory) -> tuple[HistoryBuilder, Handle, Path]:
+    builder = HistoryBuilder(tmp_path_factory.mktemp("forged") / "ledger")
+    handle = builder.lifecycle("alice", "bob", T0)
+    forge_grant(builder, T0 + timedelta(hours=2))
+    builder.git.run("remote", "add", "origin", REMOTE)
+    ARTIFACTS.mkdir(exist_ok=True)
+    target = ARTIFACTS / "evidence-2.html"
+    run_audit(
+        AuditOptions(
+            repo=builder.root,
+            now=T0 + timedelta(days=1),
+            format=ReportFormat.HTML,
+            output=target,
+        )
+    )
+    return builder, handle, target
+
+
+def row_html(html: str, request_id: str) -> str:
+    found = re.search(rf'<tr id="req-{re.escape(request_id)}"[^>]*>.*?</tr>', html, re.S)
+    assert found, request_id
+    return found.group(0)
+
+
+def text_of(html: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+def test_a_forged_grant_is_red_at_the_top_and_in_its_row(
+    forged: tuple[HistoryBuilder, Handle, Path],
+) -> None:
+    html = forged[2].read_text()
+    verdict = html[html.index("<div class=\"verdict") : html.index("class=\"cards\"")]
+    assert "verdict bad" in verdict and "audit verify FAILED" in verdict
+    assert f'href="#req-{FORGED}"' in verdict and "grant-without-merged-request" in verdict
+    assert html.index('id="verdict"') < html.index('id="timeline-section"')
+    row = row_html(html, FORGED)
+    assert 'class="flagged"' in row and "FLAGGED" in row and 'data-flagged="yes"' in row
+    assert "grant-without-merged-request" in row
+    legit = row_html(html, forged[1].id)
+    assert 'class="flagged"' not in legit and 'data-flagged="no"' in legit
+
+
+def test_the_header_names_repository_period_filters_commit_and_version(
+    forged: tuple[HistoryBuilder, Handle, Path], tmp_path: Path
+) -> None:
+    builder = forged[0]
+    target = tmp_path / "r.html"
+    run_audit(
+        AuditOptions(
+            repo=builder.root,
+            since=T0,
+            until=T0 + timedelta(days=1),
+            requester="alice",
+            now=T0 + timedelta(days=2),
+            format=ReportFormat.HTML,
+            output=target,
+        )
+    )
+    header = target.read_text().split("</header>")[0]
+    head = builder.head()
+    assert f'<a href="{GHE}">{GHE}</a>' in header
+    assert "2026-11-02T09:00:00Z to 2026-11-03T09:00:00Z" in header
+    assert "requester = alice" in header
+    assert f'href="{GHE}/commit/{head}"' in header and head in header
+    assert f"<dd>{__version__}</dd>" in header
+
+
+def test_every_row_links_to_its_pr_and_commits_on_github_enterprise(
+    forged: tuple[HistoryBuilder, Handle, Path],
+) -> None:
+    _, handle, target = forged
+    row = row_html(target.read_text(), handle.id)
+    assert f'href="{GHE}/pull/{handle.pr}"' in row
+    for sha in (handle.requested_commit, handle.merge_commit, handle.issue_commit):
+        assert f'href="{GHE}/commit/{sha}"' in row
+    assert f'href="{GHE}/commit/{handle.end_commit}"' in row
+    assert f'href="{GHE}/commit/{handle.policy_commit}"' in row
+
+
+def test_rows_show_approval_times_merger_durations_and_end_against_expiry(
+    standard: StandardHistory, tmp_path: Path
+) -> None:
+    target = tmp_path / "r.html"
+    run_audit(
+        AuditOptions(repo=standard.path, now=standard.now, format=ReportFormat.HTML, output=target)
+    )
+    html = target.read_text()
+    expired = text_of(row_html(html, standard.handles["expired"].id))
+    assert "bob 2026-11-02 09:03" in expired  # approval time (recorded in grant.approved_at)
+    assert "merged by bob 2026-11-02 09:05" in expired
+    assert "requested 30m &middot; granted 30m" in expired
+    assert "ended 2026-11-02 09:35 (+20s)" in expired
+    revoked = text_of(row_html(html, standard.handles["revoked"].id))
+    assert "(22m early)" in revoked and "by erin" in revoked
+    assert "not issued" in row_html(html, standard.handles["denied"].id)
+
+
+def test_a_record_claiming_2099_does_not_stretch_the_timeline(
+    forged: tuple[HistoryBuilder, Handle, Path],
+) -> None:
+    html = forged[2].read_text()
+    ticks = re.findall(r'<text class="tick" x="[^"]+" y="[^"]+" text-anchor="middle">([^<]+)<', html)
+    assert 2 <= len(ticks) <= 10 and all("2026" in t for t in ticks), ticks
+    assert "expires 2099-01-01 00:00" in row_html(html, FORGED)
+
+
+def test_axis_steps_keep_labels_few_and_with_years_over_any_span() -> None:
+    for span in (timedelta(minutes=5), timedelta(days=40), timedelta(days=800)):
+        assert span / step_for(span, 8).approx <= 8
+    decades = step_for(timedelta(days=365 * 73), 8)
+    assert decades.name == "10 years" and decades.label == "%Y"
+
+
+def test_a_grant_ended_late_is_called_out() -> None:
+    row = synthetic_rows(1)[0]
+    assert row.expires_at is not None
+    late = type(row)(**{**row.__dict__, "ended_at": row.expires_at + timedelta(hours=3)})
+    html = render_html([late], ReportContext(datetime(2027, 1, 1, tzinfo=UTC), "f" * 40, "r"))
+    assert '<span class="late">3h after expiry</span>' in html
+
+
+# -- Chromium: the page and its print at three sizes ------------------------------------------
+
+
+def synthetic_report(count: int) -> tuple[Path, str]:
+    """A report of `count` grants over two years with one flagged grant."""
+    rows = synthetic_rows(count)
+    flagged = rows[len(rows) // 3]
+    context = ReportContext(
+        generated_at=datetime(2026, 12, 1, tzinfo=UTC),
+        head="c0ffee" * 6 + "c0ff",
+        repository="acme/access",
+        links=links_from_remote(REMOTE),
+        verify=VerifyResult(
+            count,
+            (
+                SyntheticFlag(
+                    "approvals-insufficient",
+                    flagged.id,
+                    flagged.evidence.issue_commit,
+                    "rule 1 needs 1 approval from group sre-leads; the record has 0",
+                ),
+            ),
+        ),
+    )
+    ARTIFACTS.mkdir(exist_ok=True)
+    target = ARTIFACTS / f"evidence-{count}.html"
+    target.write_text(render_html(rows, context), encoding="utf-8")
+    return target, flagged.id
+
+
+def print_and_look(html: Path, tmp_path: Path) -> tuple[str, int]:
+    """Screenshot the page, print it to PDF, render the PDF's first pages to PNG for a human;
+    return the PDF's text and its number of pages."""
+    import pypdfium2
+
+    stem = html.with_suffix("")
+    shot = f"--screenshot={stem}.png"
+    chromium(tmp_path, "--window-size=1400,1600", shot, html.as_uri(), timeout=300)
+    pdf_path = Path(f"{stem}.pdf")
+    pdf_path.unlink(missing_ok=True)
+    # 10,000 grants make ~500 pages: about 30 s on an idle 2-core machine, minutes when busy
+    printed = f"--print-to-pdf={pdf_path}"
+    chromium(tmp_path, "--no-pdf-header-footer", printed, html.as_uri(), timeout=900)
+    pdf = pypdfium2.PdfDocument(pdf_path)
+    try:
+        for index in range(min(len(pdf), 2)):
+            pdf[index].render(scale=1.4).to_pil().save(f"{stem}-pdf-page{index + 1}.png")
+        width, height = pdf[0].get_size()
+        assert width > height, "the print stylesheet asks for landscape pages"
+        text = "\n".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
+        return text, len(pdf)
+    finally:
+        pdf.close()
+
+
+def red_pixels(png: Path) -> int:
+    from PIL import Image
+
+    with Image.open(png) as image:
+        rgb = image.convert("RGB")
+        pixels = rgb.tobytes()
+    reds = 0
+    for i in range(0, len(pixels), 3):  # the flag red #dc2626
+        if pixels[i] > 180 and pixels[i + 1] < 80 and pixels[i + 2] < 80:
+            reds += 1
+    return reds
+
+
+@needs_chromium
+def test_two_grants_in_chromium_and_pdf(
+    forged: tuple[HistoryBuilder, Handle, Path], tmp_path: Path
+) -> None:
+    _, handle, html = forged
+    dom = chromium(tmp_path, "--dump-dom", html.as_uri())
+    assert "2 request(s) shown" in dom
+    assert re.search(rf'<tr id="req-{FORGED}" class="flagged"', dom)
+    text, pages = print_and_look(html, tmp_path)
+    flat = " ".join(text.split())
+    dense = "".join(text.split())
+    assert "audit verify FAILED" in flat and FORGED in dense and handle.id in dense
+    for sha in (handle.issue_commit, handle.end_commit):  # the last column is not cut off
+        assert sha[:8] in flat
+    assert "Routine maintenance of the orders table" in flat
+    assert red_pixels(Path(f"{html.with_suffix('')}-pdf-page1.png")) > 500
+    assert pages >= 1
+
+
+@needs_chromium
+@pytest.mark.parametrize("count", [1000, 10000])
+def test_many_grants_in_chromium_and_pdf(count: int, tmp_path: Path) -> None:
+    html, flagged = synthetic_report(count)
+    page = html.read_text()
+    assert 'data-mode="buckets"' in page
+    assert re.search(r'class="tick"[^>]*>[A-Z][a-z]{2} 2025<', page)  # labels carry years
+    assert 'class="flag-mark"' in page
+    text, pages = print_and_look(html, tmp_path)
+    flat = " ".join(text.split())
+    assert "audit verify FAILED" in flat
+    ids = re.findall(r'<tr id="req-([^"]+)"', page)
+    assert len(ids) == count
+    dense = "".join(text.split())  # ids may wrap inside their cell
+    missing = [i for i in ids if i not in dense]
+    assert missing == [], f"{len(missing)} row(s) missing from the PDF"
+    assert pages < count / 5  # compact print rows: about 20 per page
+    assert red_pixels(Path(f"{html.with_suffix('')}.png")) > 500
