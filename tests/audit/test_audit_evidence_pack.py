@@ -259,7 +259,7 @@ def test_two_grants_in_chromium_and_pdf(
 @needs_chromium
 @pytest.mark.parametrize("count", [1000, 10000])
 def test_many_grants_in_chromium_and_pdf(count: int, tmp_path: Path) -> None:
-    html, flagged = synthetic_report(count)
+    html, _ = synthetic_report(count)
     page = html.read_text()
     assert 'data-mode="buckets"' in page
     assert re.search(r'class="tick"[^>]*>[A-Z][a-z]{2} 2025<', page)  # labels carry years

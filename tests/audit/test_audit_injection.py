@@ -10,9 +10,10 @@ from html.parser import HTMLParser
 
 from jitflow.core.audit_rows import AuditRow, Evidence, Outcome
 from jitflow.core.model import Finding
-from jitflow.usecases.audit.html import render_html
+from jitflow.reporters.audit_html import ReportContext, VerifyResult, render_html
 from jitflow.usecases.audit.render import write_csv, write_markdown, write_table
 from jitflow.usecases.sync.steps import denied_note, failed_note
+from tests.audit.synthetic import SyntheticFlag
 from tests.audit.test_audit_core import row
 from tests.inert import headings, live_parts
 
@@ -48,7 +49,9 @@ class _Tags(HTMLParser):
 
 
 def test_html_report_runs_no_markup_from_history() -> None:
-    page = render_html([hostile_row()], generated_at=NOW, head="b" * 40)
+    flag = SyntheticFlag(HOSTILE, "alice-orders-1", "c" * 40, HOSTILE)
+    context = ReportContext(NOW, "b" * 40, HOSTILE, verify=VerifyResult(1, (flag,)))
+    page = render_html([hostile_row()], context)
     parser = _Tags()
     parser.feed(page)
     assert parser.tags.count("script") == 1  # the report's own filter script
