@@ -59,20 +59,20 @@ def _short(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M") if moment else "-"
 
 
-def _commit(links: RepoLinks | None, sha: str, label: str = "") -> str:
+def commit_link(links: RepoLinks | None, sha: str, label: str = "") -> str:
     text = f"{label + ' ' if label else ''}<code>{escape(sha[:8])}</code>"
     if links is None:
         return f'<span title="{escape(sha)}">{text}</span>'
     return f'<a href="{escape(links.commit(sha))}" title="{escape(sha)}">{text}</a>'
 
 
-def _full_commit(links: RepoLinks | None, sha: str) -> str:
+def full_commit_link(links: RepoLinks | None, sha: str) -> str:
     if links is None:
         return f"<code>{escape(sha)}</code>"
     return f'<a href="{escape(links.commit(sha))}"><code>{escape(sha)}</code></a>'
 
 
-def _pr(links: RepoLinks | None, number: int | None) -> str:
+def pr_link(links: RepoLinks | None, number: int | None) -> str:
     if number is None:
         return ""
     if links is None:
@@ -93,7 +93,7 @@ def _header(ctx: ReportContext, rows: int) -> str:
         ("Repository", repo),
         ("Period", escape(period)),
         ("Filters", filters),
-        ("Made from", _full_commit(links, ctx.head)),
+        ("Made from", full_commit_link(links, ctx.head)),
         ("Generated", escape(format_time(ctx.generated_at))),
         ("jitflow", escape(ctx.version)),
         ("Requests", str(rows)),
@@ -122,7 +122,7 @@ def _verdict(ctx: ReportContext, shown: set[str]) -> str:
             if flag.request_id in shown
             else escape(flag.request_id)
         )
-        commit = f" {_commit(ctx.links, flag.commit)}" if flag.commit else ""
+        commit = f" {commit_link(ctx.links, flag.commit)}" if flag.commit else ""
         items.append(
             f"<li><b>{escape(flag.code)}</b> {target}{commit}: {escape(flag.message)}</li>"
         )
@@ -210,7 +210,7 @@ def _approvals(row: AuditRow, links: RepoLinks | None) -> str:
     if row.merged_by:
         who.append(f"merged by <b>{escape(row.merged_by)}</b> {_short(row.merged_at)}")
     if row.pr is not None:
-        who.append(_pr(links, row.pr))
+        who.append(pr_link(links, row.pr))
     return _lines(who)
 
 
@@ -239,7 +239,7 @@ def _evidence(row: AuditRow, links: RepoLinks | None) -> str:
         ("revocation", ev.revocation_commit),
         ("end", ev.end_commit),
     )
-    return _lines([_commit(links, sha, label) for label, sha in pairs if sha])
+    return _lines([commit_link(links, sha, label) for label, sha in pairs if sha])
 
 
 _COLUMNS = (
