@@ -100,7 +100,11 @@ class Scenario:
         return path
 
     def run_check(
-        self, number: int, kind: str = "pull_request", actor: str = "alice"
+        self,
+        number: int,
+        kind: str = "pull_request",
+        actor: str = "alice",
+        extra_env: Mapping[str, str] | None = None,
     ) -> GateResult:
         checkout = Git(self.checkout)
         checkout.run("fetch", "--quiet", "origin", "+refs/heads/*:refs/remotes/origin/*")
@@ -111,6 +115,7 @@ class Scenario:
             "GITHUB_SERVER_URL": "https://github.example",
             "GITHUB_RUN_ID": "42",
             "JITFLOW_GITHUB_WRITE_INTERVAL": "0",
+            **(extra_env or {}),
         }
         options = GateOptions(self.checkout, self.event(kind, number, actor), NOW, "json", environ)
         return run_gate(options)

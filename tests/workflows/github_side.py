@@ -95,6 +95,15 @@ def trigger(platform: Platform, event_name: str, payload: Mapping[str, Any]) -> 
     raise HarnessError(f"no emulation for the {event_name!r} event")
 
 
+def filtered_branch(event: Trigger) -> str:
+    """What `branches:` matches: a PR's (or merge group's) base branch, else the pushed ref."""
+    if event.event_name in ("pull_request", "pull_request_target"):
+        return str(event.payload["pull_request"]["base"]["ref"])
+    if event.event_name == "merge_group":
+        return str(event.payload["merge_group"]["base_ref"]).removeprefix("refs/heads/")
+    return event.ref.removeprefix("refs/heads/")
+
+
 def check_triggered(workflow: Mapping[str, Any], event: Trigger) -> None:
     """Refuse to run a workflow for an event its `on:` would not start it for."""
     on = workflow["on"]
@@ -111,9 +120,9 @@ def check_triggered(workflow: Mapping[str, Any], event: Trigger) -> None:
     action = event.payload.get("action")
     if "types" in spec and action not in spec["types"]:
         raise HarnessError(f"the workflow does not run on {event.event_name}.{action}")
-    branch = event.ref.removeprefix("refs/heads/")
+    branch = filtered_branch(event)
     if "branches" in spec and not any(fnmatch(branch, b) for b in spec["branches"]):
-        raise HarnessError(f"the workflow does not run for {event.ref}")
+        raise HarnessError(f"the workflow does not run for {branch}")
     if "paths" in spec:
         kinds = ("added", "modified", "removed")
         files = {f for commit in event.payload["commits"] for k in kinds for f in commit[k]}

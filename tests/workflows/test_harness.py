@@ -347,10 +347,10 @@ def test_sync_on_push_issues_the_merged_request(
 
 
 @pytest.mark.slow
-def test_sync_on_schedule_and_dispatch_only_end_grants(
+def test_sync_on_schedule_issues_what_is_due_and_dispatch_revokes(
     vault_access: Access, jitflow_vault: JitflowVault
 ) -> None:
-    """Scheduled and manual runs pass --no-issue; a manual run revokes the `revoke` input."""
+    """Every run on main issues what is due; a manual run also revokes the `revoke` input."""
     issued, first = vault_access.open_request()
     vault_access.approve_and_merge(first)
     sync_on_push(vault_access, first)
@@ -359,10 +359,10 @@ def test_sync_on_schedule_and_dispatch_only_end_grants(
     vault_access.approve_and_merge(second)
 
     scheduled = vault_access.run(SYNC, "schedule", {"schedule": "*/5 * * * *"}).jobs["sync"]
-    assert scheduled.step("Sync").stdout.strip() == "nothing to do"
+    assert scheduled.step("Sync").stdout.startswith(f"issue: {waiting} (until ")
     assert [claims["event_name"] for claims in scheduled.oidc_claims] == ["schedule"]
-    assert vault_access.main_file(f"requests/{waiting}.yaml") is not None
-    assert vault_access.main_file(f"requests/active/{waiting}.yaml") is None
+    assert vault_access.main_file(f"requests/{waiting}.yaml") is None
+    assert vault_access.main_file(f"requests/active/{waiting}.yaml") is not None
 
     inputs = {"revoke": issued}
     payload = build_event("workflow_dispatch", vault_access.standin, first, inputs=inputs)
@@ -373,7 +373,6 @@ def test_sync_on_schedule_and_dispatch_only_end_grants(
     archive = Git(vault_access.bare).list_tree("main", "requests/archive/")
     assert any(issued in path for _, _, path in archive)
     assert vault_lookup(jitflow_vault, accessor).status_code == 400
-    assert vault_access.main_file(f"requests/active/{waiting}.yaml") is None
 
 
 # -- action.yml ---------------------------------------------------------------------------------

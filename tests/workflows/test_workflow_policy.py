@@ -275,17 +275,16 @@ def _run_sync_script(tmp_path: Path, event: str, revoke: str) -> list[str]:
     return recorded.read_text().splitlines()
 
 
-def test_sync_issues_only_on_push(tmp_path: Path) -> None:
+def test_every_sync_run_on_main_issues_what_is_due(tmp_path: Path) -> None:
     assert _run_sync_script(tmp_path, "push", "") == ["sync"]
-    assert _run_sync_script(tmp_path, "schedule", "") == ["sync", "--no-issue"]
-    assert _run_sync_script(tmp_path, "workflow_dispatch", "") == ["sync", "--no-issue"]
+    assert _run_sync_script(tmp_path, "schedule", "") == ["sync"]
+    assert _run_sync_script(tmp_path, "workflow_dispatch", "") == ["sync"]
 
 
 def test_sync_revoke_input_is_passed_as_one_argument(tmp_path: Path) -> None:
     hostile = "req-1; echo pwned $(id)"
     assert _run_sync_script(tmp_path, "workflow_dispatch", hostile) == [
         "sync",
-        "--no-issue",
         "--revoke",
         hostile,
     ]

@@ -168,7 +168,7 @@ class Renderer:
             },
             "allow_squash_merge": True,
             "allow_merge_commit": True,
-            "allow_rebase_merge": False,
+            "allow_rebase_merge": True,
             "delete_branch_on_merge": False,
             "network_count": 0,
             "subscribers_count": 0,

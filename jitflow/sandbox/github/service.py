@@ -10,6 +10,7 @@ from typing import Any
 from jitflow.sandbox.github import pushes
 from jitflow.sandbox.github.enforcement import ruleset_merge_blockers
 from jitflow.sandbox.github.gitrepo import BareRepo, FileChange
+from jitflow.sandbox.github.landing import Conflict, merge_queue, rebase
 from jitflow.sandbox.github.protection import merge_blockers
 from jitflow.sandbox.github.state import (
     Comment,
@@ -28,7 +29,7 @@ REVIEW_EVENTS = {
     "COMMENT": "COMMENTED",
 }
 STATUS_STATES = ("error", "failure", "pending", "success")
-MERGE_METHODS = ("merge", "squash")
+MERGE_METHODS = ("merge", "squash", "rebase")
 
 
 class ApiError(Exception):
@@ -64,6 +65,9 @@ class Service:
         self.repo = repo
         self.store = Store()
         self.lock = threading.RLock()
+        # Who pushes to the repository next (GitHub knows; a bare repo doesn't): the
+        # merged_by of a PR that a push marks merged. None: the repository owner.
+        self.pusher: str | None = None
 
     # -- users -----------------------------------------------------------
 
@@ -102,6 +106,12 @@ class Service:
             if pull.state != "open":
                 continue
             base = branches.get(pull.base_ref)
+            if base and base != pull.base_sha and self.git.contains(pull.head_sha, base):
+                # Its head was pushed to the base branch (a fast-forward or a merge done
+                # outside GitHub): GitHub marks the PR merged, merge_commit_sha = the head.
+                pusher = self.pusher or self.owner
+                self.mark_merged(pull, pusher, pull.head_sha, pull.base_sha, ())
+                continue
             if base:
                 pull.base_sha = base
             head = branches.get(pull.head_ref)
@@ -250,6 +260,31 @@ class Service:
         outcome = self.git.merge_outcome(pull.base_sha, pull.head_sha)
         if outcome.tree is None:
             raise ApiError(405, "Pull Request is not mergeable")
+        landed: tuple[str, ...] = ()
+        if method == "rebase":
+            try:
+                landed = rebase(self.git, pull.base_sha, self.pull_commits(pull))
+            except Conflict as exc:
+                raise ApiError(405, str(exc)) from None
+            merge_sha = landed[-1]
+        else:
+            merge_sha = self.merge_commit_for(pull, method, outcome.tree, actor, title, message)
+            landed = (merge_sha,)
+        if not self.git.update_branch(pull.base_ref, merge_sha, pull.base_sha):
+            raise ApiError(409, "Base branch was modified. Review and try the merge again.")
+        self.mark_merged(pull, actor, merge_sha, pull.base_sha, landed)
+        return merge_sha
+
+    def merge_commit_for(
+        self,
+        pull: Pull,
+        method: str,
+        tree: str,
+        actor: str,
+        title: str | None,
+        message: str | None,
+    ) -> str:
+        """The merge or squash commit GitHub writes for `pull` (not yet on the branch)."""
         if method == "squash":
             default_title = f"{pull.title} (#{pull.number})"
             commits = [self.git.commit(c).message for c in self.pull_commits(pull)]
@@ -261,21 +296,32 @@ class Service:
             parents = (pull.base_sha, pull.head_sha)
         text = f"{title or default_title}\n\n{default_body if message is None else message}\n"
         identity = (actor, f"{actor}@users.noreply.github.com")
-        merge_sha = self.git.commit_tree(outcome.tree, parents, text, identity)
-        if not self.git.update_branch(pull.base_ref, merge_sha, pull.base_sha):
-            raise ApiError(409, "Base branch was modified. Review and try the merge again.")
+        return self.git.commit_tree(tree, parents, text, identity)
+
+    def mark_merged(
+        self, pull: Pull, actor: str, merge_sha: str, base_sha: str, landed: tuple[str, ...]
+    ) -> None:
+        """Record the merge as GitHub does: merge_commit_sha, who, when, onto which base."""
         now = timestamp()
-        pull.merged_base_sha = pull.base_sha
+        pull.merged_base_sha = base_sha
         pull.state, pull.closed_at, pull.merged_at, pull.updated_at = "closed", now, now, now
         pull.merged_by, pull.merge_commit_sha = actor, merge_sha
+        pull.landed_commits = landed
         pull.timeline.append(TimelineEvent("merged", now, actor, {"sha": merge_sha}))
-        return merge_sha
+
+    def merge_queue(self, numbers: list[int], actor: str, method: str = "merge") -> list[str]:
+        """Land queued PRs as GitHub's merge queue does (see `landing.merge_queue`)."""
+        return merge_queue(self, numbers, actor, method)
 
     def pulls_for_commit(self, sha: str) -> list[Pull]:
         """The PRs a commit belongs to: the PR it merged, or PRs whose branch contains it."""
         found = []
         for pull in sorted(self.store.pulls.values(), key=lambda p: p.number):
-            if pull.merge_commit_sha == sha or sha in self.pull_commits(pull):
+            if (
+                pull.merge_commit_sha == sha
+                or sha in pull.landed_commits
+                or sha in self.pull_commits(pull)
+            ):
                 found.append(pull)
         return found
 

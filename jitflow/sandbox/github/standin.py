@@ -225,10 +225,24 @@ class GitHubStandIn:
             self._service.dismiss_review(number, review_id, message or "Dismissed", self.owner)
 
     def merge_pull(self, number: int, merged_by: str, method: str = "merge") -> str:
-        """Merge like the merge button (branch protection applies); return the new commit."""
+        """Merge like the merge button (branch protection applies); return the PR's
+        merge_commit_sha (for "rebase": the last rebased commit)."""
         with self._call():
             self._require_user(merged_by)
             return self._service.merge(number, merged_by, method)
+
+    def merge_queue(
+        self, numbers: Sequence[int], merged_by: str, method: str = "merge"
+    ) -> list[str]:
+        """Land PRs through the merge queue (one group, in order); their merge commits."""
+        with self._call():
+            self._require_user(merged_by)
+            return self._service.merge_queue(list(numbers), merged_by, method)
+
+    def pushes_as(self, login: str | None) -> None:
+        """Who the next git pushes come from (the merged_by of a PR a push merges)."""
+        with self._service.lock:
+            self._service.pusher = login
 
     def pull(self, number: int) -> dict[str, Any]:
         """The PR's JSON exactly as GET /repos/{o}/{r}/pulls/{n} would return it."""

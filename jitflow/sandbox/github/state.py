@@ -105,6 +105,9 @@ class Pull:
     merge_commit_sha: str | None = None
     # Frozen at merge time: the base commit the PR was merged onto.
     merged_base_sha: str | None = None
+    # The commits the merge put on the base branch (the merge/squash commit, or each
+    # rebased commit); GitHub associates them all with the PR.
+    landed_commits: tuple[str, ...] = ()
     reviews: list[Review] = field(default_factory=list)
     timeline: list[TimelineEvent] = field(default_factory=list)
 

@@ -1,0 +1,112 @@
+"""How a PR lands on its base branch, with GitHub's `merge_commit_sha` for each way.
+
+- merge: a merge commit (base, head); merge_commit_sha is it.
+- squash: one commit on the base; merge_commit_sha is it.
+- rebase: each PR commit replayed on the base (author kept, GitHub as committer);
+  merge_commit_sha is the LAST replayed commit, and GitHub associates every replayed
+  commit with the PR (`GET /commits/{sha}/pulls`).
+- fast-forward push: someone pushes the PR head (or a descendant) to the base branch;
+  GitHub marks the PR merged with merge_commit_sha = the head, merged_by the pusher.
+- merge queue: each queued PR gets a merge (or squash) commit on top of the previous one in
+  a `gh-readonly-queue/<base>/pr-<n>-<sha>` branch, and the base is fast-forwarded to it.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import TYPE_CHECKING
+
+from jitflow.sandbox.github.gitrepo import BareRepo, CommitInfo
+from jitflow.sandbox.github.protection import merge_blockers
+
+if TYPE_CHECKING:
+    from jitflow.sandbox.github.service import Service
+
+GITHUB_IDENTITY = ("GitHub", "noreply@github.com")
+
+
+class Conflict(Exception):
+    """The PR's commits don't apply on the base: GitHub says it can't be rebased."""
+
+
+def rebase(git: BareRepo, base: str, commits: tuple[str, ...]) -> tuple[str, ...]:
+    """Replay `commits` (oldest first) onto `base`; the new commits, oldest first."""
+    current, replayed = base, []
+    for sha in commits:
+        info = git.commit(sha)
+        if len(info.parents) != 1:
+            raise Conflict("This branch can't be rebased: it contains merge commits")
+        tree = _applied(git, current, info)
+        current = _replay_commit(git, tree, current, info)
+        replayed.append(current)
+    return tuple(replayed)
+
+
+def _applied(git: BareRepo, onto: str, info: CommitInfo) -> str:
+    """The tree of `onto` with the change of commit `info` applied (a temporary index)."""
+    patch = git.git.execute(
+        ["diff-tree", "-p", "--binary", "--full-index", info.parents[0], info.sha]
+    ).stdout
+    with tempfile.TemporaryDirectory(prefix="standin-rebase-") as tmp:
+        env = {"GIT_INDEX_FILE": os.path.join(tmp, "index")}
+        git.git.run("read-tree", onto, env=env)
+        if patch.strip():
+            applied = git.git.execute(["apply", "--cached", "-"], input=patch, env=env, check=False)
+            if applied.returncode != 0:
+                raise Conflict("This branch can't be rebased")
+        return git.git.run("write-tree", env=env)
+
+
+def _replay_commit(git: BareRepo, tree: str, parent: str, info: CommitInfo) -> str:
+    env = {
+        "GIT_AUTHOR_NAME": info.author.name,
+        "GIT_AUTHOR_EMAIL": info.author.email,
+        "GIT_AUTHOR_DATE": info.author.date,
+        "GIT_COMMITTER_NAME": GITHUB_IDENTITY[0],
+        "GIT_COMMITTER_EMAIL": GITHUB_IDENTITY[1],
+    }
+    return git.git.run(
+        "commit-tree", tree, "-p", parent, input=(info.message + "\n").encode(), env=env
+    )
+
+
+def merge_queue(
+    service: Service, numbers: list[int], actor: str, method: str = "merge"
+) -> list[str]:
+    from jitflow.sandbox.github.service import ApiError
+
+    """Land queued PRs as GitHub's merge queue does: a merge (or squash) commit per PR,
+    each on top of the previous, built in a `gh-readonly-queue/...` branch that the base
+    branch is then fast-forwarded to. Returns each PR's merge_commit_sha."""
+    if method not in ("merge", "squash"):
+        raise ApiError(405, f"Merge method {method} is not allowed for the merge queue")
+    pulls = [service.pull(n) for n in numbers]
+    if not pulls or len({p.base_ref for p in pulls}) != 1:
+        raise ApiError(422, "A merge group holds open PRs into one branch")
+    branch = pulls[0].base_ref
+    start = current = service.git.branches()[branch]
+    built = []
+    for pull in pulls:
+        if pull.state != "open":
+            raise ApiError(405, "Pull Request is not mergeable")
+        blockers = merge_blockers(service.store.protection.get(branch), pull, service.statuses)
+        if blockers:
+            raise ApiError(405, blockers[0])
+        outcome = service.git.merge_outcome(current, pull.head_sha)
+        if outcome.tree is None:
+            raise ApiError(405, "Pull Request is not mergeable")
+        pull.base_sha = current
+        sha = service.merge_commit_for(pull, method, outcome.tree, actor, None, None)
+        built.append((pull, current, sha))
+        current = sha
+    queue = f"gh-readonly-queue/{branch}/pr-{pulls[-1].number}-{start}"
+    service.git.git.run("update-ref", f"refs/heads/{queue}", current)
+    try:
+        if not service.git.update_branch(branch, current, start):
+            raise ApiError(409, "Base branch was modified. Review and try the merge again.")
+    finally:
+        service.git.git.run("update-ref", "-d", f"refs/heads/{queue}")
+    for pull, base, sha in built:
+        service.mark_merged(pull, actor, sha, base, (sha,))
+    return [sha for _, _, sha in built]
