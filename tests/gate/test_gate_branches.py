@@ -3,29 +3,10 @@ same head into an attacker's branch can't turn that head's jitflow statuses gree
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from pathlib import Path
-
-import pytest
-
-from jitflow.adapters.git import Git
 from jitflow.errors import ExitCode
-from jitflow.sandbox.github import GitHubStandIn
-from tests.gate.scenario import Scenario, request_yaml, seed_files
+from tests.gate.scenario import Scenario, request_yaml
 
 REQ = "requests/alice-orders-7.yaml"
-
-
-@pytest.fixture
-def github_seed_files() -> Mapping[str, bytes]:
-    return seed_files()
-
-
-@pytest.fixture
-def scenario(github_standin: GitHubStandIn, bare_repo: Path, tmp_path: Path) -> Iterator[Scenario]:
-    checkout = tmp_path / "runner-checkout"
-    Git(tmp_path).run("clone", "--quiet", str(bare_repo), str(checkout))
-    yield Scenario(github_standin, bare_repo, checkout, tmp_path)
 
 
 def _jitflow_statuses(scenario: Scenario, sha: str) -> list[str]:
