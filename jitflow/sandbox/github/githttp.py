@@ -103,6 +103,7 @@ def serve_git(
     if service_path == "git-receive-pack" and env.get("STANDIN_PUSH"):
         # GitHub records the account behind every push (GET /repos/{o}/{r}/activity)
         pushes.follow(service.store, service.git, service.git.branches(), env["STANDIN_PUSH"])
+        service.refresh(pusher=env["STANDIN_PUSH"])  # a PR whose head was pushed: merged by them
     return answer
 
 

@@ -98,7 +98,7 @@ class Service:
 
     # -- pull requests ---------------------------------------------------
 
-    def refresh(self) -> None:
+    def refresh(self, pusher: str | None = None) -> None:
         """Let open PRs follow their branches, as GitHub does after a push."""
         branches = self.git.branches()
         pushes.follow(self.store, self.git, branches)
@@ -109,8 +109,8 @@ class Service:
             if base and base != pull.base_sha and self.git.contains(pull.head_sha, base):
                 # Its head was pushed to the base branch (a fast-forward or a merge done
                 # outside GitHub): GitHub marks the PR merged, merge_commit_sha = the head.
-                pusher = self.pusher or self.owner
-                self.mark_merged(pull, pusher, pull.head_sha, pull.base_sha, ())
+                by = pusher or self.pusher or self.owner
+                self.mark_merged(pull, by, pull.head_sha, pull.base_sha, ())
                 continue
             if base:
                 pull.base_sha = base
