@@ -127,6 +127,7 @@ def fast_import_stream(grants: int) -> Iterator[bytes]:
         trailers = (
             f"\n\nJitflow-Event: {{event}}\nJitflow-Request: {rid}\n"
             f"Jitflow-Policy: orders-db-write\nJitflow-Requester: {who}\n"
+            "Jitflow-Unsettled: none\n"  # the checkpoint every runner commit carries
         )
         mark += 1
         issue = mark

@@ -207,3 +207,13 @@ class Git:
             results.append(data[pos : pos + size])
             pos += size + 1
         return results
+
+    def objects_exist(self, specs: Sequence[str]) -> list[bool]:
+        """Whether each object (`<commit>:<path>` or id) exists, in one process."""
+        if not specs:
+            return []
+        out = self.execute(
+            ["cat-file", "--batch-check=%(objecttype)"], input=("\n".join(specs) + "\n").encode()
+        ).stdout
+        answers = out.decode(errors="replace").splitlines()
+        return [not a.endswith((" missing", " ambiguous")) for a in answers]

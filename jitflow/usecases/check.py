@@ -72,7 +72,7 @@ def evaluate_change(
     requests = read_requests(git, head_sha, change.request_paths)
     names = [r.value.policy for r in requests if r.value is not None]
     policies = read_policies(git, base_sha, names)
-    state = snapshot(git, base_sha)
+    state = snapshot(git, base_sha, [r.value.id for r in requests if r.value is not None])
     known = tuple(all_policy_names(git, base_sha)) if set(names) - set(policies) else ()
     context = Context(
         now=now,

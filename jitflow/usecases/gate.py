@@ -30,7 +30,7 @@ from jitflow.reporters.pr_comment import render_pr_comment, status_descriptions
 from jitflow.usecases.check import CheckReport
 from jitflow.usecases.live import judge_pull, mismatch_finding
 from jitflow.usecases.port import GatePort, PullFacts
-from jitflow.usecases.repository import changed_files
+from jitflow.usecases.repository import changed_files, ensure_merge_base, fetch_missing
 
 POLICY_CONTEXT = "jitflow/policy"
 APPROVAL_CONTEXT = "jitflow/approval"
@@ -202,18 +202,15 @@ def _pr_number(event: dict[str, Any]) -> int:
 
 
 def _ensure_commits(git: Git, pr: PullRequestFacts) -> None:
-    missing = [
-        sha
-        for sha in (pr.base_sha, pr.head_sha)
-        if not git.ok("cat-file", "-e", f"{sha}^{{commit}}")
-    ]
-    if missing:
-        git.execute(["fetch", "--no-tags", "--quiet", "origin", *missing], check=False)
+    """The PR's base and head, and the history back to their fork point, fetched on demand
+    (the workflow checks out one commit, not the whole history)."""
+    fetch_missing(git, (pr.base_sha, pr.head_sha))
+    ensure_merge_base(git, pr.base_sha, pr.head_sha)
     for sha in (pr.base_sha, pr.head_sha):
         if not git.ok("cat-file", "-e", f"{sha}^{{commit}}"):
             raise UsageError(
                 f"commit {sha} of PR #{pr.number} is not in the checkout; "
-                "check out with fetch-depth: 0 (actions/checkout)"
+                "is the workflow's remote `origin` reachable?"
             )
 
 

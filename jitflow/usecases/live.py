@@ -23,7 +23,7 @@ from jitflow.core.loading import Loaded
 from jitflow.core.model import ChangedFile, Finding, Groups, PullRequestFacts
 from jitflow.usecases.check import CheckReport, evaluate_change
 from jitflow.usecases.port import PullFacts
-from jitflow.usecases.repository import snapshot
+from jitflow.usecases.repository import fetch_missing, snapshot
 
 TEAM_PREFIX = "github-team:"
 
@@ -56,10 +56,8 @@ def approval_facts_for(
 ) -> ApprovalFacts:
     """Reviews, committers and content digests of a PR, ready for approval evaluation."""
     commits = {pr.head_sha, *(review.commit_sha for review in pr.reviews)}
-    missing = [c for c in sorted(commits) if c and not git.ok("cat-file", "-e", f"{c}^{{commit}}")]
-    if missing:
-        # Reviewed commits a force-push left behind: GitHub still serves them by id.
-        git.execute(["fetch", "--no-tags", "--quiet", "origin", *missing], check=False)
+    # Reviewed commits a force-push left behind: GitHub still serves them by id.
+    fetch_missing(git, sorted(commits))
     digests = {}
     for commit in sorted(commits):
         digest = request_digest(git, commit, base_ids)

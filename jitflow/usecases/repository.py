@@ -10,6 +10,7 @@ from jitflow.core.changes import is_request_path
 from jitflow.core.ledger import parse_active_record
 from jitflow.core.loading import (
     ACTIVE_DIR,
+    ARCHIVE_DIR,
     GROUPS_PATH,
     POLICY_DIR,
     REQUEST_DIR,
@@ -43,7 +44,11 @@ class Snapshot:
 
 
 def changed_files(git: Git, base: str, head: str) -> list[ChangedFile]:
-    """The change set of `head` against its merge base with `base` (like a PR's diff)."""
+    """The change set of `head` against its merge base with `base` (like a PR's diff).
+    A shallow checkout (the workflows') is deepened until the two meet."""
+    found = git.execute(["merge-base", base, head], check=False)
+    if found.returncode != 0:
+        ensure_merge_base(git, base, head)
     merge_base = git.run("merge-base", base, head)
     raw = git.execute(["diff", "--raw", "-z", "-M", "--no-abbrev", merge_base, head]).stdout
     fields = raw.split(b"\0")
@@ -74,12 +79,14 @@ def request_ids(paths: Iterable[str]) -> frozenset[str]:
     )
 
 
-def snapshot(git: Git, commit: str) -> Snapshot:
-    """Ids and active grants at `commit`, read with two git processes whatever the history."""
-    listing = git.execute(
-        ["ls-tree", "-r", "-z", "--name-only", "--full-tree", commit, "--", f"{REQUEST_DIR}/"]
-    ).stdout
-    paths = [p.decode(errors="replace") for p in listing.split(b"\0") if p]
+def snapshot(git: Git, commit: str, asked_ids: Iterable[str] = ()) -> Snapshot:
+    """Ids and active grants at `commit`, in a few git processes whatever the history.
+
+    `existing_ids` holds every pending and active id, but of the archive (which grows for ever)
+    only the ids in `asked_ids`: the ids a change is about are looked up, never the whole
+    archive listed, so a check costs the same at 100 or 100,000 archived grants.
+    """
+    paths = ledger_paths(git, commit)
     active_paths = [p for p in paths if p.startswith(f"{ACTIVE_DIR}/") and p.count("/") == 2]
     waiting_paths = [p for p in paths if is_request_path(p)]
     wanted = [*active_paths, *waiting_paths, GROUPS_PATH]
@@ -94,7 +101,54 @@ def snapshot(git: Git, commit: str) -> Snapshot:
         for path, blob in zip(waiting_paths, blobs[len(active_paths) :], strict=False)
         if blob is not None and (grant := parse_active(blob, path)) is not None
     )
-    return Snapshot(commit, request_ids(paths), active, parse_groups(blobs[-1]), waiting)
+    existing = request_ids(paths) | archived_among(git, commit, asked_ids)
+    return Snapshot(commit, existing, active, parse_groups(blobs[-1]), waiting)
+
+
+def ledger_paths(git: Git, commit: str) -> list[str]:
+    """The entries directly under requests/ and requests/active/ at `commit`: the pending and
+    active files (and the archive folder's name), never the archive's contents."""
+    listing = git.execute(
+        [
+            "ls-tree",
+            "-z",
+            "--name-only",
+            "--full-tree",
+            commit,
+            "--",
+            f"{REQUEST_DIR}/",
+            f"{ACTIVE_DIR}/",
+        ]
+    ).stdout
+    return [p.decode(errors="replace") for p in listing.split(b"\0") if p]
+
+
+def archived_among(git: Git, commit: str, ids: Iterable[str]) -> frozenset[str]:
+    """Which of `ids` have a file somewhere under the archive at `commit` (bounded lookups:
+    one listing of the archive's folders, then one existence check per folder and id)."""
+    wanted = sorted({i for i in ids if i and "/" not in i})
+    if not wanted:
+        return frozenset()
+    folders = _subfolders(git, commit, [f"{ARCHIVE_DIR}/"])  # years, then their months:
+    folders = _subfolders(git, commit, [f"{f}/" for f in folders])  # never the files
+    specs = [
+        (request_id, f"{commit}:{folder}/{request_id}.yaml")
+        for folder in folders
+        for request_id in wanted
+    ]
+    found = git.objects_exist([spec for _, spec in specs])
+    return frozenset(
+        request_id for (request_id, _), there in zip(specs, found, strict=True) if there
+    )
+
+
+def _subfolders(git: Git, commit: str, parents: Sequence[str]) -> list[str]:
+    if not parents:
+        return []
+    out = git.execute(
+        ["ls-tree", "-d", "-z", "--name-only", "--full-tree", commit, "--", *parents]
+    ).stdout
+    return [f.decode(errors="replace") for f in out.split(b"\0") if f and b"\n" not in f]
 
 
 def parse_active(content: bytes, path: str) -> ActiveGrant | None:
@@ -135,8 +189,53 @@ __all__ = [
     "Snapshot",
     "all_policy_names",
     "changed_files",
+    "deepen",
+    "ensure_merge_base",
+    "fetch_missing",
     "is_request_path",
+    "ledger_paths",
     "parse_active",
     "read_policies",
     "snapshot",
 ]
+
+
+# -- fetching what a shallow checkout lacks (workflows check out without history) -----------
+
+_DEEPEN = (32, 256, 2048, 16384)
+
+
+def is_shallow(git: Git) -> bool:
+    return git.run("rev-parse", "--is-shallow-repository") == "true"
+
+
+def fetch_missing(git: Git, shas: Iterable[str], remote: str = "origin") -> None:
+    """Fetch the commits that are not here. In a shallow checkout only the commits themselves
+    (depth 1): without a depth, git would send every ancestor below the shallow boundary,
+    i.e. the whole history."""
+    missing = [
+        s for s in dict.fromkeys(shas) if s and not git.ok("cat-file", "-e", f"{s}^{{commit}}")
+    ]
+    if not missing:
+        return
+    depth = ["--depth=1"] if is_shallow(git) else []
+    git.execute(["fetch", "--no-tags", "--quiet", *depth, remote, *missing], check=False)
+
+
+def ensure_merge_base(git: Git, base: str, head: str, remote: str = "origin") -> None:
+    """Deepen a shallow checkout until `base` and `head` meet (a PR's fork point is usually
+    a few commits back), then, if they still don't, fetch their whole history once."""
+    if git.ok("merge-base", base, head) or not is_shallow(git):
+        return
+    for depth in _DEEPEN:
+        git.execute(
+            ["fetch", "--no-tags", "--quiet", f"--depth={depth}", remote, base, head], check=False
+        )
+        if git.ok("merge-base", base, head):
+            return
+    git.execute(["fetch", "--no-tags", "--quiet", "--unshallow", remote], check=False)
+
+
+def deepen(git: Git, tip: str, depth: int, remote: str = "origin") -> None:
+    """Fetch the `depth` newest commits below `tip` into a shallow checkout."""
+    git.execute(["fetch", "--no-tags", "--quiet", f"--depth={depth}", remote, tip], check=False)

@@ -114,7 +114,7 @@ def _evaluate(
     git: Git, base: str, path: str, content: str, login: str, now: datetime
 ) -> RequestDecision:
     loaded = parse_request(content.encode(), path)
-    state = snapshot(git, base)
+    state = snapshot(git, base, [loaded.value.id] if loaded.value is not None else [])
     names = [loaded.value.policy] if loaded.value is not None else []
     policies = read_policies(git, base, names)
     context = Context(

@@ -221,6 +221,8 @@ class _Job:
         if os.environ.get("PYTHONPATH"):  # which jitflow is "installed": the one under test
             env["PYTHONPATH"] = os.environ["PYTHONPATH"]
         env.update(self.platform.machine_env)
+        if os.environ.get("PYTHONPATH"):  # a worktree's checkout over the editable install
+            env["PYTHONPATH"] = os.environ["PYTHONPATH"]
         for key, value in self.ctx["github"].items():
             if isinstance(value, str) and key not in ("token", "workspace", "job"):
                 env[f"GITHUB_{key.upper()}"] = value

@@ -169,7 +169,7 @@ def test_check_uses_no_secrets() -> None:
 def test_check_has_base_commit_and_runs_the_gate() -> None:
     document = _load("check.yml")
     checkout = _step(document, "check", "Check out")
-    assert checkout["with"]["fetch-depth"] == 0
+    assert checkout["with"].get("fetch-depth", 1) != 0  # history is fetched on demand
     gate = _step(document, "check", "Evaluate")
     assert gate["run"] == 'jitflow check --event "$GITHUB_EVENT_PATH" --format github'
     assert gate["env"] == {
@@ -238,7 +238,7 @@ def test_sync_permissions_and_environment() -> None:
         s for s in job["steps"] if str(s.get("uses", "")).startswith("actions/checkout@")
     )
     assert checkout["with"]["ref"] == "main"
-    assert checkout["with"]["fetch-depth"] == 0
+    assert checkout["with"].get("fetch-depth", 1) != 0  # history is fetched on demand
 
 
 def test_sync_step_takes_values_from_env_only() -> None:

@@ -17,6 +17,8 @@ Checked for every request on main (codes are stable):
 - `request-modified-after-merge`, `request-rewritten`: the request text never changed after
   merge; the ledger record starts with the request text byte for byte.
 - `grant-record-malformed`: an issued record lacks its grant block or expiry.
+- `checkpoint-hides-deletion`: a runner commit's `Jitflow-Unsettled` trailer (where sync's
+  bounded read of history stops) leaves out an active file deleted on main and not yet archived.
 - with Vault: `vault-token-without-grant`, `grant-without-vault-token`,
   `vault-token-other-request`; for identity-group grants `group-member-without-grant`,
   `grant-without-group-membership` (jitflow.usecases.audit.memberships); and the ledger's own
@@ -55,6 +57,7 @@ from jitflow.usecases.audit.memberships import Memberships, MembershipSource, ch
 from jitflow.usecases.audit.report import runner_email_from
 from jitflow.usecases.audit.signatures import TrustRoot, check_signatures, load_trust
 from jitflow.usecases.audit.vault_checks import check_ledger_vault
+from jitflow.usecases.sync.recent import CHECKPOINT_TRAILER, checkpoint_lies
 
 __all__ = ["VerifyOptions", "VerifyReport", "Violation", "run_verify"]
 
@@ -213,6 +216,17 @@ def run_verify(
         violations += _drain(git, checker, trust)
     violations += _drain(git, checker, trust)
     violations += checker.violations
+    violations += [
+        Violation(
+            "checkpoint-hides-deletion",
+            lie.request_id,
+            lie.commit,
+            f"the runner commit's {CHECKPOINT_TRAILER} trailer leaves out the deletion of "
+            f"requests/active/{lie.request_id}.yaml in {lie.deleted_in[:12]}, not yet archived: "
+            "a sync reading from there would never revoke it",
+        )
+        for lie in checkpoint_lies(git, head, runner)
+    ]
     if options.vault:
         source = tokens or _vault_from_env()
         violations += check_vault(source, active_grants)

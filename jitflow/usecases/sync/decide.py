@@ -29,7 +29,7 @@ from jitflow.core.merge import (
 from jitflow.core.model import ChangedFile, Finding, PullRequestFacts
 from jitflow.usecases.live import judge_pull, request_digest
 from jitflow.usecases.port import PullFacts
-from jitflow.usecases.repository import changed_files
+from jitflow.usecases.repository import changed_files, fetch_missing
 
 
 @dataclass(frozen=True)
@@ -271,8 +271,4 @@ def _refused(
 
 def _fetch_commits(git: Git, shas: list[str]) -> None:
     """Make PR commits readable (a squash merge leaves the PR head out of main's history)."""
-    missing = [
-        s for s in dict.fromkeys(shas) if s and not git.ok("cat-file", "-e", f"{s}^{{commit}}")
-    ]
-    for sha in missing:
-        git.execute(["fetch", "--quiet", "--no-tags", "origin", sha], check=False)
+    fetch_missing(git, shas)

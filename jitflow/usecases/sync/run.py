@@ -31,6 +31,7 @@ from jitflow.usecases.sync.grace import grace_seconds, main_moved_before, young_
 from jitflow.usecases.sync.issuing import IssueRun, issue_due
 from jitflow.usecases.sync.orphans import membership_held, reconcile_orphans
 from jitflow.usecases.sync.post_review import record_post_reviews
+from jitflow.usecases.sync.recent import checkpoint_trailer
 from jitflow.usecases.sync.signing import ledger_signer, record_anchor
 from jitflow.usecases.sync.state import MainState, read_state
 from jitflow.usecases.sync.waiting import deny_unapproved_waiting
@@ -63,7 +64,7 @@ def run_sync(
         report.errors.clear()
         report.done.clear()
         base = fetch(git, options.remote, options.branch)
-        state = read_state(git, base)
+        state = read_state(git, base, identity.email)
         listed, scan_error = _scan_for_orphans(vault, state)
         deadline = young_orphans_deadline(listed, state, memory, grace_seconds(environ))
         if deadline is not None and not options.dry_run:
@@ -84,7 +85,8 @@ def run_sync(
             ]
         if options.dry_run:
             return report
-        writer = LedgerWriter(git, base, identity, signer)
+        trailer = checkpoint_trailer(state.ledger.deletions)
+        writer = LedgerWriter(git, base, identity, signer, trailer)
         # Waiting requests are decided too: a merge that lacked approval is denied at once.
         work = [*report.planned, *(t for t in transitions if t.action is Action.WAIT)]
         commits, comments = _carry_out(

@@ -54,15 +54,17 @@ def _data(payload: bytes) -> bytes:
 
 
 def fast_import_stream(
-    ref: str, base: str, commits: Sequence[LedgerCommit], identity: Identity
+    ref: str, base: str, commits: Sequence[LedgerCommit], identity: Identity, trailer: str = ""
 ) -> bytes:
+    """`trailer`, when given, is one more line for every message's trailer block."""
     parts: list[bytes] = []
     for index, commit in enumerate(commits):
         stamp = int(commit.when.timestamp())
         who = f"{identity.name} <{identity.email}> {stamp} +0000\n".encode()
         parts.append(f"commit {ref}\n".encode())
         parts.append(b"author " + who + b"committer " + who)
-        parts.append(_data(commit.message.encode()))
+        message = commit.message.rstrip("\n") + f"\n{trailer}\n" if trailer else commit.message
+        parts.append(_data(message.encode()))
         if index == 0:
             parts.append(f"from {base}\n".encode())
         for path, content in sorted(commit.files.items()):
@@ -89,13 +91,14 @@ def write_commits(
     commits: Sequence[LedgerCommit],
     identity: Identity,
     signer: Signer | None = None,
+    trailer: str = "",
 ) -> str:
     """Build the commits on top of `base` (nothing else touched); return the new tip."""
     if not commits:
         return base
     ref = f"{_WORK_REF}-{os.getpid()}-{next(_work_refs)}"
     git.execute(["update-ref", "-d", ref], check=False)
-    stream = fast_import_stream(ref, base, commits, identity)
+    stream = fast_import_stream(ref, base, commits, identity, trailer)
     try:
         result = git.execute(
             ["fast-import", "--quiet", "--done", "--force"],
@@ -195,12 +198,18 @@ class LedgerWriter:
     """
 
     def __init__(
-        self, git: Git, base: str, identity: Identity, signer: Signer | None = None
+        self,
+        git: Git,
+        base: str,
+        identity: Identity,
+        signer: Signer | None = None,
+        trailer: str = "",
     ) -> None:
         self.git = git
         self.base = base
         self.identity = identity
         self.signer = signer
+        self.trailer = trailer  # the run's checkpoint (sync/recent.py), on every commit
         self._early: tuple[list[LedgerCommit], Future[str]] | None = None
 
     def start_early(self, commits: Sequence[LedgerCommit]) -> None:
@@ -210,7 +219,7 @@ class LedgerWriter:
             early = list(commits)
             pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-writer")
             future = pool.submit(
-                write_commits, self.git, self.base, early, self.identity, self.signer
+                write_commits, self.git, self.base, early, self.identity, self.signer, self.trailer
             )
             pool.shutdown(wait=False)
             self._early = (early, future)
@@ -226,8 +235,10 @@ class LedgerWriter:
             )
             tip = _result_or_none(future)
             if reusable and tip is not None:
-                return write_commits(self.git, tip, commits[prefix:], self.identity, self.signer)
-        return write_commits(self.git, self.base, commits, self.identity, self.signer)
+                return write_commits(
+                    self.git, tip, commits[prefix:], self.identity, self.signer, self.trailer
+                )
+        return write_commits(self.git, self.base, commits, self.identity, self.signer, self.trailer)
 
     def _settle(self) -> None:
         if self._early is not None:

@@ -1,0 +1,234 @@
+"""The bounded look at main's recent history that sync needs besides the tree.
+
+Two things can't be read from one tree: which commit added each pending request, and which
+active files a revocation PR deleted that no run has archived yet. Both are found walking
+main's first parents back from the tip, and the walk stops early:
+
+- every runner commit carries `Jitflow-Unsettled:` (the deletions still unsettled at the base
+  its run started from, or `none`), so deletions older than the newest runner commit are read
+  from that trailer instead of from history;
+- pending requests are recent: the walk goes on only until each one's adding commit is found.
+
+So a run reads the commits since the last runner commit (or since the oldest pending request),
+not years of ledger. A trailer can lie only if someone forges a runner commit on main: `audit
+verify` re-derives every trailer from history (`checkpoint_lies`) and flags a mismatch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from jitflow.adapters.git import Git
+from jitflow.core.changes import is_active_path, is_request_path
+from jitflow.core.history import parse_time
+from jitflow.core.ledger import RevokedDeletion
+from jitflow.core.loading import ARCHIVE_DIR, request_id_for
+from jitflow.usecases.repository import archived_among, deepen, is_shallow
+
+CHECKPOINT_TRAILER = "Jitflow-Unsettled"
+_NONE = "none"
+# Commits read per `git log`, growing until the walk may stop; each retry re-reads what the
+# previous one read, so the total is at most twice the commits the walk needs.
+_PAGES = (64, 1024, 16384, 262144)
+
+
+def checkpoint_trailer(deletions: Iterable[RevokedDeletion]) -> str:
+    """The trailer line a run puts on each commit it writes: unsettled deletions at its base."""
+    listed = ", ".join(f"{d.id} {d.commit}" for d in sorted(deletions, key=lambda d: d.id))
+    return f"{CHECKPOINT_TRAILER}: {listed or _NONE}"
+
+
+def parse_checkpoint(value: str) -> dict[str, str] | None:
+    """Request id -> deletion commit from a trailer value; None when it is not one."""
+    value = value.strip()
+    if not value:
+        return None
+    if value == _NONE:
+        return {}
+    found: dict[str, str] = {}
+    for item in value.split(","):
+        request_id, _, sha = item.strip().partition(" ")
+        if not request_id or len(sha) < 40 or not all(c in "0123456789abcdef" for c in sha):
+            return None
+        found[request_id] = sha
+    return found
+
+
+@dataclass(frozen=True)
+class FirstParentCommit:
+    sha: str
+    committer_email: str
+    committed_at: datetime | None
+    checkpoint: dict[str, str] | None
+    changes: tuple[tuple[str, str], ...]  # (status letter, path)
+
+
+@dataclass(frozen=True)
+class RecentHistory:
+    added_by: dict[str, tuple[str, datetime | None]]  # pending id -> adding commit, its time
+    deletion_candidates: dict[str, str]  # id -> newest commit deleting requests/active/<id>
+    commits_read: int
+
+
+def read_recent(git: Git, tip: str, pending_ids: Iterable[str], runner_email: str) -> RecentHistory:
+    """Walk main's first parents from `tip` only as far as the answers need."""
+    wanted = set(pending_ids)
+    for page in _PAGES:
+        commits = list(first_parent_commits(git, tip, page))
+        shallow = len(commits) < page and is_shallow(git)
+        if shallow:  # a checkout without history (the workflows): fetch this page's commits
+            deepen(git, tip, page)
+            commits = list(first_parent_commits(git, tip, page))
+            shallow = is_shallow(git)
+        complete = len(commits) < page and not shallow  # all of main's first parents are here
+        # Unless the history ends here, the last commit is left for the next page: a commit is
+        # examined only with its first parent present (sync reads the policies there).
+        found = _scan(commits if complete else commits[:-1], wanted, runner_email)
+        if complete or found.done(wanted):
+            return found.result(len(commits))
+    return _whole_history(git, tip, wanted)
+
+
+@dataclass
+class _Scan:
+    added: dict[str, tuple[str, datetime | None]]
+    deleted: dict[str, str]
+    checkpoint: dict[str, str] | None = None
+    archived: set[str] = field(default_factory=set)  # archive files added in the walk
+
+    def done(self, wanted: set[str]) -> bool:
+        return self.checkpoint is not None and wanted <= self.added.keys()
+
+    def result(self, commits_read: int) -> RecentHistory:
+        deleted = dict(self.deleted)
+        for request_id, sha in (self.checkpoint or {}).items():
+            deleted.setdefault(request_id, sha)
+        for request_id in self.archived:  # settled since (the runner's own moves, mostly)
+            deleted.pop(request_id, None)
+        return RecentHistory(self.added, deleted, commits_read)
+
+
+def _scan(commits: list[FirstParentCommit], wanted: set[str], runner_email: str) -> _Scan:
+    """Adding commits of `wanted` and active-file deletions, newest first, down to the newest
+    runner checkpoint (deletions) and the last of the adding commits."""
+    scan = _Scan({}, {})
+    for commit in commits:
+        for status, path in commit.changes:
+            if status == "A" and is_request_path(path) and request_id_for(path) in wanted:
+                scan.added.setdefault(request_id_for(path), (commit.sha, commit.committed_at))
+            elif status == "D" and scan.checkpoint is None and is_active_path(path):
+                scan.deleted.setdefault(request_id_for(path), commit.sha)
+            elif status == "A" and path.startswith(f"{ARCHIVE_DIR}/") and path.endswith(".yaml"):
+                scan.archived.add(request_id_for(path))
+        if scan.checkpoint is None and _is_runner(commit, runner_email):
+            scan.checkpoint = commit.checkpoint
+        if scan.done(wanted):
+            break
+    return scan
+
+
+def _whole_history(git: Git, tip: str, wanted: set[str]) -> RecentHistory:
+    """No checkpoint in a quarter million commits: read everything once (old ledgers)."""
+    added: dict[str, tuple[str, datetime | None]] = {}
+    deleted: dict[str, str] = {}
+    commits = list(first_parent_commits(git, tip, None))
+    for commit in commits:
+        for status, path in commit.changes:
+            if status == "A" and is_request_path(path) and request_id_for(path) in wanted:
+                added.setdefault(request_id_for(path), (commit.sha, commit.committed_at))
+            elif status == "D" and is_active_path(path):
+                deleted.setdefault(request_id_for(path), commit.sha)
+    return RecentHistory(added, deleted, len(commits))
+
+
+def _is_runner(commit: FirstParentCommit, runner_email: str) -> bool:
+    return commit.checkpoint is not None and commit.committer_email.lower() == runner_email.lower()
+
+
+def first_parent_commits(git: Git, tip: str, limit: int | None) -> Iterator[FirstParentCommit]:
+    """Main's first-parent commits from `tip`, newest first, with the files each changed."""
+    args = ["log", "--first-parent", "--no-renames", "--name-status", "-z", f"--format={_FORMAT}"]
+    if limit is not None:
+        args.append(f"--max-count={limit}")
+    out = git.execute([*args, tip, "--"]).stdout.decode("utf-8", errors="replace")
+    for chunk in out.split("\x01"):
+        if chunk:
+            yield _parse_commit(chunk)
+
+
+_FORMAT = (
+    f"%x01%H%x02%ce%x02%cI%x02%(trailers:key={CHECKPOINT_TRAILER},valueonly,separator=%x2C)%x02"
+)
+
+
+def _parse_commit(chunk: str) -> FirstParentCommit:
+    sha, email, when, trailer, rest = chunk.split("\x02", 4)
+    items = [i for i in (i.strip("\n") for i in rest.split("\0")) if i]
+    changes = tuple(zip(items[0::2], items[1::2], strict=False))
+    return FirstParentCommit(sha, email, parse_time(when), parse_checkpoint(trailer), changes)
+
+
+def unsettled(
+    git: Git, tip: str, candidates: dict[str, str], active_ids: Iterable[str]
+) -> tuple[RevokedDeletion, ...]:
+    """The candidates neither active again nor archived at `tip` (one bounded lookup)."""
+    open_ids = set(candidates) - set(active_ids)
+    archived = archived_among(git, tip, open_ids)
+    return tuple(
+        RevokedDeletion(i, sha) for i, sha in sorted(candidates.items()) if i in open_ids - archived
+    )
+
+
+__all__ = [
+    "CHECKPOINT_TRAILER",
+    "CheckpointLie",
+    "RecentHistory",
+    "checkpoint_lies",
+    "checkpoint_trailer",
+    "first_parent_commits",
+    "parse_checkpoint",
+    "read_recent",
+    "unsettled",
+]
+
+
+@dataclass(frozen=True)
+class CheckpointLie:
+    commit: str  # the runner commit whose trailer left the deletion out
+    request_id: str
+    deleted_in: str
+
+
+def checkpoint_lies(git: Git, head: str, runner_email: str) -> Iterator[CheckpointLie]:
+    """Re-derive every checkpoint from history, oldest first: a runner commit's trailer must
+    name each active file deleted on main before it that is still neither archived nor active
+    again at its parent (naming more is harmless: sync looks those up)."""
+    unsettled: dict[str, str] = {}
+    for commit in _first_parents_oldest_first(git, head):
+        if _is_runner(commit, runner_email):
+            listed = commit.checkpoint or {}
+            for request_id, sha in sorted(unsettled.items()):
+                if request_id not in listed:
+                    yield CheckpointLie(commit.sha, request_id, sha)
+        for status, path in commit.changes:
+            if status == "D" and is_active_path(path):
+                unsettled.setdefault(request_id_for(path), commit.sha)
+        for status, path in commit.changes:
+            archived = path.startswith(f"{ARCHIVE_DIR}/") and path.endswith(".yaml")
+            if status == "A" and (archived or is_active_path(path)):
+                unsettled.pop(request_id_for(path), None)
+
+
+def _first_parents_oldest_first(git: Git, head: str) -> Iterator[FirstParentCommit]:
+    args = ["log", "--reverse", "--first-parent", "--no-renames", "--name-status", "-z"]
+    buffer = ""
+    for line in git.stream(*args, f"--format={_FORMAT}", head, "--"):
+        buffer += line.decode("utf-8", errors="replace")
+        *complete, buffer = buffer.split("\x01")
+        for chunk in complete:
+            if chunk:
+                yield _parse_commit(chunk)
+    if buffer:
+        yield _parse_commit(buffer)
