@@ -18,7 +18,7 @@ from jitflow.core.ledger import (
     parse_active_record,
 )
 from jitflow.core.loading import REQUEST_DIR, parse_request, request_id_for
-from jitflow.usecases.repository import ledger_paths
+from jitflow.usecases.repository import archived_among, ledger_paths
 from jitflow.usecases.sync.recent import read_recent, unsettled
 
 
@@ -31,6 +31,7 @@ class MainState:
     request_bytes: dict[str, bytes]  # pending id -> request file
     active_bytes: dict[str, bytes]  # active id -> active file
     added_by: dict[str, str]  # pending id -> commit on main (first parent) that added it
+    archived_ids: frozenset[str] = frozenset()  # pending ids the archive already holds (reused)
 
 
 def read_state(git: Git, commit: str, runner_email: str = RUNNER_EMAIL) -> MainState:
@@ -63,6 +64,7 @@ def read_state(git: Git, commit: str, runner_email: str = RUNNER_EMAIL) -> MainS
         request_bytes=request_bytes,
         active_bytes=active_bytes,
         added_by={i: sha for i, (sha, _) in added.items()},
+        archived_ids=archived_among(git, commit, request_bytes),
     )
 
 
