@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import os
 from datetime import datetime
 from pathlib import Path
 
 import click
 
 from jitflow.cli import EXIT_CODES_HELP, cli
-from jitflow.cli.options import IsoTime, now_or, repo_option
+from jitflow.cli.options import IsoTime, format_option, now_or, repo_option
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
@@ -46,7 +48,7 @@ from jitflow.cli.options import IsoTime, now_or, repo_option
     "--open",
     "open_pr",
     is_flag=True,
-    help="Push the branch and open the pull request (needs GITHUB_TOKEN).",
+    help="Push the branch and open the pull request (needs GITHUB_TOKEN; checked first).",
 )
 @click.option(
     "--remote", default="origin", show_default=True, help="With --open: where to push the branch."
@@ -55,6 +57,7 @@ from jitflow.cli.options import IsoTime, now_or, repo_option
     "--into", default="main", show_default=True, help="With --open: the PR's base branch."
 )
 @click.option("--now", type=IsoTime(), hidden=True)
+@format_option("text", "json", help="json: the request's id, path, branch, commit and PR.")
 @repo_option()
 def request(
     policy: str,
@@ -70,6 +73,7 @@ def request(
     remote: str,
     into: str,
     now: datetime | None,
+    output_format: str,
     repo: Path,
 ) -> None:
     """Ask for access under POLICY: writes requests/<id>.yaml on a new branch.
@@ -79,6 +83,11 @@ def request(
     """
     from jitflow.usecases.request import RequestOptions, create_request
 
+    environ = None
+    if open_pr:
+        from jitflow.usecases.publish import prepare_open
+
+        environ = prepare_open(repo, remote, os.environ)
     created = create_request(
         RequestOptions(
             repo=repo,
@@ -94,12 +103,24 @@ def request(
             base=base,
         )
     )
-    click.echo(f"wrote {created.path} on branch {created.branch} (commit {created.commit[:12]})")
-    if open_pr:
+    opened = None
+    if environ is not None:
         from jitflow.usecases.publish import open_request_pr
 
-        url = open_request_pr(repo, created, remote, into)
-        click.echo(f"opened {url}")
+        opened = open_request_pr(repo, created, remote, into, environ)
+    if output_format == "json":
+        record = {
+            "id": created.id,
+            "path": created.path,
+            "branch": created.branch,
+            "commit": created.commit,
+            "pull_request": opened,
+        }
+        click.echo(json.dumps(record, indent=2))
+        return
+    click.echo(f"wrote {created.path} on branch {created.branch} (commit {created.commit[:12]})")
+    if opened is not None:
+        click.echo(f"opened {opened}")
     else:
         click.echo(
             f"next: git push {remote} {created.branch}  (then open a pull request, or use --open)"

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from jitflow.adapters.git import Git
 from jitflow.core.durations import format_duration
+from jitflow.core.links import links_from_remote
+from jitflow.errors import JitflowError, UsageError
 
 if TYPE_CHECKING:
     from jitflow.usecases.request import CreatedRequest
@@ -35,14 +38,60 @@ def pull_request_text(created: CreatedRequest) -> tuple[str, str]:
     return title, "\n".join(lines)
 
 
+def prepare_open(repo: Path, remote: str, environ: Mapping[str, str]) -> dict[str, str]:
+    """Check everything `--open` needs before the first side effect (no branch, no push):
+    the remote, a token, the repository (from GITHUB_REPOSITORY or the remote's URL).
+    Returns the environment the gateway is built from."""
+    from jitflow.adapters.github_http import settings_from_env
+
+    git = Git(repo)
+    found = git.execute(["remote", "get-url", remote], check=False)
+    if found.returncode != 0:
+        raise UsageError(
+            f"--open pushes to the git remote {remote!r}, which {repo} does not have "
+            "(`git remote -v` lists them; pass --remote NAME); nothing was written"
+        )
+    if not environ.get("GITHUB_TOKEN", "").strip():
+        raise UsageError(
+            "--open needs a GitHub token to open the pull request: export "
+            'GITHUB_TOKEN="$(gh auth token)" (or a token with pull-requests: write), or leave '
+            "out --open and push the branch yourself; nothing was written"
+        )
+    env = dict(environ)
+    if not env.get("GITHUB_REPOSITORY", "").strip():
+        links = links_from_remote(found.text)
+        if links is None:
+            raise UsageError(
+                f"can't tell the GitHub repository from remote {remote!r} "
+                f"({found.text.strip()}): export GITHUB_REPOSITORY=owner/name; nothing was written"
+            )
+        env["GITHUB_REPOSITORY"] = "/".join(links.base.rsplit("/", 2)[-2:])
+    settings_from_env(env)
+    return env
+
+
 def open_request_pr(
-    repo: Path, created: CreatedRequest, remote: str = "origin", base: str = "main"
+    repo: Path,
+    created: CreatedRequest,
+    remote: str = "origin",
+    base: str = "main",
+    environ: Mapping[str, str] | None = None,
 ) -> str:
+    """Push and open the PR; on failure remove the branch again, so a retry starts clean."""
     from jitflow.adapters.github import GitHubGateway
 
     git = Git(repo)
-    git.run("push", "--quiet", remote, f"refs/heads/{created.branch}:refs/heads/{created.branch}")
-    title, body = pull_request_text(created)
-    with GitHubGateway.from_env(os.environ) as gateway:
-        number = gateway.create_pull(created.branch, base, title, body)
-        return f"pull request #{number} ({gateway.repository})"
+    ref = f"refs/heads/{created.branch}"
+    pushed = False
+    try:
+        git.run("push", "--quiet", remote, f"{ref}:{ref}")
+        pushed = True
+        title, body = pull_request_text(created)
+        with GitHubGateway.from_env(environ if environ is not None else os.environ) as gateway:
+            number = gateway.create_pull(created.branch, base, title, body)
+            return f"pull request #{number} ({gateway.repository})"
+    except JitflowError:
+        if pushed:
+            git.execute(["push", "--quiet", remote, "--delete", ref], check=False)
+        git.execute(["branch", "-D", created.branch], check=False)
+        raise
