@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any, TypeVar
 import click
 
 F = TypeVar("F", bound=Callable[..., Any])
+_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 
 
 def format_option(*choices: str, help: str | None = None) -> Callable[[F], F]:
@@ -36,9 +38,9 @@ def repo_option(help: str | None = None) -> Callable[[F], F]:
 
 
 class IsoTime(click.ParamType):  # type: ignore[type-arg]
-    """An ISO 8601 time with a zone, e.g. 2026-11-23T09:00:00Z."""
+    """An ISO 8601 time with a zone, e.g. 2026-11-23T09:00:00Z, or a date (00:00 UTC)."""
 
-    name = "time"
+    name = "TIME"
 
     def convert(
         self, value: Any, param: click.Parameter | None, ctx: click.Context | None
@@ -47,10 +49,18 @@ class IsoTime(click.ParamType):  # type: ignore[type-arg]
             return value
         from jitflow.core.loading import parse_time
 
+        text = str(value).strip()
+        if _DATE.match(text):
+            text += "T00:00:00Z"
         try:
-            return parse_time(str(value))
-        except ValueError as exc:
-            self.fail(str(exc), param, ctx)
+            return parse_time(text)
+        except ValueError:
+            self.fail(
+                f"{value!r} is neither an ISO 8601 time with a zone (e.g. 2026-11-23T09:00:00Z)"
+                " nor a date (e.g. 2026-11-23, meaning 00:00 UTC)",
+                param,
+                ctx,
+            )
 
 
 def now_or(value: datetime | None) -> datetime:

@@ -110,7 +110,8 @@ def parse_request(content: bytes, path: str) -> Loaded:
         policy=strings["policy"],
         requester=strings["requester"],
         duration=duration,
-        duration_text=duration_text if isinstance(duration_text, str) else "",
+        # Any written value, even an invalid one, so nothing falls back to the policy default.
+        duration_text="" if duration_text is None else str(duration_text),
         reason=strings["reason"] if isinstance(strings["reason"], str) else "",
         ticket=strings["ticket"] if isinstance(strings["ticket"], str) else None,
         start=start,

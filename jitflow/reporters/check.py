@@ -80,7 +80,11 @@ def _summary(item: RequestDecision) -> list[tuple[str, str]]:
     if policy is not None:
         rows.append(("policy", f"{policy.name}: {policy.description}"))
         rows.append(("grants", policy.grant.describe()))
-        duration = format_duration(item.duration) if item.duration else request.duration_text
+        duration = (
+            format_duration(item.duration)
+            if item.duration
+            else f"{request.duration_text} (invalid)"
+        )
         rows.append(("duration", f"{duration} (policy max {format_duration(policy.max_duration)})"))
     else:
         rows.append(("policy", request.policy))

@@ -16,7 +16,7 @@ from jitflow.core.audit_rows import Outcome
 from jitflow.errors import UsageError
 from jitflow.usecases.audit.report import AuditOptions, ReportFormat, run_audit
 from tests.audit.conftest import StandardHistory
-from tests.audit.history_builder import T0
+from tests.audit.history_builder import T0, HistoryBuilder
 
 
 def audit(standard: StandardHistory, **kwargs: object) -> str:
@@ -95,11 +95,31 @@ def test_csv_has_a_header_and_one_line_per_row(standard: StandardHistory) -> Non
     assert active["approvers"] == "bob"
 
 
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
 def test_table_fits_100_columns_and_names_every_request(standard: StandardHistory) -> None:
+    out = _Terminal()
+    run_audit(AuditOptions(repo=standard.path, now=standard.now), out)
+    assert max(len(line) for line in out.getvalue().splitlines()) <= 100
     text = audit(standard)
-    assert max(len(line) for line in text.splitlines()) <= 100
     for handle in standard.handles.values():
         assert handle.id in text
+
+
+def test_a_piped_table_keeps_long_ids_whole_and_a_terminal_cuts_them(tmp_path: Path) -> None:
+    builder = HistoryBuilder(tmp_path / "ledger")
+    long_id = "alice-orders-db-write-incident-4211-stuck-refunds-20261120"
+    builder.lifecycle("alice", "bob", T0, request_id=long_id)
+    piped = io.StringIO()
+    run_audit(AuditOptions(repo=builder.root, now=T0 + timedelta(days=1)), piped)
+    assert long_id in piped.getvalue()
+    terminal = _Terminal()
+    run_audit(AuditOptions(repo=builder.root, now=T0 + timedelta(days=1)), terminal)
+    assert long_id not in terminal.getvalue()
+    assert max(len(line) for line in terminal.getvalue().splitlines()) <= 100
 
 
 def test_markdown_lists_each_request_with_evidence(standard: StandardHistory) -> None:
@@ -157,3 +177,16 @@ def test_history_is_read_with_a_fixed_number_of_git_processes(
 def test_not_a_repository_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="clone"):
         run_audit(AuditOptions(repo=tmp_path), io.StringIO())
+
+
+def test_since_and_until_take_a_plain_date(standard: StandardHistory) -> None:
+    from click.testing import CliRunner
+
+    from jitflow.cli import cli
+
+    args = ["audit", "--repo", str(standard.path), "--format", "json"]
+    result = CliRunner().invoke(cli, [*args, "--since", "2020-01-01", "--until", "2099-12-31"])
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(result.stdout)["rows"]) == len(json_rows(standard))
+    wrong = CliRunner().invoke(cli, [*args, "--since", "2025-13-01"])
+    assert wrong.exit_code == 2 and "nor a date (e.g. 2026-11-23" in wrong.output

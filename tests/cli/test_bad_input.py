@@ -114,3 +114,11 @@ def test_an_unknown_key_is_located_at_the_key() -> None:
     loaded = parse_request(GOOD_REQUEST.encode() + b"colour:   blue\n", "requests/a.yaml")
     (finding,) = loaded.findings
     assert (finding.line, finding.column) == (5, 1)
+
+
+def test_an_invalid_duration_is_not_summarised_as_the_default(work: GitRepo) -> None:
+    content = GOOD_REQUEST.replace("duration: 2h", "duration: 30")
+    work.branch("duration-int", {"requests/alice-d.yaml": content})
+    text = check(work, "duration-int", output_format="text").stdout
+    assert "duration   30 (invalid) (policy max 1d)" in text
+    assert "8h" not in text

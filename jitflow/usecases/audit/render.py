@@ -122,8 +122,9 @@ def _fit(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "~"
 
 
-def write_table(rows: Iterable[AuditRow], out: TextIO) -> int:
-    """A fixed-width table that stays within 100 columns."""
+def write_table(rows: Iterable[AuditRow], out: TextIO, *, fit: bool = True) -> int:
+    """A fixed-width table; on a terminal (`fit`) long cells are cut to stay within 100
+    columns, elsewhere (a pipe, a file) every cell is written whole, so ids stay usable."""
     out.write(" ".join(title.ljust(width) for width, title in _TABLE).rstrip() + "\n")
     count = 0
     for row in rows:
@@ -137,7 +138,8 @@ def write_table(rows: Iterable[AuditRow], out: TextIO) -> int:
             ",".join(row.approvers) or "-",
         )
         line = " ".join(
-            _fit(cell, width).ljust(width) for cell, (width, _) in zip(cells, _TABLE, strict=True)
+            (_fit(cell, width) if fit else one_line(cell)).ljust(width)
+            for cell, (width, _) in zip(cells, _TABLE, strict=True)
         )
         out.write(line.rstrip() + "\n")
         count += 1

@@ -146,4 +146,4 @@ def run_audit(options: AuditOptions, stdout: TextIO | None = None) -> int:
             from jitflow.usecases.audit.ocsf_export import write_ocsf
 
             return write_ocsf(iter_entries(options, git, head, now), out, git)
-        return write_table(rows, out)
+        return write_table(rows, out, fit=out.isatty())
