@@ -27,6 +27,19 @@ Exit codes:
 class JitflowGroup(click.Group):
     """Turns jitflow's errors into one clear line and the documented exit code."""
 
+    group_class = type  # subgroups (audit, policy) are JitflowGroups too
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Each command's whole first sentence, wrapped, never cut to "..."."""
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=1000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -49,7 +62,11 @@ class JitflowGroup(click.Group):
             ctx.exit(int(ExitCode.UNEXPECTED))
 
 
-@click.group(cls=JitflowGroup, epilog=EXIT_CODES_HELP)
+@click.group(
+    cls=JitflowGroup,
+    epilog=EXIT_CODES_HELP,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.version_option(__version__, prog_name="jitflow")
 def cli() -> None:
     """Just-in-time privilege elevation, reviewed in pull requests, issued by Vault."""

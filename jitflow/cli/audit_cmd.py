@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import click
 
 from jitflow.cli import EXIT_CODES_HELP, cli
-from jitflow.cli.options import IsoTime, format_option
+from jitflow.cli.options import IsoTime, complete_policy, format_option, json_text, repo_option
 from jitflow.errors import ExitCode, UsageError
 
-REPO_OPTION = click.option(
-    "--repo", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True
-)
+REPO_OPTION = repo_option()
 REF_OPTION = click.option(
-    "--ref", default="HEAD", show_default=True, help="Read history up to this commit."
+    "--ref",
+    metavar="REF",
+    default="HEAD",
+    show_default=True,
+    help="Read history up to this commit.",
 )
 RUNNER_OPTION = click.option(
     "--runner-email",
@@ -39,13 +42,22 @@ def _duration(value: str, flag: str) -> timedelta:
 )
 @click.option("--until", type=IsoTime(), help="Only grants active before this time.")
 @click.option("--requester", metavar="LOGIN", help="Only this requester's requests.")
-@click.option("--policy", "policy_name", metavar="NAME", help="Only requests under this policy.")
+@click.option(
+    "--policy",
+    "policy_name",
+    metavar="NAME",
+    shell_complete=complete_policy,
+    help="Only requests under this policy.",
+)
 @click.option(
     "--resource", metavar="TEXT", help="Only grants whose kind, mount or role contains TEXT."
 )
 @format_option("table", "csv", "json", "markdown", "html", "ocsf")
 @click.option(
-    "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE."
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Write the report to FILE.",
 )
 @click.option("--now", type=IsoTime(), help="Treat this as the current time (for open grants).")
 @REF_OPTION
@@ -98,6 +110,7 @@ def audit(
 )
 @click.option(
     "--tolerance",
+    metavar="DURATION",
     default="15m",
     show_default=True,
     help="How late past expires_at a grant may end.",
@@ -115,6 +128,7 @@ def audit(
     help="Trust the runner CA in FILE instead of the repository's .jitflow/allowed_signers.",
 )
 @click.option("--now", type=IsoTime(), help="Treat this as the current time.")
+@format_option("text", "json", help="json: {ok, head, requests_checked, violations}.")
 @REF_OPTION
 @RUNNER_OPTION
 @REPO_OPTION
@@ -124,6 +138,7 @@ def audit_verify(
     allowed_signers: Path | None,
     tolerance: str,
     now: datetime | None,
+    output_format: str,
     ref: str,
     runner_email: str | None,
     repo: Path,
@@ -146,16 +161,26 @@ def audit_verify(
             github=check_github,
         )
     )
-    click.echo(report.describe())
+    if output_format == "json":
+        click.echo(json_text({"ok": report.ok, **dataclasses.asdict(report)}))
+    else:
+        click.echo(report.describe())
     raise SystemExit(int(ExitCode.OK if report.ok else ExitCode.DENIED))
 
 
 @audit.command("review")
-@click.option("--period", default="90d", show_default=True, help="How far back the review looks.")
+@click.option(
+    "--period",
+    metavar="DURATION",
+    default="90d",
+    show_default=True,
+    help="How far back the review looks.",
+)
 @click.option("--now", type=IsoTime(), help="End of the period. Default: now.")
 @click.option(
     "--output",
     type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
     help="Write <policy>.md files into DIR.",
 )
 @REF_OPTION

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import click
 
 from jitflow.cli import EXIT_CODES_HELP, cli
 from jitflow.cli.options import IsoTime, format_option, now_or, repo_option
+from jitflow.cli.style import paint
 from jitflow.errors import ExitCode, UsageError
 
 
@@ -75,7 +77,8 @@ def check(
     report = run_check(
         CheckOptions(repo=repo, base=base, head=head, now=now_or(now), author=author)
     )
-    click.echo(RENDERERS[output_format](report), nl=False)
+    rendered = RENDERERS[output_format](report)
+    click.echo(paint(rendered, sys.stdout) if output_format == "text" else rendered, nl=False)
     raise SystemExit(int(ExitCode.OK if report.decision.allowed else ExitCode.DENIED))
 
 
@@ -90,7 +93,9 @@ def schema(name: str) -> None:
 
 @cli.command()
 @click.option("--for", "login", metavar="LOGIN", help="Only policies this login may request.")
-@click.option("--ref", default="HEAD", show_default=True, help="Read policies at this commit.")
+@click.option(
+    "--ref", metavar="REF", default="HEAD", show_default=True, help="Read policies at this commit."
+)
 @format_option("text", "json")
 @repo_option()
 def policies(login: str | None, ref: str, output_format: str, repo: Path) -> None:

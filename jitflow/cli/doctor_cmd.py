@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import click
 
 from jitflow.cli import EXIT_CODES_HELP, cli
 from jitflow.cli.options import format_option
+from jitflow.cli.style import paint
 
 DOCTOR_HELP = """Check a live setup (this clone, GitHub, Vault) and name each problem with its fix.
 
@@ -46,11 +48,14 @@ Tokens are never printed.
 @click.option(
     "--repo",
     type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
     default=Path("."),
     show_default=True,
     help="The access repository's clone.",
 )
-@click.option("--branch", default="main", show_default=True, help="The protected branch.")
+@click.option(
+    "--branch", metavar="BRANCH", default="main", show_default=True, help="The protected branch."
+)
 @format_option("text", "json")
 @click.option(
     "--skip",
@@ -66,5 +71,6 @@ def doctor(repo: Path, branch: str, output_format: str, skipped: tuple[str, ...]
     report = run_doctor(
         DoctorOptions(repo=repo, branch=branch, skip=frozenset(skipped), environ=dict(os.environ))
     )
-    click.echo(render_doctor(report, output_format), nl=False)
+    rendered = render_doctor(report, output_format)
+    click.echo(paint(rendered, sys.stdout) if output_format == "text" else rendered, nl=False)
     raise SystemExit(int(report.exit_code))

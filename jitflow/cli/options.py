@@ -22,7 +22,7 @@ def format_option(*choices: str, help: str | None = None) -> Callable[[F], F]:
         type=click.Choice(list(choices)),
         default=choices[0],
         show_default=True,
-        help=help,
+        help=help or "How to print the result.",
     )
 
 
@@ -31,9 +31,10 @@ def repo_option(help: str | None = None) -> Callable[[F], F]:
     return click.option(
         "--repo",
         type=click.Path(file_okay=False, path_type=Path),
+        metavar="DIR",
         default=Path("."),
         show_default=True,
-        help=help,
+        help=help or "The access repository's clone.",
     )
 
 
@@ -65,3 +66,40 @@ class IsoTime(click.ParamType):  # type: ignore[type-arg]
 
 def now_or(value: datetime | None) -> datetime:
     return value or datetime.now(UTC).replace(microsecond=0)
+
+
+def json_text(value: object) -> str:
+    """Indented JSON of plain data and dataclasses (times in ISO 8601, enums as values)."""
+    import dataclasses
+    import json
+    from enum import Enum
+
+    def plain(item: object) -> object:
+        if isinstance(item, datetime):
+            return item.isoformat().replace("+00:00", "Z")
+        if isinstance(item, Enum):
+            return item.value
+        if dataclasses.is_dataclass(item) and not isinstance(item, type):
+            return dataclasses.asdict(item)
+        return str(item)
+
+    return json.dumps(value, indent=2, default=plain)
+
+
+def _clone(ctx: click.Context) -> Path:
+    value = ctx.params.get("repo")
+    return Path(value) if value else Path(".")
+
+
+def complete_policy(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """Shell completion: the policy names in the work tree's policies/."""
+    folder = _clone(ctx) / "policies"
+    names = sorted(p.stem for p in folder.glob("*.yaml") if p.name != "groups.yaml")
+    return [name for name in names if name.startswith(incomplete)]
+
+
+def complete_grant(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """Shell completion: the ids of active grants in the work tree's requests/active/."""
+    folder = _clone(ctx) / "requests" / "active"
+    ids = sorted(p.stem for p in folder.glob("*.yaml"))
+    return [grant for grant in ids if grant.startswith(incomplete)]

@@ -2,34 +2,39 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import sys
 from datetime import datetime
 from pathlib import Path
 
 import click
 
 from jitflow.cli import EXIT_CODES_HELP, cli
-from jitflow.cli.options import IsoTime, format_option, now_or
+from jitflow.cli.options import IsoTime, format_option, json_text, now_or, repo_option
+from jitflow.cli.style import paint
 from jitflow.errors import ExitCode
 
-REPO_OPTION = click.option(
-    "--repo", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True
-)
+REPO_OPTION = repo_option()
 
 
-@cli.group()
+@cli.group(epilog=EXIT_CODES_HELP)
 def policy() -> None:
     """Test policies and preview the effect of a policy change."""
 
 
 @policy.command("test", epilog=EXIT_CODES_HELP)
+@format_option("text", "json", help="json: {passed, results} with each case's differences.")
 @REPO_OPTION
-def policy_test(repo: Path) -> None:
-    """Run the policy unit tests under policies/tests/*.yaml (policies from the work tree)."""
+def policy_test(output_format: str, repo: Path) -> None:
+    """Run the policy unit tests under policies/tests/ (policies from the work tree)."""
     from jitflow.usecases.policy_test import render_policy_tests, run_policy_tests
 
     report = run_policy_tests(repo)
-    click.echo(render_policy_tests(report), nl=False)
+    if output_format == "json":
+        click.echo(json_text({"passed": report.passed, "results": report.results}))
+    else:
+        click.echo(paint(render_policy_tests(report), sys.stdout), nl=False)
     raise SystemExit(int(ExitCode.OK if report.passed else ExitCode.DENIED))
 
 
@@ -39,7 +44,7 @@ def policy_test(repo: Path) -> None:
     "--head", default="HEAD", show_default=True, metavar="REF", help="Policies after the change."
 )
 @click.option("--now", type=IsoTime(), help="Evaluate undated requests as of this time.")
-@format_option("text", "markdown")
+@format_option("text", "markdown", "json", help="markdown: as the PR comment shows it.")
 @click.option(
     "--comment",
     "pr_number",
@@ -64,7 +69,11 @@ def policy_impact(
     from jitflow.usecases.policy_impact import render_impact, run_impact
 
     report = run_impact(repo, base, head, now_or(now))
-    click.echo(render_impact(report, output_format), nl=False)
+    if output_format == "json":
+        refused = [r.id for r in report.newly_refused_active]
+        click.echo(json_text({**dataclasses.asdict(report), "newly_refused_active": refused}))
+    else:
+        click.echo(render_impact(report, output_format), nl=False)
     if pr_number is not None:
         from jitflow.adapters.github import GitHubGateway
 

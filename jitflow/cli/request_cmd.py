@@ -10,24 +10,27 @@ from pathlib import Path
 import click
 
 from jitflow.cli import EXIT_CODES_HELP, cli
-from jitflow.cli.options import IsoTime, format_option, now_or, repo_option
+from jitflow.cli.options import IsoTime, complete_policy, format_option, now_or, repo_option
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
-@click.argument("policy")
+@click.argument("policy", shell_complete=complete_policy)
 @click.option(
     "--for",
     "duration",
     metavar="DURATION",
     help="How long, e.g. 30m, 1h30m. Default: the policy's default.",
 )
-@click.option("--reason", required=True, help="Why you need it; reviewers read this.")
-@click.option("--ticket", help="Incident or change ticket, e.g. INC-4211.")
+@click.option(
+    "--reason", metavar="TEXT", required=True, help="Why you need it; reviewers read this."
+)
+@click.option("--ticket", metavar="TEXT", help="Incident or change ticket, e.g. INC-4211.")
 @click.option("--start", type=IsoTime(), help="Start later than the merge (UTC ISO 8601).")
 @click.option(
     "--ssh-key",
     "ssh_key",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    metavar="FILE",
     help="Your SSH public key file, for ssh policies.",
 )
 @click.option(
@@ -40,6 +43,7 @@ from jitflow.cli.options import IsoTime, format_option, now_or, repo_option
 )
 @click.option(
     "--base",
+    metavar="REF",
     default="HEAD",
     show_default=True,
     help="Branch the request from this commit (usually main).",
@@ -51,10 +55,18 @@ from jitflow.cli.options import IsoTime, format_option, now_or, repo_option
     help="Push the branch and open the pull request (needs GITHUB_TOKEN; checked first).",
 )
 @click.option(
-    "--remote", default="origin", show_default=True, help="With --open: where to push the branch."
+    "--remote",
+    metavar="NAME",
+    default="origin",
+    show_default=True,
+    help="With --open: where to push the branch.",
 )
 @click.option(
-    "--into", default="main", show_default=True, help="With --open: the PR's base branch."
+    "--into",
+    metavar="BRANCH",
+    default="main",
+    show_default=True,
+    help="With --open: the PR's base branch.",
 )
 @click.option("--now", type=IsoTime(), hidden=True)
 @format_option("text", "json", help="json: the request's id, path, branch, commit and PR.")

@@ -2,28 +2,47 @@
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from jitflow.cli import EXIT_CODES_HELP, cli
-from jitflow.cli.options import IsoTime, now_or
+from jitflow.cli.options import IsoTime, complete_grant, format_option, now_or, repo_option
 from jitflow.errors import ExitCode
 
-_REPO = click.option(
-    "--repo", type=click.Path(file_okay=False, path_type=Path), default=Path("."), show_default=True
-)
+if TYPE_CHECKING:
+    from jitflow.usecases.sync.context import SyncReport
+
+_REPO = repo_option()
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
 @click.option("--now", type=IsoTime(), help="Act as of this UTC time (ISO 8601). Default: now.")
 @click.option("--dry-run", is_flag=True, help="Print the plan; touch nothing.")
 @click.option("--no-issue", is_flag=True, help="Only end grants (expire, revoke); issue nothing.")
-@click.option("--revoke", "revoke_ids", multiple=True, metavar="ID", help="Revoke now (incident).")
-@click.option("--remote", default="origin", show_default=True)
-@click.option("--branch", default="main", show_default=True)
+@click.option(
+    "--revoke",
+    "revoke_ids",
+    multiple=True,
+    metavar="ID",
+    shell_complete=complete_grant,
+    help="Revoke now (incident).",
+)
+@click.option(
+    "--remote",
+    metavar="NAME",
+    default="origin",
+    show_default=True,
+    help="The git remote to fetch from and push the ledger to.",
+)
+@click.option(
+    "--branch", metavar="BRANCH", default="main", show_default=True, help="The protected branch."
+)
+@format_option("text", "json", help="json: planned or done transitions, warnings and errors.")
 @_REPO
 def sync(
     now: datetime | None,
@@ -32,6 +51,7 @@ def sync(
     revoke_ids: tuple[str, ...],
     remote: str,
     branch: str,
+    output_format: str,
     repo: Path,
 ) -> None:
     """Issue, expire and revoke grants, recording each transition as a commit on main.
@@ -49,6 +69,9 @@ def sync(
         report = run_sync(options, vault, github, environ)
     from jitflow.reporters.escape import log_line
 
+    if output_format == "json":
+        click.echo(json.dumps(_sync_record(report, dry_run), indent=2))
+        raise SystemExit(int(ExitCode.OK if report.ok else ExitCode.UNEXPECTED))
     if dry_run:
         for t in report.planned:
             click.echo(log_line(f"would {t.action.value}: {t.request_id} ({t.why})"))
@@ -66,8 +89,25 @@ def sync(
     raise SystemExit(int(ExitCode.OK if report.ok else ExitCode.UNEXPECTED))
 
 
+def _sync_record(report: SyncReport, dry_run: bool) -> dict[str, object]:
+    """What `--format json` prints: the plan (dry run) or what was done, and any problems."""
+    record: dict[str, object] = {"dry_run": dry_run, "ok": report.ok}
+    if dry_run:
+        record["planned"] = [
+            {"action": t.action.value, "id": t.request_id, "why": t.why} for t in report.planned
+        ]
+    else:
+        record["done"] = [
+            {"event": event, "id": request_id, "detail": detail}
+            for event, request_id, detail in report.done
+        ]
+    record["warnings"] = list(report.warnings)
+    record["errors"] = list(report.errors)
+    return record
+
+
 @cli.command(epilog=EXIT_CODES_HELP)
-@click.argument("request_id", metavar="ID")
+@click.argument("request_id", metavar="ID", shell_complete=complete_grant)
 @click.option(
     "--identity",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
@@ -75,10 +115,14 @@ def sync(
     show_default=True,
     help="Your SSH private key (ed25519 or RSA, no passphrase).",
 )
+@format_option("env", "json", "pgpass", help="env: shell exports; pgpass: a ~/.pgpass line.")
 @click.option(
-    "--format", "output_format", type=click.Choice(["env", "json", "pgpass"]), default="env"
+    "--ref",
+    metavar="REF",
+    default="origin/main",
+    show_default=True,
+    help="Read the active grant and its PR here.",
 )
-@click.option("--ref", default="origin/main", show_default=True)
 @_REPO
 def creds(request_id: str, identity: Path, output_format: str, ref: str, repo: Path) -> None:
     """Fetch, decrypt and unwrap the credentials of your active grant ID (printed once).
@@ -109,12 +153,24 @@ def creds(request_id: str, identity: Path, output_format: str, ref: str, repo: P
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
-@click.argument("request_id", metavar="ID")
+@click.argument("request_id", metavar="ID", shell_complete=complete_grant)
 @click.option("--reason", required=True, help="Why the grant ends early.")
 @click.option("--open", "open_pr", is_flag=True, help="Push the branch and open the PR.")
 @click.option("--as", "login", metavar="LOGIN", help="Your GitHub login.")
-@click.option("--base", default="origin/main", show_default=True)
-@click.option("--remote", default="origin", show_default=True)
+@click.option(
+    "--base",
+    metavar="REF",
+    default="origin/main",
+    show_default=True,
+    help="Branch the revocation from this commit.",
+)
+@click.option(
+    "--remote",
+    metavar="NAME",
+    default="origin",
+    show_default=True,
+    help="With --open: where to push the branch.",
+)
 @_REPO
 def revoke(
     request_id: str,

@@ -96,7 +96,9 @@ def test_a_missing_groups_file_is_said(work: GitRepo) -> None:
 
 
 def test_a_malformed_groups_file_is_an_error_not_no_policies(work: GitRepo) -> None:
-    result = run_cli(["policies", "--repo", str(work.path), "--ref", "bad-groups", "--for", "alice"])
+    result = run_cli(
+        ["policies", "--repo", str(work.path), "--ref", "bad-groups", "--for", "alice"]
+    )
     assert result.exit_code == 2
     assert "policies/groups.yaml:1:6: sre must be a list, got a string 'alice'" in result.stderr
     assert "no policies found" not in result.output

@@ -69,6 +69,18 @@ def _ruleset_through_the_api() -> None:
     ]
 
 
+def _completion_scripts() -> None:
+    """Each line's `_JITFLOW_COMPLETE=<shell>_source jitflow` prints that shell's script."""
+    from click.testing import CliRunner
+
+    from jitflow.cli import cli
+
+    for shell in ("bash", "zsh", "fish"):
+        env = {"_JITFLOW_COMPLETE": f"{shell}_source"}
+        result = CliRunner().invoke(cli, [], env=env, prog_name="jitflow")
+        assert result.exit_code == 0 and "_JITFLOW_COMPLETE" in result.output, shell
+
+
 NOT_EXECUTABLE: dict[str, tuple[str, Callable[[], None]]] = {
     "gh api -X POST repos/acme/access/rulesets --input ruleset.json\n": (
         "needs GitHub; the adoption story test sends the same body through the REST API",
@@ -78,6 +90,12 @@ NOT_EXECUTABLE: dict[str, tuple[str, Callable[[], None]]] = {
         "CI installs the project itself; `jitflow demo` runs in the demo scenario",
         _pip_install_then_demo,
     ),
+    (
+        'eval "$(_JITFLOW_COMPLETE=bash_source jitflow)"      # ~/.bashrc\n'
+        'eval "$(_JITFLOW_COMPLETE=zsh_source jitflow)"       # ~/.zshrc\n'
+        "_JITFLOW_COMPLETE=fish_source jitflow | source        "
+        "# ~/.config/fish/completions/jitflow.fish\n"
+    ): ("changes the reader's own shell start-up", _completion_scripts),
     "bash .ci/run\n": ("the CI entry point: running it inside the suite would recurse", _ci_run),
     "python3 -m pytest -n 2 -q\n": ("the suite's own command", _test_command),
     "gh workflow run sync.yml -f revoke=alice-orders-db-write-20261122-k3p9\n": (
