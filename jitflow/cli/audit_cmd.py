@@ -215,11 +215,14 @@ def audit_review(
 @click.option(
     "--count",
     type=click.IntRange(min=1),
+    metavar="N",
     default=25,
     show_default=True,
     help="How many events to sample.",
 )
-@click.option("--seed", type=int, help="Repeat a sample: same seed, same history, same pick.")
+@click.option(
+    "--seed", type=int, metavar="N", help="Repeat a sample: same seed, same history, same pick."
+)
 @click.option(
     "--kind",
     type=click.Choice(["issue", "end"]),
