@@ -102,3 +102,24 @@ def test_a_pr_merged_into_another_branch_and_pushed_to_main_is_denied(world: Wor
     _denied_with(world, request_id, "not-into-protected-branch")
     assert events(world, request_id) == ["deny"]
     verify_clean(world)
+
+
+def test_an_approved_two_commit_rebase_merge_is_issued_and_verifies_clean(world: World) -> None:
+    """A legit rebase of several commits (the requester fixed the duration in a second
+    commit): sync records GitHub's merge_commit_sha and the commit below the PR, and audit
+    verify accepts that landing instead of flagging the commit that first added the file."""
+    request_id = new_id()
+    path = f"requests/{request_id}.yaml"
+    commit_steps(
+        world,
+        f"req/{request_id}",
+        [{path: request_body(duration="2h")}, {path: request_body(duration="30m")}],
+    )
+    number = world.standin.create_pull("alice", f"req/{request_id}")
+    world.standin.submit_review(number, "bob", "APPROVE")
+    merged = world.standin.merge_pull(number, "bob", method="rebase")
+    world.sync()
+    grant = active_grant(world, request_id)
+    assert grant is not None and grant["merge_commit"] == merged
+    assert grant["policy_commit"] == Git(world.bare).rev_parse(f"{merged}~2")
+    verify_clean(world)

@@ -17,6 +17,7 @@ from jitflow.core.audit_rows import AuditRow, approval_shortfalls, as_mapping
 from jitflow.core.history import RequestTrail, login_matches, parse_time
 from jitflow.core.model import Groups, Policy
 from jitflow.usecases.audit.gitlog import LedgerEntry
+from jitflow.usecases.audit.landing import Landing, recorded_landing
 
 
 class LiveToken(Protocol):
@@ -70,6 +71,8 @@ def check_entry(
         )
         for w in trail.foreign_writes
     ]
+    grant = as_mapping(as_mapping(entry.record).get("grant"))
+    landing = recorded_landing(git, trail, grant) if trail.issue is not None else None
     found += [
         Violation(
             "request-modified-after-merge",
@@ -78,11 +81,13 @@ def check_entry(
             f"requests/{rid}.yaml was changed on main after it was merged",
         )
         for sha in trail.modified_after_merge
+        if landing is None or sha not in landing.commits
     ]
+    request_text = _request_text_at(git, landing, rid) if landing else entry.request_text
     if (
-        entry.request_text is not None
+        request_text is not None
         and entry.record_text is not None
-        and not entry.record_text.startswith(entry.request_text)
+        and not entry.record_text.startswith(request_text)
     ):
         sha = trail.issue.sha if trail.issue else (trail.end.sha if trail.end else "")
         found.append(
@@ -95,8 +100,7 @@ def check_entry(
         )
     if trail.issue is None:
         return found
-    grant = as_mapping(as_mapping(entry.record).get("grant"))
-    found += _check_origin(entry, row, grant, policy, git)
+    found += _check_origin(entry, row, grant, policy, git, landing)
     found += _check_end(trail, row, grant, policy, now, tolerance, entry.record)
     return found
 
@@ -107,6 +111,7 @@ def _check_origin(
     grant: Mapping[str, Any],
     policy: tuple[Policy | None, Groups],
     git: Git,
+    landing: Landing | None = None,
 ) -> list[Violation]:
     trail, rid = entry.trail, entry.trail.id
     issue_sha = trail.issue.sha if trail.issue else ""
@@ -131,7 +136,7 @@ def _check_origin(
             )
         )
     recorded = grant.get("merge_commit")
-    if recorded != trail.merge.sha:
+    if recorded != trail.merge.sha and landing is None:
         found.append(
             Violation(
                 "merge-commit-mismatch",
@@ -162,7 +167,7 @@ def _check_origin(
             )
         )
     parent = trail.merge_parents[0] if trail.merge_parents else ""
-    if grant.get("policy_commit") != parent:
+    if grant.get("policy_commit") != parent and landing is None:
         found.append(
             Violation(
                 "policy-commit-mismatch",
@@ -370,3 +375,9 @@ def check_vault(tokens: TokenSource, grants: Sequence[tuple[str, str]]) -> list[
         if accessor not in live
     ]
     return found
+
+
+def _request_text_at(git: Git, landing: Landing, request_id: str) -> bytes | None:
+    """The request as the recorded landing merged it (a later commit of the line may have
+    changed what its first commit added)."""
+    return git.show_bytes(landing.merge, f"requests/{request_id}.yaml")
