@@ -70,3 +70,17 @@ def test_a_full_disk_says_what_failed_and_what_to_do(world: World, tmp_path: Pat
     assert vault_tokens(world.vault).get(request_id) == [grant["vault"]["accessor"]]
     bodies = [str(c["body"]) for c in world.standin.comments(number)]
     assert any("BEGIN AGE ENCRYPTED FILE" in b for b in bodies)
+
+
+def test_a_local_ref_moved_under_the_fetch_is_fetched_again(world: World, tmp_path: Path) -> None:
+    request_id, _ = world.approved_merge()
+    said = (
+        "error: cannot lock ref 'refs/remotes/origin/main': is at "
+        "4b825dc642cb6eb9a060e54bf8d69288fbee4904 but expected "
+        "e69de29bb2d1d6434b8b29ae775ad8c2e48c5391\n"
+        " ! 4b825dc..e69de29  main -> origin/main  (unable to update local ref)"
+    )
+    path = install_git_shim(tmp_path / "shims", "fetch", said)
+    world.sync(env_extra={"PATH": path})
+    assert shim_calls(tmp_path / "shims", "fetch") == 1
+    assert active_grant(world, request_id) is not None

@@ -316,13 +316,21 @@ def remote_tip(git: Git, remote: str, branch: str) -> str | None:
     return None
 
 
-def fetch(git: Git, remote: str, branch: str) -> str:
-    """Fetch `branch` and return its tip."""
-    git.run(
-        "fetch",
-        "--quiet",
-        "--no-tags",
-        remote,
-        f"+refs/heads/{branch}:refs/remotes/{remote}/{branch}",
-    )
+def fetch(git: Git, remote: str, branch: str, attempts: int = 3) -> str:
+    """Fetch `branch` and return its tip. A local ref that moved under the fetch (another
+    sync in the same clone: "cannot lock ref ... but expected") is fetched again."""
+    for attempt in range(1, attempts + 1):
+        try:
+            git.run(
+                "fetch",
+                "--quiet",
+                "--no-tags",
+                remote,
+                f"+refs/heads/{branch}:refs/remotes/{remote}/{branch}",
+            )
+            break
+        except GitError as exc:
+            moved = any(m in exc.message for m in ("cannot lock ref", "unable to update local ref"))
+            if not moved or attempt == attempts:
+                raise
     return git.rev_parse(f"refs/remotes/{remote}/{branch}")
