@@ -273,8 +273,12 @@ class GitHubGateway:
         mapping.ensure_complete(number, pr, "commits", len(commits), "commits")
         if commits and str(pr["head"]["sha"]) not in {c.sha for c in commits}:
             raise _PullMoved
-        ref = f"refs/heads/{pr['head']['ref']}"
-        pushes = [mapping.push(a) for a in self._pages(f"{self._repo}/activity", {"ref": ref})]
+        pushes = []
+        if mapping.head_in_repository(pr, self.repository):
+            # A fork's pushes are not in this repository's activity: none is known, so the
+            # head counts as unattributed (core.contributors refuses it).
+            ref = f"refs/heads/{pr['head']['ref']}"
+            pushes = [mapping.push(a) for a in self._pages(f"{self._repo}/activity", {"ref": ref})]
         return mapping.pull_facts(pr, files, reviews, commits, pushes)
 
     def _create_pull(self, head: str, base: str, title: str, body: str) -> int:

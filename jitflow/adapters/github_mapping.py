@@ -84,6 +84,12 @@ def pull_commit(item: Mapping[str, Any]) -> PullCommit:
     )
 
 
+def head_in_repository(pr: Mapping[str, Any], repository: str) -> bool:
+    """Whether the PR's head branch lives in `repository` itself (not a fork, not deleted)."""
+    head_repo = _object(_object(pr.get("head")).get("repo"))
+    return str(head_repo.get("full_name") or "").lower() == repository.lower()
+
+
 def _object(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, dict) else {}
 
