@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from jitflow.sandbox.github.protection import approvals
+from jitflow.sandbox.github.protection import review_blockers, status_blockers
 from jitflow.sandbox.github.state import Pull, Status, Store, User
 
 ZERO = "0" * 40
@@ -120,7 +120,7 @@ def _protection_reasons(
         reasons.append(PR_REQUIRED)
     checks = protection.get("required_status_checks")
     if checks is not None:
-        reasons += _missing_statuses(checks.get("contexts", []), update.new, statuses)
+        reasons += status_blockers(checks.get("contexts", []), update.new, statuses)
     return reasons
 
 
@@ -144,7 +144,7 @@ def _ruleset_reasons(
         checks = _rule(ruleset, "required_status_checks")
         if checks is not None:
             contexts = [c["context"] for c in checks.get("required_status_checks", [])]
-            reasons += _missing_statuses(contexts, update.new, statuses)
+            reasons += status_blockers(contexts, update.new, statuses)
     return list(dict.fromkeys(reasons))
 
 
@@ -157,16 +157,12 @@ def ruleset_merge_blockers(
         rule = _rule(ruleset, "pull_request")
         if rule is not None:
             needed = int(rule.get("required_approving_review_count", 0))
-            have = approvals(pull, bool(rule.get("dismiss_stale_reviews_on_push")))
-            if len(have) < needed:
-                plural = "review is" if needed == 1 else "reviews are"
-                blockers.append(
-                    f"At least {needed} approving {plural} required by reviewers with write access."
-                )
+            stale = bool(rule.get("dismiss_stale_reviews_on_push"))
+            blockers += review_blockers(pull, needed, stale)
         checks = _rule(ruleset, "required_status_checks")
         if checks is not None:
             contexts = [c["context"] for c in checks.get("required_status_checks", [])]
-            blockers += _missing_statuses(contexts, pull.head_sha, statuses)
+            blockers += status_blockers(contexts, pull.head_sha, statuses)
     return list(dict.fromkeys(blockers))
 
 
@@ -176,22 +172,6 @@ def _rule(ruleset: Mapping[str, Any], kind: str) -> Mapping[str, Any] | None:
             parameters: Mapping[str, Any] = rule.get("parameters") or {}
             return parameters
     return None
-
-
-def _missing_statuses(
-    contexts: Iterable[str], sha: str, statuses: Callable[[str], list[Status]]
-) -> list[str]:
-    latest: dict[str, str] = {}
-    for status in statuses(sha):
-        latest.setdefault(status.context, status.state)
-    missing = []
-    for context in contexts:
-        state = latest.get(context)
-        if state is None or state == "pending":
-            missing.append(f'Required status check "{context}" is expected.')
-        elif state != "success":
-            missing.append(f'Required status check "{context}" is failing.')
-    return missing
 
 
 def _allowed(allowance: Mapping[str, Any], actor: User) -> bool:

@@ -3,7 +3,7 @@ shape of its GET response, and enforced when a PR is merged."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from jitflow.sandbox.github.state import Pull, Status
@@ -75,21 +75,33 @@ def merge_blockers(
     reviews = protection.get("required_pull_request_reviews")
     if reviews is not None:
         needed = int(reviews.get("required_approving_review_count", 1))
-        have = approvals(pull, bool(reviews.get("dismiss_stale_reviews")))
-        if len(have) < needed:
-            plural = "review is" if needed == 1 else "reviews are"
-            blockers.append(
-                f"At least {needed} approving {plural} required by reviewers with write access."
-            )
+        blockers += review_blockers(pull, needed, bool(reviews.get("dismiss_stale_reviews")))
     checks = protection.get("required_status_checks")
     if checks is not None:
-        latest: dict[str, str] = {}
-        for status in statuses(pull.head_sha):
-            latest.setdefault(status.context, status.state)
-        for context in checks.get("contexts", []):
-            state = latest.get(context)
-            if state is None or state == "pending":
-                blockers.append(f'Required status check "{context}" is expected.')
-            elif state != "success":
-                blockers.append(f'Required status check "{context}" is failing.')
+        blockers += status_blockers(checks.get("contexts", []), pull.head_sha, statuses)
     return blockers
+
+
+def review_blockers(pull: Pull, needed: int, dismiss_stale: bool) -> list[str]:
+    """GitHub's refusal when fewer than `needed` approvals stand (protection or ruleset)."""
+    if len(approvals(pull, dismiss_stale)) >= needed:
+        return []
+    plural = "review is" if needed == 1 else "reviews are"
+    return [f"At least {needed} approving {plural} required by reviewers with write access."]
+
+
+def status_blockers(
+    contexts: Iterable[str], sha: str, statuses: Callable[[str], list[Status]]
+) -> list[str]:
+    """GitHub's refusal for each required status that is missing, pending or failing."""
+    latest: dict[str, str] = {}
+    for status in statuses(sha):
+        latest.setdefault(status.context, status.state)
+    missing = []
+    for context in contexts:
+        state = latest.get(context)
+        if state is None or state == "pending":
+            missing.append(f'Required status check "{context}" is expected.')
+        elif state != "success":
+            missing.append(f'Required status check "{context}" is failing.')
+    return missing
