@@ -29,6 +29,7 @@ from tests.workflows.github_side import load_workflow
 from tests.workflows.harness import (
     JobResult,
     Platform,
+    StepFailed,
     StepStatus,
     WorkflowResult,
     run_workflow,
@@ -103,7 +104,11 @@ class Access:
         inputs: Mapping[str, str] | None = None,
     ) -> WorkflowResult:
         event = trigger(self.platform, event_name, payload)
-        result = run_workflow(workflow, self.platform, event, self.scratch, inputs)
+        try:
+            result = run_workflow(workflow, self.platform, event, self.scratch, inputs)
+        except StepFailed as exc:
+            refused = [r for r in self.standin.requests_log if r[2] >= 400]
+            raise StepFailed(f"{exc}\n--- stand-in refusals: {refused}") from exc
         # The job token is a workflow token: GitHub refuses GET /user to it (the stand-in
         # would answer), so a workflow that needs it would fail on GitHub.
         asked = [r for r in self.standin.requests_log if r[:2] == ("GET", "/user")]
