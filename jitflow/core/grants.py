@@ -31,6 +31,12 @@ class GrantOrder:
     group: str = ""
     ssh_public_key: str | None = None
     token_role: str = ""  # empty: the gateway's default token role
+    # secret: the policy's path, method, fixed parameters, TTL parameter and revocability
+    path: str = ""
+    method: str = "GET"
+    params: tuple[tuple[str, str], ...] = ()
+    ttl_param: str = ""
+    revocable: bool = True
 
 
 @dataclass(frozen=True)

@@ -179,6 +179,9 @@ def parse_policy(content: bytes, path: str) -> Loaded:
     bad_durations = _duration_findings(document, path)
     if bad_durations:
         return Loaded(None, tuple(bad_durations))
+    secret_problem = _secret_grant_finding(document, path)
+    if secret_problem is not None:
+        return Loaded(None, (secret_problem,))
     policy = _build_policy(data, path)
     if policy.default_duration > policy.max_duration:
         line, column = document.position(("duration", "default"))
@@ -195,6 +198,30 @@ def parse_policy(content: bytes, path: str) -> Loaded:
             ),
         )
     return Loaded(policy, ())
+
+
+def _secret_grant_finding(document: Document, path: str) -> Finding | None:
+    """A `secret` grant's parameters stay the policy's, and one that can't be revoked is capped."""
+    grant = document.data["grant"]
+    params, ttl_param = grant.get("params") or {}, grant.get("ttl_param")
+
+    def finding(key: str, message: str) -> Finding:
+        line, column = document.position(("grant", key) if key in grant else ("grant",))
+        return Finding("policy-invalid", message, path, line, column)
+
+    if params and grant.get("method", "GET") != "POST":
+        return finding("params", "grant.params are sent with a POST only: set method: POST")
+    if ttl_param and ttl_param in params:
+        return finding(
+            "ttl_param", f"grant.ttl_param {ttl_param!r} is set by jitflow: remove it from params"
+        )
+    if grant.get("revocable") is False and not ttl_param:
+        return finding(
+            "revocable",
+            "a secret that can't be revoked early must end with the grant: set grant.ttl_param "
+            "to the engine's TTL parameter (e.g. ttl)",
+        )
+    return None
 
 
 _POLICY_DURATIONS = (
@@ -243,6 +270,11 @@ def _build_policy(data: dict[str, Any], path: str) -> Policy:
             principals=tuple(grant.get("principals", ())),
             group=grant.get("group", ""),
             wrap_ttl=parse_duration(grant.get("wrap_ttl", "1h")),
+            path=grant.get("path", ""),
+            method=grant.get("method", "GET"),
+            params=tuple(sorted((grant.get("params") or {}).items())),
+            ttl_param=grant.get("ttl_param", ""),
+            revocable=grant.get("revocable", True),
         ),
         default_duration=parse_duration(default) if default else max_duration,
         max_duration=max_duration,

@@ -12,6 +12,7 @@ class GrantKind(StrEnum):
     DATABASE = "database"
     SSH = "ssh"
     IDENTITY_GROUP = "identity-group"
+    SECRET = "secret"  # noqa: S105 - any leased secret a Vault engine issues at a policy's path
 
 
 class Severity(StrEnum):
@@ -58,8 +59,16 @@ class GrantSpec:
     principals: tuple[str, ...] = ()
     group: str = ""
     wrap_ttl: timedelta = timedelta(hours=1)
+    # secret: where and how the grant's own token reads it; every parameter is the policy's
+    path: str = ""
+    method: str = "GET"
+    params: tuple[tuple[str, str], ...] = ()
+    ttl_param: str = ""  # the parameter jitflow sets to the grant's remaining seconds
+    revocable: bool = True  # False: revoking the lease does not end the secret's validity
 
     def describe(self) -> str:
+        if self.kind is GrantKind.SECRET:
+            return f"secret read with {self.method} {self.path}"
         if self.kind is GrantKind.VAULT_TOKEN:
             return f"vault-token with policies {', '.join(self.policies) or '(none)'}"
         if self.kind is GrantKind.IDENTITY_GROUP:

@@ -27,6 +27,10 @@ DATABASE_ROLE = "readwrite"
 IDENTITY_MOUNT = "userpass"
 GROUP = "jitflow-oncall"
 GROUP_POLICY = "jitflow-oncall-admin"
+PKI_MOUNT = "pki"  # `secret` grants: short-lived X.509 client certificates
+PKI_ROLE = "jitflow-client"
+PKI_POLICY = "jitflow-pki-client"
+PKI_DOMAIN = "clients.example.test"
 JWT_MOUNT = "jwt"
 LEDGER_MOUNT = "jitflow-ledger"  # an SSH CA that certifies the runner's signing keys only
 LEDGER_ROLE = "sync"
@@ -96,6 +100,10 @@ class DevVaultSetup:
     repository: str = ""
     extra: Mapping[str, str] = field(default_factory=dict)
     ledger_ca_public_key: str = ""
+    pki_mount: str = PKI_MOUNT
+    pki_role: str = PKI_ROLE
+    pki_policy: str = PKI_POLICY
+    pki_ca_pem: str = ""
 
     @property
     def allowed_signers(self) -> str:
@@ -147,7 +155,8 @@ def configure_dev_vault(
     for name, hcl in EXAMPLE_POLICIES.items():
         api.write(f"sys/policies/acl/{name}", {"policy": hcl})
     api.write(f"sys/policies/acl/{RUNNER_POLICY}", {"policy": runner_policy_hcl()})
-    grantable = [*EXAMPLE_POLICIES]
+    grantable = [*EXAMPLE_POLICIES, PKI_POLICY]
+    pki_ca = configure_pki(api)
 
     db_policy: str | None = None
     if postgres is not None:
@@ -189,6 +198,7 @@ def configure_dev_vault(
         audience=audience,
         repository=repository,
         ledger_ca_public_key=ledger_ca,
+        pki_ca_pem=pki_ca,
     )
 
 
@@ -217,6 +227,34 @@ def configure_ledger_signing(api: _Api) -> str:
     )
     api.write(f"sys/mounts/{LEDGER_KV}", {"type": "kv", "options": {"version": "2"}})
     return str(ca["data"]["public_key"]).strip()
+
+
+def configure_pki(api: _Api) -> str:
+    """A PKI engine issuing client certificates to grant tokens (docs/vault-setup.md step 9);
+    returns the CA certificate (PEM)."""
+    api.write(f"sys/mounts/{PKI_MOUNT}", {"type": "pki", "config": {"max_lease_ttl": "87600h"}})
+    root = api.write(
+        f"{PKI_MOUNT}/root/generate/internal",
+        {"common_name": "jitflow test CA", "ttl": "87600h", "key_type": "ec", "key_bits": 256},
+    )
+    api.write(
+        f"{PKI_MOUNT}/roles/{PKI_ROLE}",
+        {
+            "allowed_domains": PKI_DOMAIN,
+            "allow_subdomains": True,
+            "client_flag": True,
+            "server_flag": False,
+            "key_type": "ec",
+            "key_bits": 256,
+            "ttl": "1h",
+            "max_ttl": "24h",
+            "not_before_duration": "30s",
+            "generate_lease": True,
+        },
+    )
+    hcl = f'path "{PKI_MOUNT}/issue/{PKI_ROLE}" {{ capabilities = ["create", "update"] }}\n'
+    api.write(f"sys/policies/acl/{PKI_POLICY}", {"policy": hcl})
+    return str(root["data"]["certificate"]).strip() + "\n"
 
 
 def _configure_database(api: _Api, postgres: PostgresServer) -> str:

@@ -10,7 +10,14 @@ import pytest
 from tests.cli.scenarios import run_cli
 from tests.gitrepo import GitRepo
 
-ALL = ["k8s-prod-admins", "orders-db-write", "prod-ssh", "staging-readonly", "vault-ops-admin"]
+ALL = [
+    "k8s-prod-admins",
+    "orders-api-cert",
+    "orders-db-write",
+    "prod-ssh",
+    "staging-readonly",
+    "vault-ops-admin",
+]
 
 
 def policies(repo: GitRepo, *args: str) -> list[str]:
@@ -28,7 +35,7 @@ def test_lists_every_policy(repo: GitRepo) -> None:
 @pytest.mark.parametrize(
     ("login", "expected"),
     [
-        ("alice", ["orders-db-write", "prod-ssh", "staging-readonly"]),
+        ("alice", ["orders-api-cert", "orders-db-write", "prod-ssh", "staging-readonly"]),
         ("dave", ["k8s-prod-admins", "prod-ssh", "staging-readonly", "vault-ops-admin"]),
         ("frank", []),
     ],

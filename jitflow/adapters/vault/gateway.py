@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from jitflow.adapters.vault import issue
+from jitflow.adapters.vault import issue, secret
 from jitflow.adapters.vault.ledger import LedgerSettings, LedgerVault
 from jitflow.adapters.vault.login import settings_from_env
 from jitflow.adapters.vault.transport import Transport, VaultApiError
@@ -117,6 +117,8 @@ class VaultGateway:
             return issue.issue_identity_group(
                 self._transport, order, self.identity_mount, token_role
             )
+        if order.kind is GrantKind.SECRET:
+            return secret.issue_secret(self._transport, order, token_role)
         raise ConfigError(f"unknown grant kind {order.kind!r}")
 
     def recover_certificate(self, anchor: TokenInfo, receipt: TokenInfo) -> IssuedGrant:
@@ -155,7 +157,10 @@ class VaultGateway:
             # Revoke the credentials first and synchronously, so the database role is gone
             # when we report success (the token's revocation would also revoke it, later).
             self._transport.call("POST", "sys/leases/revoke", {"lease_id": lease_id, "sync": True})
-        return self._revoke_accessor(handle.request_id, handle.accessor, confirm=confirm)
+        outcome = self._revoke_accessor(handle.request_id, handle.accessor, confirm=confirm)
+        if handle.kind is GrantKind.SECRET and handle.identifiers.get("revocable") == "false":
+            return RevokeOutcome.NOT_REVOCABLE  # lease and token are gone, the secret lives on
+        return outcome
 
     def _revoke_accessor(self, request_id: str, accessor: str, *, confirm: bool) -> RevokeOutcome:
         answer = self._transport.call("POST", "auth/token/revoke-accessor", {"accessor": accessor})

@@ -19,6 +19,7 @@ __all__ = [
     "IssuedGrant",
     "RevokeOutcome",
     "Secret",
+    "SecretOutlivesGrantError",
     "TokenInfo",
     "WrappingTokenUsedError",
 ]
@@ -26,6 +27,10 @@ __all__ = [
 
 class WrappingTokenUsedError(VaultError):
     """A wrapping token was already unwrapped or has expired: maybe someone else unwrapped it."""
+
+
+class SecretOutlivesGrantError(VaultError):
+    """A `secret` grant's engine returned what can't be revoked and would outlive the grant."""
 
 
 @dataclass(frozen=True)
@@ -44,7 +49,8 @@ class GrantHandle:
 class RevokeOutcome(StrEnum):
     REVOKED = "revoked"
     ALREADY_GONE = "already-gone"
-    NOT_REVOCABLE = "not-revocable"  # ssh certificates live until they expire
+    # ssh certificates, and secrets recorded as not revocable early, live until they expire
+    NOT_REVOCABLE = "not-revocable"
 
 
 @dataclass(frozen=True)

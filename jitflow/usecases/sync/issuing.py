@@ -9,13 +9,14 @@ ledger and on the PR, and the requester (not the operator) is the one who must a
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from jitflow.adapters.git import Git
+from jitflow.adapters.vault.types import SecretOutlivesGrantError
 from jitflow.core.ledger import Event, Transition
-from jitflow.core.model import GrantKind
+from jitflow.core.model import Finding, GrantKind
 from jitflow.errors import ConfigError, DeliveryError, JitflowError
 from jitflow.usecases.port import SyncPort
 from jitflow.usecases.sync import steps
@@ -69,6 +70,14 @@ def issue_due(run: IssueRun, issues: Sequence[Transition]) -> list[LedgerCommit]
         if issued is None:
             try:
                 issued = run.vault.issue(steps.order_for(verdict))
+            except SecretOutlivesGrantError as exc:
+                # refused after the fact: deny, so no later run issues another one
+                refused = replace(
+                    verdict, findings=(Finding("secret-outlives-grant", exc.message),)
+                )
+                commits.append(deny(refused, run.state, run.now, run.runner, run.comments))
+                report.done.append(("deny", t.request_id, "secret-outlives-grant"))
+                continue
             except ConfigError as exc:
                 report.errors.append(f"issuing {t.request_id}: {exc.message}")
                 continue
@@ -139,7 +148,9 @@ def _revoke_undelivered(run: IssueRun, verdict: Verdict, issued: Any, why: str) 
     else:
         handle = GrantHandle(verdict.request_id, kind, issued.accessor, dict(issued.identifiers))
         [(_, outcome)] = run.vault.revoke_many([handle])
-    if isinstance(outcome, JitflowError) or outcome is RevokeOutcome.NOT_REVOCABLE:
+    # a secret that can't be revoked early had its lease and token revoked: that is all there is
+    unrevoked = outcome is RevokeOutcome.NOT_REVOCABLE and kind is not GrantKind.SECRET
+    if isinstance(outcome, JitflowError) or unrevoked:
         detail = outcome.message if isinstance(outcome, JitflowError) else "it can't be revoked"
         run.report.errors.append(
             f"delivering {verdict.request_id} failed ({why}) and revoking it failed too "

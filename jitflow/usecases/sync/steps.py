@@ -74,6 +74,11 @@ def order_for(verdict: Verdict) -> GrantOrder:
         principals=grant.principals,
         group=grant.group,
         ssh_public_key=request.ssh_public_key,
+        path=grant.path,
+        method=grant.method,
+        params=grant.params,
+        ttl_param=grant.ttl_param,
+        revocable=grant.revocable,
     )
 
 
@@ -140,6 +145,12 @@ def issued_note(verdict: Verdict, issued: IssuedGrant) -> str:
             f"\n\n**Vault granted a shorter TTL than asked:** "
             f"{format_duration_seconds(issued.granted_ttl_seconds)} instead of "
             f"{format_duration_seconds(requested)} (capped by the Vault role or mount maximum)."
+        )
+    note = issued.identifiers.get("revocation_note")
+    if note:
+        text += (
+            f"\n\n**Can't be revoked early:** {markdown_text(note)}. It ends on its own at "
+            f"{format_time(issued.expires_at)}, which the grant's end does not exceed."
         )
     return text + "\n"
 

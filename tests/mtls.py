@@ -1,0 +1,107 @@
+"""A real mutual-TLS endpoint: Python's `ssl` server that admits only client certificates
+signed by a given CA (the PKI engine's), as a service guarded by `secret` grants would.
+
+The server's own certificate is self-signed here (made at run time); the client pins it.
+Each connection's verdict is kept: the client name it admitted, or OpenSSL's reason.
+"""
+
+from __future__ import annotations
+
+import queue
+import socket
+import ssl
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(hours=2))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "server.pem", directory / "server.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+class MtlsServer:
+    def __init__(self, client_ca_pem: str, directory: Path) -> None:
+        self.server_cert, server_key = _self_signed(directory)
+        self._context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self._context.load_cert_chain(self.server_cert, server_key)
+        self._context.verify_mode = ssl.CERT_REQUIRED
+        self._context.load_verify_locations(cadata=client_ca_pem)
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self._listener.getsockname()[1]
+        self.verdicts: queue.Queue[str] = queue.Queue()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                conn, _ = self._listener.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(30)
+                try:
+                    with self._context.wrap_socket(conn, server_side=True) as tls:
+                        peer = tls.getpeercert() or {}
+                        subject = dict(pair for rdn in peer.get("subject", ()) for pair in rdn)
+                        tls.recv(64)
+                        tls.sendall(f"hello {subject.get('commonName', '?')}\n".encode())
+                        self.verdicts.put(f"admitted {subject.get('commonName', '?')}")
+                except (ssl.SSLError, OSError) as exc:
+                    self.verdicts.put(f"refused: {exc}")
+
+    def connect(self, cert: Path, key: Path) -> tuple[str, str]:
+        """(what the client read, the server's verdict) for one connection with this cert."""
+        context = ssl.create_default_context(cafile=str(self.server_cert))
+        context.load_cert_chain(cert, key)
+        read = ""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=30) as raw:
+            try:
+                with context.wrap_socket(raw, server_hostname="localhost") as tls:
+                    tls.sendall(b"ping\n")
+                    read = tls.recv(256).decode()
+            except (ssl.SSLError, OSError) as exc:
+                read = f"error: {exc}"
+        return read, self.verdicts.get(timeout=30)
+
+    def close(self) -> None:
+        self._listener.close()
+
+
+@contextmanager
+def mtls_server(client_ca_pem: str, directory: Path) -> Iterator[MtlsServer]:
+    server = MtlsServer(client_ca_pem, directory)
+    server._thread.start()
+    try:
+        yield server
+    finally:
+        server.close()
