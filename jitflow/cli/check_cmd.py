@@ -83,7 +83,9 @@ def check(
 
 
 @cli.command()
-@click.argument("name", type=click.Choice(["request", "policy", "groups", "policy-test"]))
+@click.argument(
+    "name", type=click.Choice(["request", "policy", "groups", "policy-test", "outbound"])
+)
 def schema(name: str) -> None:
     """Print the JSON Schema (draft 2020-12) of a file format."""
     from jitflow.core.schemas import schema_text

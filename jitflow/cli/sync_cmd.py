@@ -15,6 +15,9 @@ from jitflow.cli.options import IsoTime, complete_grant, format_option, now_or, 
 from jitflow.errors import ExitCode
 
 if TYPE_CHECKING:
+    from jitflow.adapters.vault import VaultGateway
+    from jitflow.usecases.outbound.deliver import OutboundSummary
+    from jitflow.usecases.sync import SyncOptions
     from jitflow.usecases.sync.context import SyncReport
 
 _REPO = repo_option()
@@ -69,8 +72,14 @@ def sync(
         report = run_sync(options, vault, github, environ)
     from jitflow.reporters.escape import log_line
 
+    outbound = None if dry_run else _outbound(options, vault, environ)
+    if outbound is not None:
+        report.warnings.extend(outbound.warnings)
     if output_format == "json":
-        click.echo(json.dumps(_sync_record(report, dry_run), indent=2))
+        record = _sync_record(report, dry_run)
+        if outbound is not None:
+            record["outbound"] = [vars(result) for result in outbound.results]
+        click.echo(json.dumps(record, indent=2))
         raise SystemExit(int(ExitCode.OK if report.ok else ExitCode.UNEXPECTED))
     if dry_run:
         for t in report.planned:
@@ -82,11 +91,25 @@ def sync(
             click.echo(log_line(f"{event}: {request_id}" + (f" ({detail})" if detail else "")))
         if not report.done:
             click.echo("nothing to do")
+        for result in outbound.results if outbound else ():
+            if result.events:
+                click.echo(f"outbound {result.name}: {result.events} events delivered")
     for warning in report.warnings:
         click.echo(log_line(f"jitflow: warning: {warning}"), err=True)
     for error in report.errors:
         click.echo(log_line(f"jitflow: error: {error}"), err=True)
     raise SystemExit(int(ExitCode.OK if report.ok else ExitCode.UNEXPECTED))
+
+
+def _outbound(
+    options: SyncOptions, vault: VaultGateway, environ: dict[str, str]
+) -> OutboundSummary:
+    """After the run: the ledger's new events to `.jitflow/outbound.yaml`'s endpoints."""
+    from jitflow.adapters.git import Git, remote_auth_env
+    from jitflow.usecases.outbound.deliver import after_sync
+
+    git = Git(options.repo, env=remote_auth_env(environ))
+    return after_sync(git, options.remote, options.branch, vault.outbound(environ), environ)
 
 
 def _sync_record(report: SyncReport, dry_run: bool) -> dict[str, object]:

@@ -81,3 +81,15 @@ def markdown_mention(login: str) -> str:
 def url_path(path: str) -> str:
     """A repository path as a URL path segment: nothing in it can end the link."""
     return urllib.parse.quote(path, safe="/")
+
+
+def slack_text(text: str) -> str:
+    """Inert in a Slack message: `&`, `<`, `>` escaped as Slack requires (so no `<!channel>`,
+    `<@U123>` or `<url|label>` can be written), mentions and autolinks broken with a
+    zero-width joiner, on one line."""
+    flat = one_line(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    flat = _AUTOLINK.sub(lambda m: m.group(1) + ZWJ + m.group(2), flat)
+    flat = re.sub(r"(?i)(@|#|!)(?=\w)", lambda m: m.group(1) + ZWJ, flat)
+    return re.sub(
+        r"(?i)\b([a-z0-9-]+)(\.)(?=[a-z]{2,}\b)", lambda m: m.group(1) + ZWJ + m.group(2), flat
+    )

@@ -73,6 +73,8 @@ path "identity/group/name/{group_prefix}*" {{ capabilities = ["read", "update"] 
 path "{LEDGER_MOUNT}/sign/{LEDGER_ROLE}" {{ capabilities = ["create", "update"] }}
 path "{LEDGER_MOUNT}/config/ca" {{ capabilities = ["read"] }}
 path "{LEDGER_KV}/data/ledger-anchor*" {{ capabilities = ["create", "update", "read"] }}
+# outbound delivery's secrets (HMAC keys, HEC tokens): read only; its marks sit by the anchor
+path "{LEDGER_KV}/data/outbound/*" {{ capabilities = ["read"] }}
 """
 
 

@@ -81,7 +81,23 @@ def _completion_scripts() -> None:
         assert result.exit_code == 0 and "_JITFLOW_COMPLETE" in result.output, shell
 
 
+def _outbound_secrets() -> None:
+    """tests/readme/test_readme_outbound.py runs these lines against OpenBao; here: they fill
+    the very paths and keys the README's `.jitflow/outbound.yaml` names."""
+    text = readme.readme_text()
+    config = text.split("<!-- readme-outbound -->\n```yaml\n", 1)[1].split("\n```", 1)[0]
+    assert "{vault: jitflow-kv/data/outbound/splunk, key: hec-token}" in config
+    assert "{vault: jitflow-kv/data/outbound/hooks, key: hmac}" in config
+
+
 NOT_EXECUTABLE: dict[str, tuple[str, Callable[[], None]]] = {
+    (
+        'bao kv put -mount=jitflow-kv outbound/splunk hec-token="$SPLUNK_HEC_TOKEN"\n'
+        'bao kv put -mount=jitflow-kv outbound/hooks hmac="$(openssl rand -hex 32)"\n'
+    ): (
+        "needs an admin's Vault login; run by tests/readme/test_readme_outbound.py",
+        _outbound_secrets,
+    ),
     "gh api -X POST repos/acme/access/rulesets --input ruleset.json\n": (
         "needs GitHub; the adoption story test sends the same body through the REST API",
         _ruleset_through_the_api,

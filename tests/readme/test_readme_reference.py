@@ -145,6 +145,7 @@ def _table_fields(text: str) -> set[str]:
     [
         ("request", "### Request: `requests/<id>.yaml`"),
         ("policy", "### Policy: `policies/<name>.yaml`"),
+        ("outbound", "### Outbound delivery: `.jitflow/outbound.yaml`"),
     ],
 )
 def test_every_schema_field_is_in_the_file_formats_and_no_other(name: str, heading: str) -> None:

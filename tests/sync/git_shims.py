@@ -55,7 +55,7 @@ def install_git_shim(
             f"    next=$(GIT_AUTHOR_NAME=carol GIT_AUTHOR_EMAIL=carol@example.com "
             f"GIT_COMMITTER_NAME=carol GIT_COMMITTER_EMAIL=carol@example.com "
             f"{real} --git-dir={bare} commit-tree \"$tree\" -p main -m 'someone else pushed')\n"
-            f"    {real} --git-dir={bare} update-ref refs/heads/main \"$next\"\n"
+            f'    {real} --git-dir={bare} update-ref refs/heads/main "$next"\n'
         )
     script = directory / "git"
     script.write_text(

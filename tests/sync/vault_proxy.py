@@ -107,9 +107,7 @@ class CuttableVaultProxy:
         `skip` of them went through, `times` times or always; e.g. 403 for a policy that
         lost a capability, 500 for a server error after a write."""
         with self._lock:
-            self._answers.append(
-                _Answer(method, f"/v1/{path_prefix}", status, errors, times, skip)
-            )
+            self._answers.append(_Answer(method, f"/v1/{path_prefix}", status, errors, times, skip))
 
     def _canned(self, method: str, path: str) -> _Answer | None:
         with self._lock:

@@ -10,6 +10,7 @@ from typing import TypeVar
 from jitflow.adapters.vault import issue, secret
 from jitflow.adapters.vault.ledger import LedgerSettings, LedgerVault
 from jitflow.adapters.vault.login import settings_from_env
+from jitflow.adapters.vault.outbound import OutboundVault
 from jitflow.adapters.vault.transport import Transport, VaultApiError
 from jitflow.adapters.vault.types import (
     GrantHandle,
@@ -100,6 +101,10 @@ class VaultGateway:
     def ledger(self, environ: Mapping[str, str]) -> LedgerVault:
         """The ledger's signing certificate and anchor (jitflow.adapters.vault.ledger)."""
         return LedgerVault(self._transport.call, LedgerSettings.from_env(environ))
+
+    def outbound(self, environ: Mapping[str, str]) -> OutboundVault:
+        """Outbound delivery's marks and secrets (jitflow.adapters.vault.outbound)."""
+        return OutboundVault(self._transport.call, LedgerSettings.from_env(environ).anchor_path)
 
     # -- issue --------------------------------------------------------------------------
 

@@ -1,0 +1,184 @@
+"""A local HTTPS receiver for outbound delivery, as a careful customer would write one: TLS with
+a certificate from a throwaway CA (trusted by jitflow through `ca_file`), HMAC signatures and
+their replay window checked, delivery ids remembered so a batch sent again is processed once.
+
+Each path can be told to misbehave: answer 500, answer after a delay (the request is processed
+first, like a slow receiver that commits before answering), or call `on_receive` after
+processing and never answer (the test kills the sender there).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import json
+import ssl
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from jitflow.core.outbound import DELIVERY_HEADER, SIGNATURE_HEADER, verify
+
+
+def make_ca_and_cert(directory: Path) -> tuple[bytes, Path, Path]:
+    """A CA (PEM) and a server certificate and key for 127.0.0.1 signed by it (files)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = dt.datetime.now(dt.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "outbound test CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(
+            x509.KeyUsage(False, False, False, False, False, True, True, False, False), True
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.ExtendedKeyUsage([x509.OID_SERVER_AUTH]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "server.pem", directory / "server.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return ca.public_bytes(serialization.Encoding.PEM), cert_path, key_path
+
+
+@dataclass
+class Received:
+    path: str
+    delivery: str
+    headers: dict[str, str]
+    body: bytes
+    signature_ok: bool | None  # None where the format carries no signature
+    answered: int = 0  # the status sent back (0: none)
+
+    def events(self) -> list[dict[str, Any]]:
+        if self.path.startswith("/services/collector"):
+            return [json.loads(line) for line in self.body.splitlines() if line.strip()]
+        parsed = json.loads(self.body)
+        return list(parsed.get("events", [parsed]))
+
+
+@dataclass
+class Receiver:
+    url: str
+    hmac_keys: dict[str, bytes]  # path -> key
+    hec_token: str
+    received: list[Received] = field(default_factory=list)
+    processed: dict[str, list[str]] = field(default_factory=dict)  # path -> delivery ids
+    modes: dict[str, str] = field(default_factory=dict)  # path -> ok | fail | slow | kill
+    slow_seconds: float = 4.0
+    on_receive: Callable[[], None] | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def on(self, path: str) -> list[Received]:
+        return [r for r in self.received if r.path == path]
+
+    def handle(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, float, bool]:
+        """Record the request; return (status, delay before answering, never answer)."""
+        key = self.hmac_keys.get(path)
+        signature_ok = None
+        if key is not None:
+            signature_ok = verify(key, headers.get(SIGNATURE_HEADER, ""), body, int(time.time()))
+        if path.startswith("/services/collector"):
+            signature_ok = headers.get("Authorization") == f"Splunk {self.hec_token}"
+        record = Received(path, headers.get(DELIVERY_HEADER, ""), headers, body, signature_ok)
+        mode = self.modes.get(path, "ok")
+        with self.lock:
+            self.received.append(record)
+            if signature_ok is False:
+                record.answered = 401
+                return 401, 0, False
+            if mode == "fail":
+                record.answered = 500
+                return 500, 0, False
+            done = self.processed.setdefault(path, [])
+            if record.delivery not in done or not record.delivery:
+                done.append(record.delivery)  # processed once per delivery id
+        if mode == "kill":
+            return 0, 0, True
+        record.answered = 200
+        return 200, self.slow_seconds if mode == "slow" else 0, False
+
+
+def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length)
+            headers = {k: v for k, v in self.headers.items()}
+            status, delay, hang = receiver.handle(self.path, headers, body)
+            if hang:
+                if receiver.on_receive is not None:
+                    receiver.on_receive()
+                time.sleep(2)
+                return
+            time.sleep(delay)
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(b'{"text":"Success","code":0}')
+            except OSError:
+                pass  # the sender gave up waiting
+
+    return Handler
+
+
+@contextmanager
+def https_receiver(
+    directory: Path, hmac_keys: dict[str, bytes], hec_token: str
+) -> Iterator[tuple[Receiver, bytes]]:
+    """A running receiver and the CA certificate (PEM) that its certificate chains to."""
+    ca_pem, cert, key = make_ca_and_cert(directory)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    receiver = Receiver(f"https://127.0.0.1:{server.server_address[1]}", hmac_keys, hec_token)
+    server.RequestHandlerClass = _handler(receiver)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield receiver, ca_pem
+    finally:
+        server.shutdown()
+        server.server_close()
