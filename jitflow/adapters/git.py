@@ -126,13 +126,17 @@ class Git:
         except (FileNotFoundError, NotADirectoryError) as exc:
             raise self._launch_error() from exc
         assert proc.stdout is not None
+        read_all = False
         try:
             yield from proc.stdout
+            read_all = True
         finally:
             proc.stdout.close()
+            if not read_all:  # the reader stopped early: git's exit says nothing
+                proc.kill()
             stderr = proc.stderr.read() if proc.stderr else b""
             code = proc.wait()
-            if code != 0:
+            if code != 0 and read_all:
                 raise GitError(
                     f"git {args[0]} failed in {self.path}: "
                     f"{stderr.decode('utf-8', errors='replace').strip()}"

@@ -44,7 +44,7 @@ from jitflow.reporters.ocsf import OcsfContext
 from jitflow.reporters.outbound import envelope, hec_body, slack_payload
 from jitflow.usecases.audit.ocsf_export import ocsf_context
 from jitflow.usecases.audit.report import runner_email_from
-from jitflow.usecases.outbound.events import events_after
+from jitflow.usecases.outbound.events import events_after, last_change, reachable
 
 
 class OutboundStore(Protocol):
@@ -85,6 +85,7 @@ def deliver(
     store: OutboundStore,
     environ: Mapping[str, str] | None = None,
     clock: Callable[[], float] = time.time,
+    remote: str = "origin",
 ) -> OutboundSummary:
     """Deliver every endpoint of `.jitflow/outbound.yaml` at `tip` (main after the push)."""
     env = os.environ if environ is None else environ
@@ -104,7 +105,7 @@ def deliver(
         summary.results.append(result)
         try:
             prepared = _prepare(endpoint, git, tip, store, env)
-            _deliver_one(prepared, git, tip, store, context, env, clock, result)
+            _deliver_one(prepared, git, (tip, remote), store, context, env, clock, result)
         except JitflowError as exc:
             result.error = exc.message
         if result.error:
@@ -147,14 +148,13 @@ def _prepare(
     return _Prepared(endpoint, target, key)
 
 
-def _start(git: Git, tip: str, store: OutboundStore, name: str) -> tuple[str, int]:
+def _start(git: Git, tip: str, store: OutboundStore, name: str, remote: str) -> tuple[str, int]:
     """The mark and its version; a new endpoint starts at the commit that last changed the
     configuration (it receives what happens from its configuration on)."""
     mark = store.read_mark(name)
     if mark.commit is None:
-        since = git.run("log", "-1", "--first-parent", "--format=%H", tip, "--", OUTBOUND_PATH)
-        return since, mark.version
-    if not git.ok("merge-base", "--is-ancestor", mark.commit, tip):
+        return last_change(git, tip, OUTBOUND_PATH, remote), mark.version
+    if not reachable(git, mark.commit, tip, remote):
         raise JitflowError(
             f"its mark {mark.commit[:12]} is not in main's history (was main rewritten?): "
             "nothing sent; delete the mark to start again from the configuration's commit"
@@ -165,19 +165,20 @@ def _start(git: Git, tip: str, store: OutboundStore, name: str) -> tuple[str, in
 def _deliver_one(
     prepared: _Prepared,
     git: Git,
-    tip: str,
+    where: tuple[str, str],  # main's tip, and the remote to fetch missing history from
     store: OutboundStore,
     context: OcsfContext,
     env: Mapping[str, str],
     clock: Callable[[], float],
     result: EndpointResult,
 ) -> None:
+    tip, remote = where
     endpoint = prepared.endpoint
-    mark, version = _start(git, tip, store, endpoint.name)
+    mark, version = _start(git, tip, store, endpoint.name, remote)
     result.mark = mark
     if mark == tip:
         return
-    grouped = events_after(git, mark, tip, runner_email_from(env))
+    grouped = events_after(git, mark, tip, runner_email_from(env), remote)
     for last, chunk in batches(grouped, endpoint.batch):
         body, headers = _request(prepared, chunk, context, clock)
         try:
@@ -219,6 +220,6 @@ def after_sync(
     """The hook sync calls once its run is over: deliver what main holds now."""
     try:
         tip = repo.rev_parse(f"refs/remotes/{remote}/{branch}")
-        return deliver(repo, tip, store, environ)
+        return deliver(repo, tip, store, environ, remote=remote)
     except JitflowError as exc:
         return OutboundSummary(warnings=[f"outbound delivery did not run: {exc.message}"])

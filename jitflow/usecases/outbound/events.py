@@ -8,6 +8,7 @@ trail (its first commit), since an event needs the request's row (requester, pol
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 from jitflow.adapters.git import Git
 from jitflow.core.audit_rows import build_row
@@ -23,8 +24,44 @@ from jitflow.core.history import (
 )
 from jitflow.core.ledger_events import EventKind, LedgerEvent, events_of
 from jitflow.usecases.audit.gitlog import iter_commits, iter_ledger
+from jitflow.usecases.repository import deepen, ensure_merge_base, is_shallow
 
 _ENDS = {EventKind.EXPIRED, EventKind.REVOKED, EventKind.DENIED, EventKind.FAILED}
+# A shallow checkout (the workflows') is deepened this far, then unshallowed, until the
+# history holds every commit the events need.
+_DEPTHS = (256, 4096, 65536)
+
+
+def reachable(git: Git, mark: str, tip: str, remote: str) -> bool:
+    """Whether `mark` is in `tip`'s history (fetching it into a shallow checkout first)."""
+    if is_shallow(git):
+        ensure_merge_base(git, mark, tip, remote)
+    return git.ok("merge-base", "--is-ancestor", mark, tip)
+
+
+def last_change(git: Git, tip: str, path: str, remote: str) -> str:
+    """The newest first-parent commit that changed `path` (deepening a shallow checkout: its
+    oldest commits seem to add every file they hold)."""
+    for depth in (*_DEPTHS, 0):
+        found = git.run("log", "-1", "--first-parent", "--format=%H", tip, "--", path)
+        if found not in shallow_boundary(git) or not is_shallow(git):
+            return found
+        _deepen(git, tip, depth, remote)
+    return ""
+
+
+def shallow_boundary(git: Git) -> set[str]:
+    """The commits a shallow checkout has without their parents (empty when not shallow)."""
+    where = Path(git.run("rev-parse", "--git-path", "shallow"))
+    path = where if where.is_absolute() else git.path / where
+    return set(path.read_text().split()) if path.exists() else set()
+
+
+def _deepen(git: Git, tip: str, depth: int, remote: str) -> None:
+    if depth:
+        deepen(git, tip, depth, remote)
+    else:
+        git.execute(["fetch", "--no-tags", "--quiet", "--unshallow", remote], check=False)
 
 
 def commits_after(git: Git, mark: str, tip: str) -> list[str]:
@@ -45,12 +82,36 @@ def _touched(commit: Commit) -> set[str]:
     return ids
 
 
-def _trails(git: Git, tip: str, after: set[str], runner_email: str) -> Iterator[RequestTrail]:
-    """The trails of the requests the range touched, reading no further back than needed."""
+def _collect(
+    git: Git, tip: str, after: set[str], runner_email: str, remote: str
+) -> list[RequestTrail]:
+    """The touched trails, whole: a walk that ran into a shallow checkout's end is done again
+    on a deeper one."""
+    for depth in (*_DEPTHS, 0):
+        trails, exhausted = [], True
+        for trail in _trails(git, tip, after, runner_email):
+            if trail is None:
+                exhausted = False
+            else:
+                trails.append(trail)
+        if not exhausted or not is_shallow(git):
+            return trails
+        _deepen(git, tip, depth, remote)
+    return trails
+
+
+def _trails(
+    git: Git, tip: str, after: set[str], runner_email: str
+) -> Iterator[RequestTrail | None]:
+    """The trails of the requests the range touched, reading no further back than needed;
+    a final None when the walk stopped before the end of the history it has."""
     folder = HistoryFolder(runner_email)
     touched: set[str] = set()
     unseen = set(after)
+    boundary = shallow_boundary(git)
     for commit in iter_commits(git, tip):
+        if commit.sha in boundary:
+            return  # its diff is everything it holds: read it on a deeper checkout
         if commit.sha in unseen:
             unseen.discard(commit.sha)
             touched |= _touched(commit)
@@ -59,12 +120,13 @@ def _trails(git: Git, tip: str, after: set[str], runner_email: str) -> Iterator[
                 touched.discard(trail.id)
                 yield trail
         if not unseen and not touched:
+            yield None
             return
     yield from (t for t in folder.finish() if t.id in touched)
 
 
 def events_after(
-    git: Git, mark: str, tip: str, runner_email: str
+    git: Git, mark: str, tip: str, runner_email: str, remote: str = "origin"
 ) -> list[tuple[str, list[LedgerEvent]]]:
     """`(commit, its events)` for every commit after `mark` up to `tip`, oldest first.
 
@@ -76,7 +138,7 @@ def events_after(
         return []
     position = {sha: index for index, sha in enumerate(order)}
     grouped: list[list[LedgerEvent]] = [[] for _ in order]
-    trails = _trails(git, tip, set(order), runner_email)
+    trails = _collect(git, tip, set(order), runner_email, remote)
     for entry in iter_ledger(git, trails):
         row = build_row(entry.trail, entry.record)
         for event in events_of(entry.trail, row):
