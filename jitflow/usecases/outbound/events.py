@@ -26,7 +26,8 @@ from jitflow.core.ledger_events import EventKind, LedgerEvent, events_of
 from jitflow.usecases.audit.gitlog import iter_commits, iter_ledger
 from jitflow.usecases.repository import deepen, ensure_merge_base, is_shallow
 
-_ENDS = {EventKind.EXPIRED, EventKind.REVOKED, EventKind.DENIED, EventKind.FAILED}
+# Every other kind ends a grant (expired, revoked, denied, failed, and any end added later).
+_NOT_ENDS = {EventKind.MERGED, EventKind.ISSUED, EventKind.REVIEWED}
 # A shallow checkout (the workflows') is deepened this far, then unshallowed, until the
 # history holds every commit the events need.
 _DEPTHS = (256, 4096, 65536)
@@ -144,7 +145,7 @@ def events_after(
         for event in events_of(entry.trail, row):
             if event.commit not in position:
                 continue
-            if event.kind in _ENDS and entry.trail.end is None:
+            if event.kind not in _NOT_ENDS and entry.trail.end is None:
                 continue
             grouped[position[event.commit]].append(event)
     for events in grouped:  # the same order on every run, so a resent batch is the same
