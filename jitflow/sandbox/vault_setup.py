@@ -311,6 +311,7 @@ def _configure_ssh(api: _Api) -> str:
             "key_type": "ca",
             "allow_user_certificates": True,
             "allowed_users": "*",
+            "allow_user_key_ids": True,  # jitflow names each certificate before signing it
             "default_extensions": {"permit-pty": ""},
             "allowed_extensions": "permit-pty,permit-port-forwarding",
             "ttl": "1h",

@@ -11,6 +11,20 @@ from tests.sync.conftest import World
 from tests.sync.vault_proxy import CuttableVaultProxy
 
 
+def killed_at_answer(world: World, proxy: CuttableVaultProxy, method: str, path: str) -> None:
+    """Run `jitflow sync`; SIGKILL it once Vault answered its first `method path` call, whose
+    answer it never gets (Vault did the work; the run never heard of it)."""
+    procs: list[subprocess.Popen[str]] = []
+    started = threading.Event()
+
+    def kill() -> None:
+        started.wait(30)
+        procs[0].send_signal(signal.SIGKILL)
+
+    proxy.fault_at(1, kill, after_answer=True, method=method, path_prefix=path)
+    _run_until_killed(world, proxy, procs, started)
+
+
 def killed_sync(
     world: World,
     proxy: CuttableVaultProxy,
@@ -30,6 +44,15 @@ def killed_sync(
         procs[0].send_signal(signal.SIGKILL)
 
     proxy.cut_on(method, path, nth, after=after, action=kill)
+    _run_until_killed(world, proxy, procs, started)
+
+
+def _run_until_killed(
+    world: World,
+    proxy: CuttableVaultProxy,
+    procs: list[subprocess.Popen[str]],
+    started: threading.Event,
+) -> None:
     procs.append(
         subprocess.Popen(
             [sys.executable, "-m", "jitflow", "sync", "--repo", str(world.runner.path)],

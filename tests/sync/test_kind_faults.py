@@ -4,16 +4,20 @@ real process, killed by SIGKILL at a fixed Vault call so each drill lands the sa
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from jitflow.adapters.git import Git
+from jitflow.adapters.vault.sshcert import parse_certificate
 from jitflow.errors import ExitCode
+from tests.standin_helpers import clone
 from tests.sync.conftest import World, vault_api
-from tests.sync.kill import killed_sync
-from tests.sync.observe import active_grant, events, later, vault_tokens
+from tests.sync.fault_ledger import signed_serials
+from tests.sync.kill import killed_at_answer, killed_sync
+from tests.sync.observe import active_grant, archived, events, later, vault_tokens
 from tests.sync.test_kinds_through_sync import GROUP_POLICY, SSH_POLICY, _publish, _ssh_request
 from tests.sync.test_vault_midsync import behind_proxy, private_vault  # noqa: F401
 from tests.sync.vault_proxy import CuttableVaultProxy
@@ -154,16 +158,55 @@ def test_an_ssh_certificate_signed_before_a_crash_is_recorded_not_signed_again(
     assert posted
 
 
-def test_a_certificate_maybe_signed_before_a_crash_is_recorded(
+def test_a_certificate_signed_as_the_run_dies_is_recorded_from_the_runners_journal(
     behind_proxy: tuple[World, CuttableVaultProxy],  # noqa: F811
 ) -> None:
     world, proxy = behind_proxy
     request_id, number = _ssh_request_merged(world)
-    # signed, and killed as the receipt is being written: nobody saw the certificate
+    # signed, and killed as the receipt is being written: nothing in Vault holds the answer
     killed_sync(world, proxy, "POST", "auth/token/create/", after="ssh/sign/")
-    world.sync()
+    [serial] = signed_serials(proxy)
+
+    world.sync()  # the settling run, on the same runner: its journal kept the certificate
+    assert proxy.relayed("POST", "ssh/sign/") == 1  # never signed twice
     grant = active_grant(world, request_id)
-    assert grant is not None and len(_certificates_posted(world, number)) == 1
-    body = Git(world.bare).run("log", "--format=%B", "main", "--grep", "may have signed")
-    assert grant["vault"]["ssh_key"] in body and "can't be revoked" in body
-    assert events(world, request_id) == ["revoke", "issue"]
+    assert grant is not None and grant["vault"]["cert_serial"] == serial
+    assert grant["vault"]["cert_key_id"].startswith(f"jitflow-{request_id}-")
+    assert len(_certificates_posted(world, number)) == 1
+    assert events(world, request_id) == ["adopt"]
+    assert vault_tokens(world.vault)[request_id] == [grant["vault"]["accessor"]]
+    assert _verify_vault(world).returncode == 0
+
+
+@pytest.mark.parametrize("lost", ["answer-never-heard", "killed-before-the-receipt"])
+def test_a_certificate_lost_with_its_run_is_never_signed_again(
+    behind_proxy: tuple[World, CuttableVaultProxy],  # noqa: F811
+    tmp_path: Path,
+    lost: str,
+) -> None:
+    world, proxy = behind_proxy
+    request_id, number = _ssh_request_merged(world)
+    if lost == "answer-never-heard":  # Vault signed; the run never got the answer
+        killed_at_answer(world, proxy, "POST", "ssh/sign/")
+    else:
+        killed_sync(world, proxy, "POST", "auth/token/create/", after="ssh/sign/")
+    [signed] = proxy.answers("POST", "ssh/sign/")
+    key_id = parse_certificate(json.loads(signed)["data"]["signed_key"]).key_id
+
+    # the settling run on a fresh runner (a new CI machine): no journal, only Vault's anchor
+    fresh = clone(world.bare, tmp_path / "fresh-runner")
+    world.sync(repo=fresh.path)
+    assert proxy.relayed("POST", "ssh/sign/") == 1  # not signed a second time
+    assert active_grant(world, request_id) is None
+    [record] = archived(world, request_id)
+    assert record["ended"]["reason"] == "failed"
+    assert record["grant"]["vault"]["cert_key_id"] == key_id  # the ledger names it
+    assert record["grant"]["vault"]["cert_serial"] == "unknown"
+    assert events(world, request_id) == ["adopt", "fail"]
+    assert request_id not in vault_tokens(world.vault)  # its anchor is gone
+    status = [str(c["body"]) for c in world.standin.comments(number) if "failed" in c["body"]]
+    assert len(status) == 1 and key_id in status[0] and "new request" in status[0]
+    assert not _certificates_posted(world, number)
+    world.sync(repo=fresh.path)
+    assert proxy.relayed("POST", "ssh/sign/") == 1
+    assert _verify_vault(world).returncode == 0

@@ -31,6 +31,20 @@ class _Trigger:
 
 
 @dataclass
+class _Fault:
+    """Run `action` on the `nth` call relayed (any path), before it reaches the server or
+    once the server answered it (the answer is then dropped: done, but never heard of)."""
+
+    nth: int
+    action: Callable[[], None]
+    after_answer: bool
+    method: str | None
+    path_prefix: str
+    seen: int = 0
+    fired: bool = False
+
+
+@dataclass
 class _Answer:
     """A canned error answer for matching calls (Vault's JSON error shape)."""
 
@@ -54,6 +68,8 @@ class CuttableVaultProxy:
         self._trigger: _Trigger | None = None
         self._relayed: list[tuple[str, str]] = []
         self._answers: list[_Answer] = []
+        self._fault: _Fault | None = None
+        self._answered: list[tuple[str, str, int, bytes]] = []
         self.down = False
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
@@ -109,6 +125,40 @@ class CuttableVaultProxy:
         with self._lock:
             self._answers.append(_Answer(method, f"/v1/{path_prefix}", status, errors, times, skip))
 
+    def fault_at(
+        self,
+        nth: int,
+        action: Callable[[], None],
+        *,
+        after_answer: bool = False,
+        method: str | None = None,
+        path_prefix: str = "",
+    ) -> None:
+        """Run `action` (e.g. SIGKILL or SIGSTOP the server) when the `nth` call (of `method`
+        to `/v1/<path_prefix>...`, or any) arrives, and relay it anyway (a dead server
+        refuses it, a stopped one hangs); with `after_answer`, once the server answered it,
+        whose answer is then dropped."""
+        with self._lock:
+            self._fault = _Fault(nth, action, after_answer, method, f"/v1/{path_prefix}")
+
+    @property
+    def fault_fired(self) -> bool:
+        with self._lock:
+            return self._fault is not None and self._fault.fired
+
+    def _count_fault(self, method: str, path: str) -> _Fault | None:
+        with self._lock:
+            fault = self._fault
+            if fault is None or fault.fired or not path.startswith(fault.path_prefix):
+                return None
+            if fault.method is not None and fault.method != method:
+                return None
+            fault.seen += 1
+            if fault.seen < fault.nth:
+                return None
+            fault.fired = True
+            return fault
+
     def _canned(self, method: str, path: str) -> _Answer | None:
         with self._lock:
             for answer in self._answers:
@@ -125,6 +175,7 @@ class CuttableVaultProxy:
         """Vault is back: relay everything again, with no trigger armed."""
         with self._lock:
             self.down, self._trigger, self._answers = False, None, []
+            self._fault = None
 
     def relayed(self, method: str, path_prefix: str) -> int:
         """How many `method` calls to `/v1/<path_prefix>...` reached the server."""
@@ -132,6 +183,16 @@ class CuttableVaultProxy:
             return sum(
                 1 for m, p in self._relayed if m == method and p.startswith(f"/v1/{path_prefix}")
             )
+
+    def answers(self, method: str, path_prefix: str) -> list[bytes]:
+        """The bodies of the successful answers Vault gave to `method /v1/<path_prefix>...`,
+        including those the relay dropped (Vault did the work; the client never heard)."""
+        with self._lock:
+            return [
+                body
+                for m, p, status, body in self._answered
+                if m == method and p.startswith(f"/v1/{path_prefix}") and status == 200
+            ]
 
     def _admit(self, method: str, path: str) -> bool:
         """Decide under the lock whether this call reaches the server."""
@@ -177,12 +238,27 @@ class CuttableVaultProxy:
                 if not proxy._admit(self.command, self.path):
                     self.close_connection = True
                     return
+                fault = proxy._count_fault(self.command, self.path)
+                if fault is not None and not fault.after_answer:
+                    fault.action()
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
                 upstream = http.client.HTTPConnection(*proxy._upstream, timeout=60)
                 try:
-                    upstream.request(self.command, self.path, body=body, headers=headers)
-                    answer = upstream.getresponse()
-                    payload = answer.read()
+                    try:
+                        upstream.request(self.command, self.path, body=body, headers=headers)
+                        answer = upstream.getresponse()
+                        payload = answer.read()
+                        with proxy._lock:
+                            proxy._answered.append(
+                                (self.command, self.path, answer.status, payload)
+                            )
+                    except OSError:  # the server is dead or hung: so is this connection
+                        self.close_connection = True
+                        return
+                    if fault is not None and fault.after_answer:
+                        fault.action()
+                        self.close_connection = True
+                        return
                     self.send_response(answer.status)
                     for key, value in answer.getheaders():
                         if key.lower() not in _HOP_BY_HOP | {"content-length"}:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TypeVar
 
-from jitflow.adapters.vault import issue, secret
+from jitflow.adapters.vault import issue, issue_ssh, secret
 from jitflow.adapters.vault.ledger import LedgerSettings, LedgerVault
 from jitflow.adapters.vault.login import settings_from_env
 from jitflow.adapters.vault.outbound import OutboundVault
@@ -48,6 +49,7 @@ class VaultGateway:
         retries: int = 3,
         backoff: float = 0.2,
         confirm_by_listing_from: int = 32,
+        timeout: float = 30.0,
     ) -> None:
         self.addr = addr.rstrip("/")
         self.token_role = token_role
@@ -55,8 +57,17 @@ class VaultGateway:
         # From this many token revocations in one batch, one LIST of the accessors confirms
         # them all, instead of one lookup each (a LIST costs about as much as a few lookups).
         self.confirm_by_listing_from = confirm_by_listing_from
+        # Where signed certificates are kept on the runner's disk the moment Vault answers
+        # (set by sync: inside the repository's git directory); None: Vault's receipt only.
+        self.certificate_journal: Path | None = None
         self._transport = Transport(
-            addr, token, namespace=namespace, verify=verify, retries=retries, backoff=backoff
+            addr,
+            token,
+            namespace=namespace,
+            verify=verify,
+            retries=retries,
+            backoff=backoff,
+            timeout=timeout,
         )
 
     def __repr__(self) -> str:
@@ -73,6 +84,7 @@ class VaultGateway:
             verify=settings.verify,
             token_role=settings.token_role,
             identity_mount=settings.identity_mount,
+            timeout=settings.timeout,
         )
 
     # -- health -------------------------------------------------------------------------
@@ -117,7 +129,7 @@ class VaultGateway:
         if order.kind is GrantKind.DATABASE:
             return issue.issue_database(self._transport, order, token_role)
         if order.kind is GrantKind.SSH:
-            return issue.issue_ssh(self._transport, order, token_role)
+            return issue_ssh.issue_ssh(self._transport, order, token_role, self.certificate_journal)
         if order.kind is GrantKind.IDENTITY_GROUP:
             return issue.issue_identity_group(
                 self._transport, order, self.identity_mount, token_role
@@ -128,7 +140,12 @@ class VaultGateway:
 
     def recover_certificate(self, anchor: TokenInfo, receipt: TokenInfo) -> IssuedGrant:
         """An ssh grant whose run died after signing, from its receipt: nothing is re-signed."""
-        return issue.recover_certificate(anchor, receipt)
+        return issue_ssh.recover_certificate(anchor, receipt)
+
+    def recover_journaled(self, anchor: TokenInfo) -> IssuedGrant | None:
+        """The certificate an ssh anchor's run signed and kept in this runner's journal, but
+        died before recording in Vault; None when this runner never saw it."""
+        return issue_ssh.read_journal(self.certificate_journal, anchor)
 
     def adopt_membership(self, anchor: TokenInfo) -> IssuedGrant:
         """An identity-group grant whose run died, completed from what its anchor recorded."""

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-import re
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from jitflow.adapters.vault.naming import database_policy_name, token_display_name
-from jitflow.adapters.vault.sshcert import SshCertificate, parse_certificate
 from jitflow.adapters.vault.transport import Transport, VaultApiError
 from jitflow.adapters.vault.types import GrantOrder, IssuedGrant, Secret, TokenInfo
-from jitflow.core.sshkeys import fingerprint
 from jitflow.errors import ConfigError, VaultError
 
 
@@ -152,124 +148,6 @@ def issue_database(transport: Transport, order: GrantOrder, token_role: str) -> 
     )
 
 
-def issue_ssh(transport: Transport, order: GrantOrder, token_role: str) -> IssuedGrant:
-    """Sign the requester's public key, recorded in Vault before and after signing.
-
-    A certificate can't be revoked or read back, so a run that dies after signing must not
-    lose it: before signing, an anchor token records the intent (request, key fingerprint);
-    right after, a receipt token records the certificate and its serial. A later sync finds
-    both through the orphan scan, records the serial and delivers the certificate instead
-    of signing a second one.
-    """
-    if not order.ssh_public_key:
-        raise ConfigError(f"request {order.request_id}: an ssh grant needs ssh_public_key")
-    mount = order.mount.strip("/")
-    key_print = fingerprint(order.ssh_public_key)
-    anchor = create_anchor(
-        transport, order, token_role, MARKER_POLICIES, {"jitflow_ssh_key": key_print}
-    )
-    started = int(time.time())
-    signed, serial = _sign(transport, order, mount, anchor)
-    cert = parse_certificate(signed)
-    serial = serial or str(cert.serial)
-    identifiers = {
-        "cert_serial": serial,
-        "valid_principals": ",".join(cert.principals),
-        "ssh_key": key_print,
-        "token_role": token_role,
-    }
-    receipt = record_receipt(transport, order, token_role, anchor, serial, signed)
-    if receipt:
-        identifiers["receipt_accessor"] = receipt
-    return ssh_grant(anchor.accessor, cert, signed, identifiers, order, started)
-
-
-def ssh_grant(
-    accessor: str,
-    cert: SshCertificate,
-    signed: str,
-    identifiers: Mapping[str, str],
-    order: GrantOrder,
-    started: int,
-) -> IssuedGrant:
-    granted = max(0, cert.valid_before - started)
-    return IssuedGrant(
-        accessor=accessor,
-        granted_ttl_seconds=granted,
-        expires_at=datetime.fromtimestamp(cert.valid_before, UTC),
-        identifiers=dict(identifiers),
-        secret=None,
-        public_material=signed.strip() + "\n",
-        capped=granted + 5 < order.duration_seconds,
-    )
-
-
-def _sign(transport: Transport, order: GrantOrder, mount: str, anchor: Anchor) -> tuple[str, str]:
-    """(certificate, serial). A refusal ends the anchor; a lost answer keeps it as the record
-    that a certificate may exist."""
-    body = {
-        "public_key": (order.ssh_public_key or "").strip(),
-        "valid_principals": ",".join(order.principals),
-        "ttl": f"{order.duration_seconds}s",
-        "cert_type": "user",
-    }
-    path = f"{mount}/sign/{order.role}"
-    try:
-        try:
-            answer = transport.call("POST", path, body, retry=False)
-        except VaultApiError as exc:
-            # The SSH engine refuses (rather than caps) a TTL above the role's max_ttl; cap
-            # it ourselves, like Vault does for tokens, and record the grant as capped.
-            role_max = _ssh_max_ttl(exc)
-            if role_max is None or role_max >= order.duration_seconds:
-                raise
-            answer = transport.call("POST", path, {**body, "ttl": f"{role_max}s"}, retry=False)
-    except VaultApiError as exc:
-        if 400 <= exc.status < 500:
-            revoke_quietly(transport, anchor.accessor)  # refused: nothing was signed
-        raise
-    data = (answer or {}).get("data") or {}
-    signed = data.get("signed_key")
-    if not isinstance(signed, str):
-        revoke_quietly(transport, anchor.accessor)
-        raise VaultError(f"Vault returned no certificate from {path}")
-    return signed, str(data.get("serial_number") or "")
-
-
-def record_receipt(
-    transport: Transport,
-    order: GrantOrder,
-    token_role: str,
-    anchor: Anchor,
-    serial: str,
-    certificate: str,
-) -> str | None:
-    """A token whose metadata holds the certificate (public) and its serial, living as long
-    as the anchor; its accessor, or None when Vault would not create it (the certificate is
-    still delivered and recorded by this run)."""
-    meta = {
-        "jitflow_receipt_of": anchor.accessor,
-        "jitflow_cert_serial": serial,
-        "jitflow_certificate": certificate.strip(),
-    }
-    seconds = max(1, int((anchor.expires_at - datetime.now(UTC)).total_seconds()))
-    try:
-        receipt = create_anchor(transport, order, token_role, MARKER_POLICIES, meta, seconds)
-    except VaultError:
-        return None
-    return receipt.accessor
-
-
-def _ssh_max_ttl(error: VaultApiError) -> int | None:
-    if error.status != 400:
-        return None
-    for message in error.errors:
-        found = re.search(r"ttl is larger than maximum allowed (\d+)", message)
-        if found:
-            return int(found[1])
-    return None
-
-
 def find_entity(transport: Transport, identity_mount: str, login: str) -> str:
     """The Vault entity whose alias on `identity_mount` is the GitHub login."""
     accessor = auth_mount_accessor(transport, identity_mount)
@@ -349,29 +227,6 @@ def issue_identity_group(
         secret=None,
         public_material=None,
         capped=anchor.granted_ttl_seconds < order.duration_seconds,
-    )
-
-
-def recover_certificate(anchor: TokenInfo, receipt: TokenInfo) -> IssuedGrant:
-    """The certificate a run that died signed, from the receipt it left (never re-signed)."""
-    signed = receipt.meta.get("jitflow_certificate", "")
-    cert = parse_certificate(signed)
-    identifiers = {
-        "cert_serial": receipt.meta.get("jitflow_cert_serial") or str(cert.serial),
-        "valid_principals": ",".join(cert.principals),
-        "ssh_key": anchor.meta.get("jitflow_ssh_key", ""),
-        "receipt_accessor": receipt.accessor,
-    }
-    started = cert.valid_after
-    granted = max(0, cert.valid_before - started)
-    return IssuedGrant(
-        accessor=anchor.accessor,
-        granted_ttl_seconds=granted,
-        expires_at=datetime.fromtimestamp(cert.valid_before, UTC),
-        identifiers=identifiers,
-        secret=None,
-        public_material=signed.strip() + "\n",
-        capped=False,
     )
 
 

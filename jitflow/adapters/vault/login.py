@@ -26,6 +26,23 @@ class VaultSettings:
     verify: bool | str
     token_role: str
     identity_mount: str
+    timeout: float = 30.0
+
+
+def timeout_from_env(environ: Mapping[str, str]) -> float:
+    """JITFLOW_VAULT_TIMEOUT: seconds to wait for each Vault answer (default 30)."""
+    raw = environ.get("JITFLOW_VAULT_TIMEOUT", "").strip()
+    if not raw:
+        return 30.0
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds <= 600:
+        raise ConfigError(
+            f"JITFLOW_VAULT_TIMEOUT must be a number of seconds between 0 and 600, not {raw!r}"
+        )
+    return seconds
 
 
 def settings_from_env(environ: Mapping[str, str]) -> VaultSettings:
@@ -48,6 +65,7 @@ def settings_from_env(environ: Mapping[str, str]) -> VaultSettings:
         verify=verify,
         token_role=environ.get("JITFLOW_VAULT_TOKEN_ROLE") or DEFAULT_TOKEN_ROLE,
         identity_mount=environ.get("JITFLOW_VAULT_IDENTITY_MOUNT") or DEFAULT_IDENTITY_MOUNT,
+        timeout=timeout_from_env(environ),
     )
 
 
@@ -96,7 +114,9 @@ def github_oidc_login(
     mount = (environ.get("JITFLOW_VAULT_JWT_MOUNT") or DEFAULT_JWT_MOUNT).strip("/")
     role = environ.get("JITFLOW_VAULT_ROLE") or DEFAULT_JWT_ROLE
     id_token = fetch_github_id_token(environ, audience)
-    transport = Transport(addr, "", namespace=namespace, verify=verify)
+    transport = Transport(
+        addr, "", namespace=namespace, verify=verify, timeout=timeout_from_env(environ)
+    )
     transport.forget_secret_later(id_token)
     try:
         answer = transport.call("POST", f"auth/{mount}/login", {"role": role, "jwt": id_token})

@@ -22,10 +22,18 @@ _TRANSIENT = frozenset({429, 500, 502, 503, 504})
 class VaultApiError(VaultError):
     """A Vault call failed. `status` is the HTTP status (0: no answer at all)."""
 
-    def __init__(self, message: str, *, status: int, errors: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        errors: tuple[str, ...] = (),
+        timed_out: bool = False,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.errors = errors
+        self.timed_out = timed_out
 
     @property
     def transient(self) -> bool:
@@ -45,8 +53,21 @@ def _clean_errors(raw: Any) -> tuple[str, ...]:
     return tuple(cleaned)
 
 
+class _Silence:
+    """Shared by a transport and those made from it: set once Vault let a call time out
+    twice, so the rest of the run fails fast instead of waiting on a hung server per call."""
+
+    def __init__(self) -> None:
+        self.message: str | None = None
+
+
 class Transport:
-    """Sends requests to one Vault server with one token; safe to share between threads."""
+    """Sends requests to one Vault server with one token; safe to share between threads.
+
+    A server that accepts connections but never answers (hung, stopped, overloaded) costs at
+    most two timeouts per run: a call that times out is tried once more, and if that times
+    out too, every later call fails at once with the same message.
+    """
 
     def __init__(
         self,
@@ -70,6 +91,7 @@ class Transport:
         self._pool_size = pool_size
         self._local = threading.local()
         self._secrets: list[str] = [token] if token else []
+        self._silence = _Silence()
 
     def __repr__(self) -> str:
         return f"Transport(addr={self.addr!r}, token=<redacted>)"
@@ -87,6 +109,7 @@ class Transport:
             pool_size=4,
         )
         other._secrets.extend(self._secrets)
+        other._silence = self._silence
         return other
 
     def forget_secret_later(self, value: str) -> None:
@@ -133,11 +156,20 @@ class Transport:
     ) -> dict[str, Any] | None:
         """One API call (`path` without `/v1/`), retried with backoff when transient."""
         attempts = 1 + (self.retries if retry else 0)
+        timeouts = 0
         for attempt in range(attempts):
+            if self._silence.message is not None:
+                raise VaultApiError(self._silence.message, status=0, timed_out=True)
             try:
                 return self._call_once(method, path, body, wrap_ttl)
             except VaultApiError as error:
-                if not error.transient or attempt == attempts - 1:
+                timeouts += error.timed_out
+                if error.timed_out and (timeouts >= 2 or not retry):
+                    self._silence.message = (
+                        f"{error.message}; Vault gave no answer within {self.timeout:g}s, "
+                        "so nothing more is asked of it in this run"
+                    )
+                if not error.transient or attempt == attempts - 1 or timeouts >= 2:
                     raise
             time.sleep(self.backoff * (2**attempt))
         raise AssertionError("unreachable")  # pragma: no cover
@@ -168,6 +200,14 @@ class Transport:
                 f"Vault call {where} failed: TLS verification of {self.addr} (VAULT_ADDR) failed;"
                 " check VAULT_CACERT points at the CA that signed the server certificate",
                 status=0,
+            ) from exc
+        except requests.exceptions.Timeout as exc:
+            raise VaultApiError(
+                f"Vault call {where} failed: Vault at {self.addr} (VAULT_ADDR) did not answer "
+                f"within {self.timeout:g}s (JITFLOW_VAULT_TIMEOUT): the server may be hung, "
+                "overloaded or stopped; check its logs and that it is unsealed",
+                status=0,
+                timed_out=True,
             ) from exc
         except requests.exceptions.RequestException as exc:
             raise VaultApiError(

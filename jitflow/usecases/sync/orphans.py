@@ -5,13 +5,16 @@ metadata names the request and what is about to happen), so a later run finds th
 a run that died before pushing. What it does with it:
 
 - its own grant from an earlier attempt of this run (the push lost a race): recorded;
-- an ssh certificate whose receipt survived: recorded with its serial and delivered, never
-  signed twice;
+- an ssh certificate whose receipt survived, or that this runner's journal kept: recorded
+  with its serial and delivered, never signed twice;
+- an ssh anchor with neither (the run died between asking Vault to sign and recording the
+  answer): a certificate may exist that nobody can deliver or revoke, so none is signed
+  again: the grant is recorded with the certificate's key id (serial unknown) and ended as
+  `failed`, and the requester is told to open a new request;
 - anything else of a pending, approved request: the orphan is revoked (a secret nobody
   received can't be recovered) and fresh credentials are issued and delivered;
 - anything else: revoked (an identity-group membership goes too, unless another active
   grant of the person holds it), and a pending request that fails its re-check is denied.
-A possibly signed ssh certificate can't be revoked: the revocation commit says so.
 """
 
 from __future__ import annotations
@@ -103,7 +106,8 @@ def _recordable(
         if own is not None and own.accessor == anchor.accessor:
             return anchor
     for anchor in anchors:
-        if anchor.accessor in receipts or _kind_of(anchor) is GrantKind.IDENTITY_GROUP:
+        # a membership loses no secret; a certificate is never signed twice
+        if _kind_of(anchor) in (GrantKind.IDENTITY_GROUP, GrantKind.SSH):
             return anchor
     return None
 
@@ -122,6 +126,10 @@ def _record_kept(
     try:
         if anchor.accessor in receipts:
             issued = run.vault.recover_certificate(anchor, receipts[anchor.accessor])
+        elif _kind_of(anchor) is GrantKind.SSH:
+            issued = run.vault.recover_journaled(anchor)
+            if issued is None:
+                return _lost_certificate(run, verdict, anchor)
         else:
             issued = run.vault.adopt_membership(anchor)
     except JitflowError as exc:
@@ -129,6 +137,57 @@ def _record_kept(
         return []
     run.memory.issued[request_id] = issued
     return deliver_and_record(run, verdict, issued, Event.ADOPT)
+
+
+def _lost_certificate(run: IssueRun, verdict: Verdict, anchor: Any) -> list[LedgerCommit]:
+    """The run that made `anchor` died after asking Vault to sign and before recording the
+    answer: a certificate may exist, known by its key id only. It reached nobody and can't
+    be revoked, so no second one is signed: the ledger records it (serial unknown) and ends
+    it as failed, the anchor goes, and the requester is told to ask again."""
+    from jitflow.adapters.vault.types import GrantHandle, IssuedGrant
+
+    request_id = verdict.request_id
+    expires = anchor.expire_time or run.now
+    key_id = anchor.meta.get("jitflow_ssh_key_id", "") or "unknown"
+    issued = IssuedGrant(
+        accessor=anchor.accessor,
+        granted_ttl_seconds=int(anchor.ttl),
+        expires_at=expires,
+        identifiers={
+            "cert_serial": "unknown",
+            "cert_key_id": key_id,
+            "ssh_key": anchor.meta.get("jitflow_ssh_key", ""),
+        },
+        secret=None,
+        public_material=None,
+        capped=False,
+    )
+    [(_, outcome)] = run.vault.revoke_many(
+        [GrantHandle(request_id, GrantKind.VAULT_TOKEN, anchor.accessor)]
+    )
+    if isinstance(outcome, JitflowError):
+        run.report.errors.append(f"revoking orphan token of {request_id}: {outcome.message}")
+        return []
+    kind = GrantKind.SSH
+    request_bytes = run.state.request_bytes[request_id]
+    facts = steps.facts_of(issued, kind)
+    issue = steps.issue_commit(verdict, request_bytes, facts, run.now, Event.ADOPT)
+    why = (
+        "the sync run that asked Vault to sign the certificate died before recording the "
+        f"answer: a certificate with key id {key_id} may exist (serial unknown). It was never "
+        f"delivered and can't be revoked (valid until {format_time(expires)} at the latest; "
+        "a host's RevokedKeys list can block its key id), so no second one is signed"
+    )
+    pr = verdict.pr
+    assert pr is not None  # an approved verdict always has its PR
+    requester = verdict.decision.request.requester  # type: ignore[union-attr]
+    note = steps.failed_note(request_id, requester, why, missing_key=False, revoked=False)
+    run.comments.append((pr.number, f"status:{request_id}", note))
+    run.report.done.append(("fail", request_id, f"certificate lost, not signed again: {why}"))
+    failed = steps.failed_delivery_commit(
+        issue, request_id, run.now, run.runner, pr.number, why, revoked=False
+    )
+    return [issue, failed]
 
 
 def _revoke_all(

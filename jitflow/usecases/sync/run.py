@@ -59,6 +59,10 @@ def run_sync(
     report = SyncReport()
     memory = RunMemory(branch=options.branch, now=options.now)
     signer = None if options.dry_run else ledger_signer(vault, environ, report)
+    git_dir = Path(options.repo) / ".git"
+    if not options.dry_run and git_dir.is_dir() and hasattr(vault, "certificate_journal"):
+        # certificates Vault signs are kept here before anything else can fail
+        vault.certificate_journal = git_dir / "jitflow-certificates"
     for attempt in range(1, MAX_ATTEMPTS + 1):
         report.attempts = attempt
         report.errors.clear()

@@ -155,7 +155,9 @@ def issued_note(verdict: Verdict, issued: IssuedGrant) -> str:
     return text + "\n"
 
 
-def failed_note(request_id: str, requester: str, why: str, *, missing_key: bool) -> str:
+def failed_note(
+    request_id: str, requester: str, why: str, *, missing_key: bool, revoked: bool = True
+) -> str:
     """Why a grant that was issued ended at once, and what the requester does next."""
     advice = (
         "add an SSH public key (ed25519 or RSA) to your GitHub account at "
@@ -167,9 +169,12 @@ def failed_note(request_id: str, requester: str, why: str, *, missing_key: bool)
         f"### `{request_id}` failed: the credentials could not be delivered\n\n"
         f"The grant was issued but could not be delivered to {markdown_mention(requester)}: "
         f"{markdown_text(why)}\n\n"
-        "Credentials nobody received must not stay valid, so they were revoked at once and "
-        "the request was archived as `failed`. To get access, "
-        f"{advice}.\n"
+        + (
+            "Credentials nobody received must not stay valid, so they were revoked at once and "
+            if revoked
+            else "Nothing more is issued for this request: "
+        )
+        + f"the request was archived as `failed`. To get access, {advice}.\n"
     )
 
 
@@ -294,12 +299,20 @@ def end_commit(
 
 
 def failed_delivery_commit(
-    issue: LedgerCommit, request_id: str, now: datetime, by: str, pr: int, why: str
+    issue: LedgerCommit,
+    request_id: str,
+    now: datetime,
+    by: str,
+    pr: int,
+    why: str,
+    *,
+    revoked: bool = True,
 ) -> LedgerCommit:
     """End, as `failed`, the grant that `issue` (a commit of the same run) recorded."""
     content = issue.files[active_path(request_id)] or b""
     record = parse_active_record(content, request_id)
-    finding = Finding("delivery-failed", f"revoked at once: {why}", active_path(request_id))
+    message = f"revoked at once: {why}" if revoked else why
+    finding = Finding("delivery-failed", message, active_path(request_id))
     return end_commit(record, content, Event.FAIL, now, by, pr=pr, findings=(finding,))
 
 

@@ -1,0 +1,97 @@
+"""After a fault and a settling run: does Vault match the ledger exactly, for every kind?
+
+Looked at from outside: Vault as root (tokens, the group's members, database leases), the
+relay's record of what Vault signed, main in the bare repository, and the PR comments.
+"""
+
+from __future__ import annotations
+
+import json
+
+from jitflow.adapters.git import Git
+from tests.sync.conftest import World, vault_api
+from tests.sync.observe import active_grant, archived, vault_tokens
+from tests.sync.test_kinds_through_sync import GROUP_POLICY, SSH_POLICY, _publish, _ssh_request
+from tests.sync.vault_proxy import CuttableVaultProxy
+
+_SIGN = "ssh/sign/jitflow-user"
+
+
+def merge_one_of_each(world: World) -> dict[str, tuple[str, int]]:
+    """One approved, merged request per grant kind (database when PostgreSQL is there)."""
+    _publish(world, {"policies/oncall.yaml": GROUP_POLICY, "policies/ssh-prod.yaml": SSH_POLICY})
+    merged = {
+        "vault-token": world.approved_merge("ops-read"),
+        "identity-group": world.approved_merge("oncall"),
+        "ssh": _ssh_request(world),
+    }
+    if world.vault.postgres is not None:
+        merged["database"] = world.approved_merge("orders-db")
+    return merged
+
+
+def group_members(world: World) -> set[str]:
+    path = f"identity/group/name/{world.vault.setup.group}"
+    answer = vault_api(world.vault.addr, world.vault.root_token, "GET", path)
+    answer.raise_for_status()
+    return set(answer.json()["data"].get("member_entity_ids") or [])
+
+
+def database_leases(world: World) -> set[str]:
+    path = "sys/leases/lookup/database/creds/readwrite/"
+    answer = vault_api(world.vault.addr, world.vault.root_token, "LIST", path)
+    if answer.status_code == 404:
+        return set()
+    answer.raise_for_status()
+    return {f"database/creds/readwrite/{k}" for k in answer.json()["data"]["keys"]}
+
+
+def signed_serials(proxy: CuttableVaultProxy) -> list[str]:
+    """Serials of every user certificate Vault signed, whether or not the sync heard back."""
+    return [json.loads(body)["data"]["serial_number"] for body in proxy.answers("POST", _SIGN)]
+
+
+def _ledger_text(world: World, request_id: str) -> str:
+    log = Git(world.bare).run("log", "--format=%B", "main", "--", f"*{request_id}*")
+    return (
+        log + json.dumps(active_grant(world, request_id)) + json.dumps(archived(world, request_id))
+    )
+
+
+def _told(world: World, request_id: str, number: int) -> bool:
+    marker = f"<!-- jitflow:status:{request_id} -->"
+    return any(marker in str(c["body"]) for c in world.standin.comments(number))
+
+
+def assert_ledger_matches_vault(
+    world: World,
+    proxy: CuttableVaultProxy,
+    merged: dict[str, tuple[str, int]],
+    draw: str,
+    *,
+    ended: bool = False,
+) -> None:
+    """Every request's record matches Vault; with `ended`, every grant is over and gone."""
+    live = vault_tokens(world.vault)
+    members, leases = group_members(world), database_leases(world)
+    alice = world.vault.setup.entity_ids["alice"]
+    for kind, (request_id, number) in merged.items():
+        grant = active_grant(world, request_id)
+        where = f"{draw}: {kind} {request_id}"
+        assert not (ended and grant), f"{where}: still active after its expiry"
+        vault = (grant or {}).get("vault", {})
+        recorded = {vault.get("accessor"), vault.get("receipt_accessor")} - {None}
+        assert set(live.get(request_id, [])) == recorded, f"{where}: tokens {live} vs {vault}"
+        assert grant or archived(world, request_id), f"{where}: neither issued nor ended"
+        assert _told(world, request_id, number), f"{where}: the requester was told nothing"
+        if kind == "identity-group":
+            assert (alice in members) == (grant is not None), f"{where}: membership {members}"
+        if kind == "database":
+            held = {vault["lease_id"]} if grant else set()
+            assert leases == held, f"{where}: leases {leases} vs {held}"
+        if kind == "ssh":
+            serials = signed_serials(proxy)
+            assert len(serials) <= 1, f"{where}: signed {len(serials)} certificates"
+            text = _ledger_text(world, request_id)
+            for serial in serials:
+                assert serial in text, f"{where}: serial {serial} is not in the ledger"
