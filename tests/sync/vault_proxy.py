@@ -184,6 +184,12 @@ class CuttableVaultProxy:
                 1 for m, p in self._relayed if m == method and p.startswith(f"/v1/{path_prefix}")
             )
 
+    @property
+    def calls(self) -> int:
+        """How many calls reached the server so far."""
+        with self._lock:
+            return len(self._relayed)
+
     def answers(self, method: str, path_prefix: str) -> list[bytes]:
         """The bodies of the successful answers Vault gave to `method /v1/<path_prefix>...`,
         including those the relay dropped (Vault did the work; the client never heard)."""
