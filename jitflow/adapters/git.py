@@ -6,9 +6,11 @@ event payloads, branch names or file names can't be interpreted by a shell.
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,6 +117,18 @@ class Git:
 
     def stream(self, *args: str) -> Iterator[bytes]:
         """Yield stdout lines of a long-running git command without holding it all."""
+        with self._streaming(args) as out:
+            yield from out
+
+    def stream_chunks(self, *args: str, size: int = 1 << 16) -> Iterator[bytes]:
+        """Yield stdout of a long-running git command in chunks of up to `size` bytes (for
+        output that is not line-shaped, such as `-z` records: no per-line Python work)."""
+        with self._streaming(args) as out:
+            while chunk := out.read1(size):
+                yield chunk
+
+    @contextmanager
+    def _streaming(self, args: Sequence[str]) -> Iterator[io.BufferedReader]:
         try:
             proc = subprocess.Popen(
                 ["git", *args],
@@ -125,10 +139,10 @@ class Git:
             )
         except (FileNotFoundError, NotADirectoryError) as exc:
             raise self._launch_error() from exc
-        assert proc.stdout is not None
-        read_all = False
+        assert isinstance(proc.stdout, io.BufferedReader)  # Popen's default buffering
+        read_all = False  # stays False when the reader stops early (the with-body raises)
         try:
-            yield from proc.stdout
+            yield proc.stdout
             read_all = True
         finally:
             proc.stdout.close()

@@ -18,6 +18,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from jitflow.core import loading
 
@@ -25,11 +26,11 @@ REQUEST_PATH = re.compile(r"^requests/([A-Za-z0-9][A-Za-z0-9._-]*)\.yaml$")
 ACTIVE_PATH = re.compile(r"^requests/active/([A-Za-z0-9][A-Za-z0-9._-]*)\.yaml$")
 ARCHIVE_PATH = re.compile(r"^requests/archive/\d{4}/\d{2}/([A-Za-z0-9][A-Za-z0-9._-]*)\.yaml$")
 _PR_NUMBER = re.compile(r"^Merge pull request #(\d+)\b|\(#(\d+)\)\s*$")
-_TRAILER = re.compile(r"^([A-Za-z0-9-]+):\s*(.*)$")
 
 
-@dataclass(frozen=True)
-class FileChange:
+# FileChange, Commit and CommitRef are named tuples, not dataclasses: an audit builds one per
+# commit and per changed path over the whole history, and a tuple is several times cheaper.
+class FileChange(NamedTuple):
     """One path a commit changed (renames are reported as delete + add)."""
 
     status: str  # A, M, D, T
@@ -38,8 +39,7 @@ class FileChange:
     new_blob: str
 
 
-@dataclass(frozen=True)
-class Commit:
+class Commit(NamedTuple):
     sha: str
     parents: tuple[str, ...]
     author_name: str
@@ -55,8 +55,7 @@ class Commit:
         return self.message.split("\n", 1)[0]
 
 
-@dataclass(frozen=True)
-class CommitRef:
+class CommitRef(NamedTuple):
     """Who made a commit and when: the evidence a report row points at."""
 
     sha: str
@@ -102,14 +101,15 @@ class RequestTrail:
 
 def parse_trailers(message: str) -> dict[str, str]:
     """The `Key: value` lines of a message's last paragraph (git's trailer block)."""
-    paragraphs = [p for p in message.strip().split("\n\n") if p.strip()]
-    if len(paragraphs) < 2:
+    # The text is stripped, so what precedes the last blank line is never blank itself.
+    _, blank, last = message.strip().rpartition("\n\n")
+    if not blank or ":" not in last:
         return {}
     trailers: dict[str, str] = {}
-    for line in paragraphs[-1].splitlines():
-        match = _TRAILER.match(line.strip())
-        if match:
-            trailers[match.group(1).lower()] = match.group(2).strip()
+    for line in last.splitlines():  # `Key: value`, the key made of letters, digits and dashes
+        key, colon, value = line.strip().partition(":")
+        if colon and key.isascii() and key.replace("-", "a").isalnum():
+            trailers[key.lower()] = value.strip()
     return trailers
 
 
@@ -238,11 +238,49 @@ class HistoryFolder:
         branch_trail.requested = ref
         return self._open.pop(request_id)
 
+    def take_open(self) -> dict[str, RequestTrail]:
+        """The trails still open, all of them (an incremental audit continues them into
+        what it read before)."""
+        rest, self._open = self._open, {}
+        return rest
+
     def finish(self) -> list[RequestTrail]:
         """The trails still open when history ran out (odd shapes, forged ledger files)."""
         rest = [t for t in self._open.values() if t.is_on_main]
         self._open.clear()
         return rest
+
+
+def continue_trail(newer: RequestTrail, older: RequestTrail) -> RequestTrail | None:
+    """The trail the fold would have built had it read `newer`'s commits and then `older`'s
+    (an open trail from new commits continuing one completed before them); None for the
+    shapes where the fold's outcome depends on the interleaving (the caller then rereads
+    the whole history)."""
+    if newer.merge is not None or newer.requested is not None:
+        return None  # a request (re-)added in the new commits: not a continuation
+    if newer.revocation and not older.revocation and older.foreign_writes:
+        return None  # an off-main active delete counts as foreign only before a revocation
+    issue, issue_trailers = (
+        (older.issue, older.issue_trailers) if older.issue else (newer.issue, newer.issue_trailers)
+    )
+    end, end_event = (newer.end, newer.end_event) if newer.end else (older.end, older.end_event)
+    return RequestTrail(
+        id=older.id,
+        requested=older.requested,
+        merge=older.merge,
+        merge_parents=older.merge_parents,
+        merge_pr=older.merge_pr,
+        request_blob=older.request_blob,
+        issue=issue,
+        issue_trailers=issue_trailers,
+        end=end,
+        end_event=end_event,
+        revocation=newer.revocation or older.revocation,
+        record_blob=newer.record_blob or older.record_blob,
+        post_reviews=newer.post_reviews + older.post_reviews,
+        foreign_writes=newer.foreign_writes + older.foreign_writes,
+        modified_after_merge=newer.modified_after_merge + older.modified_after_merge,
+    )
 
 
 def _foreign(commit: Commit, change: FileChange) -> ForeignWrite:

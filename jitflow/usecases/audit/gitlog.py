@@ -43,15 +43,16 @@ def head_of(git: Git, ref: str) -> str:
     return git.rev_parse(ref)
 
 
-def iter_commits(git: Git, head: str) -> Iterator[Commit]:
-    """Every commit reachable from `head`, newest first, each after all of its children."""
+def iter_commits(git: Git, head: str, since: str | None = None) -> Iterator[Commit]:
+    """Every commit reachable from `head` (and not from `since`, when given), newest first,
+    each after all of its children."""
     token = secrets.token_hex(8).encode()
     record_mark = b"\x1e" + token
     field_mark = b"\x1f" + token
     fmt = "%x1e{t}%H %P%x1f{t}%an%x1f{t}%ae%x1f{t}%ce%x1f{t}%ct%x1f{t}%B%x1f{t}".format(
         t=token.decode()
     )
-    lines = git.stream(
+    chunks = git.stream_chunks(
         "log",
         "--topo-order",
         "-z",
@@ -61,13 +62,14 @@ def iter_commits(git: Git, head: str) -> Iterator[Commit]:
         "--diff-merges=first-parent",
         f"--format={fmt}",
         head,
+        *([f"^{since}"] if since else []),
         "--",
     )
     expected_main = head
     buffer = b""
-    for line in lines:
-        buffer += line
-        if record_mark not in line:
+    for chunk in chunks:
+        buffer += chunk
+        if record_mark not in buffer:
             continue
         *complete, buffer = buffer.split(record_mark)
         for raw in complete:
@@ -101,17 +103,18 @@ def _parse_record(raw: bytes, field_mark: bytes, expected_main: str) -> Commit:
 
 def _parse_changes(raw: bytes) -> Iterator[FileChange]:
     items = raw.split(b"\0")
+    count = len(items)
     index = 0
-    while index < len(items):
+    while index < count:
         meta = items[index].strip(b"\n")
         index += 1
-        if not meta.startswith(b":"):
+        if meta[:1] != b":":
             continue
-        fields = meta[1:].split(b" ")
-        path = items[index].decode("utf-8", "surrogateescape") if index < len(items) else ""
+        fields = meta[1:].decode().split(" ")
+        path = items[index].decode("utf-8", "surrogateescape") if index < count else ""
         index += 1
         if len(fields) >= 5:
-            yield FileChange(fields[4].decode()[:1], path, fields[2].decode(), fields[3].decode())
+            yield FileChange(fields[4][:1], path, fields[2], fields[3])
 
 
 def iter_trails(git: Git, head: str, runner_email: str) -> Iterator[RequestTrail]:
