@@ -60,6 +60,12 @@ def _duration(value: str, flag: str) -> timedelta:
     help="Write the report to FILE.",
 )
 @click.option("--now", type=IsoTime(), help="Treat this as the current time (for open grants).")
+@click.option(
+    "--incremental",
+    is_flag=True,
+    help="Keep a row cache in the clone's .git/jitflow/ and read only the commits since the "
+    "last run (safe to delete; audit verify never reads it).",
+)
 @REF_OPTION
 @RUNNER_OPTION
 @REPO_OPTION
@@ -74,6 +80,7 @@ def audit(
     output_format: str,
     output: Path | None,
     now: datetime | None,
+    incremental: bool,
     ref: str,
     runner_email: str | None,
     repo: Path,
@@ -98,6 +105,7 @@ def audit(
         output=output,
         now=now,
         runner_email=runner_email,
+        incremental=incremental,
     )
     rows = run_audit(options)
     if output is not None:

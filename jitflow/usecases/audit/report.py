@@ -49,6 +49,7 @@ class AuditOptions:
     output: Path | None = None
     now: datetime | None = None
     runner_email: str | None = None
+    incremental: bool = False  # use and refresh the row cache (jitflow.usecases.audit.cache)
 
 
 def runner_email_from(environ: Mapping[str, str], explicit: str | None = None) -> str:
@@ -58,6 +59,12 @@ def runner_email_from(environ: Mapping[str, str], explicit: str | None = None) -
 
 def iter_rows(options: AuditOptions, git: Git, head: str, now: datetime) -> Iterator[AuditRow]:
     """Rows that pass the filters, streamed (newest requests first)."""
+    if options.incremental:
+        from jitflow.usecases.audit.cache import CacheRun, cache_path, cached_rows
+
+        runner = runner_email_from(os.environ, options.runner_email)
+        run = CacheRun(cache_path(git))
+        return (r for r in cached_rows(git, head, runner, run) if _wanted(options, r, now))
     return (row for _, row in iter_entries(options, git, head, now))
 
 
@@ -66,18 +73,21 @@ def iter_entries(
 ) -> Iterator[tuple[LedgerEntry, AuditRow]]:
     """Ledger entries with their rows, for the rows that pass the filters."""
     runner = runner_email_from(os.environ, options.runner_email)
-    resource = (options.resource or "").lower()
     for entry in iter_ledger(git, iter_trails(git, head, runner)):
         row = build_row(entry.trail, entry.record)
-        if options.requester and row.requester != options.requester:
-            continue
-        if options.policy and row.policy != options.policy:
-            continue
-        if resource and resource not in f"{row.kind} {row.resource}".lower():
-            continue
-        if not row.overlaps(options.since, options.until, now):
-            continue
-        yield entry, row
+        if _wanted(options, row, now):
+            yield entry, row
+
+
+def _wanted(options: AuditOptions, row: AuditRow, now: datetime) -> bool:
+    if options.requester and row.requester != options.requester:
+        return False
+    if options.policy and row.policy != options.policy:
+        return False
+    resource = (options.resource or "").lower()
+    if resource and resource not in f"{row.kind} {row.resource}".lower():
+        return False
+    return row.overlaps(options.since, options.until, now)
 
 
 @contextmanager
