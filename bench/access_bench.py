@@ -1,0 +1,153 @@
+"""Time to access: the runner's own time from the push event of a merge to the credentials
+comment posted, on a long ledger history.
+
+The sync workflow (`.github/workflows/sync.yml`) runs in the workflow harness
+(tests/workflows/harness.py: GitHub's environment, expressions and shells, a real checkout of
+the stand-in's repository) against the GitHub stand-in and OpenBao, for the push of a merged
+request PR. GitHub's queue (event to job start) is not in it, nor the `pip install` step,
+which the harness skips as machine setup (bench/scale_bench.py measures it on its own).
+
+Used by bench/scale_bench.py; on its own: `python bench/access_bench.py [--grants N] [--runs R]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+
+from jitflow.adapters.git import Git  # noqa: E402
+from jitflow.sandbox.github import GitHubStandIn  # noqa: E402
+from jitflow.sandbox.github.events import build_event  # noqa: E402
+from tests.conftest_servers import TEST_REPOSITORY, JwtSigner  # noqa: E402
+from tests.standin_helpers import push_branch  # noqa: E402
+from tests.workflows.test_harness import OPS_READ  # noqa: E402
+
+BOT = "github-actions[bot]"
+SYNC = ROOT / ".github" / "workflows" / "sync.yml"
+
+
+@dataclass(frozen=True)
+class VaultForAccess:
+    addr: str
+    jwt_role: str
+    signer: JwtSigner
+
+
+def start_vault(addr: str, root_token: str) -> VaultForAccess:
+    """Configure a fresh dev OpenBao the way the workflow tests do (JWT auth for the job)."""
+    from jitflow.sandbox.vault_setup import configure_dev_vault
+
+    signer = JwtSigner()
+    setup = configure_dev_vault(
+        addr, root_token, jwt_public_key_pem=signer.public_key_pem, repository=TEST_REPOSITORY
+    )
+    assert setup.jwt_role
+    return VaultForAccess(addr, setup.jwt_role, signer)
+
+
+def add_project_policies(bare: Path, workdir: Path) -> None:
+    """The project's policies (with ops-read, a token OpenBao can issue) on top of main."""
+    work = workdir / "admin"
+    subprocess.run(["git", "clone", "-q", "--depth=1", bare.as_uri(), str(work)], check=True)
+    for source in (ROOT / "policies").rglob("*.yaml"):
+        target = work / "policies" / source.relative_to(ROOT / "policies")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(source.read_bytes())
+    groups = work / "policies" / "groups.yaml"
+    groups.write_text(groups.read_text() + "engineers: [alice, carol, dave]\n")
+    (work / "policies" / "ops-read.yaml").write_bytes(OPS_READ)
+    git = Git(work)
+    git.run("add", "-A")
+    ident = ["-c", "user.name=admin", "-c", "user.email=admin@example.com"]
+    git.run(*ident, "commit", "-q", "-m", "Project policies")
+    git.run("push", "-q", "origin", "HEAD:main")
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def time_to_access(
+    bare: Path, vault: VaultForAccess, workdir: Path, runs: int
+) -> tuple[float, float]:
+    """Best of `runs`: seconds from the merge's push event to the credentials comment, wall
+    and the CPU of the job's processes (git, jitflow, the shells: the runner's side, not the
+    stand-in, which serves from this process) -- CPU is what a loaded machine distorts least."""
+    from tests.workflows.harness import Platform, run_workflow, trigger
+
+    owner, repo = TEST_REPOSITORY.split("/")
+    add_project_policies(bare, workdir)
+    key = workdir / "alice_ed25519"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
+    with GitHubStandIn(bare, owner=owner, repo=repo) as standin:
+        standin.add_user("alice", ssh_keys=[key.with_suffix(".pub").read_text().strip()])
+        standin.add_user("bob")
+        platform = Platform(
+            bare,
+            standin.full_name,
+            standin.api_url,
+            standin.add_user(BOT),
+            variables={"VAULT_ADDR": vault.addr, "JITFLOW_VAULT_ROLE": vault.jwt_role},
+            sign_id_token=vault.signer.sign,
+            machine_env={"JITFLOW_GITHUB_WRITE_INTERVAL": "0"},
+        )
+        author = workdir / "alice"
+        subprocess.run(["git", "clone", "-q", "--depth=1", bare.as_uri(), str(author)], check=True)
+        alice = Git(author)
+        alice.run("config", "user.name", "alice")
+        alice.run("config", "user.email", "alice@users.noreply.github.com")
+        times, cpus = [], []
+        for index in range(runs):
+            request_id = f"alice-ops-read-access-{index}"
+            content = (
+                "policy: ops-read\nrequester: alice\nduration: 30m\n"
+                "reason: investigating the orders backlog for the incident\n"
+            )
+            branch = f"request/{request_id}"
+            push_branch(alice, branch, {f"requests/{request_id}.yaml": content.encode()})
+            number = standin.create_pull("alice", branch, title=f"Request {request_id}")
+            standin.submit_review(number, "bob", "APPROVE")
+            standin.merge_pull(number, "bob")
+            event = trigger(platform, "push", build_event("push", standin, number))
+            started, cpu = time.perf_counter(), _children_cpu()
+            run_workflow(SYNC, platform, event, workdir / f"runs-{index}")
+            times.append(time.perf_counter() - started)
+            cpus.append(_children_cpu() - cpu)
+            comments = [c["body"] for c in standin.comments(number) if c["user"]["login"] == BOT]
+            if not any(f"jitflow:credentials:{request_id}" in c for c in comments):
+                raise SystemExit(f"no credentials comment on PR #{number}")
+    return min(times), min(cpus)
+
+
+def main() -> None:
+    from audit_bench import build
+
+    from jitflow.sandbox.openbao import OpenBaoDevServer
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--grants", type=int, default=2000)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="jitflow-access-") as tmp, OpenBaoDevServer() as bao:
+        bare = Path(tmp) / "origin.git"
+        build(bare, args.grants)
+        vault = start_vault(bao.addr, bao.root_token)
+        wall, cpu = time_to_access(bare, vault, Path(tmp), args.runs)
+    print(
+        f"{args.grants:,} grants: time to access {wall:.2f}s wall, {cpu:.2f}s CPU of the job "
+        f"(best of {args.runs})"
+    )
+
+
+if __name__ == "__main__":
+    main()
