@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jitflow.core.doctor import Check, fail, ok, warn
+from jitflow.core.doctor_secret import secret_grant_problems
 from jitflow.core.model import GrantKind, Policy
 
 ENVIRONMENT = "jitflow"
@@ -181,6 +182,7 @@ class VaultFacts:
     acl_policies: Mapping[str, bool] = field(default_factory=dict)
     groups: Mapping[str, Mapping[str, Any] | None] = field(default_factory=dict)
     allowed_policies: tuple[str, ...] | None = None  # the token role's, None: unknown
+    acl_texts: Mapping[str, str | None] = field(default_factory=dict)  # secret grants' policies
 
 
 def target_paths(policy: Policy, database_policy: str) -> tuple[list[str], list[str], list[str]]:
@@ -190,7 +192,7 @@ def target_paths(policy: Policy, database_policy: str) -> tuple[list[str], list[
         return [f"{grant.mount}/roles/{grant.role}"], [database_policy], []
     if grant.kind is GrantKind.SSH:
         return [f"{grant.mount}/roles/{grant.role}"], [], []
-    if grant.kind is GrantKind.VAULT_TOKEN:
+    if grant.kind in (GrantKind.VAULT_TOKEN, GrantKind.SECRET):
         return [], list(grant.policies), []
     return [], [], [grant.group]
 
@@ -221,6 +223,10 @@ def check_grant_target(policy: Policy, database_policy: str, facts: VaultFacts) 
         elif facts.allowed_policies is not None and name not in facts.allowed_policies:
             problems.append(f"token role does not allow policy {name}")
             fixes.append(f"add {name} to the token role's allowed_policies ({_DOCS} step 2)")
+    if grant.kind is GrantKind.SECRET:
+        more, how = secret_grant_problems(grant, facts.mounts, facts.acl_texts)
+        problems += more
+        fixes += how
     for name in groups:
         group = facts.groups.get(name)
         if group is None:

@@ -39,7 +39,7 @@ from jitflow.core.doctor_vault import (
     grant_targets,
 )
 from jitflow.core.loading import GROUPS_PATH, POLICY_DIR, parse_groups, parse_policy
-from jitflow.core.model import Groups, Policy
+from jitflow.core.model import GrantKind, Groups, Policy
 from jitflow.errors import ExitCode, JitflowError, UsageError
 
 if TYPE_CHECKING:
@@ -293,6 +293,7 @@ def _vault(options: DoctorOptions, policies: list[Policy]) -> list[Check]:
             acl_policies={name: inspector.acl_policy_exists(name) for name in targets["acls"]},
             groups={name: inspector.group(name) for name in targets["groups"]},
             allowed_policies=_allowed(token_role),
+            acl_texts={name: inspector.acl_policy_text(name) for name in _secret_acls(policies)},
         ),
     )
     if facts is not None:
@@ -303,6 +304,13 @@ def _vault(options: DoctorOptions, policies: list[Policy]) -> list[Check]:
 
 
 _DOCS = "docs/vault-setup.md"
+
+
+def _secret_acls(policies: list[Policy]) -> list[str]:
+    """The Vault policies of `secret` grants, whose rules doctor matches against the path."""
+    return sorted(
+        {n for p in policies if p.grant.kind is GrantKind.SECRET for n in p.grant.policies}
+    )
 
 
 def _text(path: Path) -> str | None:

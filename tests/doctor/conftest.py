@@ -150,6 +150,11 @@ def github_seed_files(doctor_vault: DoctorVault) -> Mapping[str, bytes]:
         "policies/oncall.yaml": policy_yaml(
             "oncall", f"{{kind: identity-group, group: {setup.group}}}"
         ),
+        "policies/client-cert.yaml": policy_yaml(
+            "client-cert",
+            f"{{kind: secret, path: {setup.pki_mount}/issue/{setup.pki_role}, method: POST, "
+            f"ttl_param: ttl, revocable: false, policies: [{setup.pki_policy}]}}",
+        ),
         "requests/active/.gitkeep": b"",
         "requests/archive/.gitkeep": b"",
         ".jitflow/allowed_signers": setup.allowed_signers.encode(),

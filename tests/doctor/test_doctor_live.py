@@ -48,6 +48,7 @@ def test_good_setup_passes_every_check(live: Setup) -> None:
         "vault.grant.ro-token",
         "vault.grant.ssh-login",
         "vault.grant.oncall",
+        "vault.grant.client-cert",
     }
     assert expected <= set(statuses)
     if live.vault.setup.database_mount:
@@ -249,6 +250,19 @@ def test_a_broken_policy_file(live: Setup) -> None:
 
 
 # ---- Vault --------------------------------------------------------------------------------
+
+
+def test_a_secret_path_its_grant_token_cannot_read(live: Setup) -> None:
+    # jitflow-readonly reads secret/data/*: a POST to the PKI issue path needs `update`
+    grant = (
+        "{kind: secret, path: pki/issue/jitflow-client, method: POST, "
+        "policies: [jitflow-readonly]}"
+    )
+    live.write("policies/bad-cert.yaml", policy_yaml("bad-cert", grant))
+    code, report = live.report("--skip", "github")
+    assert (code, failed_ids(report)) == (1, {"vault.grant.bad-cert"})
+    found = check(report, "vault.grant.bad-cert")
+    assert "don't allow 'update' on pki/issue/jitflow-client" in found["message"]
 
 
 def _jwt_role_with(live: Setup, name: str, **claims: object) -> None:

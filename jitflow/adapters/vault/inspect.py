@@ -97,6 +97,11 @@ class VaultInspector:
     def acl_policy_exists(self, name: str) -> bool:
         return self.read(f"sys/policies/acl/{_q(name)}") is not None
 
+    def acl_policy_text(self, name: str) -> str | None:
+        """The rules of an ACL policy (HCL or JSON), or None when there is no such policy."""
+        data = self.read(f"sys/policies/acl/{_q(name)}")
+        return None if data is None else str(data.get("policy") or "")
+
     def group(self, name: str) -> dict[str, Any] | None:
         return self.read(f"identity/group/name/{_q(name)}")
 
