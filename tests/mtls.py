@@ -50,7 +50,10 @@ def _self_signed(directory: Path) -> tuple[Path, Path]:
 
 
 class MtlsServer:
-    def __init__(self, client_ca_pem: str, directory: Path) -> None:
+    """`http`: answer like a web service (for curl), else one line after the client's."""
+
+    def __init__(self, client_ca_pem: str, directory: Path, *, http: bool = False) -> None:
+        self.http = http
         self.server_cert, server_key = _self_signed(directory)
         self._context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self._context.load_cert_chain(self.server_cert, server_key)
@@ -73,11 +76,20 @@ class MtlsServer:
                     with self._context.wrap_socket(conn, server_side=True) as tls:
                         peer = tls.getpeercert() or {}
                         subject = dict(pair for rdn in peer.get("subject", ()) for pair in rdn)
-                        tls.recv(64)
-                        tls.sendall(f"hello {subject.get('commonName', '?')}\n".encode())
+                        tls.recv(4096)
+                        tls.sendall(self._answer(f"hello {subject.get('commonName', '?')}\n"))
                         self.verdicts.put(f"admitted {subject.get('commonName', '?')}")
                 except (ssl.SSLError, OSError) as exc:
                     self.verdicts.put(f"refused: {exc}")
+
+    def _answer(self, text: str) -> bytes:
+        if not self.http:
+            return text.encode()
+        head = f"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {len(text)}\r\n"
+        return (head + "\r\n" + text).encode()
+
+    def start(self) -> None:
+        self._thread.start()
 
     def connect(self, cert: Path, key: Path) -> tuple[str, str]:
         """(what the client read, the server's verdict) for one connection with this cert."""
@@ -100,7 +112,7 @@ class MtlsServer:
 @contextmanager
 def mtls_server(client_ca_pem: str, directory: Path) -> Iterator[MtlsServer]:
     server = MtlsServer(client_ca_pem, directory)
-    server._thread.start()
+    server.start()
     try:
         yield server
     finally:

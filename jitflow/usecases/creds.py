@@ -156,7 +156,15 @@ def render(values: Mapping[str, str], output_format: str) -> str:
         user = values["username"].replace(":", "\\:")
         password = values["password"].replace(":", "\\:")
         return f"*:*:*:{user}:{password}\n"
-    names = {"token": "VAULT_TOKEN", "username": "PGUSER", "password": "PGPASSWORD"}
+    names = {
+        "token": "VAULT_TOKEN",
+        "username": "PGUSER",
+        "password": "PGPASSWORD",
+        # AWS STS credentials (a `secret` grant on the aws engine), as the AWS CLI reads them
+        "access_key": "AWS_ACCESS_KEY_ID",
+        "secret_key": "AWS_SECRET_ACCESS_KEY",
+        "security_token": "AWS_SESSION_TOKEN",
+    }
     lines = []
     for key, value in sorted(values.items()):
         name = names.get(key, key.upper().replace("-", "_"))

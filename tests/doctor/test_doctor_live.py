@@ -255,8 +255,7 @@ def test_a_broken_policy_file(live: Setup) -> None:
 def test_a_secret_path_its_grant_token_cannot_read(live: Setup) -> None:
     # jitflow-readonly reads secret/data/*: a POST to the PKI issue path needs `update`
     grant = (
-        "{kind: secret, path: pki/issue/jitflow-client, method: POST, "
-        "policies: [jitflow-readonly]}"
+        "{kind: secret, path: pki/issue/jitflow-client, method: POST, policies: [jitflow-readonly]}"
     )
     live.write("policies/bad-cert.yaml", policy_yaml("bad-cert", grant))
     code, report = live.report("--skip", "github")

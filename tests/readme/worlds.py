@@ -41,7 +41,16 @@ VAULT_ADDR_EXAMPLE = "https://vault.example.com:8200"
 ORDERS_DB_EXAMPLE = "host=orders-db.example.com dbname=orders"
 ALICE_REQUEST_EXAMPLE = "alice-orders-db-write-20261122-k3p9"
 CAROL_REQUEST_EXAMPLE = "carol-orders-db-write-20261122-m2x8"
-EXAMPLES = (VAULT_ADDR_EXAMPLE, ORDERS_DB_EXAMPLE, ALICE_REQUEST_EXAMPLE, CAROL_REQUEST_EXAMPLE)
+ALICE_CERT_EXAMPLE = "alice-orders-api-cert-20261122-c4t1"
+ORDERS_API_EXAMPLE = "https://orders-api.example.com/"
+EXAMPLES = (
+    VAULT_ADDR_EXAMPLE,
+    ORDERS_DB_EXAMPLE,
+    ALICE_REQUEST_EXAMPLE,
+    CAROL_REQUEST_EXAMPLE,
+    ALICE_CERT_EXAMPLE,
+    ORDERS_API_EXAMPLE,
+)
 WORKFLOW_BOT = "github-actions[bot]"  # who writes jitflow's comments in GitHub Actions
 _GIT_IDENTITY = "[user]\n\tname = Dana Admin\n\temail = dana@example.com\n"
 
@@ -297,7 +306,20 @@ class Lifecycle(ScenarioWorld):
     def after_verify_vault(self, ran: Ran) -> None:
         assert "1 request(s) checked" in ran.stdout and "all invariants hold" in ran.stdout
 
-    # admin
+    # admin: a `secret` grant (tests/readme/cert_world.py)
+
+    def before_cert(self) -> None:
+        from tests.readme.cert_world import issue_alice_certificate, orders_api
+
+        self.substitutions[ALICE_CERT_EXAMPLE] = issue_alice_certificate(self)
+        self.orders_api = orders_api(self)
+        where = f"--cacert {self.orders_api.server_cert} https://localhost:{self.orders_api.port}/"
+        self.substitutions[ORDERS_API_EXAMPLE] = where
+
+    def after_cert(self, ran: Ran) -> None:
+        assert ran.stdout.strip() == "hello alice.clients.example.test", ran.stdout + ran.stderr
+        assert self.orders_api.verdicts.get(timeout=30) == "admitted alice.clients.example.test"
+        self.orders_api.close()
 
     def after_sync(self, ran: Ran) -> None:
         request_id = self.substitutions[ALICE_REQUEST_EXAMPLE]

@@ -131,3 +131,14 @@ def test_database_credentials_through_the_generic_path_die_with_revocation(
     assert gateway.revoke(handle) is RevokeOutcome.REVOKED
     assert not role_exists(postgres, user)
     assert postgres.psql("SELECT 1", user=user, password=password).returncode != 0
+
+
+def test_creds_exports_aws_sts_credentials_as_the_aws_cli_reads_them() -> None:
+    from jitflow.usecases.creds import render
+
+    shown = render({"access_key": "AKIA1", "secret_key": "s'1", "security_token": "t1"}, "env")
+    assert shown.splitlines() == [
+        "export AWS_ACCESS_KEY_ID='AKIA1'",
+        "export AWS_SECRET_ACCESS_KEY='s'\\''1'",
+        "export AWS_SESSION_TOKEN='t1'",
+    ]
