@@ -10,7 +10,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Protocol
 
 from jitflow.adapters.git import Git
 from jitflow.core.ledger import ActiveRecord, active_path, parse_active_record
@@ -18,6 +18,14 @@ from jitflow.core.model import GrantKind
 from jitflow.errors import UsageError
 
 DEFAULT_BOT_LOGIN = "github-actions[bot]"
+
+
+class MarkedComments(Protocol):
+    """What `creds` asks GitHub: the PR comments carrying a marker."""
+
+    def find_marked_comments(self, number: int, marker: str) -> list[tuple[int, str, str]]:
+        """(id, author login, body), oldest first; anyone can paste a marker."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -50,7 +58,7 @@ def read_active(git: Git, request_id: str, ref: str) -> tuple[ActiveRecord, int]
 
 
 def retrieve(
-    options: CredsOptions, github: Any, environ: Mapping[str, str]
+    options: CredsOptions, github: MarkedComments, environ: Mapping[str, str]
 ) -> SavedCertificate | dict[str, str]:
     """An SSH grant's certificate (saved next to the key), or any other grant's secrets."""
     record, number = read_active(Git(options.repo), options.request_id, options.ref)
@@ -60,7 +68,7 @@ def retrieve(
 
 
 def fetch_credentials(
-    options: CredsOptions, github: Any, environ: Mapping[str, str]
+    options: CredsOptions, github: MarkedComments, environ: Mapping[str, str]
 ) -> dict[str, str]:
     """The unwrapped credentials; never written to disk, only returned to be printed."""
     _, number = read_active(Git(options.repo), options.request_id, options.ref)
@@ -68,7 +76,11 @@ def fetch_credentials(
 
 
 def _trusted_comment(
-    options: CredsOptions, github: Any, environ: Mapping[str, str], number: int, marker: str
+    options: CredsOptions,
+    github: MarkedComments,
+    environ: Mapping[str, str],
+    number: int,
+    marker: str,
 ) -> str:
     """The newest comment with `marker` written by the runner.
 
@@ -94,7 +106,7 @@ def _trusted_comment(
 
 def _save_certificate(
     options: CredsOptions,
-    github: Any,
+    github: MarkedComments,
     environ: Mapping[str, str],
     record: ActiveRecord,
     number: int,
@@ -129,7 +141,7 @@ def _save_certificate(
 
 
 def _unwrap_credentials(
-    options: CredsOptions, github: Any, environ: Mapping[str, str], number: int
+    options: CredsOptions, github: MarkedComments, environ: Mapping[str, str], number: int
 ) -> dict[str, str]:
     from jitflow.adapters import delivery
     from jitflow.adapters.vault import VaultGateway

@@ -17,7 +17,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from jitflow.adapters.git import Git
 from jitflow.core.approvals import ApprovalStatus
@@ -37,6 +36,9 @@ APPROVAL_CONTEXT = "jitflow/approval"
 COMMENT_MARKER = "check"
 NOT_A_REQUEST = "PR #{number} touches nothing under requests/: not a request PR\n"
 _QUEUE_PR = re.compile(r"/pr-(\d+)-[0-9a-f]+$")
+
+
+EventPayload = Mapping[str, object]  # a GitHub webhook payload, as JSON decoded it
 
 
 @dataclass(frozen=True)
@@ -130,12 +132,12 @@ def publish(
 def _merge_group(
     git: Git,
     gateway: GatePort,
-    event: dict[str, Any],
+    event: EventPayload,
     options: GateOptions,
     environ: Mapping[str, str],
 ) -> GateResult:
     """A merge queue entry passes only if every PR in it still passes on its own."""
-    group = event["merge_group"]
+    group = _object(event.get("merge_group"))
     head_sha = str(group.get("head_sha", ""))
     branch = protected_branch(environ)
     base_ref = str(group.get("base_ref", "")).removeprefix("refs/heads/")
@@ -181,24 +183,31 @@ def _result(output_format: str, reports: tuple[CheckReport, ...]) -> GateResult:
     return GateResult(output, ExitCode.OK if allowed else ExitCode.DENIED, reports)
 
 
-def _load_event(path: Path) -> dict[str, Any]:
+def _load_event(path: Path) -> EventPayload:
     try:
         event = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise UsageError(f"can't read the event payload {path}: {exc}") from exc
     if not isinstance(event, dict):
         raise UsageError(f"{path} is not a GitHub event payload (expected a JSON object)")
-    return event
+    return _object(event)
 
 
-def _pr_number(event: dict[str, Any]) -> int:
-    pull = event.get("pull_request")
-    if not isinstance(pull, dict) or not isinstance(pull.get("number"), int):
+def _object(value: object) -> EventPayload:
+    """A JSON object of the payload, with string keys (anything else reads as empty)."""
+    if not isinstance(value, dict):
+        return {}
+    return {str(k): v for k, v in value.items()}
+
+
+def _pr_number(event: EventPayload) -> int:
+    number = _object(event.get("pull_request")).get("number")
+    if not isinstance(number, int) or isinstance(number, bool):
         raise UsageError(
             "the event has no pull_request: check --event handles pull_request, "
             "pull_request_review and merge_group events"
         )
-    return int(pull["number"])
+    return number
 
 
 def _ensure_commits(git: Git, pr: PullRequestFacts) -> None:

@@ -1,16 +1,28 @@
-"""The typed port through which the gate and sync ask GitHub for a PR's facts.
+"""The typed ports through which the gate and sync ask GitHub for a PR's facts, and sync asks
+Vault for credentials.
 
 Modelled on policy-bot's `pull.Context`: the decision may ask exactly these questions and no
 others, so what decides a grant is visible in one place and a test can answer them with a
 plain-struct fake (`tests/port_fake.py`). The GitHub adapter implements it; nothing here
-imports an adapter.
+imports an adapter. `VaultPort` is the same for Vault: exactly what sync asks of it, which the
+hvac-based `VaultGateway` satisfies structurally.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from typing import Protocol, runtime_checkable
 
+from jitflow.core.grants import (
+    GrantHandle,
+    GrantOrder,
+    IssuedGrant,
+    RevokeOutcome,
+    Secret,
+    TokenInfo,
+)
 from jitflow.core.model import PullRequestFacts
+from jitflow.errors import VaultError
 
 
 class PullFacts(Protocol):
@@ -60,3 +72,70 @@ class GatePort(PullFacts, Commenter, Protocol):
 
 class SyncPort(PullFacts, Commenter, Protocol):
     """Sync: the decision's facts, plus telling the PR what happened."""
+
+
+class Signer(Protocol):
+    """Makes the armored SSH signature of a commit payload (adapters/vault/ledger.py)."""
+
+    def sign(self, payload: bytes) -> str: ...
+
+
+class LedgerSettingsView(Protocol):
+    @property
+    def enabled(self) -> bool: ...
+
+    @property
+    def anchor_path(self) -> str: ...
+
+
+class LedgerPort(Protocol):
+    """What Vault holds for the ledger itself: the signing certificate and the anchor."""
+
+    @property
+    def settings(self) -> LedgerSettingsView: ...
+
+    def signer(self) -> Signer:
+        """A fresh ephemeral key with its Vault certificate; raises when Vault refuses."""
+        ...
+
+    def write_anchor(self, tip: str) -> None: ...
+
+    def read_anchor(self) -> str | None: ...
+
+    def ca_public_key(self) -> str: ...
+
+
+@runtime_checkable
+class LedgerSource(Protocol):
+    """Vault seen from the ledger: its signing certificate and anchor."""
+
+    def ledger(self, environ: Mapping[str, str]) -> LedgerPort: ...
+
+
+class VaultPort(LedgerSource, Protocol):
+    """Everything sync asks Vault: issue, revoke (confirmed), look up and list jitflow's
+    tokens, complete the grant of a run that died, wrap a secret, and the ledger's side."""
+
+    def issue(self, order: GrantOrder) -> IssuedGrant: ...
+
+    def revoke_many(
+        self, handles: Iterable[GrantHandle]
+    ) -> Sequence[tuple[GrantHandle, RevokeOutcome | VaultError]]:
+        """Revoke and confirm each; a failure is returned in its place, never raised."""
+        ...
+
+    def lookup_accessor(self, accessor: str) -> TokenInfo | None:
+        """The token's facts, or None when Vault says it is gone."""
+        ...
+
+    def list_jitflow_tokens(self, *, skip: Collection[str] = ()) -> Sequence[TokenInfo]:
+        """Live tokens carrying jitflow metadata (accessors in `skip` are not looked up)."""
+        ...
+
+    def recover_certificate(self, anchor: TokenInfo, receipt: TokenInfo) -> IssuedGrant: ...
+
+    def adopt_membership(self, anchor: TokenInfo) -> IssuedGrant: ...
+
+    def wrap(self, secret: Secret, ttl_seconds: int) -> str:
+        """A single-use wrapping token holding `secret`."""
+        ...

@@ -10,21 +10,18 @@
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from jitflow.adapters.git import Git
 from jitflow.usecases.audit.checks import Violation
 from jitflow.usecases.audit.signatures import TrustRoot, check_trust_is_vault
+from jitflow.usecases.port import LedgerSource
 
 
 def check_ledger_vault(
-    git: Git, head: str, source: Any, trust: TrustRoot, *, signed: int
+    git: Git, head: str, source: LedgerSource, trust: TrustRoot, *, signed: int
 ) -> list[Violation]:
-    """`source` is the Vault gateway (a stand-in without `ledger` skips these checks)."""
-    ledger_of = getattr(source, "ledger", None)
-    if ledger_of is None:
-        return []
-    ledger = ledger_of(dict(os.environ))
+    """`source` is the Vault gateway."""
+    ledger = source.ledger(dict(os.environ))
     found = check_trust_is_vault(trust, ledger.ca_public_key())
     anchor = ledger.read_anchor()
     if anchor is None:

@@ -57,6 +57,7 @@ from jitflow.usecases.audit.memberships import Memberships, MembershipSource, ch
 from jitflow.usecases.audit.report import runner_email_from
 from jitflow.usecases.audit.signatures import TrustRoot, check_signatures, load_trust
 from jitflow.usecases.audit.vault_checks import check_ledger_vault
+from jitflow.usecases.port import LedgerSource
 from jitflow.usecases.sync.recent import CHECKPOINT_TRAILER, checkpoint_lies
 
 __all__ = ["VerifyOptions", "VerifyReport", "Violation", "run_verify"]
@@ -232,7 +233,8 @@ def run_verify(
         violations += check_vault(source, active_grants)
         if isinstance(source, MembershipSource):
             violations += check_memberships(source, memberships)
-        violations += check_ledger_vault(git, head, source, trust, signed=checker.signed)
+        if isinstance(source, LedgerSource):  # a token list without a ledger skips these
+            violations += check_ledger_vault(git, head, source, trust, signed=checker.signed)
     return VerifyReport(head, checked, tuple(violations), _unchecked(options, trust))
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
 
 from jitflow.adapters.git import Git
+from jitflow.core.grants import IssuedGrant
 from jitflow.core.ledger import Transition, reused_id_archive_path
 from jitflow.core.model import GrantKind
 from jitflow.usecases.port import PullFacts
@@ -39,7 +39,7 @@ class SyncReport:
 class RunMemory:
     """Vault work already done in this run, kept across re-plans after a rejected push."""
 
-    issued: dict[str, Any] = field(default_factory=dict)  # request id -> IssuedGrant
+    issued: dict[str, IssuedGrant] = field(default_factory=dict)  # by request id
     verdicts: dict[str, Verdict] = field(default_factory=dict)
     revoked: set[str] = field(default_factory=set)  # request ids whose grant is revoked
     failed: dict[str, str] = field(default_factory=dict)  # request id -> why delivery failed

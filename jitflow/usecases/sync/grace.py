@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
 
 from jitflow.adapters.git import Git
+from jitflow.core.grants import TokenInfo
 from jitflow.errors import ConfigError
 from jitflow.usecases.sync.context import RunMemory
 from jitflow.usecases.sync.state import MainState
@@ -33,7 +33,7 @@ def grace_seconds(environ: Mapping[str, str]) -> int:
 
 
 def young_orphans_deadline(
-    infos: Iterable[Any],
+    infos: Iterable[TokenInfo],
     state: MainState,
     memory: RunMemory,
     grace: int,
@@ -46,12 +46,18 @@ def young_orphans_deadline(
         for info in infos
         if info.created_at is not None
         and info.request_id in state.request_bytes
-        and getattr(memory.issued.get(info.request_id), "accessor", None) != info.accessor
+        and not _own(memory, info)
     ]
     if not created:
         return None
     deadline = max(created) + grace
     return deadline if deadline > clock() else None
+
+
+def _own(memory: RunMemory, info: TokenInfo) -> bool:
+    """Whether the token is this run's own grant (issued in an earlier attempt)."""
+    issued = memory.issued.get(info.request_id or "")
+    return issued is not None and issued.accessor == info.accessor
 
 
 def main_moved_before(

@@ -11,14 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
 
 from jitflow.adapters.git import Git
 from jitflow.adapters.vault.types import SecretOutlivesGrantError
+from jitflow.core.grants import GrantHandle, IssuedGrant, RevokeOutcome, TokenInfo
 from jitflow.core.ledger import Event, Transition
 from jitflow.core.model import Finding, GrantKind
 from jitflow.errors import ConfigError, DeliveryError, JitflowError
-from jitflow.usecases.port import SyncPort
+from jitflow.usecases.port import SyncPort, VaultPort
 from jitflow.usecases.sync import steps
 from jitflow.usecases.sync.context import (
     Comment,
@@ -32,6 +32,8 @@ from jitflow.usecases.sync.decide import Verdict
 from jitflow.usecases.sync.state import MainState
 from jitflow.usecases.sync.writer import LedgerCommit
 
+Fresh = tuple[Verdict, IssuedGrant]  # an approved request and what Vault issued for it
+
 
 @dataclass(frozen=True)
 class IssueRun:
@@ -39,7 +41,7 @@ class IssueRun:
 
     git: Git
     state: MainState
-    vault: Any
+    vault: VaultPort
     github: SyncPort
     environ: Mapping[str, str]
     now: datetime
@@ -52,7 +54,7 @@ class IssueRun:
 def issue_due(run: IssueRun, issues: Sequence[Transition]) -> list[LedgerCommit]:
     """Decide each due request; issue the approved ones, deny the others."""
     commits: list[LedgerCommit] = []
-    fresh: list[tuple[Verdict, Any]] = []
+    fresh: list[Fresh] = []
     memory, report = run.memory, run.report
     for t in issues:
         try:
@@ -95,7 +97,7 @@ def issue_due(run: IssueRun, issues: Sequence[Transition]) -> list[LedgerCommit]
 
 
 def deliver_and_record(
-    run: IssueRun, verdict: Verdict, issued: Any, event: Event = Event.ISSUE
+    run: IssueRun, verdict: Verdict, issued: IssuedGrant, event: Event = Event.ISSUE
 ) -> list[LedgerCommit]:
     """Deliver what `issued` holds and record it (as `event`), or end it as failed."""
     request_id = verdict.request_id
@@ -138,13 +140,13 @@ def deliver_and_record(
     return [issue, failed]
 
 
-def _revoke_undelivered(run: IssueRun, verdict: Verdict, issued: Any, why: str) -> bool:
+def _revoke_undelivered(run: IssueRun, verdict: Verdict, issued: IssuedGrant, why: str) -> bool:
     """Revoke a grant nobody received; False (and an error) when Vault doesn't confirm it."""
-    from jitflow.adapters.vault.types import GrantHandle, RevokeOutcome
-
     kind = verdict.decision.policy.grant.kind  # type: ignore[union-attr]
     if kind is GrantKind.SSH:
-        outcome: Any = RevokeOutcome.NOT_REVOCABLE  # its anchor and receipt stay as records
+        outcome: RevokeOutcome | JitflowError = (
+            RevokeOutcome.NOT_REVOCABLE
+        )  # its anchor and receipt stay as records
     else:
         handle = GrantHandle(verdict.request_id, kind, issued.accessor, dict(issued.identifiers))
         [(_, outcome)] = run.vault.revoke_many([handle])
@@ -165,19 +167,17 @@ def _revoke_undelivered(run: IssueRun, verdict: Verdict, issued: Any, why: str) 
 
 
 def drop_duplicates(
-    fresh: list[tuple[Verdict, Any]], vault: Any, report: SyncReport, memory: RunMemory
-) -> tuple[list[tuple[Verdict, Any]], list[tuple[Verdict, Any]]]:
+    fresh: list[Fresh], vault: VaultPort, report: SyncReport, memory: RunMemory
+) -> tuple[list[Fresh], list[Fresh]]:
     """Another sync may have issued the same request meanwhile: the earliest token wins.
 
     Returns (kept, lost): a grant whose token is no longer live was revoked by another sync
     that took it for the orphan of a dead run, so it is never delivered or recorded either.
     """
-    from jitflow.adapters.vault.types import GrantHandle
-
     with_accessor = [(v, i) for v, i in fresh if i.accessor]
     if not with_accessor:
         return fresh, []
-    live: dict[str, list[Any]] = {}
+    live: dict[str, list[TokenInfo]] = {}
     try:
         listed = vault.list_jitflow_tokens()
     except JitflowError as exc:
@@ -190,7 +190,7 @@ def drop_duplicates(
             )
         return [(v, i) for v, i in fresh if not i.accessor], []
     for info in listed:
-        if not info.receipt_of:
+        if info.request_id and not info.receipt_of:
             live.setdefault(info.request_id, []).append(info)
     kept, lost = [], []
     for verdict, issued in fresh:
@@ -214,7 +214,7 @@ def drop_duplicates(
     return kept, lost
 
 
-def _lost_race_commit(run: IssueRun, verdict: Verdict, issued: Any) -> LedgerCommit:
+def _lost_race_commit(run: IssueRun, verdict: Verdict, issued: IssuedGrant) -> LedgerCommit:
     """The record of a grant this run made and gave up to a rival: its token is revoked, but
     a certificate it signed can't be, so the ledger keeps its serial."""
     request = verdict.decision.request  # type: ignore[union-attr]
@@ -227,5 +227,5 @@ def _lost_race_commit(run: IssueRun, verdict: Verdict, issued: Any) -> LedgerCom
             f"be revoked: it stays valid until {issued.expires_at:%Y-%m-%dT%H:%M:%SZ}"
         )
     return steps.orphan_revoke_commit(
-        verdict.request_id, issued.accessor, request.policy, request.requester, run.now, why
+        verdict.request_id, issued.accessor or "", request.policy, request.requester, run.now, why
     )

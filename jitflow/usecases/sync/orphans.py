@@ -19,9 +19,9 @@ a run that died before pushing. What it does with it:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
 
+from jitflow.core.grants import GrantHandle, TokenInfo
 from jitflow.core.ledger import Action, Event, Transition
 from jitflow.core.loading import format_time
 from jitflow.core.model import GrantKind
@@ -58,7 +58,7 @@ def reconcile_orphans(
 
 
 def _one_request(
-    run: IssueRun, request_id: str, infos: list[Any]
+    run: IssueRun, request_id: str, infos: list[TokenInfo]
 ) -> tuple[list[LedgerCommit], bool]:
     verdict = None
     if request_id in run.state.request_bytes:
@@ -91,14 +91,14 @@ def _one_request(
     return commits + _record_kept(run, verdict, keep, receipts), False
 
 
-def keep_receipt(anchor: Any, receipts: dict[str, Any]) -> str | None:
+def keep_receipt(anchor: TokenInfo, receipts: Mapping[str, TokenInfo]) -> str | None:
     receipt = receipts.get(anchor.accessor)
     return receipt.accessor if receipt is not None else None
 
 
 def _recordable(
-    run: IssueRun, request_id: str, anchors: list[Any], receipts: dict[str, Any]
-) -> Any | None:
+    run: IssueRun, request_id: str, anchors: list[TokenInfo], receipts: Mapping[str, TokenInfo]
+) -> TokenInfo | None:
     """The orphan to record as the grant: this run's own, a certificate with a receipt, or a
     membership (nothing secret was lost); None when fresh credentials must be issued."""
     own = run.memory.issued.get(request_id)
@@ -113,7 +113,7 @@ def _recordable(
 
 
 def _record_kept(
-    run: IssueRun, verdict: Verdict, anchor: Any, receipts: dict[str, Any]
+    run: IssueRun, verdict: Verdict, anchor: TokenInfo, receipts: Mapping[str, TokenInfo]
 ) -> list[LedgerCommit]:
     request_id = verdict.request_id
     own = run.memory.issued.get(request_id)
@@ -193,13 +193,11 @@ def _lost_certificate(run: IssueRun, verdict: Verdict, anchor: Any) -> list[Ledg
 def _revoke_all(
     run: IssueRun,
     request_id: str,
-    infos: Sequence[Any],
-    receipts: dict[str, Any],
+    infos: Sequence[TokenInfo],
+    receipts: Mapping[str, TokenInfo],
     approved_why: tuple[bool, str],
 ) -> list[LedgerCommit]:
     """Revoke each orphan (an anchor with its receipt as one), one commit each."""
-    from jitflow.adapters.vault.types import GrantHandle
-
     approved, reason = approved_why
     commits = []
     anchors = [i for i in infos if not i.receipt_of]
@@ -230,7 +228,7 @@ def _revoke_all(
     return commits
 
 
-def _why(info: Any, receipts: dict[str, Any], why: str) -> str:
+def _why(info: TokenInfo, receipts: Mapping[str, TokenInfo], why: str) -> str:
     """`why`, plus what survives the revocation: a certificate can't be revoked."""
     receipt = info if info.receipt_of else receipts.get(info.accessor)
     until = format_time(info.expire_time) if info.expire_time else "its expiry"
@@ -250,14 +248,16 @@ def _why(info: Any, receipts: dict[str, Any], why: str) -> str:
     return why
 
 
-def _kind_of(info: Any) -> GrantKind:
+def _kind_of(info: TokenInfo) -> GrantKind:
     try:
         return GrantKind(info.meta.get("jitflow_kind", GrantKind.VAULT_TOKEN.value))
     except ValueError:
         return GrantKind.VAULT_TOKEN
 
 
-def membership_held(state: MainState, identifiers: Any, exclude: Sequence[str]) -> bool:
+def membership_held(
+    state: MainState, identifiers: Mapping[str, str], exclude: Sequence[str]
+) -> bool:
     """Whether an active grant in the ledger (other than `exclude`) holds this membership."""
     entity, group = identifiers.get("entity_id", ""), identifiers.get("group", "")
     if not entity or not group:

@@ -14,12 +14,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from jitflow.adapters.git import Git, remote_auth_env
+from jitflow.core.grants import GrantHandle, TokenInfo
 from jitflow.core.ledger import Action, Event, OrphanToken, Transition, plan
 from jitflow.errors import GitError, JitflowError
-from jitflow.usecases.port import PullFacts, SyncPort
+from jitflow.usecases.port import PullFacts, SyncPort, VaultPort
 from jitflow.usecases.sync import steps
 from jitflow.usecases.sync.context import (
     Comment,
@@ -52,7 +52,7 @@ class SyncOptions:
 
 
 def run_sync(
-    options: SyncOptions, vault: Any, github: SyncPort, environ: Mapping[str, str]
+    options: SyncOptions, vault: VaultPort, github: SyncPort, environ: Mapping[str, str]
 ) -> SyncReport:
     git = Git(options.repo, env=remote_auth_env(environ))
     identity = Identity.from_env(environ)
@@ -115,7 +115,7 @@ def run_sync(
     )
 
 
-def _scan_for_orphans(vault: Any, state: MainState) -> tuple[list[Any], str | None]:
+def _scan_for_orphans(vault: VaultPort, state: MainState) -> tuple[list[TokenInfo], str | None]:
     """Vault tokens of jitflow with no record; or, when Vault won't list them, why not."""
     try:
         recorded = {r.accessor for r in state.ledger.active if r.accessor}
@@ -154,7 +154,7 @@ def _carry_out(
     state: MainState,
     transitions: Sequence[Transition],
     options: SyncOptions,
-    vault: Any,
+    vault: VaultPort,
     github: SyncPort,
     environ: Mapping[str, str],
     memory: RunMemory,
@@ -195,7 +195,7 @@ def _end_grants(
     git: Git,
     state: MainState,
     ends: Sequence[Transition],
-    vault: Any,
+    vault: VaultPort,
     github: SyncPort,
     now: datetime,
     names: tuple[str, str],  # (the runner, who asked for a --revoke)
@@ -203,8 +203,6 @@ def _end_grants(
     report: SyncReport,
     writer: LedgerWriter,
 ) -> list[LedgerCommit]:
-    from jitflow.adapters.vault.types import GrantHandle
-
     runner, actor = names
     records = {r.id: r for r in state.ledger.active}
     targets = []

@@ -4,20 +4,18 @@ the last pushed tip anchored in Vault (jitflow.adapters.vault.ledger, docs/vault
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from jitflow.errors import JitflowError
+from jitflow.usecases.port import LedgerSource, Signer
 from jitflow.usecases.sync.context import SyncReport
-from jitflow.usecases.sync.writer import Signer
 
 
-def ledger_signer(vault: Any, environ: Mapping[str, str], report: SyncReport) -> Signer | None:
+def ledger_signer(
+    vault: LedgerSource, environ: Mapping[str, str], report: SyncReport
+) -> Signer | None:
     """A signer for this run's commits, or None (with a warning: `audit verify` will reject
     the unsigned commits) when signing is switched off or Vault refuses a certificate."""
-    ledger = getattr(vault, "ledger", None)
-    if ledger is None:
-        return None
-    port = ledger(environ)
+    port = vault.ledger(environ)
     if not port.settings.enabled:
         report.warnings.append(
             "JITFLOW_LEDGER_SIGNING is off: ledger commits are not signed and "
@@ -35,12 +33,11 @@ def ledger_signer(vault: Any, environ: Mapping[str, str], report: SyncReport) ->
     return signer
 
 
-def record_anchor(vault: Any, environ: Mapping[str, str], tip: str, report: SyncReport) -> None:
+def record_anchor(
+    vault: LedgerSource, environ: Mapping[str, str], tip: str, report: SyncReport
+) -> None:
     """Keep the pushed tip outside git, so a rewritten main shows in `audit verify --vault`."""
-    ledger = getattr(vault, "ledger", None)
-    if ledger is None:
-        return
     try:
-        ledger(environ).write_anchor(tip)
+        vault.ledger(environ).write_anchor(tip)
     except JitflowError as exc:
         report.warnings.append(f"could not record the ledger anchor in Vault: {exc.message}")

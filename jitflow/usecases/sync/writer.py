@@ -16,12 +16,12 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
 from jitflow.adapters.git import Git, GitResult
 from jitflow.core.ledger import RUNNER_EMAIL, RUNNER_NAME
 from jitflow.core.sshsig import split_signature, with_signature
 from jitflow.errors import GitError, JitflowError
+from jitflow.usecases.port import Signer
 
 _WORK_REF = "refs/jitflow/sync"
 _work_refs = itertools.count()  # one work ref per import, so two can run at once
@@ -77,12 +77,6 @@ def fast_import_stream(
         parts.append(b"\n")
     parts.append(b"done\n")
     return b"".join(parts)
-
-
-class Signer(Protocol):
-    """Makes the armored SSH signature of a commit payload (adapters/vault/ledger.py)."""
-
-    def sign(self, payload: bytes) -> str: ...
 
 
 def write_commits(
