@@ -5,7 +5,7 @@ A push is judged from its ref updates before git takes it (`push_verdict`); the 
 check, which needs the pushed objects, is left to the repository's pre-receive hook
 (githttp.py installs it). Rulesets at merge (`ruleset_merge_blockers`) add to what
 protection.py checks. Not modelled: repository admins (nobody is one, so `enforce_admins`
-changes nothing), required signatures, code-owner review and last-push approval at merge.
+changes nothing), required signatures and code-owner review at merge.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from jitflow.sandbox.github.protection import review_blockers, status_blockers
+from jitflow.sandbox.github.protection import last_push_blockers, review_blockers, status_blockers
 from jitflow.sandbox.github.state import Pull, Status, Store, User
 
 ZERO = "0" * 40
@@ -149,7 +149,11 @@ def _ruleset_reasons(
 
 
 def ruleset_merge_blockers(
-    store: Store, pull: Pull, actor: User, statuses: Callable[[str], list[Status]]
+    store: Store,
+    pull: Pull,
+    actor: User,
+    statuses: Callable[[str], list[Status]],
+    last_push: tuple[str, str],
 ) -> list[str]:
     """Why the rulesets on the PR's base refuse `actor`'s merge (GitHub's wording)."""
     blockers: list[str] = []
@@ -159,6 +163,8 @@ def ruleset_merge_blockers(
             needed = int(rule.get("required_approving_review_count", 0))
             stale = bool(rule.get("dismiss_stale_reviews_on_push"))
             blockers += review_blockers(pull, needed, stale)
+            if rule.get("require_last_push_approval"):
+                blockers += last_push_blockers(pull, last_push)
         checks = _rule(ruleset, "required_status_checks")
         if checks is not None:
             contexts = [c["context"] for c in checks.get("required_status_checks", [])]

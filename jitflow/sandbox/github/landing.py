@@ -18,7 +18,6 @@ import tempfile
 from typing import TYPE_CHECKING
 
 from jitflow.sandbox.github.gitrepo import BareRepo, CommitInfo
-from jitflow.sandbox.github.protection import merge_blockers
 
 if TYPE_CHECKING:
     from jitflow.sandbox.github.service import Service
@@ -90,9 +89,7 @@ def merge_queue(
     for pull in pulls:
         if pull.state != "open":
             raise ApiError(405, "Pull Request is not mergeable")
-        blockers = merge_blockers(service.store.protection.get(branch), pull, service.statuses)
-        if blockers:
-            raise ApiError(405, blockers[0])
+        service.check_mergeable(pull, actor)
         outcome = service.git.merge_outcome(current, pull.head_sha)
         if outcome.tree is None:
             raise ApiError(405, "Pull Request is not mergeable")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from jitflow.sandbox.github.state import Pull, Status
+from jitflow.sandbox.github.state import Pull, Review, Status
 
 Json = dict[str, Any]
 
@@ -55,18 +55,48 @@ def render_protection(protection: Json, url: str) -> Json:
     return data
 
 
-def approvals(pull: Pull, current_head_only: bool) -> set[str]:
-    """Reviewers whose latest decisive review approves the PR."""
-    latest: dict[str, str] = {}
+LAST_PUSH_REFUSAL = "New changes require approval from someone other than the last pusher."
+
+
+def _decisive(pull: Pull) -> dict[str, Review]:
+    """Each reviewer's latest approval, change request or dismissed review."""
+    latest: dict[str, Review] = {}
     for review in pull.reviews:
         if review.state in ("APPROVED", "CHANGES_REQUESTED", "DISMISSED"):
-            stale = current_head_only and review.commit_id != pull.head_sha
-            latest[review.user] = "STALE" if stale else review.state
-    return {user for user, state in latest.items() if state == "APPROVED"}
+            latest[review.user] = review
+    return latest
+
+
+def approvals(pull: Pull, current_head_only: bool) -> set[str]:
+    """Reviewers whose latest decisive review approves the PR."""
+    return {
+        user
+        for user, review in _decisive(pull).items()
+        if review.state == "APPROVED"
+        and not (current_head_only and review.commit_id != pull.head_sha)
+    }
+
+
+def last_push_blockers(pull: Pull, last_push: tuple[str, str]) -> list[str]:
+    """ "Require approval of the most recent reviewable push": someone other than whoever
+    pushed the head must have approved it, after that push (GitHub's wording if not)."""
+    pusher, pushed_at = last_push
+    for user, review in _decisive(pull).items():
+        if (
+            review.state == "APPROVED"
+            and user != pusher
+            and review.commit_id == pull.head_sha
+            and (review.submitted_at or "") >= pushed_at
+        ):
+            return []
+    return [LAST_PUSH_REFUSAL]
 
 
 def merge_blockers(
-    protection: Json | None, pull: Pull, statuses: Callable[[str], list[Status]]
+    protection: Json | None,
+    pull: Pull,
+    statuses: Callable[[str], list[Status]],
+    last_push: tuple[str, str],
 ) -> list[str]:
     """GitHub's reasons (its own wording) why a protected branch refuses this merge."""
     if not protection:
@@ -76,6 +106,8 @@ def merge_blockers(
     if reviews is not None:
         needed = int(reviews.get("required_approving_review_count", 1))
         blockers += review_blockers(pull, needed, bool(reviews.get("dismiss_stale_reviews")))
+        if reviews.get("require_last_push_approval"):
+            blockers += last_push_blockers(pull, last_push)
     checks = protection.get("required_status_checks")
     if checks is not None:
         blockers += status_blockers(checks.get("contexts", []), pull.head_sha, statuses)

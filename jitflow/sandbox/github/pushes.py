@@ -11,7 +11,7 @@ author of the open PR from that branch; with no PR yet, by whoever opens the fir
 from __future__ import annotations
 
 from jitflow.sandbox.github.gitrepo import ZERO_SHA, BareRepo
-from jitflow.sandbox.github.state import Activity, Store, timestamp
+from jitflow.sandbox.github.state import Activity, Pull, Store, timestamp
 
 
 def record(
@@ -63,6 +63,16 @@ def claim(store: Store, branch: str, author: str) -> None:
     for activity in store.activities:
         if activity.ref == ref and activity.actor is None:
             activity.actor = author
+
+
+def last_push(store: Store, pull: Pull) -> tuple[str, str]:
+    """(pusher, when) of the push that made the PR's head what it is: GitHub's "most recent
+    reviewable push". Without a record of it, the PR's author when it was opened."""
+    ref = f"refs/heads/{pull.head_ref}"
+    for activity in reversed(store.activities):
+        if activity.ref == ref and activity.after == pull.head_sha:
+            return activity.actor or pull.author, activity.timestamp
+    return pull.author, pull.created_at
 
 
 def _implied_pusher(store: Store, branch: str) -> str | None:

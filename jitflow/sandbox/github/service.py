@@ -118,11 +118,9 @@ class Service:
             if head and head != pull.head_sha:
                 now = timestamp()
                 before, pull.head_sha, pull.updated_at = pull.head_sha, head, now
-                pull.timeline.append(
-                    TimelineEvent(
-                        "synchronize", now, pull.author, {"before": before, "after": head}
-                    )
-                )
+                pusher = pushes.last_push(self.store, pull)[0]  # who GitHub says pushed it
+                change = {"before": before, "after": head}
+                pull.timeline.append(TimelineEvent("synchronize", now, pusher, change))
                 self._dismiss_stale_approvals(pull)
 
     def _dismiss_stale_approvals(self, pull: Pull) -> None:
@@ -253,10 +251,7 @@ class Service:
             raise ApiError(405, "Pull Request is not mergeable")
         if sha and sha != pull.head_sha:
             raise ApiError(409, "Head branch was modified. Review and try the merge again.")
-        blockers = merge_blockers(self.store.protection.get(pull.base_ref), pull, self.statuses)
-        blockers += ruleset_merge_blockers(self.store, pull, self._actor(actor), self.statuses)
-        if blockers:
-            raise ApiError(405, blockers[0])
+        self.check_mergeable(pull, actor)
         outcome = self.git.merge_outcome(pull.base_sha, pull.head_sha)
         if outcome.tree is None:
             raise ApiError(405, "Pull Request is not mergeable")
@@ -274,6 +269,17 @@ class Service:
             raise ApiError(409, "Base branch was modified. Review and try the merge again.")
         self.mark_merged(pull, actor, merge_sha, pull.base_sha, landed)
         return merge_sha
+
+    def check_mergeable(self, pull: Pull, actor: str) -> None:
+        """Raise GitHub's refusal when protection or a ruleset on the base blocks `actor`."""
+        push = pushes.last_push(self.store, pull)
+        protection = self.store.protection.get(pull.base_ref)
+        blockers = merge_blockers(protection, pull, self.statuses, push)
+        blockers += ruleset_merge_blockers(
+            self.store, pull, self._actor(actor), self.statuses, push
+        )
+        if blockers:
+            raise ApiError(405, blockers[0])
 
     def merge_commit_for(
         self,
