@@ -15,6 +15,7 @@ import pytest
 
 from jitflow.adapters.git import Git
 from jitflow.adapters.github import GitHubGateway
+from tests.github.http_repo import Repo, started
 
 OWNER, REPO = "acme", "access"
 
@@ -111,3 +112,9 @@ def add_request(work: Path) -> None:
     """A change that adds a request file no other branch has."""
     number = next(_request_numbers)
     (work / "requests" / f"new-{number}.yaml").write_text(f"id: new-{number}\n")
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Iterator[Repo]:
+    """A stand-in of its own whose clones push over HTTP as alice, bob or carol."""
+    yield from started(tmp_path)

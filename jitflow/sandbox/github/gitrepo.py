@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from jitflow.adapters.git import Git
+from jitflow.sandbox.github.webflow import WebFlow
 
 ZERO_SHA = "0" * 40
 _GITHUB_COMMITTER = {
@@ -76,6 +78,8 @@ class BareRepo:
         self.files = lru_cache(maxsize=256)(self._files)
         self.commit = lru_cache(maxsize=1024)(self._commit)
         self.merge_outcome = lru_cache(maxsize=256)(self._merge_outcome)
+        self.raw_commit = lru_cache(maxsize=1024)(self._raw_commit)
+        self.web_flow = WebFlow()
 
     def branches(self) -> dict[str, str]:
         out = self.git.run(
@@ -117,6 +121,18 @@ class BareRepo:
             committer=Person(fields[6], fields[7], _utc(fields[8])),
             message=fields[9].rstrip("\n"),
         )
+
+    def _raw_commit(self, sha: str) -> bytes:
+        return self.git.execute(["cat-file", "commit", sha]).stdout
+
+    def verification(self, info: CommitInfo) -> dict[str, Any]:
+        """GitHub's `commit.verification` of a commit (webflow.py)."""
+        return self.web_flow.verification(self.raw_commit(info.sha), info.committer.date)
+
+    def sign_as_github(self, sha: str) -> str:
+        """A commit GitHub made, signed with its web-flow key (a new object id)."""
+        signed = self.web_flow.signed(self.raw_commit(sha))
+        return self.git.run("hash-object", "-t", "commit", "-w", "--stdin", input=signed)
 
     def _files(self, base: str, head: str) -> tuple[FileChange, ...]:
         """The change from `base` to `head`, one entry per file, like GitHub's file list."""
@@ -164,7 +180,7 @@ class BareRepo:
         for parent in parents:
             args += ["-p", parent]
         env = {**_GITHUB_COMMITTER, "GIT_AUTHOR_NAME": author[0], "GIT_AUTHOR_EMAIL": author[1]}
-        return self.git.run(*args, input=message.encode(), env=env)
+        return self.sign_as_github(self.git.run(*args, input=message.encode(), env=env))
 
     def update_branch(self, branch: str, new: str, old: str) -> bool:
         """Move a branch only if it still points at `old` (false when someone pushed)."""

@@ -65,9 +65,10 @@ def _replay_commit(git: BareRepo, tree: str, parent: str, info: CommitInfo) -> s
         "GIT_COMMITTER_NAME": GITHUB_IDENTITY[0],
         "GIT_COMMITTER_EMAIL": GITHUB_IDENTITY[1],
     }
-    return git.git.run(
+    replayed = git.git.run(
         "commit-tree", tree, "-p", parent, input=(info.message + "\n").encode(), env=env
     )
+    return git.sign_as_github(replayed)  # GitHub signs the commits it rebases
 
 
 def merge_queue(

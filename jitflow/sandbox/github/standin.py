@@ -105,6 +105,11 @@ class GitHubStandIn:
         return f"{self.api_url}/{self.owner}/{self.repo}.git"
 
     @property
+    def web_flow_public_key(self) -> str:
+        """The public key GitHub's own commits (merges, rebases) are signed with."""
+        return self._service.git.web_flow.public_key
+
+    @property
     def requests_log(self) -> list[tuple[str, str, int]]:
         with self._service.lock:
             return list(self._recorder.requests)
