@@ -168,3 +168,46 @@ def test_the_requester_pushing_their_own_commits_still_passes(scenario: Scenario
     forge(scenario, "req", {req: request_yaml(duration="1h")}, ALICE, pusher="alice")
     data = approve_and_check(scenario, number)
     assert data["approved"] is True, finding_codes(data)
+
+
+def _main_moves(scenario: Scenario) -> None:
+    scenario.commit("unrelated", {"NOTES.md": b"notes\n"}, login="carol")
+    scenario.work.run("push", "--quiet", "origin", "unrelated:main")
+
+
+def _click_update_branch(scenario: Scenario, number: int, login: str) -> str:
+    """The PR page's "Update branch" button, through the REST API as @login."""
+    from tests.standin_helpers import pygithub
+
+    pr = pygithub(scenario.standin, login).get_repo("acme/access").get_pull(number)
+    assert pr.update_branch() is True
+    return str(scenario.standin.pull(number)["head"]["sha"])
+
+
+def test_an_approver_clicking_update_branch_cannot_approve_the_request(
+    scenario: Scenario,
+) -> None:
+    req = "requests/alice-orders-1.yaml"
+    scenario.commit("req", {req: request_yaml()})
+    number = scenario.open("req")
+    _main_moves(scenario)
+    head = _click_update_branch(scenario, number, "bob")
+    data = approve_and_check(scenario, number)
+    assert {"pushed-by-other", "commit-not-by-author"} <= finding_codes(data)
+    assert data["approved"] is False
+    assert scenario.status(head, "jitflow/policy")["state"] == "failure"
+
+
+def test_the_requester_updating_her_branch_keeps_the_approval(scenario: Scenario) -> None:
+    """GitHub's merge commit is committed and signed by web-flow: verified, so it is alice's;
+    the request bytes are unchanged, so bob's earlier approval still holds."""
+    req = "requests/alice-orders-1.yaml"
+    scenario.commit("req", {req: request_yaml()})
+    number = scenario.open("req")
+    scenario.standin.submit_review(number, "bob", "APPROVE")
+    _main_moves(scenario)
+    head = _click_update_branch(scenario, number, "alice")
+    result = scenario.run_check(number)
+    assert result.exit_code is ExitCode.OK, codes(result)
+    assert codes(result) == set()
+    assert scenario.status(head, "jitflow/approval")["state"] == "success"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
+from jitflow.sandbox.github.landing import PullBranchApi
 from jitflow.sandbox.github.messages import Request, Response
 from jitflow.sandbox.github.protection import render_protection
 from jitflow.sandbox.github.render import Json, Renderer, node_id
@@ -22,7 +23,7 @@ def _int(value: str, name: str) -> int:
         raise ApiError(422, f"Invalid value for {name}: {value!r}") from None
 
 
-class Api(RulesetApi):
+class Api(RulesetApi, PullBranchApi):
     def __init__(self, service: Service, renderer: Renderer) -> None:
         self.svc = service
         self.r = renderer

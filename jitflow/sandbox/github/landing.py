@@ -9,15 +9,22 @@
   GitHub marks the PR merged with merge_commit_sha = the head, merged_by the pusher.
 - merge queue: each queued PR gets a merge (or squash) commit on top of the previous one in
   a `gh-readonly-queue/<base>/pr-<n>-<sha>` branch, and the base is fast-forwarded to it.
+
+And the "Update branch" button, which moves the PR's head instead: a merge of the base into
+the head, authored by whoever clicked, committed and signed by GitHub, and recorded as their
+push (so they become the PR's last pusher).
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from jitflow.sandbox.github import pushes
 from jitflow.sandbox.github.gitrepo import BareRepo, CommitInfo
+from jitflow.sandbox.github.messages import Request, Response
 
 if TYPE_CHECKING:
     from jitflow.sandbox.github.service import Service
@@ -108,3 +115,42 @@ def merge_queue(
     for pull, base, sha in built:
         service.mark_merged(pull, actor, sha, base, (sha,))
     return [sha for _, _, sha in built]
+
+
+def update_branch(service: Service, number: int, actor: str, expected: str | None) -> str:
+    """The "Update branch" button (merge method): the new head of PR `number`."""
+    from jitflow.sandbox.github.service import ApiError
+
+    pull = service.pull(number)
+    if pull.state != "open":
+        raise ApiError(422, "Pull request is not open")
+    if expected and expected != pull.head_sha:
+        raise ApiError(422, "expected head sha didn't match current head ref.")
+    base = service.git.branches()[pull.base_ref]
+    if service.git.contains(base, pull.head_sha):
+        raise ApiError(422, "There are no new commits on the base branch.")
+    outcome = service.git.merge_outcome(pull.head_sha, base)
+    if outcome.tree is None:
+        raise ApiError(422, "merge conflict between base and head")
+    message = f"Merge branch '{pull.base_ref}' into {pull.head_ref}\n"
+    identity = (actor, f"{actor}@users.noreply.github.com")
+    head = service.git.commit_tree(outcome.tree, (pull.head_sha, base), message, identity)
+    if not service.git.update_branch(pull.head_ref, head, pull.head_sha):
+        raise ApiError(422, "expected head sha didn't match current head ref.")
+    pushes.record(service.store, service.git, pull.head_ref, pull.head_sha, head, actor)
+    service.refresh()
+    return head
+
+
+class PullBranchApi:
+    """PUT .../pulls/{pull_number}/update-branch (mixed into `Api`)."""
+
+    svc: Service
+    _number: Callable[[Request], int]  # Api's: the PR number, 404 unless our repository
+
+    def update_pull_branch(self, req: Request) -> Response:
+        expected = req.body.get("expected_head_sha")
+        number = self._number(req)
+        update_branch(self.svc, number, req.user.login, str(expected) if expected else None)
+        url = f"https://github.com/{self.svc.owner}/{self.svc.repo}/pull/{number}"
+        return Response(202, {"message": "Updating pull request branch.", "url": url})

@@ -76,6 +76,12 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation("GET", _R + "/pulls/{pull_number}/merge", "pulls/check-if-merged", "check_merged"),
     Operation("PUT", _R + "/pulls/{pull_number}/merge", "pulls/merge", "merge_pull"),
+    Operation(
+        "PUT",
+        _R + "/pulls/{pull_number}/update-branch",
+        "pulls/update-branch",
+        "update_pull_branch",
+    ),
     Operation("GET", _R + "/commits/{ref}", "repos/get-commit", "get_commit"),
     Operation(
         "GET",

@@ -15,6 +15,7 @@ from jitflow.sandbox.github import pushes
 from jitflow.sandbox.github.api import Api
 from jitflow.sandbox.github.githttp import install_hook
 from jitflow.sandbox.github.gitrepo import ZERO_SHA, BareRepo
+from jitflow.sandbox.github.landing import update_branch
 from jitflow.sandbox.github.render import Renderer
 from jitflow.sandbox.github.rulesets import make_ruleset
 from jitflow.sandbox.github.server import Recorder, make_handler
@@ -235,6 +236,12 @@ class GitHubStandIn:
         with self._call():
             self._require_user(merged_by)
             return self._service.merge(number, merged_by, method)
+
+    def update_branch(self, number: int, clicked_by: str) -> str:
+        """The PR page's "Update branch" button, clicked by @clicked_by; the new head."""
+        with self._call():
+            self._require_user(clicked_by)
+            return update_branch(self._service, number, clicked_by, None)
 
     def merge_queue(
         self, numbers: Sequence[int], merged_by: str, method: str = "merge"
