@@ -200,6 +200,13 @@ def _scenario(standin: GitHubStandIn, work: Git) -> None:
     assert blocked.value.status == 405
     standin.set_branch_protection("main", {"required_status_checks": {"contexts": ["jitflow"]}})
     assert not pr.is_merged()
+    assert pr.update_branch() is False  # "Update branch" (422): nothing new on main yet
+    push_branch(work, "hotfix", {"HOTFIX.md": b"hotfix\n"}, "Hotfix")
+    work.run("push", "--quiet", "origin", "hotfix:main")
+    assert pr.update_branch(expected_head_sha=sha)
+    sha = repo.get_pull(pr.number).head.sha  # the merge of main into the PR, by alice
+    assert repo.get_commit(sha).raw_data["commit"]["verification"]["reason"] == "valid"
+    standin.create_status(sha, "bob", "success", "jitflow")
     with pytest.raises(GithubException) as stale:
         bob_pr.merge(sha="0" * 40)
     assert stale.value.status == 409
