@@ -134,6 +134,11 @@ class VaultPort(LedgerSource, Protocol):
 
     def recover_certificate(self, anchor: TokenInfo, receipt: TokenInfo) -> IssuedGrant: ...
 
+    def recover_journaled(self, anchor: TokenInfo) -> IssuedGrant | None:
+        """The certificate an ssh anchor's run signed and journaled before dying; None
+        when this runner never saw it."""
+        ...
+
     def adopt_membership(self, anchor: TokenInfo) -> IssuedGrant: ...
 
     def wrap(self, secret: Secret, ttl_seconds: int) -> str:

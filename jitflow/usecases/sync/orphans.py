@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from jitflow.core.grants import GrantHandle, TokenInfo
+from jitflow.core.grants import GrantHandle, IssuedGrant, TokenInfo
 from jitflow.core.ledger import Action, Event, Transition
 from jitflow.core.loading import format_time
 from jitflow.core.model import GrantKind
@@ -123,6 +123,7 @@ def _record_kept(
         request_bytes = run.state.request_bytes[request_id]
         run.report.done.append(("issue", request_id, anchor.accessor))
         return [steps.issue_commit(verdict, request_bytes, facts, run.now, Event.ISSUE)]
+    issued: IssuedGrant | None
     try:
         if anchor.accessor in receipts:
             issued = run.vault.recover_certificate(anchor, receipts[anchor.accessor])
@@ -139,13 +140,11 @@ def _record_kept(
     return deliver_and_record(run, verdict, issued, Event.ADOPT)
 
 
-def _lost_certificate(run: IssueRun, verdict: Verdict, anchor: Any) -> list[LedgerCommit]:
+def _lost_certificate(run: IssueRun, verdict: Verdict, anchor: TokenInfo) -> list[LedgerCommit]:
     """The run that made `anchor` died after asking Vault to sign and before recording the
     answer: a certificate may exist, known by its key id only. It reached nobody and can't
     be revoked, so no second one is signed: the ledger records it (serial unknown) and ends
     it as failed, the anchor goes, and the requester is told to ask again."""
-    from jitflow.adapters.vault.types import GrantHandle, IssuedGrant
-
     request_id = verdict.request_id
     expires = anchor.expire_time or run.now
     key_id = anchor.meta.get("jitflow_ssh_key_id", "") or "unknown"
