@@ -5,7 +5,7 @@ every PR gets a verdict. A PR that touches nothing under `requests/` passes the 
 with a description saying so; one that changes `policies/` must also load cleanly and pass
 the policy tests at its head (`jitflow/policy`), is approved only by a code owner of what it
 changes, on its current head (`jitflow/approval`), and its impact on past and active grants
-is posted in the PR comment.
+is posted in the PR comment. One that changes `.jitflow/outbound.yaml` must leave it loading.
 """
 
 from __future__ import annotations
@@ -69,6 +69,10 @@ def judge_change(
 ) -> ChangeGateReport:
     """The verdict on a PR without request files (its head is checked out in `repo`)."""
     paths = [f.path for f in pr.files]
+    outbound = _outbound_verdict(git, pr, paths)
+    if outbound is not None:
+        approval = _code_owner_verdict(git, github, pr, paths)
+        return ChangeGateReport(pr.number, pr.head_sha, outbound[0], approval, outbound[1])
     if not any(p.startswith(POLICY_DIR) for p in paths):
         nothing = "no access request and no policy change: nothing for jitflow to judge"
         approval = _code_owner_verdict(git, github, pr, paths) if paths else Verdict("success", "")
@@ -78,6 +82,27 @@ def judge_change(
     policy, details = _policy_verdict(git, pr, repo, now)
     approval = _code_owner_verdict(git, github, pr, paths)
     return ChangeGateReport(pr.number, pr.head_sha, policy, approval, details)
+
+
+def _outbound_verdict(
+    git: Git, pr: PullRequestFacts, paths: Sequence[str]
+) -> tuple[Verdict, tuple[str, ...]] | None:
+    """A broken `.jitflow/outbound.yaml` fails here, not in every sync run after the merge."""
+    from jitflow.core.outbound import OUTBOUND_PATH, parse_outbound
+
+    content = git.show_bytes(pr.head_sha, OUTBOUND_PATH) if OUTBOUND_PATH in paths else None
+    if content is None:
+        return None
+    findings = parse_outbound(content).findings
+    if not findings:
+        return None
+    from jitflow.reporters.escape import markdown_code, markdown_text
+
+    listing = "\n".join(
+        f"- {markdown_code(f'{f.path}:{f.line}:{f.column}')}: {markdown_text(f.message)}"
+        for f in findings
+    )
+    return Verdict("failure", f"{OUTBOUND_PATH} does not load"), (listing,)
 
 
 def _policy_verdict(

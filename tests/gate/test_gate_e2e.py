@@ -299,3 +299,24 @@ def test_request_open_pushes_the_branch_and_opens_the_pr(
     assert pull["user"]["login"] == "alice"
     assert pull["title"].startswith("Access request: orders-db-write for alice (30m)")
     assert pull["head"]["ref"].startswith("jitflow/request/alice-orders-db-write-")
+
+
+def test_a_broken_outbound_configuration_fails_its_pr_at_the_line(scenario: Scenario) -> None:
+    """`.jitflow/outbound.yaml` is judged like a policy: a mistake fails the PR, not every
+    sync run after the merge."""
+    broken = b"endpoints:\n  - name: siem\n    url: https://siem.example/in\n    format: ocsf\n"
+    head = scenario.commit("outbound", {".jitflow/outbound.yaml": broken})
+    number = scenario.open("outbound")
+    result = scenario.run_check(number)
+    assert result.exit_code is not ExitCode.OK
+    status = scenario.status(head, "jitflow/policy")
+    assert (status["state"], status["description"]) == (
+        "failure",
+        ".jitflow/outbound.yaml does not load",
+    )
+    assert "`.jitflow/outbound.yaml:2:5`" in scenario.comment(number)
+    assert "required key 'secret'" in scenario.comment(number)
+    fixed = broken + b"    secret: {env: SIEM_HMAC_KEY}\n"
+    head = scenario.commit("outbound", {".jitflow/outbound.yaml": fixed}, new=False)
+    assert scenario.run_check(number).exit_code is ExitCode.OK
+    assert scenario.status(head, "jitflow/policy")["state"] == "success"
