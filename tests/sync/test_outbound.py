@@ -190,7 +190,12 @@ def test_every_event_reaches_every_endpoint_exactly_once(world: World, tmp_path:
         # 5. grants end: the expiries go out too
         later = datetime.now(UTC) + timedelta(hours=1)
         world.sync("--now", later.strftime("%Y-%m-%dT%H:%M:%SZ"), env_extra=env)
-        world.sync(env_extra=env)  # nothing new: nothing sent
+        quiet = json.loads(world.sync("--format", "json", env_extra=env).stdout)  # nothing new
+        assert [(o["name"], o["events"], o["error"]) for o in quiet["outbound"]] == [
+            (name, 0, "") for name in ("siem-ocsf", "hooks", "splunk", "chat")
+        ]
+        tip = Git(world.bare).rev_parse("main")
+        assert {o["mark"] for o in quiet["outbound"]} == {tip}
 
         expected = expected_ids(world, config, later)
         kinds = Counter(uid.split(":")[1] for uid in expected)
