@@ -62,6 +62,8 @@ def post(target: Target, body: bytes, headers: Mapping[str, str]) -> int:
         ) from exc
     except ssl.SSLError as exc:
         raise OutboundError(f"endpoint {target.name}: TLS failed ({exc.reason})") from exc
+    except ValueError as exc:  # a URL or header http.client refuses (never echoed: secrets)
+        raise OutboundError(f"endpoint {target.name}: its URL or token is malformed") from exc
     except (OSError, http.client.HTTPException) as exc:
         raise OutboundError(
             f"endpoint {target.name}: cannot deliver ({type(exc).__name__})"

@@ -161,3 +161,12 @@ def test_slack_text_cannot_mention_link_or_format() -> None:
     assert "@" + ZWJ + "here" in text
     assert "https" + ZWJ + ":" in text and "evil" + ZWJ + ".example" in text
     assert "\n" not in text
+
+
+def test_a_token_with_a_line_break_is_refused_without_echoing_it() -> None:
+    from jitflow.adapters.outbound_http import OutboundError, Target, post
+
+    target = Target("siem", "https://127.0.0.1:9/services/collector/event", 1.0)
+    with pytest.raises(OutboundError) as caught:
+        post(target, b"{}", {"Authorization": "Splunk s3cret\r\nX-Injected: 1"})
+    assert caught.value.message == "endpoint siem: its URL or token is malformed"

@@ -157,7 +157,8 @@ def _start(git: Git, tip: str, store: OutboundStore, name: str, remote: str) -> 
     if not reachable(git, mark.commit, tip, remote):
         raise JitflowError(
             f"its mark {mark.commit[:12]} is not in main's history (was main rewritten?): "
-            "nothing sent; delete the mark to start again from the configuration's commit"
+            "nothing sent; delete the mark (`bao kv metadata delete` on its path) to start "
+            "again from the configuration's commit"
         )
     return mark.commit, mark.version
 
@@ -223,3 +224,6 @@ def after_sync(
         return deliver(repo, tip, store, environ, remote=remote)
     except JitflowError as exc:
         return OutboundSummary(warnings=[f"outbound delivery did not run: {exc.message}"])
+    except Exception as exc:  # a bug here must not hide what the run did (it is pushed)
+        name = type(exc).__name__
+        return OutboundSummary(warnings=[f"outbound delivery failed unexpectedly ({name})"])
