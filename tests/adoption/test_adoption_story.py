@@ -300,8 +300,9 @@ def test_an_organisation_adopts_jitflow_from_the_readme(org: Org) -> None:
                           headers={"X-Vault-Token": token}, timeout=30)  # fmt: skip
     assert looked.status_code == 200 and "jitflow-readonly" in looked.json()["data"]["policies"]
 
-    # 3. A request with a future start (merged now, not yet due), and a short grant.
-    start = datetime.now(UTC) + timedelta(seconds=16)
+    # 3. A request with a future start (merged now, not yet due), and a short grant. The start
+    #    leaves room for the gate, the merge and its sync on a loaded machine (16 s did not).
+    start = datetime.now(UTC) + timedelta(seconds=45)
     later = _approved_and_merged(org, "--for", "6s", "--start", _utc(start),
                                  "--reason", "Check the staging rollout at its start")  # fmt: skip
     assert not org.main_has(f"requests/active/{later}.yaml")
