@@ -69,8 +69,13 @@ class GitHubStandIn:
     def stop(self) -> None:
         if self._server is None:
             return
-        self._server.shutdown()
-        self._server.server_close()
+        server = self._server
+        # shutdown() waits without bound for serve_forever's loop; if that loop is stuck (once
+        # seen at a test teardown under heavy load), closing the socket below frees it.
+        stopper = threading.Thread(target=server.shutdown, name="standin-stop", daemon=True)
+        stopper.start()
+        stopper.join(timeout=10)
+        server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._server = self._thread = None
