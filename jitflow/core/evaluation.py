@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from jitflow.core.approvals import ApprovalFacts, ApprovalStatus, evaluate_approvals, members
+from jitflow.core.extension import extension_findings, find_target, self_approval_waiver
 from jitflow.core.loading import Loaded
 from jitflow.core.model import ActiveGrant, Finding, GrantKind, Groups, Policy, Request
 from jitflow.core.sshkeys import fingerprint, is_published
@@ -234,6 +235,9 @@ def _decide(
     approvals = evaluate_approvals(
         policy, request.requester, facts, groups, context.teams, break_glass=request.break_glass
     )
+    waiver = self_approval_waiver(request, policy, duration)
+    if waiver and not approvals.satisfied:
+        approvals = replace(approvals, waived=waiver)
     return RequestDecision(
         request.path,
         request.id,
@@ -345,6 +349,8 @@ def _policy_findings(
             "ticket",
             f"ticket {request.ticket!r} does not match {policy.ticket_pattern}",
         )
+    target = find_target(request, context.active_grants) if request.extends else None
+    out.extend(extension_findings(request, policy, target, duration, context.now))
     facts = context.approval_facts
     out.extend(_ssh_findings(request, policy, facts.author_ssh_keys if facts else None))
     if policy.active_per_requester is not None:
@@ -368,7 +374,7 @@ def held_places(
 
     def mine(grant: ActiveGrant) -> bool:
         return (
-            grant.id != request.id
+            grant.id not in (request.id, request.extends)
             and grant.policy == policy.name
             and grant.requester.lower() == request.requester.lower()
         )

@@ -172,6 +172,8 @@ class ActiveRecord:
     vault: Mapping[str, str] = field(default_factory=dict)
     approved_by: tuple[str, ...] = ()
     ssh_public_key: str | None = None  # the key an ssh grant's certificate was signed for
+    started_at: datetime | None = None  # the first issue of the grant (before any extension)
+    extends: str | None = None  # the grant this one extended
 
 
 def parse_active_record(content: bytes, request_id: str) -> ActiveRecord:
@@ -198,6 +200,12 @@ def parse_active_record(content: bytes, request_id: str) -> ActiveRecord:
         expires_at = None
     pr = grant.get("pr")
     approved = grant.get("approved_by")
+    started = grant.get("started_at") or grant.get("issued_at")
+    try:
+        started_at = parse_time(started) if isinstance(started, str) else None
+    except ValueError:
+        started_at = None
+    extends = grant.get("extends")
     key = data.get("ssh_public_key")
     return ActiveRecord(
         id=request_id,
@@ -210,6 +218,8 @@ def parse_active_record(content: bytes, request_id: str) -> ActiveRecord:
         vault={str(k): str(v) for k, v in vault.items()},
         approved_by=tuple(str(a) for a in approved) if isinstance(approved, list) else (),
         ssh_public_key=key.strip() if isinstance(key, str) and key.strip() else None,
+        started_at=started_at,
+        extends=extends if isinstance(extends, str) and extends else None,
     )
 
 

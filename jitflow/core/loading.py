@@ -10,8 +10,10 @@ from typing import Any
 from jitflow.core import schemas
 from jitflow.core.durations import DurationError, parse_duration
 from jitflow.core.model import (
+    DEFAULT_WARN_BEFORE,
     ApprovalRule,
     BreakGlass,
+    ExtensionRule,
     Finding,
     GrantKind,
     GrantSpec,
@@ -100,7 +102,8 @@ def parse_request(content: bytes, path: str) -> Loaded:
             findings.append(Finding("duration-invalid", str(exc), path, loc.line, loc.column))
     start = _parse_time(data.get("start"))
     strings = {
-        key: data.get(key) for key in ("policy", "requester", "reason", "ticket", "ssh_public_key")
+        key: data.get(key)
+        for key in ("policy", "requester", "reason", "ticket", "ssh_public_key", "extends")
     }
     if not isinstance(strings["policy"], str) or not isinstance(strings["requester"], str):
         return Loaded(None, tuple(findings))
@@ -119,6 +122,7 @@ def parse_request(content: bytes, path: str) -> Loaded:
         if isinstance(strings["ssh_public_key"], str)
         else None,
         break_glass=data.get("break_glass") is True,
+        extends=strings["extends"] if isinstance(strings["extends"], str) else None,
         locations=locations,
     )
     return Loaded(request, tuple(findings))
@@ -183,6 +187,20 @@ def parse_policy(content: bytes, path: str) -> Loaded:
     if secret_problem is not None:
         return Loaded(None, (secret_problem,))
     policy = _build_policy(data, path)
+    if policy.extension is not None and policy.extension.total_max < policy.max_duration:
+        line, column = document.position(("extension", "total_max"))
+        return Loaded(
+            None,
+            (
+                Finding(
+                    "policy-invalid",
+                    "extension.total_max is shorter than duration.max: no grant could be extended",
+                    path,
+                    line,
+                    column,
+                ),
+            ),
+        )
     if policy.default_duration > policy.max_duration:
         line, column = document.position(("duration", "default"))
         return Loaded(
@@ -231,6 +249,8 @@ _POLICY_DURATIONS = (
     ("start", "max_ahead"),
     ("break_glass", "max_duration"),
     ("break_glass", "post_review_within"),
+    ("extension", "total_max"),
+    ("extension", "self_approve_up_to"),
 )
 
 
@@ -238,17 +258,17 @@ def _duration_findings(document: Document, path: str) -> list[Finding]:
     """Each duration the schema's pattern accepts but the parser refuses (zero, too long),
     at its own line and column."""
     findings = []
-    for section, key in _POLICY_DURATIONS:
-        value = (document.data.get(section) or {}).get(key)
+    for section, key in (*_POLICY_DURATIONS, ("", "warn_before")):
+        holder = document.data.get(section) if section else document.data
+        value = (holder or {}).get(key)
         if not isinstance(value, str):
             continue
         try:
             parse_duration(value)
         except DurationError as exc:
-            line, column = document.position((section, key))
-            findings.append(
-                Finding("policy-invalid", f"{section}.{key}: {exc}", path, line, column)
-            )
+            line, column = document.position((section, key) if section else (key,))
+            name = f"{section}.{key}" if section else key
+            findings.append(Finding("policy-invalid", f"{name}: {exc}", path, line, column))
     return findings
 
 
@@ -297,6 +317,20 @@ def _build_policy(data: dict[str, Any], path: str) -> Policy:
             post_review_within=parse_duration(break_glass.get("post_review_within", "24h")),
         ),
         path=path,
+        extension=_extension_rule(data.get("extension")),
+        warn_before=parse_duration(data["warn_before"])
+        if "warn_before" in data
+        else DEFAULT_WARN_BEFORE,
+    )
+
+
+def _extension_rule(data: dict[str, Any] | None) -> ExtensionRule | None:
+    if data is None:
+        return None
+    self_approve = data.get("self_approve_up_to")
+    return ExtensionRule(
+        total_max=parse_duration(data["total_max"]),
+        self_approve_up_to=parse_duration(self_approve) if self_approve else None,
     )
 
 

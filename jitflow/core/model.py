@@ -104,6 +104,17 @@ class BreakGlass:
 
 
 @dataclass(frozen=True)
+class ExtensionRule:
+    """How a policy's grants may be extended (`extension:`)."""
+
+    total_max: timedelta  # from the grant's first issue to its final end
+    self_approve_up_to: timedelta | None = None  # the requester alone may extend by this much
+
+
+DEFAULT_WARN_BEFORE = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
 class Policy:
     name: str
     description: str
@@ -120,6 +131,8 @@ class Policy:
     max_start_ahead: timedelta = timedelta(days=7)
     break_glass: BreakGlass = BreakGlass()
     path: str = ""
+    extension: ExtensionRule | None = None  # None: grants of this policy can't be extended
+    warn_before: timedelta = DEFAULT_WARN_BEFORE  # the expiry warning's lead
 
 
 @dataclass(frozen=True)
@@ -137,6 +150,7 @@ class Request:
     start: datetime | None = None
     ssh_public_key: str | None = None
     break_glass: bool = False
+    extends: str | None = None  # the id of the active grant this request extends
     locations: dict[str, Location] = field(default_factory=dict, compare=False, hash=False)
 
     def where(self, key: str) -> Location:
@@ -197,6 +211,7 @@ class ActiveGrant:
     policy: str
     requester: str
     expires_at: datetime | None = None
+    started_at: datetime | None = None  # the first issue of the grant (before any extension)
 
 
 @dataclass(frozen=True)

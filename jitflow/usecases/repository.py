@@ -158,7 +158,9 @@ def parse_active(content: bytes, path: str) -> ActiveGrant | None:
     record = parse_active_record(content, request_id_for(path))
     if not record.policy and not record.requester:
         return None
-    return ActiveGrant(record.id, record.policy, record.requester, record.expires_at)
+    return ActiveGrant(
+        record.id, record.policy, record.requester, record.expires_at, record.started_at
+    )
 
 
 def read_policies(git: Git, commit: str, names: Sequence[str]) -> dict[str, Loaded]:
