@@ -28,6 +28,7 @@ class Outcome(StrEnum):
     REVOKED = "revoked"
     DENIED = "denied"
     FAILED = "failed"
+    EXTENDED = "extended"  # replaced by an approved extension (its own row goes on)
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,8 @@ class AuditRow:
     approved_at: tuple[tuple[str, datetime], ...] = ()  # (login, when), where recorded
     requested_seconds: int | None = None
     granted_seconds: int | None = None
+    extends: str = ""  # the grant this one extended (and replaced)
+    extended_by: str = ""  # the extension that replaced this grant
 
     def span(self, now: datetime) -> tuple[datetime, datetime] | None:
         """The time the grant existed (or the request's moment when never issued)."""
@@ -146,6 +149,8 @@ def build_row(trail: RequestTrail, record: Mapping[str, Any] | None) -> AuditRow
             f"{_text(as_mapping(f).get('code'))}: {_text(as_mapping(f).get('message'))}"
             for f in findings
         )
+    if not detail and ended.get("extended_by"):
+        detail = f"extended by {_text(ended.get('extended_by'))}"
     ended_by = _text(ended.get("by"))
     if not ended_by and trail.revocation is not None:
         ended_by = trail.revocation.name
@@ -185,6 +190,8 @@ def build_row(trail: RequestTrail, record: Mapping[str, Any] | None) -> AuditRow
         approved_at=_approval_times(grant.get("approved_at")),
         requested_seconds=_seconds(grant.get("requested_seconds")),
         granted_seconds=_seconds(grant.get("granted_seconds")),
+        extends=_text(grant.get("extends")),
+        extended_by=_text(ended.get("extended_by")),
     )
 
 
@@ -202,7 +209,13 @@ def _seconds(value: object) -> int | None:
 
 
 def _outcome(text: str) -> Outcome:
-    aliases = {"expire": "expired", "revoke": "revoked", "deny": "denied", "fail": "failed"}
+    aliases = {
+        "expire": "expired",
+        "revoke": "revoked",
+        "deny": "denied",
+        "fail": "failed",
+        "extend": "extended",
+    }
     try:
         return Outcome(aliases.get(text, text))
     except ValueError:

@@ -27,6 +27,8 @@ class Event(StrEnum):
     FAIL = "fail"
     ADOPT = "adopt"
     POST_REVIEW = "post-review"  # evidence of a break-glass grant's post-hoc review
+    EXTEND = "extend"  # a grant ended because an approved extension replaced it
+    WARN = "warn"  # the requester was warned on the PR that the grant is about to expire
 
 
 class EndReason(StrEnum):
@@ -34,6 +36,7 @@ class EndReason(StrEnum):
     REVOKED = "revoked"
     DENIED = "denied"
     FAILED = "failed"
+    EXTENDED = "extended"  # replaced by its extension (`ended.extended_by`), which goes on
 
 
 END_REASON_OF_EVENT = {
@@ -41,6 +44,7 @@ END_REASON_OF_EVENT = {
     Event.REVOKE: EndReason.REVOKED,
     Event.DENY: EndReason.DENIED,
     Event.FAIL: EndReason.FAILED,
+    Event.EXTEND: EndReason.EXTENDED,
 }
 
 
@@ -87,6 +91,8 @@ class GrantBlock:
     # when each counted approval was submitted on GitHub (login -> time); empty when unknown
     approved_at: Mapping[str, datetime] = field(default_factory=dict)
     ssh_key_fingerprint: str = ""  # SHA256 of the signed key, as `ssh-keygen -lf` shows it
+    extends: str = ""  # the grant this one extends (and replaces)
+    started_at: datetime | None = None  # an extension: the first issue of the grant it extends
 
 
 @dataclass(frozen=True)
@@ -99,6 +105,7 @@ class EndedBlock:
     pr: int | None = None
     merge_commit: str | None = None
     findings: tuple[Finding, ...] = ()
+    extended_by: str = ""  # reason extended: the extension that replaced this grant
 
 
 def _with_newline(content: bytes) -> bytes:
@@ -114,6 +121,8 @@ def render_grant(block: GrantBlock) -> str:
     data.update(
         issued_at=format_time(block.issued_at),
         expires_at=format_time(block.expires_at),
+        extends=block.extends,
+        started_at=format_time(block.started_at) if block.started_at else "",
         requested_seconds=block.requested_seconds,
         granted_seconds=block.granted_seconds,
         approved_by=list(block.approved_by),
@@ -125,6 +134,9 @@ def render_grant(block: GrantBlock) -> str:
         policy_commit=block.policy_commit,
         break_glass=block.break_glass,
     )
+    for key in ("extends", "started_at"):
+        if not data[key]:
+            del data[key]  # a grant that extends nothing reads as before
     if not block.approved_at:
         del data["approved_at"]  # records written before times were kept look the same
     if block.ssh_key_fingerprint:
@@ -143,6 +155,8 @@ def render_ended(block: EndedBlock) -> str:
         data["pr"] = block.pr
     if block.merge_commit:
         data["merge_commit"] = block.merge_commit
+    if block.extended_by:
+        data["extended_by"] = block.extended_by
     if block.findings:
         data["findings"] = [{"code": f.code, "message": f.message} for f in block.findings]
     return dump_block("ended", data)
@@ -233,6 +247,7 @@ class Trailers:
     requester: str
     approved_by: tuple[str, ...] = ()
     expires: datetime | None = None
+    extends: str = ""  # an issue that extends a grant, or the end of a grant by extension
 
 
 def commit_message(trailers: Trailers, body: str = "") -> str:
@@ -249,6 +264,8 @@ def commit_message(trailers: Trailers, body: str = "") -> str:
         lines.append(f"Jitflow-Approved-By: {', '.join(trailers.approved_by)}")
     if trailers.expires is not None:
         lines.append(f"Jitflow-Expires: {format_time(trailers.expires)}")
+    if trailers.extends:
+        lines.append(f"Jitflow-Extends: {trailers.extends}")
     return "\n".join(lines) + "\n"
 
 

@@ -25,6 +25,7 @@ class EventKind(StrEnum):
     REVOKED = "revoked"
     DENIED = "denied"
     FAILED = "failed"
+    EXTENDED = "extended"  # ended because an approved extension replaced it
     REVIEWED = "break-glass-reviewed"
 
 
@@ -33,6 +34,7 @@ _END_KINDS = {
     Outcome.REVOKED: EventKind.REVOKED,
     Outcome.DENIED: EventKind.DENIED,
     Outcome.FAILED: EventKind.FAILED,
+    Outcome.EXTENDED: EventKind.EXTENDED,
 }
 
 

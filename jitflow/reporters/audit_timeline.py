@@ -26,6 +26,7 @@ COLOURS = {
     Outcome.REVOKED: "#d97706",
     Outcome.DENIED: "#64748b",
     Outcome.FAILED: "#7c3aed",
+    Outcome.EXTENDED: "#0891b2",
 }
 FLAGGED = "#dc2626"
 CHART_WIDTH, LABEL_WIDTH, TRACK_HEIGHT, LANE_GAP, AXIS_HEIGHT = 1160, 230, 18, 12, 30

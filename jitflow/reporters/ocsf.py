@@ -47,6 +47,7 @@ _MAPPING: Mapping[EventKind, tuple[int, str, tuple[int, str]]] = {
     EventKind.EXPIRED: (REVOKE, "", _SUCCESS),
     EventKind.REVOKED: (REVOKE, "", _SUCCESS),
     EventKind.FAILED: (REVOKE, "", _SUCCESS),
+    EventKind.EXTENDED: (REVOKE, "", _SUCCESS),
     EventKind.REVIEWED: (OTHER, "Review Break-Glass Grant", _SUCCESS),
 }
 
@@ -89,6 +90,7 @@ def _message(event: LedgerEvent) -> str:
         EventKind.EXPIRED: f"{row.requester}'s grant of {what} expired",
         EventKind.REVOKED: f"{event.actor} revoked {row.requester}'s grant of {what}",
         EventKind.FAILED: f"{row.requester}'s grant of {what} failed and was revoked",
+        EventKind.EXTENDED: f"{row.requester}'s grant of {what} was replaced by its extension",
         EventKind.REVIEWED: f"{event.actor} reviewed {row.requester}'s break-glass grant",
     }[event.kind]
     return f"{text}: {event.detail}" if event.detail else text

@@ -222,6 +222,7 @@ class HistoryBuilder:
         ticket: str | None = "INC-4211",
         break_glass: bool = False,
         request_id: str | None = None,
+        extends: str | None = None,
     ) -> Handle:
         """A PR branch with one commit by the requester adding requests/<id>.yaml."""
         request_id = request_id or f"{requester}-{policy}-{at:%Y%m%d%H%M}"
@@ -235,6 +236,8 @@ class HistoryBuilder:
             lines.append(f"ticket: {ticket}")
         if break_glass:
             lines.append("break_glass: true")
+        if extends:
+            lines.append(f"extends: {extends}")
         self.git.run("checkout", "-q", "-b", f"request/{request_id}", "main")
         self.write(f"requests/{request_id}.yaml", "\n".join(lines) + "\n")
         sha = self.commit(requester, f"Request {policy} for {requester}", at)
@@ -323,6 +326,7 @@ class HistoryBuilder:
         pr: int | None = None,
         findings: Sequence[Mapping[str, str]] = (),
         extra: Mapping[str, Any] | None = None,
+        extended_by: str = "",
     ) -> str:
         """The runner archives the record with an `ended:` block."""
         source = f"requests/active/{handle.id}.yaml"
@@ -334,13 +338,16 @@ class HistoryBuilder:
             ended["pr"] = pr
         if findings:
             ended["findings"] = [dict(f) for f in findings]
+        if extended_by:
+            ended["extended_by"] = extended_by
         tail = dump_block("ended", ended)
         for key, value in (extra or {}).items():
             tail += dump_block(key, value)
         self.remove(source)
         handle.path = f"requests/archive/{at:%Y/%m}/{handle.id}.yaml"
         self.write(handle.path, text + tail)
-        event = {"expired": "expire", "revoked": "revoke", "denied": "deny"}.get(reason, "fail")
+        events = {"expired": "expire", "revoked": "revoke", "denied": "deny", "extended": "extend"}
+        event = events.get(reason, "fail")
         handle.end_commit = self.runner_commit(event, handle, at)
         return handle.end_commit
 

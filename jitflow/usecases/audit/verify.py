@@ -51,6 +51,7 @@ from jitflow.usecases.audit.checks import (
     check_vault,
     text_field,
 )
+from jitflow.usecases.audit.extensions import Extensions, check_extension
 from jitflow.usecases.audit.github_checks import PullRequests, check_github
 from jitflow.usecases.audit.gitlog import LedgerEntry, head_of, iter_commits, iter_ledger
 from jitflow.usecases.audit.memberships import Memberships, MembershipSource, check_memberships
@@ -188,6 +189,7 @@ def run_verify(
     violations: list[Violation] = []
     active_grants: list[tuple[str, str]] = []  # (accessor, request id)
     memberships = Memberships()
+    extensions = Extensions()
     checked = 0
     trails = _trails(git, head, runner, checker)
     for chunk in _chunks(iter_ledger(git, trails, with_request_text=True)):
@@ -203,6 +205,10 @@ def run_verify(
             policy = next(terms) if has_terms else (None, Groups())
             row = build_row(entry.trail, entry.record)
             violations += check_entry(entry, row, policy, git, now, options.tolerance)
+            issue_sha = entry.trail.issue.sha if entry.trail.issue else ""
+            if entry.trail.issue is not None:
+                violations += check_extension(row, entry.record, policy, issue_sha)
+                extensions.add(row, entry.record, issue_sha)
             violations += check_presence(entry.trail, present, now, options.tolerance)
             grant = as_mapping(as_mapping(entry.record).get("grant"))
             if github is not None:
@@ -217,6 +223,7 @@ def run_verify(
         violations += _drain(git, checker, trust)
     violations += _drain(git, checker, trust)
     violations += checker.violations
+    violations += extensions.check()
     violations += [
         Violation(
             "checkpoint-hides-deletion",

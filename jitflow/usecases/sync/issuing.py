@@ -29,6 +29,12 @@ from jitflow.usecases.sync.context import (
     verdict_for,
 )
 from jitflow.usecases.sync.decide import Verdict
+from jitflow.usecases.sync.extending import (
+    extension_note,
+    judge_extension,
+    supersede,
+    with_extension,
+)
 from jitflow.usecases.sync.state import MainState
 from jitflow.usecases.sync.writer import LedgerCommit
 
@@ -62,6 +68,7 @@ def issue_due(run: IssueRun, issues: Sequence[Transition]) -> list[LedgerCommit]
         except JitflowError as exc:
             report.errors.append(f"deciding {t.request_id}: {exc.message}")
             continue
+        verdict = judge_extension(run.state, memory, run.now, verdict)
         if not verdict.approved:
             commits.append(deny(verdict, run.state, run.now, run.runner, run.comments))
             report.done.append(
@@ -104,13 +111,8 @@ def deliver_and_record(
     kind = verdict.decision.policy.grant.kind  # type: ignore[union-attr]
     pr = verdict.pr
     assert pr is not None  # an approved verdict always has its PR
-    issue = steps.issue_commit(
-        verdict,
-        run.state.request_bytes[request_id],
-        steps.facts_of(issued, kind),
-        run.now,
-        event,
-    )
+    facts = with_extension(run.state, verdict, steps.facts_of(issued, kind))
+    issue = steps.issue_commit(verdict, run.state.request_bytes[request_id], facts, run.now, event)
     why = run.memory.failed.get(request_id)
     missing_key = False
     if why is None:
@@ -126,11 +128,18 @@ def deliver_and_record(
                 return [issue] if kind is GrantKind.SSH and not receipt else []
             run.memory.failed[request_id] = why
     if why is None:
-        note = steps.issued_note(verdict, issued)
+        note = steps.issued_note(verdict, issued) + extension_note(facts.extends, kind)
         run.comments.append((pr.number, f"status:{request_id}", note))
         until = f"until {issued.expires_at:%Y-%m-%dT%H:%M:%SZ}"
         run.report.done.append((event.value, request_id, until))
-        return [issue]
+        ended, error = supersede(
+            run.state, run.vault, run.memory, run.now, run.runner, verdict, issued
+        )
+        if error:
+            run.report.errors.append(error)
+        if ended:
+            run.report.done.append(("extend", facts.extends, f"replaced by {request_id}"))
+        return [issue, *ended]
     requester = verdict.decision.request.requester  # type: ignore[union-attr]
     note = steps.failed_note(request_id, requester, why, missing_key=missing_key)
     run.comments.append((pr.number, f"status:{request_id}", note))

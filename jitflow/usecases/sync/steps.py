@@ -203,6 +203,8 @@ class IssueFacts:
     expires_at: datetime
     granted_seconds: int
     vault: Mapping[str, str]
+    extends: str = ""  # an extension: the grant it replaces
+    started_at: datetime | None = None  # an extension: that grant's first issue
 
 
 def facts_of(issued: IssuedGrant, kind: GrantKind) -> IssueFacts:
@@ -236,6 +238,8 @@ def issue_commit(
         break_glass=decision.break_glass,
         approved_at=approval_times(pr.reviews, verdict.approved_by),
         ssh_key_fingerprint=fingerprint(decision.request.ssh_public_key or ""),
+        extends=facts.extends,
+        started_at=facts.started_at,
     )
     trailers = Trailers(
         event,
@@ -244,6 +248,7 @@ def issue_commit(
         decision.request.requester,
         verdict.approved_by,
         facts.expires_at,
+        facts.extends,
     )
     files: dict[str, bytes | None] = {
         request_path(verdict.request_id): None,
@@ -282,11 +287,16 @@ def end_commit(
     pr: int | None = None,
     still_active_file: bool = True,
     findings: tuple[Finding, ...] = (),
+    extended_by: str = "",
 ) -> LedgerCommit:
-    reason = {Event.EXPIRE: EndReason.EXPIRED, Event.FAIL: EndReason.FAILED}.get(
-        event, EndReason.REVOKED
+    reason = {
+        Event.EXPIRE: EndReason.EXPIRED,
+        Event.FAIL: EndReason.FAILED,
+        Event.EXTEND: EndReason.EXTENDED,
+    }.get(event, EndReason.REVOKED)
+    ended = EndedBlock(
+        at=now, reason=reason, by=by, pr=pr, findings=findings, extended_by=extended_by
     )
-    ended = EndedBlock(at=now, reason=reason, by=by, pr=pr, findings=findings)
     files: dict[str, bytes | None] = {
         archive_path(record.id, now): archive_record(record_bytes, ended)
     }
@@ -295,7 +305,8 @@ def end_commit(
     trailers = Trailers(
         event, record.id, record.policy, record.requester, record.approved_by, record.expires_at
     )
-    return LedgerCommit(commit_message(trailers), files, now)
+    body = f"Replaced by its approved extension {extended_by}." if extended_by else ""
+    return LedgerCommit(commit_message(trailers, body), files, now)
 
 
 def failed_delivery_commit(
