@@ -39,6 +39,11 @@ from jitflow.cli.options import IsoTime, complete_policy, format_option, now_or,
     help="Emergency access where the policy allows it; reviewed afterwards.",
 )
 @click.option(
+    "--extends",
+    metavar="ID",
+    help="Extend your active grant ID by --for instead of asking anew (same policy).",
+)
+@click.option(
     "--as", "login", metavar="LOGIN", help="Your GitHub login. Default: git config github.user."
 )
 @click.option(
@@ -79,6 +84,7 @@ def request(
     start: datetime | None,
     ssh_key: Path | None,
     break_glass: bool,
+    extends: str | None,
     login: str | None,
     base: str,
     open_pr: bool,
@@ -113,6 +119,7 @@ def request(
             ssh_key_file=ssh_key,
             break_glass=break_glass,
             base=base,
+            extends=extends,
         )
     )
     opened = None

@@ -38,6 +38,7 @@ class RequestOptions:
     ssh_key_file: Path | None = None
     break_glass: bool = False
     base: str = "HEAD"
+    extends: str | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +89,8 @@ def render_request(options: RequestOptions, login: str) -> str:
             ) from exc
     if options.break_glass:
         data["break_glass"] = True
+    if options.extends:
+        data["extends"] = options.extends
     return SCHEMA_COMMENT + dump(data)
 
 

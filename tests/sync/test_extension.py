@@ -165,3 +165,36 @@ def test_identity_group_extension_keeps_the_membership(world: World) -> None:
 
     world.sync("--now", new["expires_at"])
     assert entity not in _members(world)
+
+
+WARN_POLICY = EXT_POLICY.replace(b"name: ops-ext", b"name: ops-warn") + b"warn_before: 20m\n"
+
+
+def test_expiry_warning_once_then_told_of_the_end(world: World) -> None:
+    world.env["JITFLOW_GITHUB_WRITE_INTERVAL"] = "0"
+    _publish(world, {"policies/ops-warn.yaml": WARN_POLICY})
+    grant_id, number = world.approved_merge("ops-warn")
+    world.sync()
+    grant = active_grant(world, grant_id)
+    assert grant is not None
+    expires = parse_time(grant["expires_at"])
+    bodies = [c["body"] for c in world.standin.comments(number)]
+    assert any("@alice, your grant is issued until" in b for b in bodies)
+
+    world.sync("--now", format_time(expires - timedelta(minutes=25)))  # before warn_before
+    assert events(world, grant_id) == ["issue"]
+    for minutes in (15, 14):  # inside the window twice: one warning only
+        world.sync("--now", format_time(expires - timedelta(minutes=minutes)))
+    assert events(world, grant_id) == ["issue", "warn"]
+    warnings = [
+        c for c in world.standin.comments(number) if f"`{grant_id}` expires at" in c["body"]
+    ]
+    assert len(warnings) == 1
+    body = warnings[0]["body"]
+    assert "@alice" in body and "(in 15m)" in body
+    assert f"jitflow request ops-warn --extends {grant_id} --for 30m" in body
+    assert f"extends: {grant_id}" in body
+
+    world.sync("--now", grant["expires_at"])
+    ended = [c["body"] for c in world.standin.comments(number) if "has ended" in c["body"]]
+    assert len(ended) == 1 and "@alice, your grant expired" in ended[0]

@@ -91,7 +91,7 @@ def deny(
     if verdict.request_id in state.archived_ids or verdict.request_id in state.active_bytes:
         commit = _reused_id_paths(commit, verdict.merge_commit)
     if verdict.pr is not None:
-        note = steps.denied_note(verdict.request_id, verdict.all_findings())
+        note = steps.denied_note(verdict.request_id, verdict.all_findings(), requester)
         comments.append((verdict.pr.number, f"status:{verdict.request_id}", note))
     return commit
 

@@ -29,7 +29,7 @@ from jitflow.core.ledger import ActiveRecord, Event
 from jitflow.core.model import ActiveGrant, GrantKind
 from jitflow.errors import JitflowError
 from jitflow.usecases.sync import steps
-from jitflow.usecases.sync.context import RunMemory, kind_guess
+from jitflow.usecases.sync.context import Comment, RunMemory, kind_guess
 from jitflow.usecases.sync.decide import Verdict
 from jitflow.usecases.sync.state import MainState
 from jitflow.usecases.sync.writer import LedgerCommit
@@ -98,6 +98,7 @@ def supersede(
     runner: str,
     verdict: Verdict,
     issued: object,
+    comments: list[Comment],
 ) -> tuple[list[LedgerCommit], str | None]:
     """End the grant `verdict` extended, once its replacement was delivered: (commits, error)."""
     from jitflow.adapters.vault.types import GrantHandle
@@ -122,6 +123,9 @@ def supersede(
     commit = steps.end_commit(
         record, content, Event.EXTEND, now, runner, extended_by=verdict.request_id
     )
+    if record.pr is not None:
+        note = steps.ended_note(record, Event.EXTEND, runner, verdict.request_id)
+        comments.append((record.pr, f"ended:{grant_id}", note))
     return [commit], None
 
 

@@ -133,7 +133,7 @@ def deliver_and_record(
         until = f"until {issued.expires_at:%Y-%m-%dT%H:%M:%SZ}"
         run.report.done.append((event.value, request_id, until))
         ended, error = supersede(
-            run.state, run.vault, run.memory, run.now, run.runner, verdict, issued
+            run.state, run.vault, run.memory, run.now, run.runner, verdict, issued, run.comments
         )
         if error:
             run.report.errors.append(error)

@@ -35,6 +35,7 @@ from jitflow.usecases.sync.recent import checkpoint_trailer
 from jitflow.usecases.sync.signing import ledger_signer, record_anchor
 from jitflow.usecases.sync.state import MainState, read_state
 from jitflow.usecases.sync.waiting import deny_unapproved_waiting
+from jitflow.usecases.sync.warnings import ending_ids, warn_expiring
 from jitflow.usecases.sync.writer import Identity, LedgerCommit, LedgerWriter, fetch, push
 
 MAX_ATTEMPTS = 6
@@ -169,7 +170,9 @@ def _carry_out(
     # `--revoke` is ended in the name of whoever ran the workflow (GITHUB_ACTOR).
     actor = environ.get("GITHUB_ACTOR", "") or runner
     names = (runner, actor)
-    commits += _end_grants(git, state, ends, vault, github, now, names, memory, report, writer)
+    commits += _end_grants(
+        git, state, ends, vault, github, now, names, memory, report, writer, comments
+    )
     orphans: dict[str, list[Transition]] = {}
     for t in transitions:
         if t.action is Action.ADOPT_OR_REVOKE:
@@ -184,6 +187,8 @@ def _carry_out(
         if not options.no_issue:  # --no-issue only ends grants: it records nothing else
             commits += deny_unapproved_waiting(run, waiting)
             commits += record_post_reviews(git, state, github, now, report)
+            ending = ending_ids(report.done) | memory.revoked | set(memory.superseded)
+            commits += warn_expiring(git, state, now, ending, comments)
     except JitflowError as exc:
         # Vault or GitHub went away mid-run: what is already done is still recorded below,
         # the rest is left for the next sync.
@@ -202,6 +207,7 @@ def _end_grants(
     memory: RunMemory,
     report: SyncReport,
     writer: LedgerWriter,
+    notes: list[Comment],
 ) -> list[LedgerCommit]:
     runner, actor = names
     records = {r.id: r for r in state.ledger.active}
@@ -230,17 +236,24 @@ def _end_grants(
         if r.id not in memory.revoked
     ]
     planned = []
+    endings: dict[str, Comment] = {}
     for t, record, content in targets:
         if t.deletion_commit:
             by, pr = _revoker(github, t.deletion_commit, runner)
             commit = steps.end_commit(
                 record, content, Event.REVOKE, now, by, pr=pr, still_active_file=False
             )
+            event = Event.REVOKE
         elif t.action is Action.REVOKE:
+            by, event = actor, Event.REVOKE
             commit = steps.end_commit(record, content, Event.REVOKE, now, actor)
         else:
+            by, event = runner, Event.EXPIRE
             commit = steps.end_commit(record, content, Event.EXPIRE, now, runner)
         planned.append((t, record, commit))
+        if record.pr is not None:  # the requester hears it on the grant's own PR
+            note = steps.ended_note(record, event, by)
+            endings[record.id] = (record.pr, f"ended:{record.id}", note)
     # git builds these commits while Vault revokes; only those revoked are kept below.
     writer.start_early([commit for _, _, commit in planned])
     outcomes = {h.request_id: o for h, o in vault.revoke_many(handles)}
@@ -252,6 +265,8 @@ def _end_grants(
             continue
         memory.revoked.add(record.id)
         commits.append(commit)
+        if record.id in endings:
+            notes.append(endings[record.id])
         report.done.append((t.action.value, record.id, str(outcome or "")))
     return commits
 

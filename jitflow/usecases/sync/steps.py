@@ -139,7 +139,9 @@ def format_duration_seconds(seconds: int) -> str:
 def issued_note(verdict: Verdict, issued: IssuedGrant) -> str:
     decision = verdict.decision
     requested = int(decision.duration.total_seconds() if decision and decision.duration else 0)
-    text = f"### `{verdict.request_id}` is active\n\nIssued until {format_time(issued.expires_at)}."
+    requester = decision.request.requester if decision and decision.request else ""
+    who = f"{markdown_mention(requester)}, your grant is issued" if requester else "Issued"
+    text = f"### `{verdict.request_id}` is active\n\n{who} until {format_time(issued.expires_at)}."
     if issued.capped or (requested and issued.granted_ttl_seconds < requested):
         text += (
             f"\n\n**Vault granted a shorter TTL than asked:** "
@@ -178,11 +180,12 @@ def failed_note(
     )
 
 
-def denied_note(request_id: str, findings: tuple[Finding, ...]) -> str:
+def denied_note(request_id: str, findings: tuple[Finding, ...], requester: str = "") -> str:
+    who = f"{markdown_mention(requester)}: the" if requester else "The"
     lines = [
         f"### `{request_id}` was denied at issue time",
         "",
-        "The merge did not satisfy the policy when re-checked from scratch, so nothing was "
+        f"{who} merge did not satisfy the policy when re-checked from scratch, so nothing was "
         "issued and the request was archived as denied:",
         "",
     ]
@@ -190,6 +193,24 @@ def denied_note(request_id: str, findings: tuple[Finding, ...]) -> str:
         "- (no reason recorded)"
     ]
     return "\n".join(lines) + "\n"
+
+
+def ended_note(record: ActiveRecord, event: Event, by: str, extended_by: str = "") -> str:
+    """Told on the grant's PR when it ends: expired, revoked (by whom), or replaced."""
+    head = f"### `{record.id}` has ended\n\n{markdown_mention(record.requester)}, your grant "
+    if event is Event.EXTEND:
+        text = head + f"was replaced by its extension `{extended_by}`."
+    elif event is Event.EXPIRE:
+        text = head + "expired and was revoked in Vault."
+    else:
+        text = head + f"was revoked in Vault (by {markdown_mention(by)})."
+    if record.kind is GrantKind.SSH and event is not Event.EXTEND:
+        until = format_time(record.expires_at) if record.expires_at else "its end"
+        text += (
+            " Its SSH certificate can't be revoked early: it stays valid until "
+            f"{until}, and open SSH sessions are not ended."
+        )
+    return text + "\n"
 
 
 # -- records --------------------------------------------------------------------------------

@@ -1,0 +1,139 @@
+"""Warning before expiry: once per grant, a comment on its request PR mentioning the requester,
+with the command that extends it, recorded as an empty runner commit.
+
+A grant is due for its warning when it expires within its policy's `warn_before` (default
+10m, the policy as on main now). The record is the commit (`Jitflow-Event: warn`,
+`Jitflow-Request: <id>`, `Jitflow-Expires`): a later run finds it among the commits since
+the earliest warning window still open, so a rerun never warns twice. The comment is posted
+(in place, under a marker) only once the commit is on main.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from jitflow.adapters.git import Git
+from jitflow.core.durations import format_duration
+from jitflow.core.history import parse_trailers
+from jitflow.core.ledger import ActiveRecord, Event, Trailers, commit_message
+from jitflow.core.loading import format_time
+from jitflow.core.model import DEFAULT_WARN_BEFORE, Policy
+from jitflow.reporters.escape import markdown_code, markdown_mention
+from jitflow.usecases.repository import deepen, is_shallow, read_policies
+from jitflow.usecases.sync.context import Comment
+from jitflow.usecases.sync.state import MainState
+from jitflow.usecases.sync.writer import LedgerCommit
+
+_DEPTHS = (64, 512, 4096)
+_PLAIN = re.compile(r"[a-z0-9-]+")
+
+
+def warn_expiring(
+    git: Git,
+    state: MainState,
+    now: datetime,
+    ending: set[str],
+    comments: list[Comment],
+) -> list[LedgerCommit]:
+    """A warn commit (and its comment, queued) for each grant entering its warning window."""
+    records = [r for r in state.ledger.active if r.id not in ending and r.pr is not None]
+    records = [r for r in records if r.expires_at is not None and r.expires_at > now]
+    if not records:
+        return []
+    loaded = read_policies(git, state.commit, sorted({r.policy for r in records}))
+    policies = {name: p.value for name, p in loaded.items() if isinstance(p.value, Policy)}
+    due = []
+    for record in records:
+        policy = policies.get(record.policy)
+        lead = policy.warn_before if policy is not None else DEFAULT_WARN_BEFORE
+        assert record.expires_at is not None
+        if record.expires_at - lead <= now:
+            due.append((record, policy, record.expires_at - lead))
+    if not due:
+        return []
+    since = min(opens for _, _, opens in due) - timedelta(minutes=1)
+    warned = _warned(git, state.commit, since)
+    commits = []
+    for record, policy, _ in due:
+        if record.id in warned:
+            continue
+        commits.append(_warn_commit(record, now))
+        assert record.pr is not None
+        body = warning_note(record, policy, now)
+        comments.append((record.pr, f"warning:{record.id}", body))
+    return commits
+
+
+def _warned(git: Git, tip: str, since: datetime) -> set[str]:
+    """Ids with a warn commit on main's first parents since `since` (deepening a shallow
+    checkout until the history reaches back that far)."""
+    stamp = format_time(since)
+    for depth in (0, *_DEPTHS):
+        if depth:
+            deepen(git, tip, depth)
+        shas = git.run("rev-list", "--first-parent", f"--since={stamp}", tip).split()
+        oldest = shas[-1] if shas else tip
+        if not is_shallow(git) or git.ok("cat-file", "-e", f"{oldest}^"):
+            break
+    log = git.run(
+        "log",
+        "--first-parent",
+        f"--since={stamp}",
+        "--format=%B%x00",
+        "--grep=^Jitflow-Event: warn$",
+        tip,
+    )
+    found = set()
+    for message in log.split("\0"):
+        trailers = parse_trailers(message)
+        if trailers.get("jitflow-event") == Event.WARN.value:
+            found.add(trailers.get("jitflow-request", ""))
+    return found
+
+
+def _warn_commit(record: ActiveRecord, now: datetime) -> LedgerCommit:
+    trailers = Trailers(
+        Event.WARN, record.id, record.policy, record.requester, expires=record.expires_at
+    )
+    body = f"Warned {record.requester} on PR #{record.pr} that the grant ends soon."
+    return LedgerCommit(commit_message(trailers, body), {}, now)
+
+
+def warning_note(record: ActiveRecord, policy: Policy | None, now: datetime) -> str:
+    """The comment: who, when it ends, and exactly how to extend (or that it can't be)."""
+    assert record.expires_at is not None
+    left = format_duration(record.expires_at - now)
+    text = (
+        f"### `{record.id}` expires at {format_time(record.expires_at)} (in {left})\n\n"
+        f"{markdown_mention(record.requester)}, your grant of {markdown_code(record.policy)} "
+        "ends soon. "
+    )
+    if policy is None or policy.extension is None or not _PLAIN.fullmatch(record.policy):
+        return text + (
+            f"Policy {markdown_code(record.policy)} does not allow extensions: if you still need access, "
+            "open a new request once this one has ended.\n"
+        )
+    rule = policy.extension
+    step = rule.self_approve_up_to or policy.default_duration
+    free = (
+        f" An extension by at most {format_duration(rule.self_approve_up_to)} needs no approval."
+        if rule.self_approve_up_to
+        else ""
+    )
+    return text + (
+        "To extend it, open an extension request (same policy; the grant runs on from "
+        f"its current end, at most {format_duration(rule.total_max)} in all):{free}\n\n"
+        "```sh\n"
+        f"jitflow request {record.policy} --extends {record.id} --for "
+        f'{format_duration(step)} --reason "..." --base origin/main --open\n'
+        "```\n\n"
+        f"or add a file `requests/<new-id>.yaml` with `extends: {record.id}` next to "
+        "`policy`, `requester`, `duration` and `reason`.\n"
+    )
+
+
+def ending_ids(done: Sequence[tuple[str, str, str]]) -> set[str]:
+    """Grants this run ended (nothing to warn about)."""
+    return {rid for event, rid, _ in done if event in ("expire", "revoke", "extend", "fail")}
