@@ -43,6 +43,7 @@ ALICE_REQUEST_EXAMPLE = "alice-orders-db-write-20261122-k3p9"
 CAROL_REQUEST_EXAMPLE = "carol-orders-db-write-20261122-m2x8"
 ALICE_CERT_EXAMPLE = "alice-orders-api-cert-20261122-c4t1"
 ORDERS_API_EXAMPLE = "https://orders-api.example.com/"
+ALICE_EXTENSION_EXAMPLE = "alice-orders-db-write-20261122-x7q2"
 EXAMPLES = (
     VAULT_ADDR_EXAMPLE,
     ORDERS_DB_EXAMPLE,
@@ -50,6 +51,7 @@ EXAMPLES = (
     CAROL_REQUEST_EXAMPLE,
     ALICE_CERT_EXAMPLE,
     ORDERS_API_EXAMPLE,
+    ALICE_EXTENSION_EXAMPLE,
 )
 WORKFLOW_BOT = "github-actions[bot]"  # who writes jitflow's comments in GitHub Actions
 _GIT_IDENTITY = "[user]\n\tname = Dana Admin\n\temail = dana@example.com\n"
@@ -255,6 +257,20 @@ class Lifecycle(ScenarioWorld):
         has_password = bool(self.session.variable("PGPASSWORD"))  # never shown on failure
         assert user.startswith("v-token-") and has_password
         assert user in ran.stdout.split(), ran.stdout  # psql logged in as the grant's user
+
+    def after_extend(self, ran: Ran) -> None:
+        grant = self.substitutions[ALICE_REQUEST_EXAMPLE]
+        found = re.search(r"on branch jitflow/request/(\S+) ", ran.stdout)
+        assert found, ran.stdout
+        self.substitutions[ALICE_EXTENSION_EXAMPLE] = found.group(1)
+        content = self.world.alice.show_bytes(
+            f"jitflow/request/{found.group(1)}", f"requests/{found.group(1)}.yaml"
+        )
+        assert f"extends: {grant}" in (content or b"").decode()
+
+    def after_extend_check(self, ran: Ran) -> None:
+        # 20m is within orders-db-write's extension.self_approve_up_to: approved already
+        assert "jitflow check: APPROVED" in ran.stdout, ran.stdout
 
     def after_revoke(self, ran: Ran) -> None:
         request_id = self.substitutions[ALICE_REQUEST_EXAMPLE]
