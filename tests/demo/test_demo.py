@@ -33,6 +33,11 @@ STEP_LINES = [
     r"✓ sync issues \d grant\(s\)",
     r"✓ alice runs jitflow creds: decrypted with her SSH key, unwrapped once: token s\.\*\*\*\*",
     r"✓ alice uses them: Vault token lookup-self OK \(policies: default, staging-read\)",
+    r"✓ now = \S+Z; sync comments on #1.*: @alice, your grant ends soon, with `jitflow request "
+    r"\.\.\. --extends <id>` \(recorded once: a second sync stays quiet\)",
+    r"✓ alice opens PR #\d+ \(extends: alice-staging-readonly-\S+, for 20m\); carol approves "
+    r"and merges; sync issues a new token until the old end \+ 20m and revokes the old one",
+    r"✓ the token of alice-staging-readonly-\S+ \(replaced\): Vault token lookup-self denied",
     r"✓ now = \S+Z; sync expires and revokes \d grant\(s\)",
     r"✓ refused: Vault token lookup-self denied \(403\)",
     r"✓ jitflow audit: \d request\(s\), from git history alone",

@@ -13,10 +13,14 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from jitflow.errors import VaultError
 from jitflow.usecases.demo.progress import Narrator, StepFailed
 from jitflow.usecases.demo.world import BOT, OWNER, REPO, DemoWorld
+
+if TYPE_CHECKING:
+    from jitflow.usecases.sync.context import SyncReport
 
 OUTSIDER = "mallory"
 
@@ -70,10 +74,34 @@ def play(world: DemoWorld, narrator: Narrator, now: datetime) -> datetime:
     _sync(world, narrator, opened, datetime.now(UTC).replace(microsecond=0), "issue")
     secrets = _fetch_credentials(world, narrator, opened)
     _use_credentials(world, narrator, opened, secrets, expect_working=True)
-    later = _expiry(world, opened) + timedelta(minutes=1)
-    _sync(world, narrator, opened, later, "expire")
+    opened, secrets = _extension_chapter(world, narrator, opened, secrets)
+    for batch in _by_expiry(world, opened):  # the extended grant ends 20 minutes later
+        later = _expiry(world, batch) + timedelta(minutes=1)
+        _sync(world, narrator, batch, later, "expire")
     _use_credentials(world, narrator, opened, secrets, expect_working=False)
     return later
+
+
+def _extension_chapter(
+    world: DemoWorld,
+    narrator: Narrator,
+    opened: list[OpenedRequest],
+    secrets: dict[str, dict[str, str]],
+) -> tuple[list[OpenedRequest], dict[str, dict[str, str]]]:
+    """The warning before expiry, then alice extends her first grant (extend_story)."""
+    from jitflow.usecases.demo.extend_story import extend, warn
+
+    warn(world, narrator, opened, _expiry(world, opened) - timedelta(minutes=9))
+    first = opened[0]
+    extended = extend(world, narrator, first)
+    fresh = _fetch_credentials(world, narrator, [extended])
+    _use_credentials(world, narrator, [extended], fresh, expect_working=True)
+    with narrator.step("the replaced credentials are refused") as step:
+        works, what = _try(world, secrets[first.request_id])
+        if works:
+            raise StepFailed(f"{first.request_id}: still works after its extension")
+        step.done(f"the token of {first.request_id} (replaced): {what}")
+    return [extended, *opened[1:]], {**secrets, **fresh}
 
 
 def _open_request(world: DemoWorld, narrator: Narrator, ask: Ask, now: datetime) -> OpenedRequest:
@@ -106,7 +134,7 @@ def _open_request(world: DemoWorld, narrator: Narrator, ask: Ask, now: datetime)
     return OpenedRequest(ask, created.id, number, created.commit)
 
 
-def _gate(world: DemoWorld, number: int, action: str, now: datetime) -> dict[str, str]:
+def gate_statuses(world: DemoWorld, number: int, action: str, now: datetime) -> dict[str, str]:
     """What `jitflow check --event` does in the workflow; returns the statuses it set."""
     from jitflow.usecases.gate import GateOptions, run_gate
 
@@ -134,7 +162,7 @@ def _check(
 ) -> list[OpenedRequest]:
     """Run the check on every PR; return those still waiting for an approval."""
     with narrator.step("the check evaluates the PRs") as step:
-        states = [_gate(world, r.number, "opened", now) for r in opened]
+        states = [gate_statuses(world, r.number, "opened", now) for r in opened]
         shown = []
         for request, state in zip(opened, states, strict=True):
             if state.get("jitflow/policy") != "success":
@@ -160,7 +188,9 @@ def _outsider_approves(
     with narrator.step(f"{OUTSIDER} approves") as step:
         for request in pending:
             world.standin.submit_review(request.number, OUTSIDER, "APPROVE")
-            approval = _gate(world, request.number, "submitted", now).get("jitflow/approval")
+            approval = gate_statuses(world, request.number, "submitted", now).get(
+                "jitflow/approval"
+            )
             if approval == "success":
                 raise StepFailed(f"{OUTSIDER}'s approval of PR #{request.number} was counted")
         step.done(
@@ -178,7 +208,9 @@ def _approve(
         for request in opened:
             reviewer = request.ask.approver
             world.standin.submit_review(request.number, reviewer, "APPROVE")
-            approval = _gate(world, request.number, "submitted", now).get("jitflow/approval")
+            approval = gate_statuses(world, request.number, "submitted", now).get(
+                "jitflow/approval"
+            )
             if approval != "success":
                 raise StepFailed(f"{reviewer} approved PR #{request.number}: still {approval}")
         step.done(
@@ -200,17 +232,9 @@ def _merge(world: DemoWorld, narrator: Narrator, opened: list[OpenedRequest]) ->
 def _sync(
     world: DemoWorld, narrator: Narrator, opened: list[OpenedRequest], now: datetime, expect: str
 ) -> None:
-    from jitflow.usecases.sync import SyncOptions, run_sync
-
     label = "time jumps past the expiry; sync" if expect == "expire" else "sync"
     with narrator.step(label) as step:
-        env = world.runner_env
-        with world.github_as(BOT) as github:
-            report = run_sync(
-                SyncOptions(world.runner.path, now), world.runner_vault(), github, env
-            )
-        if report.errors:
-            raise StepFailed("; ".join(report.errors))
+        report = _run_sync(world, now)
         done = {request_id for event, request_id, _ in report.done if event == expect}
         missing = [r.request_id for r in opened if r.request_id not in done]
         if missing:
@@ -221,6 +245,22 @@ def _sync(
             f"{when}sync {verb} {len(opened)} grant(s), one commit each on main "
             f"(pushed {str(report.pushed)[:12]})"
         )
+
+
+def _run_sync(world: DemoWorld, now: datetime) -> SyncReport:
+    from jitflow.usecases.sync import SyncOptions, run_sync
+
+    with world.github_as(BOT) as github:
+        options = SyncOptions(world.runner.path, now)
+        report = run_sync(options, world.runner_vault(), github, world.runner_env)
+    if report.errors:
+        raise StepFailed("; ".join(report.errors))
+    return report
+
+
+def run_demo_sync(world: DemoWorld, now: datetime) -> list[tuple[str, str, str]]:
+    """One sync run as the workflow does it, at `now`: what it did (event, id, detail)."""
+    return _run_sync(world, now).done
 
 
 def _fetch_credentials(
@@ -293,6 +333,19 @@ def _try(world: DemoWorld, values: dict[str, str]) -> tuple[bool, str]:
     if result.returncode != 0:
         return False, "PostgreSQL login refused"
     return True, f"PostgreSQL login OK as {result.stdout.strip()}"
+
+
+def _by_expiry(world: DemoWorld, opened: list[OpenedRequest]) -> list[list[OpenedRequest]]:
+    """The grants in groups that end within a couple of minutes of each other, earliest first."""
+    ordered = sorted(opened, key=lambda r: _expiry(world, [r]))
+    batches: list[list[OpenedRequest]] = []
+    for request in ordered:
+        end = _expiry(world, [request])
+        if batches and end - _expiry(world, batches[-1]) <= timedelta(minutes=2):
+            batches[-1].append(request)
+        else:
+            batches.append([request])
+    return batches
 
 
 def _expiry(world: DemoWorld, opened: list[OpenedRequest]) -> datetime:

@@ -188,7 +188,7 @@ def _carry_out(
             commits += deny_unapproved_waiting(run, waiting)
             commits += record_post_reviews(git, state, github, now, report)
             ending = ending_ids(report.done) | memory.revoked | set(memory.superseded)
-            commits += warn_expiring(git, state, now, ending, comments)
+            commits += warn_expiring(git, state, now, ending, comments, report)
     except JitflowError as exc:
         # Vault or GitHub went away mid-run: what is already done is still recorded below,
         # the rest is left for the next sync.

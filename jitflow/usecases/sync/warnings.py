@@ -22,7 +22,7 @@ from jitflow.core.loading import format_time
 from jitflow.core.model import DEFAULT_WARN_BEFORE, Policy
 from jitflow.reporters.escape import markdown_code, markdown_mention
 from jitflow.usecases.repository import deepen, is_shallow, read_policies
-from jitflow.usecases.sync.context import Comment
+from jitflow.usecases.sync.context import Comment, SyncReport
 from jitflow.usecases.sync.state import MainState
 from jitflow.usecases.sync.writer import LedgerCommit
 
@@ -36,6 +36,7 @@ def warn_expiring(
     now: datetime,
     ending: set[str],
     comments: list[Comment],
+    report: SyncReport,
 ) -> list[LedgerCommit]:
     """A warn commit (and its comment, queued) for each grant entering its warning window."""
     records = [r for r in state.ledger.active if r.id not in ending and r.pr is not None]
@@ -63,6 +64,7 @@ def warn_expiring(
         assert record.pr is not None
         body = warning_note(record, policy, now)
         comments.append((record.pr, f"warning:{record.id}", body))
+        report.done.append(("warn", record.id, f"PR #{record.pr}: {body.splitlines()[0]}"))
     return commits
 
 
