@@ -12,6 +12,9 @@ issue's is (the new anchor token's `explicit_max_ttl` is the time left to the ne
   own, earlier, `valid_before`), its anchor token is.
 - `identity-group`: the membership stays (the new grant holds it); only the old anchor token
   ends.
+- `secret` (any leased secret): a new lease read with the new anchor token; the old lease is
+  revoked with its anchor, except where the engine can't revoke early (STS credentials,
+  certificates), which then stay valid until their own, earlier, end, as for any revocation.
 
 The old grant ends only after the new credentials were delivered, with a commit of its own
 (event `extend`, `ended.reason: extended`, `ended.extended_by`). A failed delivery ends the
@@ -141,6 +144,7 @@ _SWITCH = {
     GrantKind.DATABASE: "use the new database credentials from the comment above",
     GrantKind.SSH: "use the new certificate from the comment above",
     GrantKind.IDENTITY_GROUP: "nothing to do: your Vault entity stays in the group",
+    GrantKind.SECRET: "use the new secret from the comment above",
 }
 
 
@@ -150,5 +154,5 @@ def extension_note(extends: str, kind: GrantKind) -> str:
         return ""
     return (
         f"\nThis extends `{extends}`, which ended now that this grant was delivered: "
-        f"{_SWITCH[kind]}.\n"
+        f"{_SWITCH.get(kind, 'use the new credentials from the comment above')}.\n"
     )

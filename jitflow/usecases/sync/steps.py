@@ -210,6 +210,9 @@ def ended_note(record: ActiveRecord, event: Event, by: str, extended_by: str = "
             " Its SSH certificate can't be revoked early: it stays valid until "
             f"{until}, and open SSH sessions are not ended."
         )
+    elif record.vault.get("revocable") == "false":
+        note = record.vault.get("revocation_note") or "this secret can't be revoked early"
+        text += f" {markdown_text(note)}"
     return text + "\n"
 
 
