@@ -70,6 +70,7 @@ class AuditRow:
     granted_seconds: int | None = None
     extends: str = ""  # the grant this one extended (and replaced)
     extended_by: str = ""  # the extension that replaced this grant
+    warned_at: datetime | None = None  # when the runner warned the requester of the expiry
 
     def span(self, now: datetime) -> tuple[datetime, datetime] | None:
         """The time the grant existed (or the request's moment when never issued)."""
@@ -192,6 +193,7 @@ def build_row(trail: RequestTrail, record: Mapping[str, Any] | None) -> AuditRow
         granted_seconds=_seconds(grant.get("granted_seconds")),
         extends=_text(grant.get("extends")),
         extended_by=_text(ended.get("extended_by")),
+        warned_at=min((w.at for w in trail.warnings), default=None),
     )
 
 

@@ -93,6 +93,7 @@ class RequestTrail:
     post_reviews: list[tuple[CommitRef, str]] = field(default_factory=list)
     foreign_writes: list[ForeignWrite] = field(default_factory=list)
     modified_after_merge: list[str] = field(default_factory=list)
+    warnings: list[CommitRef] = field(default_factory=list)  # the runner's expiry warnings
 
     @property
     def is_on_main(self) -> bool:
@@ -156,6 +157,9 @@ class HistoryFolder:
         trailers = parse_trailers(commit.message)
         if trailers.get("jitflow-event") == "post-review" and commit.on_main:
             self._post_review(commit, ref, trailers)
+        if trailers.get("jitflow-event") == "warn" and commit.on_main and self._by_runner(commit):
+            for request_id in split_list(trailers.get("jitflow-request", "")):
+                self._trail(request_id).warnings.append(ref)
         deletes_only_active = bool(commit.changes) and all(
             c.status == "D" and ACTIVE_PATH.match(c.path) for c in commit.changes
         )

@@ -228,6 +228,7 @@ def test_audit_rows_match_what_the_pipeline_did(world: World, clock: Clock) -> N
             "outcome_detail": None,
             "extends": None,
             "extended_by": None,
+            "warned_at": None,
             "request_commit": happened.request_commit,
             "merge_commit": happened.merge_commit,
             "issue_commit": commits.get(("issue", rid)),

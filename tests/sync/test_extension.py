@@ -4,9 +4,12 @@ ended as `extended`; and the ways an extension is refused at sync."""
 
 from __future__ import annotations
 
+import io
+import json
 from datetime import timedelta
 
 from jitflow.core.loading import format_time, parse_time
+from jitflow.usecases.audit.report import AuditOptions, ReportFormat, run_audit
 from tests.sync.conftest import World, vault_api
 from tests.sync.observe import active_grant, archived, events, ledger_trailers, live_accessors
 from tests.sync.test_kinds_through_sync import GROUP_POLICY, _members, _publish
@@ -198,3 +201,10 @@ def test_expiry_warning_once_then_told_of_the_end(world: World) -> None:
     world.sync("--now", grant["expires_at"])
     ended = [c["body"] for c in world.standin.comments(number) if "has ended" in c["body"]]
     assert len(ended) == 1 and "@alice, your grant expired" in ended[0]
+    # `jitflow audit` shows when the requester was warned
+    world.runner.run("fetch", "--quiet", "origin")
+    out = io.StringIO()
+    options = AuditOptions(repo=world.runner.path, ref="origin/main", format=ReportFormat.JSON)
+    run_audit(options, out)
+    [row] = [r for r in json.loads(out.getvalue())["rows"] if r["id"] == grant_id]
+    assert row["warned_at"] == format_time(expires - timedelta(minutes=15))
