@@ -94,6 +94,15 @@ def _request_section(item: RequestDecision, blob_url: str) -> list[str]:
                         f"{format_duration(item.duration)} (max {format_duration(policy.max_duration)})",
                     )
                 )
+        if request.extends:
+            total = policy.extension.total_max if policy and policy.extension else None
+            limit = f" (at most {format_duration(total)} in all)" if total else ""
+            rows.append(
+                (
+                    "Extends",
+                    f"{markdown_code(request.extends)}: runs on from its current end{limit}",
+                )
+            )
         rows.append(("Start", format_time(item.start) if item.start else "at merge"))
         if request.reason and report_reason(request.reason):
             rows.append(("Reason", escape_markdown(request.reason)))

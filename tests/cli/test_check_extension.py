@@ -73,9 +73,9 @@ def test_extension_over_total_max_says_how_much_is_left(repo: GitRepo) -> None:
 
 
 def test_policy_without_extension_rule_refuses(repo: GitRepo) -> None:
-    content = _extension().replace("policy: orders-db-write", "policy: staging-readonly")
+    content = _extension().replace("policy: orders-db-write", "policy: k8s-prod-admins")
     content = content.replace("ticket: INC-1\n", "")
-    run = _run(repo, "carol-ext-staging", content)
+    run = _run(repo, "carol-ext-k8s", content)
     _denied(run, "extension-not-allowed", 5)
     _denied(run, "extends-other-policy", 1)
 
@@ -97,3 +97,18 @@ def test_other_persons_grant_is_refused(repo: GitRepo) -> None:
 def test_start_is_refused_on_an_extension(repo: GitRepo) -> None:
     run = _run(repo, "carol-ext-start", _extension(start="'2026-11-22T11:00:00Z'"))
     _denied(run, "extends-with-start", 7)
+
+
+def test_pr_comment_tells_reviewers_which_grant_is_extended(repo: GitRepo) -> None:
+    from jitflow.core.loading import parse_time
+    from jitflow.reporters.pr_comment import render_pr_comment
+    from jitflow.usecases.check import CheckOptions, run_check
+    from tests.cli.scenarios import NOW
+
+    repo.branch(
+        "carol-ext-comment", {"requests/carol-ext-comment.yaml": _extension()}, author="carol"
+    )
+    options = CheckOptions(repo.path, "main", "carol-ext-comment", parse_time(NOW), "carol")
+    body = render_pr_comment(run_check(options), "https://github.com/acme/access/blob/x")
+    row = f"| **Extends** | `{ACTIVE_CAROL}`: runs on from its current end (at most 4h in all) |"
+    assert row in body, body
