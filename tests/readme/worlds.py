@@ -147,11 +147,13 @@ class DemoHistory(ScenarioWorld):
         Git(self.session.cwd).run("pull", "--quiet", "--ff-only")
 
     def after_audit(self, ran: Ran) -> None:
-        assert "2 request(s)" in ran.stdout
+        # staging-readonly, its extension, orders-db-write
+        assert "3 request(s)" in ran.stdout
         csv = (self.session.cwd / "alice.csv").read_text(encoding="utf-8").splitlines()
         assert csv[0].startswith("id,requester,policy,")
-        assert len(csv) == 3 and all(",alice," in line for line in csv[1:])
-        table, report = ran.stdout.split("2 request(s)\n", 1)  # the table, then the JSON
+        assert len(csv) == 4 and all(",alice," in line for line in csv[1:])
+        assert sum(",extended," in line for line in csv) == 1  # the grant its extension replaced
+        table, report = ran.stdout.split("3 request(s)\n", 1)  # the table, then the JSON
         assert "REQUESTER" in table
         rows = json.loads(report)["rows"]
         assert [row["policy"] for row in rows] == ["orders-db-write"]
@@ -160,7 +162,7 @@ class DemoHistory(ScenarioWorld):
         assert html.startswith("<!DOCTYPE html>") and "orders-db-write" in html
 
     def after_verify(self, ran: Ran) -> None:
-        assert "2 request(s) checked" in ran.stdout and "all invariants hold" in ran.stdout
+        assert "3 request(s) checked" in ran.stdout and "all invariants hold" in ran.stdout
 
     def after_review(self, ran: Ran) -> None:
         written = sorted(p.name for p in (self.session.cwd / "reviews").iterdir())
@@ -170,7 +172,7 @@ class DemoHistory(ScenarioWorld):
         assert "| alice | 1 |" in text
 
     def after_impact(self, ran: Ran) -> None:
-        assert "replayed 2 request(s); 1 would be decided differently" in ran.stdout
+        assert "replayed 3 request(s); 1 would be decided differently" in ran.stdout
         assert "alice-orders-db-write-" in ran.stdout
         assert "after:  denied (duration-over-max)" in ran.stdout
 
