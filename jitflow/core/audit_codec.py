@@ -35,6 +35,7 @@ def trail_to_json(trail: RequestTrail) -> Json:
         "post_reviews": [[_ref_out(ref), who] for ref, who in trail.post_reviews],
         "foreign_writes": [list(astuple(w)) for w in trail.foreign_writes],
         "modified_after_merge": list(trail.modified_after_merge),
+        "warnings": [_ref_out(ref) for ref in trail.warnings],
     }
 
 
@@ -57,6 +58,7 @@ def trail_from_json(data: object) -> RequestTrail:
         post_reviews=[_review_in(item) for item in _list(d["post_reviews"])],
         foreign_writes=[ForeignWrite(*_strs(w, 4)) for w in _list(d["foreign_writes"])],
         modified_after_merge=[_str(s) for s in _list(d["modified_after_merge"])],
+        warnings=[ref for ref in (_ref_in(w) for w in _list(d["warnings"])) if ref is not None],
     )
 
 
@@ -85,6 +87,9 @@ def row_from_json(data: object) -> AuditRow:
         merged_by=text["merged_by"],
         ended_by=text["ended_by"],
         outcome_detail=text["outcome_detail"],
+        extends=text["extends"],
+        extended_by=text["extended_by"],
+        warned_at=times["warned_at"],
         requested_at=times["requested_at"],
         merged_at=times["merged_at"],
         issued_at=times["issued_at"],
@@ -114,9 +119,11 @@ _ROW_TEXT = (
     "merged_by",
     "ended_by",
     "outcome_detail",
+    "extends",
+    "extended_by",
 )
 _ROW_PLAIN = (*_ROW_TEXT, "break_glass", "pr", "requested_seconds", "granted_seconds")
-_ROW_TIMES = ("requested_at", "merged_at", "issued_at", "expires_at", "ended_at")
+_ROW_TIMES = ("requested_at", "merged_at", "issued_at", "expires_at", "ended_at", "warned_at")
 
 
 def _ref_out(ref: CommitRef | None) -> list[str] | None:

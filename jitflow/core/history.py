@@ -284,6 +284,7 @@ def continue_trail(newer: RequestTrail, older: RequestTrail) -> RequestTrail | N
         post_reviews=newer.post_reviews + older.post_reviews,
         foreign_writes=newer.foreign_writes + older.foreign_writes,
         modified_after_merge=newer.modified_after_merge + older.modified_after_merge,
+        warnings=newer.warnings + older.warnings,
     )
 
 
