@@ -71,7 +71,9 @@ def test_self_approved_extension_replaces_the_token_up_to_the_new_end(world: Wor
     assert new["extends"] == grant_id
     assert new["started_at"] == old["issued_at"]
     end = parse_time(old["expires_at"]) + timedelta(minutes=20)
-    assert abs(parse_time(new["expires_at"]) - end) <= timedelta(seconds=5)
+    # Vault counts the TTL from when it creates the token, a few seconds after the sync read
+    # its clock: the end drifts later by that much (extension.SLACK allows a minute)
+    assert -timedelta(seconds=2) <= parse_time(new["expires_at"]) - end <= timedelta(seconds=60)
     assert new["approved_by"] == []
     # Vault itself ends it: the new token's explicit max TTL runs to the new end
     max_ttl, expire_time = _token_end(world, new["vault"]["accessor"]) or (0, "")
