@@ -256,3 +256,53 @@ def grant_targets(
         wanted["acls"] += acls
         wanted["groups"] += groups
     return {key: sorted(set(values)) for key, values in wanted.items()}
+
+
+def _statements(role: Mapping[str, Any]) -> list[str]:
+    raw = role.get("revocation_statements") or []
+    joined = ";".join(str(s) for s in (raw if isinstance(raw, list) else [raw]))
+    return [" ".join(s.lower().split()) for s in joined.split(";") if s.strip()]
+
+
+def check_database_sessions(policy: Policy, role: Mapping[str, Any] | None) -> Check | None:
+    """`vault.sessions.<policy>`: revoking a database grant terminates its open sessions.
+
+    A PostgreSQL role dropped while connected keeps its sessions (running statements, open
+    transactions and their locks), so the role's revocation statements must terminate the
+    backends before `DROP ROLE`. Statements for another database can't be judged: a warning.
+    """
+    if policy.grant.kind is not GrantKind.DATABASE or role is None:
+        return None
+    check_id = f"vault.sessions.{policy.name}"
+    path = f"{policy.grant.mount}/roles/{policy.grant.role}"
+    statements = _statements(role)
+    terminate = next((i for i, s in enumerate(statements) if "pg_terminate_backend" in s), None)
+    drop = next((i for i, s in enumerate(statements) if s.startswith("drop role")), None)
+    fix = (  # an instruction to the admin, not a query
+        f"bao write {path} revocation_statements=... that start with SELECT "  # noqa: S608
+        "pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE usename = '{{name}}'; "
+        f"(see {_DOCS} step 4)"
+    )
+    if not statements:
+        return fail(
+            check_id,
+            f"{path} has no revocation_statements: Vault's default drops the role but leaves "
+            "its open sessions running (transactions, locks, long statements)",
+            fix,
+        )
+    if terminate is not None and (drop is None or terminate < drop):
+        return ok(check_id, f"{path}: revoking a grant terminates its open sessions")
+    if drop is not None:
+        late = " only after DROP ROLE (the role's sessions are no longer found)"
+        return fail(
+            check_id,
+            f"{path}: revocation drops the role but does not terminate its open sessions"
+            f"{late if terminate is not None else ''}: they run on after the grant ends",
+            fix,
+        )
+    return warn(
+        check_id,
+        f"{path}: jitflow can't tell whether these revocation statements end open sessions "
+        "(not PostgreSQL's DROP ROLE)",
+        f"make them terminate the user's sessions (MySQL: KILL its threads; see {_DOCS} step 4)",
+    )

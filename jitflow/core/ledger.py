@@ -106,6 +106,7 @@ class EndedBlock:
     merge_commit: str | None = None
     findings: tuple[Finding, ...] = ()
     extended_by: str = ""  # reason extended: the extension that replaced this grant
+    sessions: str = ""  # what the end did to sessions opened with the grant (live_sessions)
 
 
 def _with_newline(content: bytes) -> bytes:
@@ -159,6 +160,8 @@ def render_ended(block: EndedBlock) -> str:
         data["extended_by"] = block.extended_by
     if block.findings:
         data["findings"] = [{"code": f.code, "message": f.message} for f in block.findings]
+    if block.sessions:
+        data["sessions"] = block.sessions
     return dump_block("ended", data)
 
 

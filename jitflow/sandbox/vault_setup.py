@@ -259,6 +259,27 @@ def configure_pki(api: _Api) -> str:
     return str(root["data"]["certificate"]).strip() + "\n"
 
 
+# Revoking a database grant ends its live sessions: a role dropped while connected keeps its
+# open transactions, cursors, locks and running statements. Terminate its backends first (and
+# wait up to 5 s for each to exit, PostgreSQL 14+), then drop it; last, end any session whose
+# role is gone (a client that reconnected while the revocation ran, before it committed).
+TERMINATE_SESSIONS = (
+    "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE usename = '{{name}}';",
+    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = "
+    "'client backend' AND usesysid IS NOT NULL AND usename IS NULL;",
+)
+
+
+def drop_role_statements(owner: str) -> list[str]:
+    """Drop the role (what it owns goes to `owner`), then end sessions left without a role."""
+    return [
+        f'REASSIGN OWNED BY "{{{{name}}}}" TO "{owner}";',
+        'DROP OWNED BY "{{name}}";',
+        'DROP ROLE IF EXISTS "{{name}}";',
+        TERMINATE_SESSIONS[1],
+    ]
+
+
 def _configure_database(api: _Api, postgres: PostgresServer) -> str:
     api.write(f"sys/mounts/{DATABASE_MOUNT}", {"type": "database"})
     api.write(
@@ -287,11 +308,7 @@ def _configure_database(api: _Api, postgres: PostgresServer) -> str:
                 "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public "
                 'TO "{{name}}";',
             ],
-            "revocation_statements": [
-                f'REASSIGN OWNED BY "{{{{name}}}}" TO "{owner}";',
-                'DROP OWNED BY "{{name}}";',
-                'DROP ROLE IF EXISTS "{{name}}";',
-            ],
+            "revocation_statements": [*TERMINATE_SESSIONS[:1], *drop_role_statements(owner)],
             "default_ttl": "1h",
             "max_ttl": "24h",
         },

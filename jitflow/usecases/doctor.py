@@ -33,6 +33,7 @@ from jitflow.core.doctor_policies import policy_rule_problems
 from jitflow.core.doctor_vault import (
     LoginExpectation,
     VaultFacts,
+    check_database_sessions,
     check_grant_target,
     check_jwt_role,
     check_token_role,
@@ -300,6 +301,10 @@ def _vault(options: DoctorOptions, policies: list[Policy]) -> list[Check]:
         for policy in policies:
             database_policy = database_policy_name(policy.grant.mount, policy.grant.role)
             checks.append(check_grant_target(policy, database_policy, facts))
+            role_path = f"{policy.grant.mount}/roles/{policy.grant.role}"
+            sessions = check_database_sessions(policy, facts.roles.get(role_path))
+            if sessions is not None:
+                checks.append(sessions)
     return checks
 
 

@@ -53,6 +53,7 @@ def test_good_setup_passes_every_check(live: Setup) -> None:
     assert expected <= set(statuses)
     if live.vault.setup.database_mount:
         assert statuses["vault.grant.db-write"] == "ok"
+        assert statuses["vault.sessions.db-write"] == "ok"  # revocation ends open sessions
 
 
 def test_text_output_marks_each_problem_with_a_fix_and_never_prints_tokens(live: Setup) -> None:
@@ -436,3 +437,20 @@ def test_ledger_role_certifying_any_principal(live: Setup) -> None:
     finally:
         restored = {**role, "allowed_users": "jitflow-ledger", "default_user": "jitflow-ledger"}
         live.vault.write("jitflow-ledger/roles/sync", restored)
+
+
+def test_database_role_whose_revocation_leaves_sessions_open(live: Setup) -> None:
+    if not live.vault.setup.database_mount:
+        pytest.skip("no PostgreSQL: the database engine is not configured")
+    path = f"{live.vault.setup.database_mount}/roles/{live.vault.setup.database_role}"
+    role = live.vault.read(path)
+    leaky = ['DROP OWNED BY "{{name}}";', 'DROP ROLE IF EXISTS "{{name}}";']
+    live.vault.write(path, {**role, "revocation_statements": leaky})
+    try:
+        code, report = live.report("--skip", "github")
+        assert (code, failed_ids(report)) == (1, {"vault.sessions.db-write"})
+        found = check(report, "vault.sessions.db-write")
+        assert "does not terminate its open sessions" in found["message"]
+        assert "pg_terminate_backend" in found["fix"]
+    finally:
+        live.vault.write(path, role)

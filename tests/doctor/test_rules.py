@@ -20,6 +20,7 @@ from jitflow.core.doctor import (
 from jitflow.core.doctor_vault import (
     LoginExpectation,
     VaultFacts,
+    check_database_sessions,
     check_grant_target,
     check_jwt_role,
     check_token_role,
@@ -424,3 +425,37 @@ def test_unknown_allowed_policies_are_not_judged() -> None:
     facts = VaultFacts(mounts={}, acl_policies={"other": True}, allowed_policies=None)
     grant = GrantSpec(GrantKind.VAULT_TOKEN, policies=("other",))
     assert check_grant_target(_policy(grant), "", facts).status is CheckStatus.OK
+
+
+# ---- database sessions end with the grant ------------------------------------------------
+
+_TERMINATE = "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE usename = 'x'"
+
+
+@pytest.mark.parametrize(
+    ("statements", "status", "words"),
+    [
+        ([f"{_TERMINATE};", 'DROP ROLE "{{name}}";'], CheckStatus.OK, "terminates"),
+        ([f"{_TERMINATE}; DROP OWNED BY x; drop  role x"], CheckStatus.OK, "terminates"),
+        ([], CheckStatus.FAIL, "no revocation_statements"),
+        (['DROP OWNED BY "{{name}}"; DROP ROLE "{{name}}";'], CheckStatus.FAIL, "does not"),
+        (['DROP ROLE "{{name}}";', _TERMINATE], CheckStatus.FAIL, "only after DROP ROLE"),
+        (["DROP USER '{{name}}'@'%';"], CheckStatus.WARN, "can't tell"),
+    ],
+)
+def test_database_revocation_must_terminate_sessions(
+    statements: list[str], status: CheckStatus, words: str
+) -> None:
+    policy = _policy(GrantSpec(GrantKind.DATABASE, "database", "rw"))
+    check = check_database_sessions(policy, {"revocation_statements": statements})
+    assert check is not None and check.id == "vault.sessions.p"
+    assert check.status is status and words in check.message
+    if status is not CheckStatus.OK:
+        assert "pg_terminate_backend" in (check.fix or "") or "KILL" in (check.fix or "")
+
+
+def test_sessions_are_judged_for_database_grants_only() -> None:
+    ssh = _policy(GrantSpec(GrantKind.SSH, "ssh", "u"))
+    assert check_database_sessions(ssh, {"revocation_statements": []}) is None
+    database = _policy(GrantSpec(GrantKind.DATABASE, "database", "gone"))
+    assert check_database_sessions(database, None) is None  # vault.grant reports the missing role

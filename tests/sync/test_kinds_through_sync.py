@@ -123,6 +123,12 @@ def test_ssh_certificate_is_posted_in_clear_and_expires(world: World) -> None:
 
     world.sync("--now", grant["expires_at"])
     _ended(world, request_id, "expired")
+    # an open SSH session outlives the grant: the ledger and the PR say so
+    [record] = archived(world, request_id)
+    assert record["ended"]["sessions"].startswith("not ended: ")
+    assert "SSH session opened with it stays open" in record["ended"]["sessions"]
+    notes = [c["body"] for c in world.standin.comments(number) if "is active" in c["body"]]
+    assert notes and all("sessions opened with it: not ended" in b for b in notes)
 
 
 def test_creds_saves_the_ssh_certificate_next_to_the_key(world: World) -> None:

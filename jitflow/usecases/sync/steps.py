@@ -29,6 +29,7 @@ from jitflow.core.ledger import (
     parse_active_record,
     request_path,
 )
+from jitflow.core.live_sessions import live_sessions
 from jitflow.core.loading import format_time
 from jitflow.core.model import Finding, GrantKind
 from jitflow.core.sshkeys import fingerprint
@@ -154,7 +155,8 @@ def issued_note(verdict: Verdict, issued: IssuedGrant) -> str:
             f"\n\n**Can't be revoked early:** {markdown_text(note)}. It ends on its own at "
             f"{format_time(issued.expires_at)}, which the grant's end does not exceed."
         )
-    return text + "\n"
+    kind = decision.policy.grant.kind if decision and decision.policy else None
+    return text + f"\n\nWhen it ends, sessions opened with it: {live_sessions(kind)}.\n"
 
 
 def failed_note(
@@ -318,8 +320,15 @@ def end_commit(
         Event.FAIL: EndReason.FAILED,
         Event.EXTEND: EndReason.EXTENDED,
     }.get(event, EndReason.REVOKED)
+    sessions = live_sessions(record.kind)
     ended = EndedBlock(
-        at=now, reason=reason, by=by, pr=pr, findings=findings, extended_by=extended_by
+        at=now,
+        reason=reason,
+        by=by,
+        pr=pr,
+        findings=findings,
+        extended_by=extended_by,
+        sessions=sessions,
     )
     files: dict[str, bytes | None] = {
         archive_path(record.id, now): archive_record(record_bytes, ended)
