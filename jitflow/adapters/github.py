@@ -28,6 +28,7 @@ from jitflow.adapters.github_http import (
     next_page_url,
     rate_limit_wait,
     settings_from_env,
+    team_permission,
 )
 from jitflow.core.model import PullRequestFacts
 from jitflow.errors import GitHubError, UsageError
@@ -43,11 +44,6 @@ STATUS_DESCRIPTION_LIMIT = 140
 STATUS_STATES = frozenset({"error", "failure", "pending", "success"})
 _MAX_PAGES = 1000
 _REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
-_TEAM_PERMISSION = (
-    "Members: read on the organization (the workflow GITHUB_TOKEN never has it: set "
-    "JITFLOW_TEAMS_TOKEN to a GitHub App installation token or a fine-grained token with "
-    '"Members: read")'
-)
 
 
 class _PullMoved(Exception):
@@ -182,7 +178,7 @@ class GitHubGateway:
         """Whether @login is an active member of org/slug; fails closed if the team is unseen."""
         return self._call(
             f"checking whether @{login} is in team {org}/{slug}",
-            _TEAM_PERMISSION,
+            team_permission(org, teams_token_set=self._teams is not self._requester),
             lambda: self._membership(org, slug, login),
         )
 
@@ -261,7 +257,27 @@ class GitHubGateway:
             )
         )
 
+    def actions_setting_exists(self, kind: str, name: str) -> bool:
+        """Whether the repository has the Actions `kind` ("variables" or "secrets") `name`
+        (a secret's value is never read: GitHub shows none)."""
+        return self._call(
+            f"reading whether the Actions {kind[:-1]} {name} of {self.repository} is set",
+            f"{kind.capitalize()}: read on the repository",
+            lambda: self._exists(f"{self._repo}/actions/{_q(kind)}/{_q(name)}"),
+        )
+
     # ---- operations run inside _call -----------------------------------------------------
+
+    def _exists(self, path: str) -> bool:
+        from github.GithubException import GithubException
+
+        try:
+            self._get(path)
+        except GithubException as exc:
+            if exc.status != 404:
+                raise
+            return False
+        return True
 
     def _read_pull(self, number: int) -> PullRequestFacts:
         path = f"{self._repo}/pulls/{number}"

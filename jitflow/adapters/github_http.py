@@ -152,6 +152,30 @@ def github_said(data: Any) -> str:
 
 DEFAULT_API_URL = "https://api.github.com"
 
+# What the generated workflows read (jitflow init's templates): the token of a GitHub App
+# that holds nothing but Members: read, or a token stored as a secret.
+TEAMS_SETUP = (
+    "in the access repository, set the variable JITFLOW_TEAMS_APP_ID and the secret "
+    "JITFLOW_TEAMS_APP_PRIVATE_KEY (a GitHub App with Organization permissions > Members: "
+    "read and nothing else, installed on the organisation), or the secret JITFLOW_TEAMS_TOKEN "
+    "(a fine-grained token with Members: read); see the README, Teams"
+)
+
+
+def team_permission(org: str, *, teams_token_set: bool) -> str:
+    """What a token needs to read teams of `org`, and how to give the workflows one."""
+    if not teams_token_set:
+        return (
+            f"Members: read on the organisation {org}, which the workflow GITHUB_TOKEN never "
+            f"has, and no JITFLOW_TEAMS_TOKEN is set: {TEAMS_SETUP}"
+        )
+    return (
+        f"Members: read on the organisation {org}: the token in JITFLOW_TEAMS_TOKEN must be "
+        f"a GitHub App's installed on {org} with Organization permissions > Members: read "
+        "(minted with permission-members: read), or a fine-grained token with Members: read "
+        f"that can see the team"
+    )
+
 
 @dataclass(frozen=True)
 class GatewaySettings:

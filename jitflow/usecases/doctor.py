@@ -44,6 +44,7 @@ from jitflow.core.model import GrantKind, Groups, Policy
 from jitflow.errors import ExitCode, JitflowError, UsageError
 
 if TYPE_CHECKING:
+    from jitflow.adapters.github import GitHubGateway
     from jitflow.adapters.vault.inspect import VaultInspector
 
 SECTIONS = ("repository", "github", "vault")
@@ -225,13 +226,40 @@ def _github(options: DoctorOptions) -> list[Check]:
                 details[ruleset_id] = gateway.ruleset(ruleset_id)
             except JitflowError:
                 details[ruleset_id] = None
+        team_check = _team_reads(options.repo, gateway)
     enforcers = ruleset_enforcers(rules or [], details)
     classic = protection_enforcer(protection)
     if classic is not None:
         enforcers.insert(0, classic)
     checks += check_branch_rules(enforcers, gateway.repository, branch)
     checks.append(check_ledger_writer(enforcers, branch, env.get("JITFLOW_APP_ID")))
-    return checks
+    return [*checks, team_check]
+
+
+def _team_reads(repo: Path, gateway: GitHubGateway) -> Check:
+    """Teams named in CODEOWNERS or groups need a team-reading token in the workflows."""
+    from jitflow.core import doctor_teams as rule
+
+    owners = [_text(repo / p) for p in CODEOWNERS_LOCATIONS]
+    groups = parse_groups(_read(repo / GROUPS_PATH) or b"", GROUPS_PATH).value or Groups()
+    teams = rule.named_teams(owners, groups)
+    if not teams:
+        return rule.check_team_reads(teams, {})
+    wanted = {
+        rule.APP_VARIABLE: "variables",
+        rule.APP_KEY_SECRET: "secrets",
+        rule.TOKEN_SECRET: "secrets",
+    }
+    try:
+        settings = {n: gateway.actions_setting_exists(k, n) for n, k in wanted.items()}
+    except JitflowError as exc:
+        return fail(
+            rule.CHECK_ID,
+            f"{', '.join(teams)} are named, and whether the workflows may read them can't be "
+            f"verified: {exc.message}",
+            'give the token "Variables: Read-only" and "Secrets: Read-only" (names only)',
+        )
+    return rule.check_team_reads(teams, settings)
 
 
 def _guard(checks: list[Check], check_id: str, fix: str, read: Callable[[], T]) -> T | None:

@@ -165,8 +165,12 @@ Next steps (the admin guide: {docs}/README.md#for-admins):
   4. Create the jitflow GitHub App (Contents: read and write), install it on this repository,
      set the variable JITFLOW_APP_ID and the secret JITFLOW_APP_PRIVATE_KEY in the environment
      `jitflow`: the sync pushes the ledger to main with its token.
-  5. Protect main with a ruleset whose only bypass actor is that App: require the statuses
-     jitflow/policy and jitflow/approval, a pull request with 1 approval, code owner review
-     and last-push approval (the README's ruleset.json), then run `jitflow doctor`.
-  6. Requesters: `jitflow request POLICY --reason ... --open`; `jitflow creds ID` after merge.
+  5. CODEOWNERS (or a github-team: group) names a team: create the jitflow teams App
+     (Organization permissions: Members: read, nothing else), install it on the organisation,
+     set the variable JITFLOW_TEAMS_APP_ID and the secret JITFLOW_TEAMS_APP_PRIVATE_KEY in the
+     repository: the workflows read team membership with its token ({docs}/README.md#teams).
+  6. Protect main with a ruleset whose only bypass actor is the jitflow App: require the
+     statuses jitflow/policy and jitflow/approval, a pull request with 1 approval, code owner
+     review and last-push approval (the README's ruleset.json), then run `jitflow doctor`.
+  7. Requesters: `jitflow request POLICY --reason ... --open`; `jitflow creds ID` after merge.
 """

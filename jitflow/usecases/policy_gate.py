@@ -71,17 +71,19 @@ def judge_change(
     paths = [f.path for f in pr.files]
     outbound = _outbound_verdict(git, pr, paths)
     if outbound is not None:
-        approval = _code_owner_verdict(git, github, pr, paths)
-        return ChangeGateReport(pr.number, pr.head_sha, outbound[0], approval, outbound[1])
+        approval, why = _code_owner_verdict(git, github, pr, paths)
+        return ChangeGateReport(pr.number, pr.head_sha, outbound[0], approval, (*why, *outbound[1]))
     if not any(p.startswith(POLICY_DIR) for p in paths):
         nothing = "no access request and no policy change: nothing for jitflow to judge"
-        approval = _code_owner_verdict(git, github, pr, paths) if paths else Verdict("success", "")
+        approval, why = (
+            _code_owner_verdict(git, github, pr, paths) if paths else (Verdict("success", ""), ())
+        )
         if approval.state == "success":
             approval = Verdict("success", nothing)
-        return ChangeGateReport(pr.number, pr.head_sha, Verdict("success", nothing), approval, ())
+        return ChangeGateReport(pr.number, pr.head_sha, Verdict("success", nothing), approval, why)
     policy, details = _policy_verdict(git, pr, repo, now)
-    approval = _code_owner_verdict(git, github, pr, paths)
-    return ChangeGateReport(pr.number, pr.head_sha, policy, approval, details)
+    approval, why = _code_owner_verdict(git, github, pr, paths)
+    return ChangeGateReport(pr.number, pr.head_sha, policy, approval, (*why, *details))
 
 
 def _outbound_verdict(
@@ -136,28 +138,51 @@ def _policy_verdict(
 
 def _code_owner_verdict(
     git: Git, github: ChangeGateGitHub, pr: PullRequestFacts, paths: Sequence[str]
-) -> Verdict:
+) -> tuple[Verdict, tuple[str, ...]]:
     """Every changed path with code owners (CODEOWNERS at the base) needs one of its owners'
-    approval on the current head; the PR author's own never counts."""
+    approval on the current head; the PR author's own never counts. A code owner team that
+    can't be read fails the approval (never pending), saying what to configure."""
     rules = codeowners_rules(_codeowners_at(git, pr.base_sha))
     approvers = _approvers_on_head(pr)
+    teams = sorted({o for p in paths for o in owners_of(rules, p) if "/" in o})
     missing: dict[tuple[str, ...], list[str]] = {}
-    for path in paths:
-        owners = owners_of(rules, path)
-        if not owners and path.startswith(POLICY_DIR):
-            owners = ("nobody: give policies/ an owner in CODEOWNERS",)
-        if owners and not any(
-            _is_owner(github, owner, who) for owner in owners for who in approvers
-        ):
-            missing.setdefault(owners, []).append(path)
+    try:
+        for team in teams:  # read each team now, so one that can't be read fails at once
+            _is_owner(github, team, pr.author)  # (the author's own membership never counts)
+        for path in paths:
+            owners = owners_of(rules, path)
+            if not owners and path.startswith(POLICY_DIR):
+                owners = ("nobody: give policies/ an owner in CODEOWNERS",)
+            if owners and not any(_is_owner(github, o, w) for o in owners for w in approvers):
+                missing.setdefault(owners, []).append(path)
+    except JitflowError as exc:
+        return _unreadable_teams(teams, exc)
     if not missing:
         owned = [p for p in paths if owners_of(rules, p)]
-        return Verdict("success", "approved by a code owner" if owned else "no code-owned path")
+        verdict = "approved by a code owner" if owned else "no code-owned path"
+        return Verdict("success", verdict), ()
     owners, waiting = next(iter(missing.items()))
     more = f" (+{len(waiting) - 1} more)" if len(waiting) > 1 else ""
     return Verdict(
         "pending", f"waiting for a code owner ({' '.join(owners)}) to approve {waiting[0]}{more}"
+    ), ()
+
+
+def _unreadable_teams(teams: Sequence[str], exc: JitflowError) -> tuple[Verdict, tuple[str, ...]]:
+    """Fail closed: no approval counts while a code owner team can't be read."""
+    from jitflow.reporters.escape import markdown_code, markdown_text
+
+    verdict = Verdict(
+        "failure",
+        f"can't read code owner team {' '.join(teams)}: set JITFLOW_TEAMS_APP_ID and "
+        "JITFLOW_TEAMS_APP_PRIVATE_KEY (see the PR comment)",
     )
+    named = ", ".join(markdown_code(t) for t in teams)
+    detail = (
+        f"**A code owner team can't be read, so no approval counts** ({named}). "
+        f"{markdown_text(exc.message)}"
+    )
+    return verdict, (detail,)
 
 
 def _codeowners_at(git: Git, commit: str) -> str:
@@ -197,7 +222,7 @@ def run_change_gate(
     for context, verdict in status_pairs(report).items():
         github.set_status(report.head_sha, context, verdict.state, verdict.description, target)
     github.upsert_comment(number, COMMENT_MARKER, report.comment)
-    return report.comment, report.policy.state != "failure"
+    return report.comment, "failure" not in (report.policy.state, report.approval.state)
 
 
 def status_pairs(report: ChangeGateReport) -> Mapping[str, Verdict]:

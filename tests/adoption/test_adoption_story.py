@@ -2,8 +2,9 @@
 
 An admin runs `jitflow init`, protects main exactly as the README says (its ruleset, through
 the REST API, the jitflow App the only bypass actor), sets OpenBao up exactly as
-docs/vault-setup.md says (its commands, run), and adapts a policy in a PR its code owner
-approves. Then a request is approved, merged and issued, and its credentials delivered, by
+docs/vault-setup.md says (its commands, run), and adapts a policy in a PR its code owner team
+approves (CODEOWNERS names a team, as the README's does: the check fails, saying what to
+configure, until the admin gives the workflows the teams App; then a member's approval counts). Then a request is approved, merged and issued, and its credentials delivered, by
 the GENERATED workflows (run by the workflow harness, pushing over HTTP under the ruleset); a
 request with a future start is issued by a scheduled run; a grant expires in a scheduled run;
 one is revoked early by a PR; `jitflow audit verify --vault` is green.
@@ -17,7 +18,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -34,13 +35,14 @@ from tests.adoption.vault_docs import run_vault_setup
 from tests.conftest_servers import JwtSigner
 from tests.readme.test_readme_commands import readme_ruleset
 from tests.workflows.github_side import GitHubApp, Platform
-from tests.workflows.harness import run_workflow, trigger
+from tests.workflows.harness import StepFailed, run_workflow, trigger
 
 ROOT = Path(__file__).resolve().parents[2]
 OWNER, REPO = "acme", "access"
 ACTION = "jitflow-org/jitflow@" + "5" * 40  # the pinned jitflow action: this checkout
 BOT = "github-actions[bot]"
-PEOPLE = ("alice", "carol", "dana")  # requester, approver (sre), code owner of policies/
+PEOPLE = ("alice", "carol", "dana")  # requester, approver (sre), in the code owner team
+CODE_OWNERS = "access-admins"  # the team the README's CODEOWNERS names (acme/access-admins)
 # Whether the generated sync issues what is due on every run (DESIGN: every run on main may
 # issue), or only on pushes (`--no-issue` elsewhere) until issue 10 lands.
 SCHEDULE_ISSUES = "--no-issue" not in (ROOT / "action.yml").read_text(encoding="utf-8")
@@ -142,8 +144,8 @@ def org(tmp_path: Path, postgres: PostgresServer, jwt_signer: JwtSigner) -> Iter
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert init.returncode == 0, init.stdout + init.stderr
-    owners = seed / ".github" / "CODEOWNERS"  # the README's replacement, with dana's team
-    owners.write_text(owners.read_text().replace("@your-org/access-admins", "@dana"))
+    owners = seed / ".github" / "CODEOWNERS"  # the README's replacement: dana's team
+    owners.write_text(owners.read_text().replace("@your-org/access-admins", "@acme/access-admins"))
     dana = {"GIT_AUTHOR_NAME": "dana", "GIT_AUTHOR_EMAIL": "dana@users.noreply.github.com"}
     dana |= {"GIT_COMMITTER_NAME": "dana", "GIT_COMMITTER_EMAIL": "dana@users.noreply.github.com"}
     Git(seed, env=dana).run("add", "--all")
@@ -162,6 +164,7 @@ def org(tmp_path: Path, postgres: PostgresServer, jwt_signer: JwtSigner) -> Iter
             "admin": standin.add_user("repo-admin"),
         }
         job_token = standin.add_user(BOT)
+        standin.add_team(OWNER, CODE_OWNERS, ["dana"])
         app_id, app_token = standin.add_app("acme-jitflow")
         # main: the README's ruleset, through the REST API, with our App's id
         ruleset = json.loads(json.dumps(readme_ruleset()).replace("123456", str(app_id)))
@@ -205,6 +208,20 @@ def org(tmp_path: Path, postgres: PostgresServer, jwt_signer: JwtSigner) -> Iter
             clone_url=standin.git_url,
         )  # fmt: skip
         yield Org(standin, bare, platform, scratch, clones, tokens, vault, key)
+
+
+def with_teams_app(standin: GitHubStandIn, platform: Platform) -> Platform:
+    """The README's Teams steps: a GitHub App with Members: read alone, its id in the variable
+    JITFLOW_TEAMS_APP_ID, its private key in the secret JITFLOW_TEAMS_APP_PRIVATE_KEY."""
+    app_id, token = standin.add_app("acme-jitflow-teams", {"members": "read"})
+    key = "-----BEGIN RSA PRIVATE KEY-----\nteams stand-in\n-----END RSA PRIVATE KEY-----"
+    app = GitHubApp(str(app_id), "acme-jitflow-teams", key, token, {"members": "read"})
+    return replace(
+        platform,
+        variables={**platform.variables, "JITFLOW_TEAMS_APP_ID": str(app_id)},
+        secrets={**platform.secrets, "JITFLOW_TEAMS_APP_PRIVATE_KEY": key},
+        more_apps=(*platform.more_apps, app),
+    )
 
 
 POLICY_TESTS = b"""\
@@ -253,6 +270,13 @@ def _approved_and_merged(org: Org, *args: str) -> str:
     return request_id
 
 
+def _ended(org: Org, request_id: str, reason: str) -> bool:
+    """Whether the grant was issued and then archived for `reason`."""
+    archived = Git(org.bare).show_bytes("main", f"requests/archive/{_month()}/{request_id}.yaml")
+    text = (archived or b"").decode()
+    return "\ngrant:\n" in text and f"\n  reason: {reason}\n" in text
+
+
 def _utc(moment: datetime) -> str:
     return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
@@ -277,12 +301,23 @@ def test_an_organisation_adopts_jitflow_from_the_readme(org: Org) -> None:
     number = org.push_and_open("carol", "staging-vault-policy", "staging-readonly policy")
     with pytest.raises(Exception, match="approving review"):
         org.standin.merge_pull(number, "carol")  # the ruleset: a PR needs its verdicts first
-    org.on_pull("pull_request.opened", number)
+    with pytest.raises(StepFailed):  # the run fails: a team it can't read is a failure
+        org.on_pull("pull_request.opened", number)
     statuses = org.statuses(number)
     assert statuses["jitflow/policy"][0] == "success"
     assert statuses["jitflow/policy"][1].endswith("2 policy cases pass")
+    # The job token can't read the code owner team: the check fails, naming what to set.
+    state, said = statuses["jitflow/approval"]
+    assert state == "failure" and "@acme/access-admins" in said
+    assert "JITFLOW_TEAMS_APP_ID" in said and "JITFLOW_TEAMS_APP_PRIVATE_KEY" in said
+    comment = org.standin.comments(number)[-1]["body"]
+    assert "HTTP 403" in comment and "Members: read" in comment
+    # The admin does what it says (the README's Teams steps): the teams App, Members: read.
+    org.platform = with_teams_app(org.standin, org.platform)
+    org.on_pull("pull_request.opened", number)  # "Re-run failed jobs" replays the event
+    statuses = org.statuses(number)
     assert statuses["jitflow/approval"][0] == "pending"
-    assert "@dana" in statuses["jitflow/approval"][1]
+    assert "@acme/access-admins" in statuses["jitflow/approval"][1]
     org.standin.submit_review(number, "dana", "APPROVE")
     org.on_pull("pull_request_review.submitted", number)
     assert org.statuses(number)["jitflow/approval"] == ("success", "approved by a code owner")
@@ -330,10 +365,12 @@ def test_an_organisation_adopts_jitflow_from_the_readme(org: Org) -> None:
     assert not org.main_has(f"requests/active/{short}.yaml")
     assert org.main_has(f"requests/archive/{_month()}/{short}.yaml")
     if SCHEDULE_ISSUES:
-        assert org.main_has(f"requests/active/{later}.yaml")
+        # issued by this run (on a loaded machine its 6 s may end within the same run)
+        assert org.main_has(f"requests/active/{later}.yaml") or _ended(org, later, "expired")
         time.sleep(7)
         org.schedule()
         assert not org.main_has(f"requests/active/{later}.yaml")
+        assert _ended(org, later, "expired")
     else:  # until every run on main issues what is due (issue 10, helper trust-merge)
         assert not org.main_has(f"requests/active/{later}.yaml")
 

@@ -57,6 +57,9 @@ def _scenario(standin: GitHubStandIn, work: Git) -> None:
     standin.add_user("alice", ssh_keys=["ssh-ed25519 AAAAC3Nza alice@laptop"])
     standin.add_user("bob", can_read_org=True)
     standin.add_user("carol")
+    standin.add_user("dave", hides_teams=True)
+    standin.add_app("acme-bare")
+    standin.add_app("acme-teams", {"members": "read"})
     standin.add_team("acme", "approvers", ["bob"])
     files: dict[str, bytes | None] = {f"requests/r{i}.yaml": b"x: %d\n" % i for i in range(5)}
     files["old.txt"] = None
@@ -121,7 +124,23 @@ def _scenario(standin: GitHubStandIn, work: Git) -> None:
     assert absent.value.status == 404
     with pytest.raises(GithubException) as forbidden:
         alice.get_organization("acme").get_team_by_slug("approvers").get_team_membership("bob")
-    assert forbidden.value.status == 403
+    assert forbidden.value.status == 403  # an integration token without Members: read
+    assert forbidden.value.data["message"] == "Resource not accessible by integration"
+    with pytest.raises(GithubException) as hidden:  # a person's token without read:org
+        gh(standin, "dave").get_organization("acme").get_team_by_slug("approvers")
+    assert hidden.value.status == 404
+    with pytest.raises(GithubException) as app_denied:  # an App installed without `members`
+        gh(standin, "acme-bare[bot]").get_organization("acme").get_team_by_slug("approvers")
+    assert app_denied.value.status == 403
+    teams_app = gh(standin, "acme-teams[bot]").get_organization("acme")
+    assert teams_app.get_team_by_slug("approvers").get_team_membership("bob").state == "active"
+    standin.set_actions_variable("JITFLOW_TEAMS_APP_ID", "654321")
+    standin.set_actions_secret("JITFLOW_TEAMS_APP_PRIVATE_KEY")
+    assert repo.get_variable("JITFLOW_TEAMS_APP_ID").value == "654321"
+    assert repo.get_secret("JITFLOW_TEAMS_APP_PRIVATE_KEY").name == "JITFLOW_TEAMS_APP_PRIVATE_KEY"
+    with pytest.raises(GithubException) as no_variable:
+        repo.get_variable("JITFLOW_NOPE")
+    assert no_variable.value.status == 404
     with pytest.raises(GithubException):
         alice.get_user("nobody")
 
@@ -242,6 +261,22 @@ def test_every_served_body_matches_githubs_schema(served: list[tuple[str, int, A
         validate(operation_id, status, body)
         checked += 1
     assert checked >= len(OPERATIONS)
+
+
+def test_team_reads_refused_for_want_of_members_read_answer_githubs_error_bodies(
+    served: list[tuple[str, int, Any]],
+) -> None:
+    """GitHub documents no 403 for team reads, but sends one (to integration tokens without
+    Members: read) in its basic-error shape; a person's token is told 404 instead."""
+    team_ops = ("teams/get-by-name", "teams/get-membership-for-user-in-org")
+    refused = [(op, status, body) for op, status, body in served if op in team_ops]
+    assert {status for _, status, _ in refused} >= {200, 403, 404}
+    basic_error = SCHEMAS[("teams/get-by-name", 404)]
+    for _, status, body in refused:
+        if status in (403, 404):
+            OAS30Validator(basic_error, format_checker=oas30_format_checker).validate(body)
+            assert body["message"] in ("Resource not accessible by integration", "Not Found")
+            assert body["documentation_url"].startswith("https://docs.github.com/")
 
 
 def test_every_operation_in_the_subset_was_exercised(served: list[tuple[str, int, Any]]) -> None:

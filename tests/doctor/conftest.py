@@ -218,6 +218,9 @@ def live(github_standin: GitHubStandIn, work_clone: Git, doctor_vault: DoctorVau
         GOOD_RULES,
         bypass_actors=[{"actor_id": app_id, "actor_type": "Integration"}],
     )
+    # CODEOWNERS names @acme/access-admins: the workflows read it with the teams App's token
+    github_standin.set_actions_variable("JITFLOW_TEAMS_APP_ID", "654321")
+    github_standin.set_actions_secret("JITFLOW_TEAMS_APP_PRIVATE_KEY")
     token = github_standin.add_user("repo-admin")
     env: dict[str, str | None] = {
         "GITHUB_TOKEN": token,

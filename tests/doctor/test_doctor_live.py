@@ -39,6 +39,7 @@ def test_good_setup_passes_every_check(live: Setup) -> None:
         "github.last-push-approval",
         "github.admins-enforced",
         "github.ledger-writer",
+        "github.team-reads",
         "vault.reachable",
         "vault.jwt-role",
         "vault.jwt-claims",
@@ -70,6 +71,30 @@ def test_text_output_marks_each_problem_with_a_fix_and_never_prints_tokens(live:
 
 
 # ---- GitHub -------------------------------------------------------------------------------
+
+
+def test_a_named_team_without_a_team_reading_token(live: Setup) -> None:
+    live.standin.remove_actions_settings()
+    code, report = live.report()
+    assert (code, failed_ids(report)) == (1, {"github.team-reads"})
+    found = check(report, "github.team-reads")
+    assert "acme/access-admins" in found["message"]
+    assert "JITFLOW_TEAMS_APP_ID" in found["fix"] and "Members: Read-only" in found["fix"]
+    live.standin.set_actions_variable("JITFLOW_TEAMS_APP_ID", "654321")  # the key forgotten
+    code, report = live.report()
+    assert "JITFLOW_TEAMS_APP_PRIVATE_KEY" in check(report, "github.team-reads")["message"]
+    live.standin.remove_actions_settings()
+    live.standin.set_actions_secret("JITFLOW_TEAMS_TOKEN")  # a stored token will do
+    assert live.report()[0] == 0
+
+
+def test_no_named_team_needs_no_team_reading_token(live: Setup) -> None:
+    live.standin.remove_actions_settings()
+    owners = (live.path / ".github" / "CODEOWNERS").read_text()
+    live.write(".github/CODEOWNERS", owners.replace("@acme/access-admins", "@dana").encode())
+    code, report = live.report()
+    assert code == 0
+    assert "no team named" in check(report, "github.team-reads")["message"]
 
 
 def test_missing_required_status(live: Setup) -> None:

@@ -459,3 +459,32 @@ def test_sessions_are_judged_for_database_grants_only() -> None:
     assert check_database_sessions(ssh, {"revocation_statements": []}) is None
     database = _policy(GrantSpec(GrantKind.DATABASE, "database", "gone"))
     assert check_database_sessions(database, None) is None  # vault.grant reports the missing role
+
+
+# ---- teams --------------------------------------------------------------------------------
+
+
+def test_named_teams_come_from_codeowners_and_groups() -> None:
+    from jitflow.core.doctor_teams import named_teams
+    from jitflow.core.model import Groups
+
+    owners = "/policies/ @acme/admins @dana\n# /x/ @acme/commented-out\n/docs/ dana@example.com\n"
+    groups = Groups({"leads": ("bob", "github-team:acme/leads"), "sre": ("alice",)})
+    assert named_teams([owners, None], groups) == ["acme/admins", "acme/leads"]
+    assert named_teams([None], Groups()) == []
+
+
+@pytest.mark.parametrize(
+    ("settings", "status"),
+    [
+        ({}, CheckStatus.FAIL),
+        ({"JITFLOW_TEAMS_APP_ID": True}, CheckStatus.FAIL),
+        ({"JITFLOW_TEAMS_APP_ID": True, "JITFLOW_TEAMS_APP_PRIVATE_KEY": True}, CheckStatus.OK),
+        ({"JITFLOW_TEAMS_TOKEN": True}, CheckStatus.OK),
+    ],
+)
+def test_named_teams_need_a_team_reading_token(settings: dict[str, bool], status: Any) -> None:
+    from jitflow.core.doctor_teams import check_team_reads
+
+    assert check_team_reads(["acme/admins"], settings).status is status
+    assert check_team_reads([], {}).status is CheckStatus.OK

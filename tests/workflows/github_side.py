@@ -36,6 +36,7 @@ class Platform:
     machine_env: Mapping[str, str] = field(default_factory=dict)  # what the runner exports
     secrets: Mapping[str, str] = field(default_factory=dict, repr=False)  # `secrets.*`
     app: GitHubApp | None = field(default=None, repr=False)  # for create-github-app-token
+    more_apps: tuple[GitHubApp, ...] = field(default=(), repr=False)  # other installed Apps
     clone_url: str | None = None  # where actions/checkout fetches (default: the bare repo)
 
 

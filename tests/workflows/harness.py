@@ -63,9 +63,7 @@ __all__ = [
 # "Install jitflow" steps are machine setup: jitflow is installed (editable) in the running
 # interpreter already, so they are skipped, but only when they are exactly one of these.
 _PIP = "python -m pip install --disable-pip-version-check --no-input --quiet "
-INSTALL_COMMAND = re.compile(
-    re.escape(_PIP) + r'(\.|"\$GITHUB_ACTION_PATH")'
-)
+INSTALL_COMMAND = re.compile(re.escape(_PIP) + r'(\.|"\$GITHUB_ACTION_PATH")')
 SETUP_ACTIONS = ("actions/setup-python",)
 RUNNER_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 _SHELLS: Mapping[str | None, list[str]] = {
@@ -309,9 +307,10 @@ class _Job:
     def _app_token(self, name: str, uses: str, given: Mapping[str, Any]) -> StepResult:
         """What actions/create-github-app-token does: an installation token of the App whose
         id and private key it is given, narrowed to the `permission-*` inputs."""
-        app = self.platform.app
         values = {k: render(v) for k, v in given.items()}
-        if app is None or values.get("app-id") != app.app_id:
+        apps = [a for a in (self.platform.app, *self.platform.more_apps) if a is not None]
+        app = next((a for a in apps if a.app_id == values.get("app-id")), None)
+        if app is None:
             raise StepFailed(f"step {name!r}: no GitHub App with id {values.get('app-id')!r}")
         if values.get("private-key") != app.private_key:
             raise StepFailed(f"step {name!r}: the private key is not the App's (401)")
@@ -320,7 +319,7 @@ class _Job:
                 granted = app.permissions.get(key.removeprefix("permission-"))
                 if granted not in (level, "write"):
                     raise StepFailed(f"step {name!r}: the App has no {key} {level} (422)")
-        self.secrets["the GitHub App token"] = app.token
+        self.secrets[f"the token of the GitHub App {app.slug}"] = app.token
         outputs = {"token": app.token, "app-slug": app.slug, "installation-id": "1"}
         return StepResult(name, StepStatus.SETUP, uses, outputs=outputs)
 

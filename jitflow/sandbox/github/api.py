@@ -7,11 +7,11 @@ from urllib.parse import urlencode
 
 from jitflow.sandbox.github.landing import PullBranchApi
 from jitflow.sandbox.github.messages import Request, Response
+from jitflow.sandbox.github.orgs import OrgApi
 from jitflow.sandbox.github.protection import render_protection
-from jitflow.sandbox.github.render import Json, Renderer, node_id
+from jitflow.sandbox.github.render import Json, Renderer
 from jitflow.sandbox.github.rulesets import RulesetApi
 from jitflow.sandbox.github.service import ApiError, Service, invalid, not_found
-from jitflow.sandbox.github.state import User
 
 __all__ = ["Api", "Request", "Response"]
 
@@ -23,7 +23,7 @@ def _int(value: str, name: str) -> int:
         raise ApiError(422, f"Invalid value for {name}: {value!r}") from None
 
 
-class Api(RulesetApi, PullBranchApi):
+class Api(RulesetApi, PullBranchApi, OrgApi):
     def __init__(self, service: Service, renderer: Renderer) -> None:
         self.svc = service
         self.r = renderer
@@ -103,87 +103,6 @@ class Api(RulesetApi, PullBranchApi):
             and (kind is None or a.activity_type == kind)
         ]
         return self._paginate(req, items)
-
-    def _org(self, name: str) -> User:
-        org = self.svc.store.users.get(name)
-        if org is None or org.kind != "Organization":
-            raise not_found()
-        return org
-
-    def get_org(self, req: Request) -> Response:
-        org = self._org(req.params["org"])
-        url = f"{self.r.api}/orgs/{org.login}"
-        return Response(
-            200,
-            {
-                **{k: v for k, v in self.r.user(org.login).items() if k in _ORG_USER_KEYS},
-                "url": url,
-                "repos_url": f"{url}/repos",
-                "events_url": f"{url}/events",
-                "hooks_url": f"{url}/hooks",
-                "issues_url": f"{url}/issues",
-                "members_url": f"{url}/members{{/member}}",
-                "public_members_url": f"{url}/public_members{{/member}}",
-                "description": None,
-                "has_organization_projects": False,
-                "has_repository_projects": False,
-                "public_repos": 0,
-                "public_gists": 0,
-                "followers": 0,
-                "following": 0,
-                "created_at": org.created_at,
-                "updated_at": org.created_at,
-                "archived_at": None,
-            },
-        )
-
-    def _team_access(self, req: Request) -> tuple[str, str]:
-        org, slug = req.params["org"], req.params["team_slug"]
-        self._org(org)
-        if not req.user.can_read_org:
-            raise ApiError(403, "Resource not accessible by integration")
-        if (org, slug) not in self.svc.store.teams:
-            raise not_found()
-        return org, slug
-
-    def get_team(self, req: Request) -> Response:
-        org, slug = self._team_access(req)
-        team = self.svc.store.teams[(org, slug)]
-        url = f"{self.r.api}/orgs/{org}/teams/{slug}"
-        organization = self.get_org(req).body
-        organization.update(type="Organization", followers=0, following=0)
-        return Response(
-            200,
-            {
-                "id": team.id,
-                "node_id": node_id("T", team.id),
-                "url": url,
-                "html_url": f"{self.r.web}/orgs/{org}/teams/{slug}",
-                "name": slug,
-                "slug": slug,
-                "description": None,
-                "privacy": "closed",
-                "notification_setting": "notifications_enabled",
-                "permission": "pull",
-                "members_url": f"{url}/members{{/member}}",
-                "repositories_url": f"{url}/repos",
-                "parent": None,
-                "members_count": len(team.members),
-                "repos_count": 1,
-                "created_at": organization["created_at"],
-                "updated_at": organization["created_at"],
-                "organization": organization,
-                "type": "organization",
-            },
-        )
-
-    def get_team_membership(self, req: Request) -> Response:
-        org, slug = self._team_access(req)
-        username = req.params["username"]
-        if username not in self.svc.store.teams[(org, slug)].members:
-            raise not_found()
-        url = f"{self.r.api}/orgs/{org}/teams/{slug}/memberships/{username}"
-        return Response(200, {"url": url, "role": "member", "state": "active"})
 
     # -- repository ------------------------------------------------------
 
@@ -440,6 +359,3 @@ class Api(RulesetApi, PullBranchApi):
             self._comment_id(req), req.user.login, str(req.body.get("body") or "")
         )
         return Response(200, self.r.comment(comment))
-
-
-_ORG_USER_KEYS = ("login", "id", "node_id", "avatar_url", "html_url", "type")

@@ -56,6 +56,12 @@ OPERATIONS: tuple[Operation, ...] = (
         "update_branch_protection",
     ),
     Operation("GET", _R + "/activity", "repos/list-activities", "list_activities"),
+    Operation(
+        "GET", _R + "/actions/variables/{name}", "actions/get-repo-variable", "get_repo_variable"
+    ),
+    Operation(
+        "GET", _R + "/actions/secrets/{secret_name}", "actions/get-repo-secret", "get_repo_secret"
+    ),
     Operation("GET", _R + "/pulls", "pulls/list", "list_pulls"),
     Operation("POST", _R + "/pulls", "pulls/create", "create_pull"),
     Operation("GET", _R + "/pulls/{pull_number}", "pulls/get", "get_pull"),

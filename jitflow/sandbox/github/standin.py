@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from http.server import ThreadingHTTPServer
 from pathlib import Path
@@ -20,7 +20,7 @@ from jitflow.sandbox.github.render import Renderer
 from jitflow.sandbox.github.rulesets import make_ruleset
 from jitflow.sandbox.github.server import Recorder, make_handler
 from jitflow.sandbox.github.service import REVIEW_EVENTS, ApiError, Service
-from jitflow.sandbox.github.state import Fault, Team, TimelineEvent
+from jitflow.sandbox.github.state import Fault, Team, TimelineEvent, timestamp
 
 
 class StandInError(RuntimeError):
@@ -134,11 +134,14 @@ class GitHubStandIn:
         ssh_keys: Sequence[str] = (),
         can_read_org: bool = False,
         emails: Sequence[str] | None = None,
+        hides_teams: bool = False,
     ) -> str:
         """Create a user and return a fresh API token for them.
 
         can_read_org=False behaves like a workflow's GITHUB_TOKEN (team lookups
-        answer 403); True like a token or App with members:read. `emails` are the account's
+        answer 403); True like a token or App with members:read. hides_teams=True (with
+        can_read_org=False) is a person's classic token without read:org: team lookups answer
+        404, as if the team did not exist. `emails` are the account's
         verified emails (default `<login>@example.test`); commits are attributed to the
         account by these and by `<login>@users.noreply.github.com`, never by name.
         """
@@ -146,7 +149,9 @@ class GitHubStandIn:
             if login in self._service.store.users:
                 raise StandInError(422, f"user {login!r} already exists")
             mails = list(emails) if emails is not None else None
-            return self._service.add_user(login, list(ssh_keys), can_read_org, "User", mails).token
+            user = self._service.add_user(login, list(ssh_keys), can_read_org, "User", mails)
+            user.hides_teams = hides_teams
+            return user.token
 
     def push(self, work: Path, branch: str, pusher: str, *, force: bool = False) -> str:
         """`git push` from the clone `work` to `branch` as @pusher (GitHub records who pushed,
@@ -176,14 +181,17 @@ class GitHubStandIn:
             ids = self._service.store.ids
             user.ssh_keys = [(ids.next("key"), key.strip()) for key in ssh_keys]
 
-    def add_app(self, slug: str) -> tuple[int, str]:
+    def add_app(self, slug: str, permissions: Mapping[str, str] | None = None) -> tuple[int, str]:
         """Install a GitHub App on the repository; return (app id, installation token).
-        The token acts as `<slug>[bot]`; rulesets name the App as bypass actor by its id."""
+        The token acts as `<slug>[bot]`; rulesets name the App as bypass actor by its id.
+        `permissions` are the App's, e.g. {"members": "read"} (organisation Members: read,
+        which team reads need; without it they answer 403)."""
         with self._service.lock:
             login = f"{slug}[bot]"
             if login in self._service.store.users:
                 raise StandInError(422, f"app {slug!r} already exists")
-            user = self._service.add_user(login, [], False, "Bot")
+            members = (permissions or {}).get("members") in ("read", "write")
+            user = self._service.add_user(login, [], members, "Bot")
             user.app_id = self._service.store.ids.next("app")
             return user.app_id, user.token
 
@@ -193,6 +201,22 @@ class GitHubStandIn:
             if user is None or not user.token:
                 raise StandInError(404, f"no user {login!r}")
             return user.token
+
+    def set_actions_variable(self, name: str, value: str) -> None:
+        """Settings > Secrets and variables > Actions > Variables, at repository level."""
+        with self._service.lock:
+            self._service.store.variables[name] = (value, timestamp())
+
+    def set_actions_secret(self, name: str) -> None:
+        """A repository secret named `name` (the stand-in keeps no value: GitHub shows none)."""
+        with self._service.lock:
+            self._service.store.secrets[name] = timestamp()
+
+    def remove_actions_settings(self) -> None:
+        """Delete every Actions variable and secret of the repository."""
+        with self._service.lock:
+            self._service.store.variables.clear()
+            self._service.store.secrets.clear()
 
     def add_team(self, org: str, slug: str, members: Sequence[str]) -> None:
         with self._service.lock:

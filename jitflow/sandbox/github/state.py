@@ -34,8 +34,11 @@ class User:
     login: str
     token: str
     ssh_keys: list[tuple[int, str]]
-    can_read_org: bool
+    can_read_org: bool  # the token may read the organisation's teams (Members: read)
     kind: str = "User"  # or "Organization", or "Bot" (a GitHub App's installation)
+    # A person's classic token without read:org sees no team (404, as GitHub hides what a
+    # token can't read); integration tokens (GITHUB_TOKEN, an App's) are told 403.
+    hides_teams: bool = False
     created_at: str = field(default_factory=timestamp)
     app_id: int | None = None  # the GitHub App a "Bot" acts for (rulesets' bypass actors)
     # Verified emails: a commit is attributed to this account when its email is one of these
@@ -160,6 +163,9 @@ class Store:
     rulesets: dict[int, dict[str, Any]] = field(default_factory=dict)
     faults: list[Fault] = field(default_factory=list)
     activities: list[Activity] = field(default_factory=list)
+    # Actions settings of the repository: variable -> (value, set at); secret -> set at
+    variables: dict[str, tuple[str, str]] = field(default_factory=dict)
+    secrets: dict[str, str] = field(default_factory=dict)
     tips: dict[str, str] = field(default_factory=dict)  # branch -> sha last seen
     ids: Ids = field(default_factory=Ids)
     next_number: int = 1
