@@ -7,6 +7,13 @@ This reader accepts exactly that subset and returns `None` for anything else (fl
 multi-line or escaped strings, anchors, comments after values, duplicate keys...), so the
 caller falls back to the strict loader; for the text it accepts it returns the same data as
 `yamlio.load_yaml`, scalars typed by the same YAML 1.2 core schema (`yamlio.plain_scalar`).
+
+This is a fast path beside the one strict reader (`yamlio.load_yaml`, on PyYAML), so it is
+proven equal to it: tests/core/test_yaml_differential.py is a property-based differential
+test (Hypothesis) over records the runner writes, those records mutated where YAML is
+touchy, and lines assembled from YAML's indicators; each text must be refused here (None) or
+read to exactly the strict reader's data, types included. tests/audit/test_plain_yaml.py
+pins the known edges.
 """
 
 from __future__ import annotations
