@@ -340,7 +340,8 @@ def test_an_organisation_adopts_jitflow_from_the_readme(org: Org) -> None:
     start = datetime.now(UTC) + timedelta(seconds=45)
     later = _approved_and_merged(org, "--for", "6s", "--start", _utc(start),
                                  "--reason", "Check the staging rollout at its start")  # fmt: skip
-    assert not org.main_has(f"requests/active/{later}.yaml")
+    if datetime.now(UTC) < start:  # (a machine too loaded to merge within 45 s can't tell)
+        assert not org.main_has(f"requests/active/{later}.yaml")  # merged, not yet due
     short = _approved_and_merged(org, "--for", "5s", "--reason", "Peek at one staging secret")
     assert org.main_has(f"requests/active/{short}.yaml")
 
