@@ -84,7 +84,8 @@ def check(
 
 @cli.command()
 @click.argument(
-    "name", type=click.Choice(["request", "policy", "groups", "policy-test", "outbound"])
+    "name",
+    type=click.Choice(["request", "policy", "groups", "oncall", "policy-test", "outbound"]),
 )
 def schema(name: str) -> None:
     """Print the JSON Schema (draft 2020-12) of a file format."""

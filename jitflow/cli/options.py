@@ -94,7 +94,9 @@ def _clone(ctx: click.Context) -> Path:
 def complete_policy(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
     """Shell completion: the policy names in the work tree's policies/."""
     folder = _clone(ctx) / "policies"
-    names = sorted(p.stem for p in folder.glob("*.yaml") if p.name != "groups.yaml")
+    names = sorted(
+        p.stem for p in folder.glob("*.yaml") if p.name not in ("groups.yaml", "rotations.yaml")
+    )
     return [name for name in names if name.startswith(incomplete)]
 
 

@@ -44,6 +44,8 @@ class RuleStatus:
     excluded: tuple[str, ...]
     blocked_by: tuple[str, ...]
     self_approved: bool = False
+    # approvals that count because the approver was on call: (login, rotation)
+    oncall: tuple[tuple[str, str], ...] = ()
 
     @property
     def satisfied(self) -> bool:
@@ -78,6 +80,7 @@ class ApprovalStatus:
     voided: tuple[str, ...] = ()
     break_glass: bool = False
     waived: str = ""  # why no approval is needed (e.g. a requester giving up their own grant)
+    oncall_waived: str = ""  # the rotation whose on-call requester needed no approval
 
     @property
     def satisfied(self) -> bool:
@@ -91,6 +94,7 @@ def members(
 ) -> set[str]:
     """Lower-cased logins in a set of principals; unresolved teams contribute nobody."""
     result = {user.lower() for user in principals.users}
+    result |= {groups.on_call[r].lower() for r in principals.oncall if r in groups.on_call}
     for group in principals.groups:
         for member in groups.of(group):
             if member.startswith("github-team:"):
@@ -224,7 +228,22 @@ def _rule_status(
         excluded=tuple(sorted(eligible & excluded)),
         blocked_by=tuple(sorted(blockers & eligible)),
         self_approved=self_approved,
+        oncall=oncall_approvals(rule.approvers, groups, teams, approved),
     )
+
+
+def oncall_approvals(
+    approvers: Principals,
+    groups: Groups,
+    teams: Mapping[str, frozenset[str]],
+    approved: Iterable[str],
+) -> tuple[tuple[str, str], ...]:
+    """Which of `approved` count only because they were on call: (login, rotation)."""
+    if not approvers.oncall:
+        return ()
+    otherwise = members(Principals(approvers.users, approvers.groups), groups, teams)
+    holders = {groups.on_call[r].lower(): r for r in approvers.oncall if r in groups.on_call}
+    return tuple((a, holders[a]) for a in sorted(approved) if a in holders and a not in otherwise)
 
 
 def required_approvals(

@@ -71,6 +71,16 @@ class AuditRow:
     extends: str = ""  # the grant this one extended (and replaced)
     extended_by: str = ""  # the extension that replaced this grant
     warned_at: datetime | None = None  # when the runner warned the requester of the expiry
+    oncall: tuple[tuple[str, str], ...] = ()  # (approver, rotation): approved as on call
+    oncall_waived: str = ""  # the rotation whose on-call requester needed no approval
+
+    def approvers_shown(self) -> list[str]:
+        """Approvers as reports list them: on-call approvals and waivers say so."""
+        rotations = dict(self.oncall)
+        shown = [f"{a} (on call: {rotations[a]})" if a in rotations else a for a in self.approvers]
+        if self.oncall_waived:
+            shown.append(f"waived: {self.requester} on call in {self.oncall_waived}")
+        return shown
 
     def span(self, now: datetime) -> tuple[datetime, datetime] | None:
         """The time the grant existed (or the request's moment when never issued)."""
@@ -179,6 +189,10 @@ def build_row(trail: RequestTrail, record: Mapping[str, Any] | None) -> AuditRow
         outcome=outcome,
         ended_by=ended_by,
         outcome_detail=detail,
+        oncall=tuple(
+            sorted((str(k), str(v)) for k, v in as_mapping(grant.get("approved_by_oncall")).items())
+        ),
+        oncall_waived=_text(grant.get("oncall_waived")),
         evidence=Evidence(
             request_commit=trail.requested.sha if trail.requested else "",
             merge_commit=trail.merge.sha if trail.merge else "",

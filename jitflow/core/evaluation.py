@@ -17,6 +17,7 @@ from jitflow.core.approvals import ApprovalFacts, ApprovalStatus, evaluate_appro
 from jitflow.core.extension import extension_findings, find_target, self_approval_waiver
 from jitflow.core.loading import Loaded
 from jitflow.core.model import ActiveGrant, Finding, GrantKind, Groups, Policy, Request
+from jitflow.core.oncall import at_time
 from jitflow.core.sshkeys import fingerprint, is_published
 
 # A start a few minutes in the past is clock skew or review time, not back-dating.
@@ -102,7 +103,8 @@ def evaluate(
     """Decide every request of a change; `policies` maps a policy name to its parsed file
     (a missing name means the policy does not exist at the base)."""
     findings = list(change_findings)
-    group_value: Groups | None = groups.value
+    # who is on call is decided at the decision's time: now for an open PR, the merge at sync
+    group_value: Groups | None = groups.value and at_time(groups.value, context.now)
     findings.extend(groups.findings)
     if not requests and not findings:
         findings.append(Finding("no-request", "this change adds no request file under requests/"))
@@ -238,6 +240,7 @@ def _decide(
     waiver = self_approval_waiver(request, policy, duration)
     if waiver and not approvals.satisfied:
         approvals = replace(approvals, waived=waiver)
+    approvals = _oncall_waiver(policy, request.requester, groups, approvals)
     return RequestDecision(
         request.path,
         request.id,
@@ -248,6 +251,20 @@ def _decide(
         request.start,
         approvals,
     )
+
+
+def _oncall_waiver(
+    policy: Policy, requester: str, groups: Groups, approvals: ApprovalStatus
+) -> ApprovalStatus:
+    """A policy's `approvals.oncall_waives`: whoever is on call needs no approval (unless an
+    eligible approver requested changes)."""
+    on_duty = [
+        r for r in policy.oncall_waives if groups.on_call.get(r, "").lower() == requester.lower()
+    ]
+    if not on_duty or approvals.satisfied or any(r.blocked_by for r in approvals.rules):
+        return approvals
+    why = f"no approval needed: @{requester} is on call in {on_duty[0]} (policies/rotations.yaml)"
+    return replace(approvals, waived=why, oncall_waived=on_duty[0])
 
 
 def _check_requester(request: Request, context: Context, findings: list[Finding]) -> None:

@@ -93,6 +93,10 @@ class GrantBlock:
     ssh_key_fingerprint: str = ""  # SHA256 of the signed key, as `ssh-keygen -lf` shows it
     extends: str = ""  # the grant this one extends (and replaces)
     started_at: datetime | None = None  # an extension: the first issue of the grant it extends
+    # why approval held through the on-call rotation at the policy commit (login -> rotation),
+    # and the rotation whose on-call requester needed no approval
+    approved_by_oncall: Mapping[str, str] = field(default_factory=dict)
+    oncall_waived: str = ""
 
 
 @dataclass(frozen=True)
@@ -140,6 +144,10 @@ def render_grant(block: GrantBlock) -> str:
             del data[key]  # a grant that extends nothing reads as before
     if not block.approved_at:
         del data["approved_at"]  # records written before times were kept look the same
+    if block.approved_by_oncall:
+        data["approved_by_oncall"] = dict(sorted(block.approved_by_oncall.items()))
+    if block.oncall_waived:
+        data["oncall_waived"] = block.oncall_waived
     if block.ssh_key_fingerprint:
         data["ssh_key_fingerprint"] = block.ssh_key_fingerprint
     data["vault"] = {k: str(v) for k, v in block.vault.items() if v}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,6 +30,8 @@ ACTIVE_DIR = "requests/active"
 ARCHIVE_DIR = "requests/archive"
 POLICY_DIR = "policies"
 GROUPS_PATH = "policies/groups.yaml"
+ONCALL_PATH = "policies/rotations.yaml"
+NOT_POLICIES = frozenset({GROUPS_PATH, ONCALL_PATH})  # files under policies/ that aren't one
 ID_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?$")
 
 
@@ -156,7 +158,11 @@ def format_time(value: datetime) -> str:
 
 def _principals(data: Any) -> Principals:
     data = data or {}
-    return Principals(users=tuple(data.get("users", ())), groups=tuple(data.get("groups", ())))
+    return Principals(
+        users=tuple(data.get("users", ())),
+        groups=tuple(data.get("groups", ())),
+        oncall=tuple(data.get("oncall", ())),
+    )
 
 
 def parse_policy(content: bytes, path: str) -> Loaded:
@@ -304,6 +310,7 @@ def _build_policy(data: dict[str, Any], path: str) -> Policy:
             for rule in approvals["rules"]
         ),
         allow_self_approval=approvals.get("allow_self_approval", False),
+        oncall_waives=tuple(approvals.get("oncall_waives", ())),
         reason_min_length=data.get("reason", {}).get("min_length", 0),
         ticket_required=ticket.get("required", False),
         ticket_pattern=ticket.get("pattern"),
@@ -342,3 +349,26 @@ def parse_groups(content: bytes | None, path: str = GROUPS_PATH) -> Loaded:
     if document is None or findings:
         return Loaded(None, tuple(findings))
     return Loaded(Groups({name: tuple(members) for name, members in document.data.items()}), ())
+
+
+def parse_oncall(content: bytes | None, path: str = ONCALL_PATH) -> Loaded:
+    """Parse `policies/rotations.yaml` into rotations by name; no file means no rotations."""
+    from jitflow.core.oncall import rotations_from
+
+    if content is None:
+        return Loaded({}, ())
+    document, findings = _document(content, path, "oncall")
+    if document is None or findings:
+        return Loaded(None, tuple(findings))
+    rotations, problems = rotations_from(document.data, path, document.position)
+    return Loaded(None if problems else rotations, tuple(problems))
+
+
+def with_rotations(groups: Loaded, oncall: Loaded) -> Loaded:
+    """groups.yaml and rotations.yaml of one commit as one value (who may ask and approve); a
+    broken rotation file makes both unusable, so nothing is decided on half the rules."""
+    if oncall.value is None:
+        return Loaded(None, (*groups.findings, *oncall.findings))
+    if groups.value is None or not oncall.value:
+        return groups
+    return Loaded(replace(groups.value, rotations=oncall.value), groups.findings)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
 
@@ -84,9 +85,11 @@ class Principals:
 
     users: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
+    oncall: tuple[str, ...] = ()  # rotations of policies/rotations.yaml: whoever is on call
 
     def describe(self) -> str:
         parts = [f"group {g}" for g in self.groups] + [f"@{u}" for u in self.users]
+        parts += [f"whoever is on call in {r}" for r in self.oncall]
         return ", ".join(parts) or "nobody"
 
 
@@ -133,6 +136,7 @@ class Policy:
     path: str = ""
     extension: ExtensionRule | None = None  # None: grants of this policy can't be extended
     warn_before: timedelta = DEFAULT_WARN_BEFORE  # the expiry warning's lead
+    oncall_waives: tuple[str, ...] = ()  # rotations whose on-call requester needs no approval
 
 
 @dataclass(frozen=True)
@@ -158,11 +162,37 @@ class Request:
 
 
 @dataclass(frozen=True)
+class OnCallOverride:
+    """Someone else holds a rotation in [start, end) (a swap, a holiday)."""
+
+    login: str
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class Rotation:
+    """A weekly on-call rotation: `members` in turn, each for one week from a hand-off at
+    `handoff` local time in `timezone`, the first on `start`; overrides win (the last listed)."""
+
+    name: str
+    members: tuple[str, ...]
+    start: date
+    handoff: time
+    timezone: str
+    overrides: tuple[OnCallOverride, ...] = ()
+
+
+@dataclass(frozen=True)
 class Groups:
     """Named groups of GitHub logins (and `github-team:org/slug` references)."""
 
     members: dict[str, tuple[str, ...]] = field(default_factory=dict)
     missing: bool = False  # no policies/groups.yaml at all (every group is empty)
+    # policies/rotations.yaml at the same commit, and who was on call in each rotation at the
+    # decision's time (`core.oncall.at_time` fills it in; empty: nobody is on call)
+    rotations: Mapping[str, Rotation] = field(default_factory=dict)
+    on_call: Mapping[str, str] = field(default_factory=dict)
 
     def of(self, name: str) -> tuple[str, ...]:
         return self.members.get(name, ())

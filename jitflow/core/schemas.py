@@ -14,7 +14,7 @@ from typing import Any
 from jitflow.core.model import Finding
 from jitflow.core.yamlio import Document, hint_for_string
 
-SCHEMA_NAMES = ("request", "policy", "groups", "policy-test", "outbound")
+SCHEMA_NAMES = ("request", "policy", "groups", "oncall", "policy-test", "outbound")
 
 
 @cache

@@ -8,7 +8,7 @@ gave no credentials), so one broken part never hides the verdicts on the others.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -39,7 +39,14 @@ from jitflow.core.doctor_vault import (
     check_token_role,
     grant_targets,
 )
-from jitflow.core.loading import GROUPS_PATH, POLICY_DIR, parse_groups, parse_policy
+from jitflow.core.loading import (
+    GROUPS_PATH,
+    ONCALL_PATH,
+    POLICY_DIR,
+    parse_groups,
+    parse_oncall,
+    parse_policy,
+)
 from jitflow.core.model import GrantKind, Groups, Policy
 from jitflow.errors import ExitCode, JitflowError, UsageError
 
@@ -140,7 +147,10 @@ def _policies(repo: Path) -> tuple[list[Check], list[Policy]]:
         path = f"{POLICY_DIR}/{file.name}"
         if path == GROUPS_PATH:
             loaded = parse_groups(file.read_bytes(), path)
-            groups = loaded.value or Groups()
+            groups = replace(loaded.value or Groups(), rotations=groups.rotations)
+        elif path == ONCALL_PATH:
+            loaded = parse_oncall(file.read_bytes(), path)
+            groups = replace(groups, rotations=loaded.value or {})
         else:
             loaded = parse_policy(file.read_bytes(), path)
             if loaded.value is not None:

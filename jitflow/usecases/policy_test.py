@@ -17,11 +17,15 @@ from jitflow.core.approvals import ApprovalFacts
 from jitflow.core.evaluation import Context, RequestDecision, evaluate
 from jitflow.core.loading import (
     GROUPS_PATH,
+    NOT_POLICIES,
+    ONCALL_PATH,
     Loaded,
     parse_groups,
+    parse_oncall,
     parse_policy,
     parse_request,
     parse_time,
+    with_rotations,
 )
 from jitflow.core.model import ActiveGrant, Finding, Groups, Location, Review, ReviewState
 from jitflow.core.yamlio import Document, YamlError, dump, load_yaml
@@ -65,7 +69,10 @@ def run_policy_tests(repo: Path) -> PolicyTestReport:
     documents = [_case_file(path, str(path.relative_to(repo))) for path in files]
     problems = [f for _, found in documents for f in found]
     policies = _load_policies(repo)
-    base_groups = parse_groups(_read(repo / GROUPS_PATH), GROUPS_PATH)
+    base_groups = with_rotations(
+        parse_groups(_read(repo / GROUPS_PATH), GROUPS_PATH),
+        parse_oncall(_read(repo / ONCALL_PATH), ONCALL_PATH),
+    )
     problems += [f for loaded in (*policies.values(), base_groups) for f in loaded.findings]
     if problems:
         raise ConfigError(_listing("the policy tests can't run", problems))
@@ -103,7 +110,7 @@ def _load_policies(repo: Path) -> dict[str, Loaded]:
     return {
         path.stem: parse_policy(path.read_bytes(), f"policies/{path.name}")
         for path in sorted((repo / "policies").glob("*.yaml"))
-        if path.name != "groups.yaml"
+        if f"policies/{path.name}" not in NOT_POLICIES
     }
 
 
@@ -123,7 +130,9 @@ def _run_case(
     loaded = parse_request(dump(request_data).encode(), f"requests/{request_id}.yaml")
     groups = base_groups
     if "groups" in context_data:
-        groups = Loaded(Groups({k: tuple(v) for k, v in context_data["groups"].items()}), ())
+        members = {k: tuple(v) for k, v in context_data["groups"].items()}
+        rotations = base_groups.value.rotations if base_groups.value else {}
+        groups = Loaded(Groups(members, rotations=rotations), ())  # the rotations stay
     author = str(context_data.get("author", request_data.get("requester", "")))
     now = _DEFAULT_NOW
     if "now" in context_data:

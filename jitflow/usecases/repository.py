@@ -12,12 +12,16 @@ from jitflow.core.loading import (
     ACTIVE_DIR,
     ARCHIVE_DIR,
     GROUPS_PATH,
+    NOT_POLICIES,
+    ONCALL_PATH,
     POLICY_DIR,
     REQUEST_DIR,
     Loaded,
     parse_groups,
+    parse_oncall,
     parse_policy,
     request_id_for,
+    with_rotations,
 )
 from jitflow.core.model import ActiveGrant, ChangedFile, ChangeStatus
 
@@ -89,7 +93,7 @@ def snapshot(git: Git, commit: str, asked_ids: Iterable[str] = ()) -> Snapshot:
     paths = ledger_paths(git, commit)
     active_paths = [p for p in paths if p.startswith(f"{ACTIVE_DIR}/") and p.count("/") == 2]
     waiting_paths = [p for p in paths if is_request_path(p)]
-    wanted = [*active_paths, *waiting_paths, GROUPS_PATH]
+    wanted = [*active_paths, *waiting_paths, ONCALL_PATH, GROUPS_PATH]
     blobs = git.cat_blobs([f"{commit}:{p}" for p in wanted])
     active = tuple(
         grant
@@ -102,7 +106,8 @@ def snapshot(git: Git, commit: str, asked_ids: Iterable[str] = ()) -> Snapshot:
         if blob is not None and (grant := parse_active(blob, path)) is not None
     )
     existing = request_ids(paths) | archived_among(git, commit, asked_ids)
-    return Snapshot(commit, existing, active, parse_groups(blobs[-1]), waiting)
+    groups = with_rotations(parse_groups(blobs[-1]), parse_oncall(blobs[-2]))
+    return Snapshot(commit, existing, active, groups, waiting)
 
 
 def ledger_paths(git: Git, commit: str) -> list[str]:
@@ -182,7 +187,7 @@ def all_policy_names(git: Git, commit: str) -> list[str]:
     names = []
     for entry in listing.split(b"\0"):
         path = entry.decode(errors="replace")
-        if path.endswith(".yaml") and path != GROUPS_PATH and path.count("/") == 1:
+        if path.endswith(".yaml") and path not in NOT_POLICIES and path.count("/") == 1:
             names.append(path.split("/")[1].removesuffix(".yaml"))
     return sorted(names)
 

@@ -114,6 +114,15 @@ class FreshWorld(ScenarioWorld):
         assert "PASS policies/tests/staging-readonly.yaml:2 an SRE may read staging" in ran.stdout
         assert "all 2 policy cases pass" in ran.stdout
 
+    def after_oncall(self, ran: Ran) -> None:
+        for line in (
+            "PASS policies/tests/prod-hotfix.yaml:2 carol, on call that week, approves dave's",
+            "PASS policies/tests/prod-hotfix.yaml:6 during the swap bob is on call",
+            "PASS policies/tests/prod-hotfix.yaml:10 alice asks in her own week",
+        ):
+            assert line in ran.stdout, ran.stdout
+        assert "all 5 policy cases pass" in ran.stdout
+
     def after_doctor(self, ran: Ran) -> None:
         # what `init` wrote (with its placeholder owner replaced) passes; GitHub and Vault are
         # skipped here, each with how to enable it

@@ -16,6 +16,7 @@ from jitflow.core.approvals import approvers_of
 from jitflow.core.audit_rows import AuditRow, approval_shortfalls, as_mapping
 from jitflow.core.history import RequestTrail, login_matches, parse_time
 from jitflow.core.model import Groups, Policy
+from jitflow.core.oncall import at_time, claim_problems, waiver_holds
 from jitflow.usecases.audit.gitlog import LedgerEntry
 from jitflow.usecases.audit.landing import Landing, recorded_landing
 
@@ -188,9 +189,14 @@ def _check_origin(
             )
         )
         return found
+    when = row.merged_at or trail.merge.at
+    groups = at_time(groups, when) if when else groups  # who was on call at the merge
+    claims = claim_problems(grant, row.requester, terms, groups)
+    found += [Violation("oncall-approval-unfounded", rid, trail.merge.sha, m) for m in claims]
+    waived = waiver_holds(grant, row.requester, terms, groups)
     # an extension's approvals are judged with its policy's extension rule (audit.extensions)
     extension = bool(grant.get("extends") or as_mapping(entry.record).get("extends"))
-    shortfalls = approval_shortfalls(terms, groups, row.requester, row.approvers)
+    shortfalls = [] if waived else approval_shortfalls(terms, groups, row.requester, row.approvers)
     if shortfalls and not extension:
         found.append(
             Violation("approvals-insufficient", rid, trail.merge.sha, "; ".join(shortfalls))

@@ -54,6 +54,8 @@ def row_to_dict(row: AuditRow) -> dict[str, Any]:
         "break_glass": row.break_glass,
         "requested_at": format_time(row.requested_at) or None,
         "approvers": list(row.approvers),
+        **({"approved_by_oncall": dict(row.oncall)} if row.oncall else {}),
+        **({"oncall_waived": row.oncall_waived} if row.oncall_waived else {}),
         "merged_at": format_time(row.merged_at) or None,
         "merged_by": row.merged_by or None,
         "pr": row.pr,
@@ -141,7 +143,7 @@ def write_table(rows: Iterable[AuditRow], out: TextIO, *, fit: bool = True) -> i
             row.policy,
             start.strftime("%Y-%m-%d %H:%M") if start else "-",
             row.outcome.value,
-            ",".join(row.approvers) or "-",
+            ",".join(row.approvers_shown()) or "-",
         )
         line = " ".join(
             (_fit(cell, width) if fit else one_line(cell)).ljust(width)
@@ -186,7 +188,7 @@ def write_markdown(rows: Iterable[AuditRow], out: TextIO, *, generated_at: str, 
             _md(row.requester),
             _md(row.policy),
             _md(f"{row.kind} {row.resource}".strip()),
-            _md(", ".join(row.approvers)),
+            _md(", ".join(row.approvers_shown())),
             format_time(row.issued_at),
             format_time(row.ended_at),
             _md(outcome),

@@ -41,7 +41,13 @@ from pathlib import Path
 from jitflow.adapters.git import Git
 from jitflow.core.audit_rows import Outcome, as_mapping, build_row
 from jitflow.core.history import ACTIVE_PATH, ARCHIVE_PATH, HistoryFolder, RequestTrail
-from jitflow.core.loading import parse_groups, parse_policy
+from jitflow.core.loading import (
+    ONCALL_PATH,
+    parse_groups,
+    parse_oncall,
+    parse_policy,
+    with_rotations,
+)
 from jitflow.core.model import Groups, Policy
 from jitflow.usecases.audit.append_only import AppendOnlyChecker, check_moves, check_presence
 from jitflow.usecases.audit.checks import (
@@ -116,10 +122,10 @@ class _PolicyReader:
             self._policies[key] = loaded if isinstance(loaded, Policy) else None
         return self._policies[key]
 
-    def _group_file(self, content: bytes | None) -> Groups | None:
-        key = hashlib.sha256(content or b"").digest()
+    def _group_file(self, content: bytes | None, oncall: bytes | None) -> Groups | None:
+        key = hashlib.sha256(content or b"").digest() + hashlib.sha256(oncall or b"").digest()
         if key not in self._groups:
-            loaded = parse_groups(content).value
+            loaded = with_rotations(parse_groups(content), parse_oncall(oncall)).value
             self._groups[key] = loaded if isinstance(loaded, Groups) else None
         return self._groups[key]
 
@@ -127,11 +133,12 @@ class _PolicyReader:
         specs: list[str] = []
         for commit, name in wanted:
             specs += [f"{commit}:policies/{name}.yaml", f"{commit}:policies/groups.yaml"]
+            specs.append(f"{commit}:{ONCALL_PATH}")
         blobs = self.git.cat_blobs(specs)
         results: list[tuple[Policy | None, Groups]] = []
         for index, (_, name) in enumerate(wanted):
-            policy = self._policy(blobs[2 * index], name)
-            groups = self._group_file(blobs[2 * index + 1])
+            policy = self._policy(blobs[3 * index], name)
+            groups = self._group_file(blobs[3 * index + 1], blobs[3 * index + 2])
             results.append((policy if groups is not None else None, groups or Groups()))
         return results
 

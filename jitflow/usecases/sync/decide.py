@@ -17,7 +17,13 @@ from datetime import datetime, timedelta
 
 from jitflow.adapters.git import Git
 from jitflow.core.evaluation import RequestDecision
-from jitflow.core.loading import GROUPS_PATH, parse_groups
+from jitflow.core.loading import (
+    GROUPS_PATH,
+    ONCALL_PATH,
+    parse_groups,
+    parse_oncall,
+    with_rotations,
+)
 from jitflow.core.merge import (
     ChainStep,
     IssueWindow,
@@ -57,6 +63,13 @@ class Verdict:
         return tuple(
             sorted({login for rule in self.decision.approvals.rules for login in rule.approved_by})
         )
+
+    @property
+    def approved_by_oncall(self) -> dict[str, str]:
+        """Approvers who counted because they were on call at the merge: login -> rotation."""
+        if self.decision is None or self.decision.approvals is None:
+            return {}
+        return {a: r for rule in self.decision.approvals.rules for a, r in rule.oncall}
 
     def all_findings(self) -> tuple[Finding, ...]:
         own = self.decision.findings if self.decision is not None else ()
@@ -236,8 +249,8 @@ def _current_groups_findings(
     path: str,
 ) -> tuple[Finding, ...]:
     """At issue time main's current groups must allow the grant as well as the merge's."""
-    [blob] = git.cat_blobs([f"{tip}:{GROUPS_PATH}"])
-    current = parse_groups(blob)
+    [blob, rotations] = git.cat_blobs([f"{tip}:{GROUPS_PATH}", f"{tip}:{ONCALL_PATH}"])
+    current = with_rotations(parse_groups(blob), parse_oncall(rotations))
     merged_at = _merged_at(git, pr)
     now_judged = judge_pull(git, github, pr, pr.files, base, merge, merged_at, groups=current)
     mine = next((r for r in now_judged.report.decision.requests if r.path == path), None)

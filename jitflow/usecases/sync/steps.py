@@ -266,6 +266,8 @@ def issue_commit(
         ssh_key_fingerprint=fingerprint(decision.request.ssh_public_key or ""),
         extends=facts.extends,
         started_at=facts.started_at,
+        approved_by_oncall=verdict.approved_by_oncall,
+        oncall_waived=decision.approvals.oncall_waived if decision.approvals else "",
     )
     trailers = Trailers(
         event,
