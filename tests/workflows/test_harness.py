@@ -107,8 +107,10 @@ class Access:
         try:
             result = run_workflow(workflow, self.platform, event, self.scratch, inputs)
         except StepFailed as exc:
-            refused = [r for r in self.standin.requests_log if r[2] >= 400]
-            raise StepFailed(f"{exc}\n--- stand-in refusals: {refused}") from exc
+            # What the stand-in itself served: a failure it never saw came from elsewhere.
+            served = self.standin.requests_log[-20:]
+            where = self.platform.api_url
+            raise StepFailed(f"{exc}\n--- stand-in at {where} served last: {served}") from exc
         # The job token is a workflow token: GitHub refuses GET /user to it (the stand-in
         # would answer), so a workflow that needs it would fail on GitHub.
         asked = [r for r in self.standin.requests_log if r[:2] == ("GET", "/user")]
