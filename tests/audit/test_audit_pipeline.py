@@ -271,6 +271,9 @@ def test_audit_rows_match_what_the_pipeline_did(world: World, clock: Clock) -> N
         resource="",
         kind="",
         outcome="denied",
+        # A denial record has no grant block, so no GitHub merged_at: the report shows the
+        # merge commit's time, which can be a second off the PR's merged_at.
+        merged_at=_commit_time(world, bypassed.merge_commit),
         ended_at=issued,
         end_commit=commits[("deny", bypassed.id)],
         outcome_detail=denied["outcome_detail"],
@@ -295,6 +298,11 @@ def test_audit_rows_match_what_the_pipeline_did(world: World, clock: Clock) -> N
     assert "all invariants hold" in _jitflow(
         world, "audit", "verify", "--vault", "--repo", str(world.bare), "--now", now
     )
+
+
+def _commit_time(world: World, sha: str) -> str:
+    seconds = Git(world.bare).run("show", "-s", "--format=%ct", sha)
+    return format_time(datetime.fromtimestamp(int(seconds), UTC))
 
 
 def _grant_expiry(world: World, request_id: str) -> datetime:
