@@ -28,9 +28,11 @@ from dataclasses import replace
 from datetime import datetime
 
 from jitflow.core.extension import extension_findings, new_end
+from jitflow.core.grants import GrantHandle, IssuedGrant
 from jitflow.core.ledger import ActiveRecord, Event
 from jitflow.core.model import ActiveGrant, GrantKind
 from jitflow.errors import JitflowError
+from jitflow.usecases.port import VaultPort
 from jitflow.usecases.sync import steps
 from jitflow.usecases.sync.context import Comment, RunMemory, kind_guess
 from jitflow.usecases.sync.decide import Verdict
@@ -95,17 +97,15 @@ def with_extension(state: MainState, verdict: Verdict, facts: steps.IssueFacts) 
 
 def supersede(
     state: MainState,
-    vault: object,
+    vault: VaultPort,
     memory: RunMemory,
     now: datetime,
     runner: str,
     verdict: Verdict,
-    issued: object,
+    issued: IssuedGrant,
     comments: list[Comment],
 ) -> tuple[list[LedgerCommit], str | None]:
     """End the grant `verdict` extended, once its replacement was delivered: (commits, error)."""
-    from jitflow.adapters.vault.types import GrantHandle
-
     grant_id = extended_id(verdict)
     record = next((r for r in state.ledger.active if r.id == grant_id), None)
     if grant_id is None or record is None:
@@ -114,7 +114,7 @@ def supersede(
         kind = record.kind or kind_guess(record.vault)
         keep = kind is GrantKind.IDENTITY_GROUP and _same_membership(record, issued)
         handle = GrantHandle(grant_id, kind, record.accessor, dict(record.vault), keep)
-        [(_, outcome)] = vault.revoke_many([handle])  # type: ignore[attr-defined]
+        [(_, outcome)] = vault.revoke_many([handle])
         if isinstance(outcome, JitflowError):
             return [], (
                 f"revoking {grant_id}, replaced by its extension {verdict.request_id}: "
@@ -132,8 +132,8 @@ def supersede(
     return [commit], None
 
 
-def _same_membership(record: ActiveRecord, issued: object) -> bool:
-    identifiers = getattr(issued, "identifiers", {}) or {}
+def _same_membership(record: ActiveRecord, issued: IssuedGrant) -> bool:
+    identifiers = issued.identifiers
     return bool(record.vault.get("entity_id")) and all(
         identifiers.get(key) == record.vault.get(key) for key in ("entity_id", "group")
     )
