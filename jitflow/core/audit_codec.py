@@ -69,6 +69,7 @@ def row_to_json(row: AuditRow) -> Json:
     data["outcome"] = row.outcome.value
     data["evidence"] = list(astuple(row.evidence))
     data["approved_at"] = [[who, at.isoformat()] for who, at in row.approved_at]
+    data["oncall"] = [list(pair) for pair in row.oncall]
     return data
 
 
@@ -89,6 +90,9 @@ def row_from_json(data: object) -> AuditRow:
         outcome_detail=text["outcome_detail"],
         extends=text["extends"],
         extended_by=text["extended_by"],
+        oncall_waived=text["oncall_waived"],
+        not_revocable=text["not_revocable"],
+        oncall=tuple((w, r) for w, r in (_strs(i, 2) for i in _list(d["oncall"]))),
         warned_at=times["warned_at"],
         requested_at=times["requested_at"],
         merged_at=times["merged_at"],
@@ -121,6 +125,8 @@ _ROW_TEXT = (
     "outcome_detail",
     "extends",
     "extended_by",
+    "oncall_waived",
+    "not_revocable",
 )
 _ROW_PLAIN = (*_ROW_TEXT, "break_glass", "pr", "requested_seconds", "granted_seconds")
 _ROW_TIMES = ("requested_at", "merged_at", "issued_at", "expires_at", "ended_at", "warned_at")

@@ -198,13 +198,21 @@ def _end_vs_expiry(row: AuditRow) -> str:
     return f' <span class="muted">({format_duration(-delta)} early)</span>'
 
 
+def _on_call(rotation: str) -> str:
+    return f" (on call: {escape(rotation)})" if rotation else ""
+
+
 def _approvals(row: AuditRow, links: RepoLinks | None) -> str:
-    times = dict(row.approved_at)
+    times, rotations = dict(row.approved_at), dict(row.oncall)
     who = [
-        f"{escape(a)} <span class=muted>{_short(times[a]) if a in times else 'time not recorded'}"
-        "</span>"
+        f"{escape(a)}{_on_call(rotations.get(a, ''))} <span class=muted>"
+        f"{_short(times[a]) if a in times else 'time not recorded'}</span>"
         for a in row.approvers
     ]
+    if row.oncall_waived:
+        who.append(
+            f"approval waived: {escape(row.requester)} on call ({escape(row.oncall_waived)})"
+        )
     if not who:
         who = ['<span class="muted">no approval recorded</span>']
     if row.merged_by:
@@ -226,6 +234,12 @@ def _grant(row: AuditRow) -> str:
         f"expires {_short(row.expires_at)}",
         f"ended {_short(row.ended_at)}{_end_vs_expiry(row)}",
     ]
+    if row.extends:
+        lines.append(f"extends <code>{escape(row.extends)}</code>")
+    if row.not_revocable:
+        lines.append(
+            f'<span class="late">can\'t be revoked early: {escape(row.not_revocable)}</span>'
+        )
     return _lines(lines)
 
 

@@ -12,11 +12,17 @@ a grant through its whole life (`metadata.correlation_uid` is the request id).
 - issued: Assign Privileges, Success.  denied: Assign Privileges, Failure (never issued).
 - expired, revoked: Revoke Privileges, Success.  failed (issued, undeliverable, revoked at
   once): Revoke Privileges, Success, with the finding in `status_detail`.
+- extended (the grant was replaced by its approved extension, which is issued as a grant of
+  its own): Revoke Privileges, Success; `unmapped.jitflow.extended_by` names the extension,
+  and the extension's events carry `extends` (the grant it replaced).
 - request merged (the approval), break-glass reviewed (the post-hoc approval): Other (99),
   named in `activity_name`; they change no privilege but are the evidence for one.
 
 The git commit that records the event is `metadata.original_event_uid` (plus its URL and the
-PR's under `unmapped.jitflow` when the remote is a GitHub repository).
+PR's under `unmapped.jitflow` when the remote is a GitHub repository). Approvals given as on
+call are `unmapped.jitflow.approved_by_oncall` ({login: rotation}), a waiver for an on-call
+requester `oncall_waived` (the rotation); a secret that can't be revoked early says why in
+`not_revocable`.
 """
 
 from __future__ import annotations
@@ -85,12 +91,14 @@ def _message(event: LedgerEvent) -> str:
     what = f"{row.policy} ({row.resource or row.kind})" if row.resource or row.kind else row.policy
     text = {
         EventKind.MERGED: f"{event.actor} merged {row.requester}'s request for {what}",
-        EventKind.ISSUED: f"{row.requester} was granted {what}",
+        EventKind.ISSUED: f"{row.requester} was granted {what}"
+        + (f", extending {row.extends}" if row.extends else ""),
         EventKind.DENIED: f"{row.requester}'s request for {what} was denied",
         EventKind.EXPIRED: f"{row.requester}'s grant of {what} expired",
         EventKind.REVOKED: f"{event.actor} revoked {row.requester}'s grant of {what}",
         EventKind.FAILED: f"{row.requester}'s grant of {what} failed and was revoked",
-        EventKind.EXTENDED: f"{row.requester}'s grant of {what} was replaced by its extension",
+        EventKind.EXTENDED: f"{row.requester}'s grant of {what} was extended: replaced by "
+        + (row.extended_by or "its extension"),
         EventKind.REVIEWED: f"{event.actor} reviewed {row.requester}'s break-glass grant",
     }[event.kind]
     return f"{text}: {event.detail}" if event.detail else text
@@ -105,11 +113,16 @@ def _evidence(event: LedgerEvent, context: OcsfContext) -> dict[str, Any]:
         "grant_kind": row.kind or None,
         "approvers": list(row.approvers),
         "approved_at": {login: format_time(at) for login, at in row.approved_at} or None,
+        "approved_by_oncall": dict(row.oncall) or None,
+        "oncall_waived": row.oncall_waived or None,
         "merged_by": row.merged_by or None,
         "reason": row.reason or None,
         "ticket": row.ticket or None,
         "break_glass": row.break_glass,
         "expires_at": format_time(row.expires_at) or None,
+        "extends": row.extends or None,
+        "extended_by": row.extended_by or None,
+        "not_revocable": row.not_revocable or None,
         "commit": event.commit,
         "pr": row.pr,
         "repository": context.repository or None,

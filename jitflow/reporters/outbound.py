@@ -37,10 +37,15 @@ def event_json(event: LedgerEvent, context: OcsfContext) -> dict[str, Any]:
         "ticket": row.ticket or None,
         "break_glass": row.break_glass,
         "approvers": list(row.approvers),
+        "approved_by_oncall": dict(row.oncall) or None,
+        "oncall_waived": row.oncall_waived or None,
         "merged_by": row.merged_by or None,
         "pr": row.pr,
         "issued_at": format_time(row.issued_at) or None,
         "expires_at": format_time(row.expires_at) or None,
+        "extends": row.extends or None,
+        "extended_by": row.extended_by or None,
+        "not_revocable": row.not_revocable or None,
         "detail": event.detail or None,
         "commit": event.commit,
     }
@@ -96,6 +101,7 @@ _VERBS = {
     EventKind.EXPIRED: "expired",
     EventKind.REVOKED: "revoked",
     EventKind.FAILED: "failed",
+    EventKind.EXTENDED: "extended",
     EventKind.REVIEWED: "break-glass reviewed",
 }
 
@@ -111,7 +117,13 @@ def slack_line(event: LedgerEvent, context: OcsfContext) -> str:
     ]
     if event.kind is EventKind.MERGED and row.reason:
         parts.append(f"reason: {slack_text(row.reason)}")
-    if event.detail:
+    if event.kind is EventKind.MERGED and (row.approvers or row.oncall_waived):
+        parts.append(f"approved by {slack_text(', '.join(row.approvers_shown()))}")
+    if row.extends and event.kind in (EventKind.MERGED, EventKind.ISSUED):
+        parts.append(f"extends {slack_text(row.extends)}")
+    if event.kind is EventKind.EXTENDED and row.extended_by:
+        parts.append(f"replaced by its extension {slack_text(row.extended_by)}")
+    elif event.detail:
         parts.append(slack_text(event.detail[:300]))
     if context.links is not None:
         # a link jitflow builds from the remote, never from request text

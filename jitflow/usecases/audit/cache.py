@@ -37,7 +37,7 @@ from jitflow.core.audit_rows import AuditRow, build_row
 from jitflow.core.history import HistoryFolder, RequestTrail, continue_trail
 from jitflow.usecases.audit.gitlog import iter_commits, iter_ledger, parse_record
 
-FORMAT = "jitflow-audit-cache/1"
+FORMAT = "jitflow-audit-cache/2"  # 2: rows keep on-call approvals and revocability
 _SHA = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?\Z")
 
 

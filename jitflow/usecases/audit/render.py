@@ -56,6 +56,7 @@ def row_to_dict(row: AuditRow) -> dict[str, Any]:
         "approvers": list(row.approvers),
         **({"approved_by_oncall": dict(row.oncall)} if row.oncall else {}),
         **({"oncall_waived": row.oncall_waived} if row.oncall_waived else {}),
+        **({"not_revocable": row.not_revocable} if row.not_revocable else {}),
         "merged_at": format_time(row.merged_at) or None,
         "merged_by": row.merged_by or None,
         "pr": row.pr,
