@@ -10,6 +10,7 @@ from datetime import timedelta
 
 from jitflow.core.loading import format_time, parse_time
 from jitflow.usecases.audit.report import AuditOptions, ReportFormat, run_audit
+from tests.audit.test_audit_ocsf import schema_errors
 from tests.sync.conftest import World, vault_api
 from tests.sync.observe import active_grant, archived, events, ledger_trailers, live_accessors
 from tests.sync.test_kinds_through_sync import GROUP_POLICY, _members, _publish
@@ -97,6 +98,18 @@ def test_self_approved_extension_replaces_the_token_up_to_the_new_end(world: Wor
     # overlapping grants of the same person never end each other
     assert active_grant(world, other_id) == other
     assert other["vault"]["accessor"] in live_accessors(world.vault)
+    # the OCSF export (what outbound streams) tells the chain, valid against the schema
+    world.runner.run("fetch", "--quiet", "origin")
+    out = io.StringIO()
+    options = AuditOptions(repo=world.runner.path, ref="origin/main", format=ReportFormat.OCSF)
+    run_audit(options, out)
+    ocsf = [json.loads(line) for line in out.getvalue().splitlines()]
+    by = {(e["metadata"]["correlation_uid"], e["metadata"]["event_code"]): e for e in ocsf}
+    ended, issued_ext = by[grant_id, "extended"], by[ext_id, "issued"]
+    assert schema_errors(ended) == [] and schema_errors(issued_ext) == []
+    assert ended["activity_name"] == "Revoke Privileges"
+    assert ended["unmapped"]["jitflow"]["extended_by"] == ext_id
+    assert issued_ext["unmapped"]["jitflow"]["extends"] == grant_id
 
     # a second extension of the replaced grant is refused: extend the newest one
     late_id, late_number = _extension(world, "ops-ext", grant_id, "10m")
