@@ -134,16 +134,14 @@ def _run_case(
         rotations = base_groups.value.rotations if base_groups.value else {}
         groups = Loaded(Groups(members, rotations=rotations), ())  # the rotations stay
     author = str(context_data.get("author", request_data.get("requester", "")))
-    now = _DEFAULT_NOW
-    if "now" in context_data:
-        try:
-            now = parse_time(context_data["now"])
-        except ValueError as exc:
-            line, column = document.position(("cases", index, "context", "now"))
-            raise ConfigError(f"{document.path}:{line}:{column}: context.now: {exc}") from exc
+    now = _time(document, index, context_data, ("now",)) or _DEFAULT_NOW
     active = tuple(
         ActiveGrant(
-            id=str(g.get("id", f"active-{i}")), policy=g["policy"], requester=g["requester"]
+            id=str(g.get("id", f"active-{i}")),
+            policy=g["policy"],
+            requester=g["requester"],
+            expires_at=_time(document, index, g, ("active", i, "expires_at")),
+            started_at=_time(document, index, g, ("active", i, "started_at")),
         )
         for i, g in enumerate(context_data.get("active", []))
     )
@@ -170,6 +168,21 @@ def _run_case(
         actual,
         messages,
     )
+
+
+def _time(
+    document: Document, index: int, data: dict[str, Any], where: tuple[str | int, ...]
+) -> datetime | None:
+    """The time at `context.<where>` (its last key read from `data`), or None when absent."""
+    key = str(where[-1])
+    if key not in data:
+        return None
+    try:
+        return parse_time(data[key])
+    except ValueError as exc:
+        line, column = document.position(("cases", index, "context", *where))
+        name = ".".join(str(part) for part in where)
+        raise ConfigError(f"{document.path}:{line}:{column}: context.{name}: {exc}") from exc
 
 
 def _observed(decision: RequestDecision, expect: dict[str, Any]) -> dict[str, Any]:
