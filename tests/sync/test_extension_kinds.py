@@ -145,13 +145,17 @@ def test_ssh_extension_signs_a_certificate_to_the_new_end(world: World) -> None:
     old_path = world.key.with_name("old-cert.pub")
     old_path.write_text(old_cert + "\n")
     assert ssh_validity(old_path)[1].astimezone() == parse_time(old["expires_at"])
+    # and the requester is told so on the old grant's PR
+    [note] = [c["body"] for c in world.standin.comments(number) if "has ended" in c["body"]]
+    assert f"replaced by its extension `{ext_id}`" in note
+    assert f"it stays valid until {old['expires_at']}" in note
 
 
 def test_secret_extension_reads_a_new_certificate_to_the_new_end(world: World) -> None:
     world.env["JITFLOW_GITHUB_WRITE_INTERVAL"] = "0"
     policy = CERT_POLICY.replace(b"default: 30s, max: 1h", b"default: 30m, max: 1h")
     _publish(world, {"policies/client-cert.yaml": policy + EXTENDABLE})
-    grant_id, _ = world.approved_merge("client-cert")
+    grant_id, old_number = world.approved_merge("client-cert")
     world.sync()
     old = active_grant(world, grant_id)
     assert old is not None
@@ -177,3 +181,5 @@ def test_secret_extension_reads_a_new_certificate_to_the_new_end(world: World) -
     assert record["grant"]["vault"]["revocable"] == "false"
     bodies = [c["body"] for c in world.standin.comments(number)]
     assert any(f"This extends `{grant_id}`" in b for b in bodies)
+    [note] = [c["body"] for c in world.standin.comments(old_number) if "has ended" in c["body"]]
+    assert "CRL" in note  # the old grant's PR says its certificate can't be revoked early

@@ -206,7 +206,7 @@ def ended_note(record: ActiveRecord, event: Event, by: str, extended_by: str = "
         text = head + "expired and was revoked in Vault."
     else:
         text = head + f"was revoked in Vault (by {markdown_mention(by)})."
-    if record.kind is GrantKind.SSH and event is not Event.EXTEND:
+    if record.kind is GrantKind.SSH:
         until = format_time(record.expires_at) if record.expires_at else "its end"
         text += (
             " Its SSH certificate can't be revoked early: it stays valid until "
