@@ -6,13 +6,13 @@ plain data in, plain data out: easy to read, easy to test.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from jitflow.core.links import is_loopback
 from jitflow.errors import UsageError
 
 _NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
@@ -78,21 +78,12 @@ def checked_api_url(api_url: str) -> str:
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageError(f"GITHUB_API_URL must be an http(s) URL, not {api_url!r}")
-    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
         raise UsageError(
             f"refusing to send the GitHub token over plain http to {parts.hostname}: "
             "use an https GITHUB_API_URL"
         )
     return url
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def next_page_url(link_header: str) -> str | None:

@@ -8,6 +8,7 @@ dropped, never copied into a report.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -56,3 +57,13 @@ def links_from_remote(url: str) -> RepoLinks | None:
     if not host or len(segments) < 2 or not all(_NAME.match(s) for s in segments[-2:]):
         return None
     return RepoLinks(f"{scheme}://{host}/{segments[-2]}/{segments[-1]}")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` names this machine: where plain http may carry a token or a payload."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

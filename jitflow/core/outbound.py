@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import ipaddress
 import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +24,7 @@ from typing import Any, TypeVar
 
 from jitflow.core import schemas
 from jitflow.core.durations import DurationError, parse_duration
+from jitflow.core.links import is_loopback
 from jitflow.core.model import Finding
 from jitflow.core.yamlio import Document, YamlError, load_yaml
 
@@ -127,18 +127,9 @@ def _url_findings(document: Document, index: int, item: dict[str, Any]) -> list[
         return []
     if not item.get("allow_http"):
         return [_problem(document, at, "use https:// (http:// only to loopback, with allow_http)")]
-    if not _is_loopback(parsed.hostname or ""):
+    if not is_loopback(parsed.hostname or ""):
         return [_problem(document, at, "allow_http allows http:// to a loopback address only")]
     return []
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _endpoint(document: Document, index: int, item: dict[str, Any]) -> Endpoint | Finding:
