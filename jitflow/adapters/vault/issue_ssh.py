@@ -108,14 +108,8 @@ def ssh_grant(
     started: int,
 ) -> IssuedGrant:
     granted = max(0, cert.valid_before - started)
-    return IssuedGrant(
-        accessor=accessor,
-        granted_ttl_seconds=granted,
-        expires_at=datetime.fromtimestamp(cert.valid_before, UTC),
-        identifiers=dict(identifiers),
-        secret=None,
-        public_material=signed.strip() + "\n",
-        capped=granted + 5 < order.duration_seconds,
+    return _certificate_grant(
+        accessor, cert, signed, identifiers, granted, capped=granted + 5 < order.duration_seconds
     )
 
 
@@ -220,6 +214,19 @@ def _recovered(
     accessor: str, cert: SshCertificate, signed: str, identifiers: Mapping[str, str]
 ) -> IssuedGrant:
     granted = max(0, cert.valid_before - cert.valid_after)
+    return _certificate_grant(accessor, cert, signed, identifiers, granted, capped=False)
+
+
+def _certificate_grant(
+    accessor: str,
+    cert: SshCertificate,
+    signed: str,
+    identifiers: Mapping[str, str],
+    granted: int,
+    *,
+    capped: bool,
+) -> IssuedGrant:
+    """The issued grant of a signed certificate: it ends when the certificate does."""
     return IssuedGrant(
         accessor=accessor,
         granted_ttl_seconds=granted,
@@ -227,5 +234,5 @@ def _recovered(
         identifiers=dict(identifiers),
         secret=None,
         public_material=signed.strip() + "\n",
-        capped=False,
+        capped=capped,
     )
