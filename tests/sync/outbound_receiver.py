@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from jitflow.core.outbound import DELIVERY_HEADER, SIGNATURE_HEADER, verify
+from tests.mtls import write_server_pem
 
 
 def make_ca_and_cert(directory: Path) -> tuple[bytes, Path, Path]:
@@ -65,15 +66,7 @@ def make_ca_and_cert(directory: Path) -> tuple[bytes, Path, Path]:
         .add_extension(x509.ExtendedKeyUsage([x509.OID_SERVER_AUTH]), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
-    cert_path, key_path = directory / "server.pem", directory / "server.key"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
+    cert_path, key_path = write_server_pem(directory, cert, key)
     return ca.public_bytes(serialization.Encoding.PEM), cert_path, key_path
 
 

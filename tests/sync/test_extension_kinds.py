@@ -16,7 +16,7 @@ import pytest
 
 from jitflow.core.loading import parse_time
 from jitflow.sandbox.postgres import PostgresServer, find_psql
-from tests.sync.conftest import World
+from tests.sync.conftest import POLICIES, World
 from tests.sync.observe import active_grant, archived, events
 from tests.sync.test_extension import _extension
 from tests.sync.test_kinds_through_sync import SSH_POLICY, _certificate, _publish
@@ -26,16 +26,7 @@ from tests.sync.test_secret_grant import CERT_POLICY
 from tests.vault.test_kinds import ssh_validity
 
 EXTENDABLE = b"extension: {total_max: 3h, self_approve_up_to: 30m}\n"
-DB_POLICY = b"""\
-name: orders-db
-description: Write access to the orders database
-grant: {kind: database, mount: database, role: readwrite}
-duration: {default: 30m, max: 2h}
-requesters: {groups: [sre]}
-approvals:
-  rules:
-    - {count: 1, from: {groups: [leads]}}
-"""
+DB_POLICY = POLICIES["policies/orders-db.yaml"]  # the sync world's own database policy
 
 
 def _database_creds(world: World, request_id: str) -> tuple[str, str]:
