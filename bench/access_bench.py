@@ -25,8 +25,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from jitflow.adapters.git import Git  # noqa: E402
-from jitflow.sandbox.github import GitHubStandIn  # noqa: E402
-from jitflow.sandbox.github.events import build_event  # noqa: E402
+from jitflow.sandbox.github_standin import GitHubStandIn  # noqa: E402
+from jitflow.sandbox.github_standin.events import build_event  # noqa: E402
 from tests.conftest_servers import TEST_REPOSITORY, JwtSigner  # noqa: E402
 from tests.standin_helpers import push_branch  # noqa: E402
 from tests.workflows.test_harness import OPS_READ  # noqa: E402
@@ -44,7 +44,7 @@ class VaultForAccess:
 
 def start_vault(addr: str, root_token: str) -> VaultForAccess:
     """Configure a fresh dev OpenBao the way the workflow tests do (JWT auth for the job)."""
-    from jitflow.sandbox.vault_setup import configure_dev_vault
+    from jitflow.sandbox.servers.vault_setup import configure_dev_vault
 
     signer = JwtSigner()
     setup = configure_dev_vault(
@@ -132,7 +132,7 @@ def time_to_access(
 def main() -> None:
     from audit_bench import build
 
-    from jitflow.sandbox.openbao import OpenBaoDevServer
+    from jitflow.sandbox.servers.openbao import OpenBaoDevServer
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--grants", type=int, default=2000)

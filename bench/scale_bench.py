@@ -286,8 +286,8 @@ def main() -> None:
     args = parser.parse_args()
     from access_bench import start_vault
 
-    from jitflow.sandbox.github import GitHubStandIn
-    from jitflow.sandbox.openbao import OpenBaoDevServer
+    from jitflow.sandbox.github_standin import GitHubStandIn
+    from jitflow.sandbox.servers.openbao import OpenBaoDevServer
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="jitflow-scale-") as tmp, OpenBaoDevServer() as bao:

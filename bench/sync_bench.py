@@ -39,9 +39,9 @@ from jitflow.adapters.vault.gateway import DEFAULT_REVOKE_WORKERS
 from jitflow.core.ledger import GrantBlock, active_record
 from jitflow.core.loading import format_time
 from jitflow.core.model import GrantKind
-from jitflow.sandbox.github import GitHubStandIn
-from jitflow.sandbox.openbao import OpenBaoDevServer
-from jitflow.sandbox.vault_setup import configure_dev_vault
+from jitflow.sandbox.github_standin import GitHubStandIn
+from jitflow.sandbox.servers.openbao import OpenBaoDevServer
+from jitflow.sandbox.servers.vault_setup import configure_dev_vault
 from jitflow.usecases.sync import SyncOptions, run_sync
 from jitflow.usecases.sync.writer import Identity, LedgerCommit, write_commits
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from jitflow.adapters.git import Git
-from jitflow.sandbox.github import GitHubStandIn
+from jitflow.sandbox.github_standin import GitHubStandIn
 from tests.standin_helpers import DEFAULT_FILES, clone, make_bare_repo
 
 

@@ -22,9 +22,9 @@ from typing import Any
 
 import pytest
 
-from jitflow.sandbox.openbao import OpenBaoDevServer, find_bao
-from jitflow.sandbox.postgres import PostgresServer, find_postgres_bin
-from jitflow.sandbox.vault_setup import DevVaultSetup, configure_dev_vault
+from jitflow.sandbox.servers.openbao import OpenBaoDevServer, find_bao
+from jitflow.sandbox.servers.postgres import PostgresServer, find_postgres_bin
+from jitflow.sandbox.servers.vault_setup import DevVaultSetup, configure_dev_vault
 
 TEST_REPOSITORY = "example-org/access"
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from jitflow.adapters.git import Git
-from jitflow.sandbox.github import GitHubStandIn
+from jitflow.sandbox.github_standin import GitHubStandIn
 
 DEFAULT_FILES: Mapping[str, bytes] = {
     "README.md": b"# access\n\nAccess requests live under requests/.\n",

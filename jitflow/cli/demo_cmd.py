@@ -25,7 +25,7 @@ def demo(keep: Path | None) -> None:
     the credential works, time jumps past the expiry, sync revokes, the credential is refused,
     `jitflow audit` and `audit verify`. Everything it starts is stopped and removed at the end.
     """
-    from jitflow.usecases.demo import DemoOptions, run_demo
+    from jitflow.sandbox.demo import DemoOptions, run_demo
 
     result = run_demo(DemoOptions(keep=keep), sys.stdout)
     raise SystemExit(int(result.exit_code))

@@ -27,10 +27,10 @@ import pytest
 import requests
 
 from jitflow.adapters.git import Git
-from jitflow.sandbox.github import GitHubStandIn
-from jitflow.sandbox.github.events import build_event
-from jitflow.sandbox.openbao import OpenBaoDevServer
-from jitflow.sandbox.postgres import PostgresServer
+from jitflow.sandbox.github_standin import GitHubStandIn
+from jitflow.sandbox.github_standin.events import build_event
+from jitflow.sandbox.servers.openbao import OpenBaoDevServer
+from jitflow.sandbox.servers.postgres import PostgresServer
 from tests.adoption.vault_docs import run_vault_setup
 from tests.conftest_servers import JwtSigner
 from tests.readme.test_readme_commands import readme_ruleset

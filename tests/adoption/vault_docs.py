@@ -16,8 +16,8 @@ import re
 import subprocess
 from pathlib import Path
 
-from jitflow.sandbox.openbao import OpenBaoDevServer, find_bao
-from jitflow.sandbox.postgres import PostgresServer
+from jitflow.sandbox.servers.openbao import OpenBaoDevServer, find_bao
+from jitflow.sandbox.servers.postgres import PostgresServer
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = ROOT / "docs" / "vault-setup.md"

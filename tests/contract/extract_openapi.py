@@ -21,7 +21,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from jitflow.sandbox.github.routes import OPERATIONS, WEBHOOK_SCHEMAS  # noqa: E402
+from jitflow.sandbox.github_standin.routes import OPERATIONS, WEBHOOK_SCHEMAS  # noqa: E402
 
 SUBSET = ROOT / "tests" / "fixtures" / "github" / "openapi-subset.json"
 WEBHOOKS = ROOT / "tests" / "fixtures" / "webhooks"

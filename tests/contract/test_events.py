@@ -10,8 +10,8 @@ import pytest
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
 from jitflow.adapters.git import Git
-from jitflow.sandbox.github import GitHubStandIn
-from jitflow.sandbox.github.events import build_event
+from jitflow.sandbox.github_standin import GitHubStandIn
+from jitflow.sandbox.github_standin.events import build_event
 from tests.standin_helpers import push_branch
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"

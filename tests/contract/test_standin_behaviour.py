@@ -7,7 +7,7 @@ import requests
 from github import BadCredentialsException, GithubException, GithubRetry
 
 from jitflow.adapters.git import Git
-from jitflow.sandbox.github import GitHubStandIn, StandInError
+from jitflow.sandbox.github_standin import GitHubStandIn, StandInError
 from tests.standin_helpers import push_branch, pygithub
 
 

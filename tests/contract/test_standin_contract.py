@@ -15,8 +15,8 @@ from github import GithubException
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
 from jitflow.adapters.git import Git
-from jitflow.sandbox.github import GitHubStandIn
-from jitflow.sandbox.github.routes import OPERATIONS
+from jitflow.sandbox.github_standin import GitHubStandIn
+from jitflow.sandbox.github_standin.routes import OPERATIONS
 from tests.standin_helpers import push_branch
 from tests.standin_helpers import pygithub as gh
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from jitflow.adapters.git import Git
-from jitflow.sandbox.openbao import find_bao
-from jitflow.sandbox.postgres import find_postgres_bin
+from jitflow.sandbox.servers.openbao import find_bao
+from jitflow.sandbox.servers.postgres import find_postgres_bin
 
 pytestmark = [
     pytest.mark.slow,

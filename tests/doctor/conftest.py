@@ -20,10 +20,10 @@ from click.testing import CliRunner, Result
 
 from jitflow.adapters.git import Git
 from jitflow.cli import cli
-from jitflow.sandbox.github import GitHubStandIn
-from jitflow.sandbox.openbao import OpenBaoDevServer, find_bao
-from jitflow.sandbox.postgres import PostgresServer
-from jitflow.sandbox.vault_setup import DevVaultSetup, configure_dev_vault
+from jitflow.sandbox.github_standin import GitHubStandIn
+from jitflow.sandbox.servers.openbao import OpenBaoDevServer, find_bao
+from jitflow.sandbox.servers.postgres import PostgresServer
+from jitflow.sandbox.servers.vault_setup import DevVaultSetup, configure_dev_vault
 from jitflow.usecases.init import workflow_templates
 from tests.conftest_servers import JwtSigner
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from jitflow.sandbox.openbao import free_port
+from jitflow.sandbox.servers.openbao import free_port
 from jitflow.usecases.init import workflow_templates
 from tests.doctor.conftest import (
     ACTION,

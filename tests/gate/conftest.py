@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from jitflow.adapters.git import Git
-from jitflow.sandbox.github import GitHubStandIn
+from jitflow.sandbox.github_standin import GitHubStandIn
 from tests.gate.scenario import Scenario, seed_files
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from jitflow.adapters.git import Git
-from jitflow.sandbox.github import GitHubStandIn
+from jitflow.sandbox.github_standin import GitHubStandIn
 from jitflow.usecases.gate import GateOptions, GateResult, run_gate
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "webhooks"

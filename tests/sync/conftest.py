@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from jitflow.adapters.git import Git
-from jitflow.sandbox.github import GitHubStandIn
+from jitflow.sandbox.github_standin import GitHubStandIn
 
 # Sync tests stop and reconfigure servers, so they get their own instances rather than
 # sharing the session-wide ones of the Vault adapter tests.

@@ -15,7 +15,7 @@ from datetime import timedelta
 import pytest
 
 from jitflow.core.loading import parse_time
-from jitflow.sandbox.postgres import PostgresServer, find_psql
+from jitflow.sandbox.servers.postgres import PostgresServer, find_psql
 from tests.sync.conftest import POLICIES, World
 from tests.sync.observe import active_grant, archived, events
 from tests.sync.test_extension import _extension

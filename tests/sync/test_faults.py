@@ -12,7 +12,7 @@ from jitflow.adapters.github import GitHubGateway
 from jitflow.adapters.vault import VaultGateway
 from jitflow.core.history import parse_trailers
 from jitflow.core.yamlio import load_yaml
-from jitflow.sandbox.openbao import free_port
+from jitflow.sandbox.servers.openbao import free_port
 from jitflow.usecases.sync import SyncOptions, run_sync
 from jitflow.usecases.sync.decide import decide
 from jitflow.usecases.sync.state import read_state

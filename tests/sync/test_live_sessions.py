@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from jitflow.sandbox.postgres import PostgresServer, find_psql
+from jitflow.sandbox.servers.postgres import PostgresServer, find_psql
 from tests.sync.conftest import World
 from tests.sync.observe import active_grant, archived
 from tests.sync.test_lifecycle import _creds

@@ -21,11 +21,11 @@ from pathlib import Path
 
 import pytest
 
-from jitflow.sandbox.openbao import find_bao
-from jitflow.sandbox.openbao_raft import OpenBaoRaftServer
-from jitflow.sandbox.postgres import PostgresServer
-from jitflow.sandbox.vault_setup import configure_dev_vault
-from jitflow.usecases.demo.vaultprep import create_runner_token
+from jitflow.sandbox.demo.vaultprep import create_runner_token
+from jitflow.sandbox.servers.openbao import find_bao
+from jitflow.sandbox.servers.openbao_raft import OpenBaoRaftServer
+from jitflow.sandbox.servers.postgres import PostgresServer
+from jitflow.sandbox.servers.vault_setup import configure_dev_vault
 from tests.conftest_servers import JitflowVault
 from tests.sync.conftest import OWNER, REPO, World
 from tests.sync.fault_ledger import assert_ledger_matches_vault, merge_one_of_each

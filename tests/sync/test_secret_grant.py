@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from jitflow.core.loading import parse_time
-from jitflow.sandbox.vault_setup import PKI_DOMAIN
+from jitflow.sandbox.servers.vault_setup import PKI_DOMAIN
 from tests.mtls import mtls_server
 from tests.sync.conftest import World
 from tests.sync.observe import active_grant, archived, events

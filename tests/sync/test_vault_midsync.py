@@ -13,9 +13,9 @@ import pytest
 
 from jitflow.adapters.git import Git
 from jitflow.errors import ExitCode
-from jitflow.sandbox.openbao import OpenBaoDevServer, find_bao
-from jitflow.sandbox.vault_setup import configure_dev_vault
-from jitflow.usecases.demo.vaultprep import create_runner_token
+from jitflow.sandbox.demo.vaultprep import create_runner_token
+from jitflow.sandbox.servers.openbao import OpenBaoDevServer, find_bao
+from jitflow.sandbox.servers.vault_setup import configure_dev_vault
 from tests.conftest_servers import JitflowVault
 from tests.sync.conftest import OWNER, REPO, World
 from tests.sync.kill import killed_sync

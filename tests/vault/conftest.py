@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from jitflow.adapters.vault import VaultGateway
-from jitflow.sandbox.openbao import OpenBaoDevServer
+from jitflow.sandbox.servers.openbao import OpenBaoDevServer
 from tests.conftest_servers import JitflowVault
 
 _ids = itertools.count(1)

@@ -14,8 +14,8 @@ from jitflow.adapters.vault import (
 )
 from jitflow.core.model import GrantKind
 from jitflow.errors import VaultError
-from jitflow.sandbox.openbao import OpenBaoDevServer
-from jitflow.sandbox.vault_setup import configure_dev_vault
+from jitflow.sandbox.servers.openbao import OpenBaoDevServer
+from jitflow.sandbox.servers.vault_setup import configure_dev_vault
 from tests.vault.conftest import JitflowVault, api, make_token, new_request_id
 
 

@@ -13,7 +13,7 @@ import pytest
 from jitflow.adapters.vault import GrantHandle, GrantOrder, RevokeOutcome, VaultGateway
 from jitflow.core.model import GrantKind
 from jitflow.errors import JitflowError
-from jitflow.sandbox.postgres import PostgresServer
+from jitflow.sandbox.servers.postgres import PostgresServer
 from tests.vault.conftest import JitflowVault, api, new_request_id
 
 

@@ -19,7 +19,7 @@ import pytest
 from jitflow.adapters.vault import GrantHandle, RevokeOutcome, VaultGateway
 from jitflow.core.model import GrantKind
 from jitflow.errors import VaultError
-from jitflow.sandbox.vault_setup import runner_policy_hcl
+from jitflow.sandbox.servers.vault_setup import runner_policy_hcl
 from tests.conftest_servers import JitflowVault
 from tests.vault.conftest import api, make_token
 from tests.vault.test_revoke_many import issue_many

@@ -12,8 +12,8 @@ import pytest
 from jitflow.adapters.vault import GrantHandle, GrantOrder, RevokeOutcome, VaultGateway
 from jitflow.adapters.vault.types import SecretOutlivesGrantError
 from jitflow.core.model import GrantKind
-from jitflow.sandbox.postgres import PostgresServer
-from jitflow.sandbox.vault_setup import PKI_DOMAIN
+from jitflow.sandbox.servers.postgres import PostgresServer
+from jitflow.sandbox.servers.vault_setup import PKI_DOMAIN
 from tests.mtls import mtls_server
 from tests.vault.conftest import JitflowVault, api, new_request_id
 from tests.vault.test_kinds import role_exists

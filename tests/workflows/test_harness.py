@@ -20,8 +20,8 @@ import requests
 
 from jitflow.adapters.git import Git
 from jitflow.core.yamlio import load_yaml
-from jitflow.sandbox.github import GitHubStandIn
-from jitflow.sandbox.github.events import build_event
+from jitflow.sandbox.github_standin import GitHubStandIn
+from jitflow.sandbox.github_standin.events import build_event
 from jitflow.usecases.init import workflow_templates
 from tests.conftest_servers import TEST_REPOSITORY, JitflowVault, JwtSigner
 from tests.standin_helpers import clone, make_bare_repo, push_branch

@@ -12,10 +12,10 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from jitflow.sandbox.github.api import Api, Request, Response
-from jitflow.sandbox.github.githttp import GitResponse, git_path, serve_git
-from jitflow.sandbox.github.routes import ALIASES, OPERATIONS, Operation
-from jitflow.sandbox.github.service import ApiError, Service
+from jitflow.sandbox.github_standin.api import Api, Request, Response
+from jitflow.sandbox.github_standin.githttp import GitResponse, git_path, serve_git
+from jitflow.sandbox.github_standin.routes import ALIASES, OPERATIONS, Operation
+from jitflow.sandbox.github_standin.service import ApiError, Service
 
 DOCS = "https://docs.github.com/rest"
 RATE_LIMIT = 5000

@@ -13,10 +13,10 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from jitflow.sandbox.github.gitrepo import ZERO_SHA
+from jitflow.sandbox.github_standin.gitrepo import ZERO_SHA
 
 if TYPE_CHECKING:
-    from jitflow.sandbox.github.standin import GitHubStandIn
+    from jitflow.sandbox.github_standin.standin import GitHubStandIn
 
 Json = dict[str, Any]
 EXAMPLES_ENV = "JITFLOW_WEBHOOK_EXAMPLES"

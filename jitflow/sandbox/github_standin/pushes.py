@@ -10,8 +10,8 @@ author of the open PR from that branch; with no PR yet, by whoever opens the fir
 
 from __future__ import annotations
 
-from jitflow.sandbox.github.gitrepo import ZERO_SHA, BareRepo
-from jitflow.sandbox.github.state import Activity, Pull, Store, timestamp
+from jitflow.sandbox.github_standin.gitrepo import ZERO_SHA, BareRepo
+from jitflow.sandbox.github_standin.state import Activity, Pull, Store, timestamp
 
 
 def record(

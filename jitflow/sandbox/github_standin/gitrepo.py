@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from jitflow.adapters.git import Git
-from jitflow.sandbox.github.webflow import WebFlow
+from jitflow.sandbox.github_standin.webflow import WebFlow
 
 ZERO_SHA = "0" * 40
 _GITHUB_COMMITTER = {

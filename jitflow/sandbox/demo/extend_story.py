@@ -7,9 +7,9 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from jitflow.usecases.demo.progress import Narrator, StepFailed
-from jitflow.usecases.demo.story import OpenedRequest, gate_statuses, run_demo_sync
-from jitflow.usecases.demo.world import DemoWorld
+from jitflow.sandbox.demo.progress import Narrator, StepFailed
+from jitflow.sandbox.demo.story import OpenedRequest, gate_statuses, run_demo_sync
+from jitflow.sandbox.demo.world import DemoWorld
 
 EXTRA = "20m"
 

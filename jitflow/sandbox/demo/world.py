@@ -16,15 +16,15 @@ from typing import TYPE_CHECKING
 
 from jitflow.adapters.git import Git
 from jitflow.errors import UsageError
-from jitflow.usecases.demo.progress import Narrator
+from jitflow.sandbox.demo.progress import Narrator
 
 if TYPE_CHECKING:
     from jitflow.adapters.github import GitHubGateway
     from jitflow.adapters.vault import VaultGateway
-    from jitflow.sandbox.github import GitHubStandIn
-    from jitflow.sandbox.openbao import OpenBaoDevServer
-    from jitflow.sandbox.postgres import PostgresServer
-    from jitflow.sandbox.vault_setup import DevVaultSetup
+    from jitflow.sandbox.github_standin import GitHubStandIn
+    from jitflow.sandbox.servers.openbao import OpenBaoDevServer
+    from jitflow.sandbox.servers.postgres import PostgresServer
+    from jitflow.sandbox.servers.vault_setup import DevVaultSetup
 
 OWNER, REPO = "acme", "access"
 BOT = "jitflow-bot"
@@ -93,10 +93,10 @@ def start_servers(
     stack: ExitStack, narrator: Narrator
 ) -> tuple[OpenBaoDevServer, PostgresServer | None, DevVaultSetup, str]:
     """Start OpenBao (and PostgreSQL, in parallel) and configure them like the docs say."""
-    from jitflow.sandbox.openbao import OpenBaoDevServer
-    from jitflow.sandbox.postgres import PostgresServer, find_postgres_bin, find_psql
-    from jitflow.sandbox.vault_setup import configure_dev_vault
-    from jitflow.usecases.demo.vaultprep import adapt_to_examples, create_runner_token
+    from jitflow.sandbox.demo.vaultprep import adapt_to_examples, create_runner_token
+    from jitflow.sandbox.servers.openbao import OpenBaoDevServer
+    from jitflow.sandbox.servers.postgres import PostgresServer, find_postgres_bin, find_psql
+    from jitflow.sandbox.servers.vault_setup import configure_dev_vault
 
     with_postgres = find_postgres_bin() is not None and find_psql() is not None
     label = "starting OpenBao" + (" and PostgreSQL" if with_postgres else "")
@@ -140,7 +140,7 @@ def _warm_up_imports() -> None:
 
 
 def build_world(stack: ExitStack, narrator: Narrator, workdir: Path) -> DemoWorld:
-    from jitflow.sandbox.github import GitHubStandIn
+    from jitflow.sandbox.github_standin import GitHubStandIn
 
     bao, postgres, setup, runner_token = start_servers(stack, narrator)
     with narrator.step("creating the access repository") as step:

@@ -7,12 +7,12 @@ import secrets
 import threading
 from typing import Any
 
-from jitflow.sandbox.github import pushes
-from jitflow.sandbox.github.enforcement import ruleset_merge_blockers
-from jitflow.sandbox.github.gitrepo import BareRepo, FileChange
-from jitflow.sandbox.github.landing import Conflict, merge_queue, rebase
-from jitflow.sandbox.github.protection import merge_blockers
-from jitflow.sandbox.github.state import (
+from jitflow.sandbox.github_standin import pushes
+from jitflow.sandbox.github_standin.enforcement import ruleset_merge_blockers
+from jitflow.sandbox.github_standin.gitrepo import BareRepo, FileChange
+from jitflow.sandbox.github_standin.landing import Conflict, merge_queue, rebase
+from jitflow.sandbox.github_standin.protection import merge_blockers
+from jitflow.sandbox.github_standin.state import (
     Comment,
     Pull,
     Review,

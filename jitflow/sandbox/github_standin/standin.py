@@ -11,16 +11,16 @@ from types import TracebackType
 from typing import Any
 
 from jitflow.adapters.git import Git
-from jitflow.sandbox.github import pushes
-from jitflow.sandbox.github.api import Api
-from jitflow.sandbox.github.githttp import install_hook
-from jitflow.sandbox.github.gitrepo import ZERO_SHA, BareRepo
-from jitflow.sandbox.github.landing import update_branch
-from jitflow.sandbox.github.render import Renderer
-from jitflow.sandbox.github.rulesets import make_ruleset
-from jitflow.sandbox.github.server import Recorder, make_handler
-from jitflow.sandbox.github.service import REVIEW_EVENTS, ApiError, Service
-from jitflow.sandbox.github.state import Fault, Team, TimelineEvent, timestamp
+from jitflow.sandbox.github_standin import pushes
+from jitflow.sandbox.github_standin.api import Api
+from jitflow.sandbox.github_standin.githttp import install_hook
+from jitflow.sandbox.github_standin.gitrepo import ZERO_SHA, BareRepo
+from jitflow.sandbox.github_standin.landing import update_branch
+from jitflow.sandbox.github_standin.render import Renderer
+from jitflow.sandbox.github_standin.rulesets import make_ruleset
+from jitflow.sandbox.github_standin.server import Recorder, make_handler
+from jitflow.sandbox.github_standin.service import REVIEW_EVENTS, ApiError, Service
+from jitflow.sandbox.github_standin.state import Fault, Team, TimelineEvent, timestamp
 
 
 class StandInError(RuntimeError):

@@ -1,5 +1,5 @@
 """`jitflow demo`: the README's first command, a whole lifecycle on real local servers."""
 
-from jitflow.usecases.demo.run import DemoOptions, DemoResult, run_demo
+from jitflow.sandbox.demo.run import DemoOptions, DemoResult, run_demo
 
 __all__ = ["DemoOptions", "DemoResult", "run_demo"]

@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from jitflow.sandbox.github.enforcement import applies_to
-from jitflow.sandbox.github.messages import Request, Response
-from jitflow.sandbox.github.render import Json, Renderer, node_id
-from jitflow.sandbox.github.service import Service, invalid, not_found
-from jitflow.sandbox.github.state import timestamp
+from jitflow.sandbox.github_standin.enforcement import applies_to
+from jitflow.sandbox.github_standin.messages import Request, Response
+from jitflow.sandbox.github_standin.render import Json, Renderer, node_id
+from jitflow.sandbox.github_standin.service import Service, invalid, not_found
+from jitflow.sandbox.github_standin.state import timestamp
 
 # GitHub answers every parameter of these rules, defaulted when the ruleset left it out.
 _RULE_DEFAULTS: Mapping[str, Json] = {

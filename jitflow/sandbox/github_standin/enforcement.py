@@ -15,8 +15,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from jitflow.sandbox.github.protection import last_push_blockers, review_blockers, status_blockers
-from jitflow.sandbox.github.state import Pull, Status, Store, User
+from jitflow.sandbox.github_standin.protection import (
+    last_push_blockers,
+    review_blockers,
+    status_blockers,
+)
+from jitflow.sandbox.github_standin.state import Pull, Status, Store, User
 
 ZERO = "0" * 40
 DEFAULT_BRANCH = "main"

@@ -19,7 +19,7 @@ from pathlib import Path
 from types import TracebackType
 
 from jitflow.errors import UsageError
-from jitflow.sandbox.openbao import free_port, require_bao
+from jitflow.sandbox.servers.openbao import free_port, require_bao
 
 _CONFIG = """\
 storage "raft" {{

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from jitflow.sandbox.github.state import Pull, Review, Status
+from jitflow.sandbox.github_standin.state import Pull, Review, Status
 
 Json = dict[str, Any]
 

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 from jitflow.errors import VaultError
 
 if TYPE_CHECKING:
-    from jitflow.sandbox.postgres import PostgresServer
-    from jitflow.sandbox.vault_setup import DevVaultSetup
+    from jitflow.sandbox.servers.postgres import PostgresServer
+    from jitflow.sandbox.servers.vault_setup import DevVaultSetup
 
 EXAMPLE_VAULT_POLICIES: Mapping[str, str] = {
     "staging-read": 'path "secret/data/staging/*" { capabilities = ["read", "list"] }\n',

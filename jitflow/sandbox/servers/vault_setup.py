@@ -16,7 +16,7 @@ import requests
 
 from jitflow.adapters.vault.naming import database_policy_name
 from jitflow.errors import VaultError
-from jitflow.sandbox.postgres import PostgresServer
+from jitflow.sandbox.servers.postgres import PostgresServer
 
 TOKEN_ROLE = "jitflow-grant"  # noqa: S105 (a role name)
 RUNNER_POLICY = "jitflow-runner"

@@ -19,7 +19,7 @@ from pathlib import Path
 from types import TracebackType
 
 from jitflow.errors import UsageError
-from jitflow.sandbox.openbao import free_port
+from jitflow.sandbox.servers.openbao import free_port
 
 _SEARCH_DIRS = ("/usr/lib/postgresql", "/usr/local/pgsql", "/opt/homebrew/opt", "/usr/local/opt")
 _RUN_AS = "postgres"

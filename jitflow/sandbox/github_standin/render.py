@@ -9,8 +9,16 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from jitflow.sandbox.github.gitrepo import BareRepo, CommitInfo, FileChange, Person
-from jitflow.sandbox.github.state import Activity, Comment, Pull, Review, Status, Store, User
+from jitflow.sandbox.github_standin.gitrepo import BareRepo, CommitInfo, FileChange, Person
+from jitflow.sandbox.github_standin.state import (
+    Activity,
+    Comment,
+    Pull,
+    Review,
+    Status,
+    Store,
+    User,
+)
 
 Json = dict[str, Any]
 REPO_ID = 424242

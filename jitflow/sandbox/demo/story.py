@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from jitflow.errors import VaultError
-from jitflow.usecases.demo.progress import Narrator, StepFailed
-from jitflow.usecases.demo.world import BOT, OWNER, REPO, DemoWorld
+from jitflow.sandbox.demo.progress import Narrator, StepFailed
+from jitflow.sandbox.demo.world import BOT, OWNER, REPO, DemoWorld
 
 if TYPE_CHECKING:
     from jitflow.usecases.sync.context import SyncReport
@@ -89,7 +89,7 @@ def _extension_chapter(
     secrets: dict[str, dict[str, str]],
 ) -> tuple[list[OpenedRequest], dict[str, dict[str, str]]]:
     """The warning before expiry, then alice extends her first grant (extend_story)."""
-    from jitflow.usecases.demo.extend_story import extend, warn
+    from jitflow.sandbox.demo.extend_story import extend, warn
 
     warn(world, narrator, opened, _expiry(world, opened) - timedelta(minutes=9))
     first = opened[0]

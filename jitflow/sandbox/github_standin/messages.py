@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from jitflow.sandbox.github.state import User
+from jitflow.sandbox.github_standin.state import User
 
 Json = dict[str, Any]
 

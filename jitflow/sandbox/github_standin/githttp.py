@@ -21,15 +21,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jitflow.sandbox.github import pushes
-from jitflow.sandbox.github.enforcement import RefUpdate, push_verdict
-from jitflow.sandbox.github.service import Service
-from jitflow.sandbox.github.state import User
+from jitflow.sandbox.github_standin import pushes
+from jitflow.sandbox.github_standin.enforcement import RefUpdate, push_verdict
+from jitflow.sandbox.github_standin.service import Service
+from jitflow.sandbox.github_standin.state import User
 
 SERVICES = ("info/refs", "git-upload-pack", "git-receive-pack")
 HOOK = """\
 #!/bin/sh
-# Installed by the GitHub stand-in (jitflow/sandbox/github/githttp.py): applies its verdict
+# Installed by the GitHub stand-in (jitflow/sandbox/github_standin/githttp.py): applies its verdict
 # to pushes made over HTTP. Without STANDIN_PUSH (direct writes by tests) it does nothing.
 [ -n "$STANDIN_PUSH" ] || exit 0
 if [ -n "$STANDIN_REJECT" ]; then printf '%s\\n' "$STANDIN_REJECT" >&2; exit 1; fi

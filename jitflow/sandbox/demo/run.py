@@ -20,7 +20,7 @@ from types import FrameType
 from typing import TextIO
 
 from jitflow.errors import ExitCode, JitflowError, UsageError
-from jitflow.usecases.demo.progress import Narrator, StepFailed
+from jitflow.sandbox.demo.progress import Narrator, StepFailed
 
 
 @dataclass(frozen=True)
@@ -39,8 +39,8 @@ class DemoResult:
 
 def run_demo(options: DemoOptions, out: TextIO) -> DemoResult:
     """Play the story; print one line per step to `out`; clean up whatever happens."""
-    from jitflow.usecases.demo.story import audit, keep_repository, play
-    from jitflow.usecases.demo.world import build_world
+    from jitflow.sandbox.demo.story import audit, keep_repository, play
+    from jitflow.sandbox.demo.world import build_world
 
     _check_server_binaries()
     keep = _checked_keep(options.keep)
@@ -89,7 +89,7 @@ Nothing was started."""
 def _check_server_binaries() -> None:
     """Fail at once, before starting anything, when a server the demo needs is missing.
     (PostgreSQL is optional: without it the demo leaves out the database grant.)"""
-    from jitflow.sandbox.openbao import find_bao
+    from jitflow.sandbox.servers.openbao import find_bao
 
     if find_bao() is None:
         raise UsageError(MISSING_BAO)

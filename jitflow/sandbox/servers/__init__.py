@@ -1,0 +1,1 @@
+"""Local servers for the demo and the tests: OpenBao (dev and raft), PostgreSQL, their set-up."""
