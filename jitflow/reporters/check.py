@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from jitflow.core.approvals import ApprovalStatus, RuleStatus
+from jitflow.core.check_report import CheckReport
 from jitflow.core.durations import format_duration
 from jitflow.core.evaluation import RequestDecision
 from jitflow.core.loading import format_time
@@ -21,7 +22,6 @@ from jitflow.reporters.escape import (
     workflow_data,
     workflow_property,
 )
-from jitflow.usecases.check import CheckReport
 
 
 def verdict(report: CheckReport) -> str:

@@ -13,8 +13,9 @@ from pathlib import Path
 
 from jitflow.adapters.git import Git
 from jitflow.core.approvals import ApprovalFacts
-from jitflow.core.changes import ChangeKind, ChangeSet, classify
-from jitflow.core.evaluation import Context, Decision, evaluate
+from jitflow.core.changes import ChangeKind, classify
+from jitflow.core.check_report import CheckReport
+from jitflow.core.evaluation import Context, evaluate
 from jitflow.core.loading import Loaded, parse_request
 from jitflow.core.model import ChangedFile
 from jitflow.usecases.repository import (
@@ -33,17 +34,6 @@ class CheckOptions:
     head: str
     now: datetime
     author: str | None = None
-
-
-@dataclass(frozen=True)
-class CheckReport:
-    """The decision plus what it was decided on, for the reporters."""
-
-    decision: Decision
-    change: ChangeSet
-    base_sha: str
-    head_sha: str
-    author: str
 
 
 def run_check(options: CheckOptions) -> CheckReport:

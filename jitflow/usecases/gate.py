@@ -21,12 +21,12 @@ from pathlib import Path
 from jitflow.adapters.git import Git
 from jitflow.core.approvals import ApprovalStatus
 from jitflow.core.changes import ChangeKind
+from jitflow.core.check_report import CheckReport
 from jitflow.core.evaluation import Decision
 from jitflow.core.model import ChangeStatus, PullRequestFacts
 from jitflow.errors import ExitCode, UsageError
 from jitflow.reporters.check import RENDERERS
 from jitflow.reporters.pr_comment import render_pr_comment, status_descriptions
-from jitflow.usecases.check import CheckReport
 from jitflow.usecases.live import judge_pull, mismatch_finding
 from jitflow.usecases.port import GatePort, PullFacts
 from jitflow.usecases.repository import changed_files, ensure_merge_base, fetch_missing

@@ -17,11 +17,12 @@ from datetime import datetime
 from jitflow.adapters.git import Git
 from jitflow.core.approvals import ApprovalFacts
 from jitflow.core.changes import ChangeKind, is_request_path
+from jitflow.core.check_report import CheckReport
 from jitflow.core.contributors import judge_contributions
 from jitflow.core.evaluation import Decision
 from jitflow.core.loading import Loaded
 from jitflow.core.model import ChangedFile, Finding, Groups, PullRequestFacts
-from jitflow.usecases.check import CheckReport, evaluate_change
+from jitflow.usecases.check import evaluate_change
 from jitflow.usecases.port import PullFacts
 from jitflow.usecases.repository import fetch_missing, snapshot
 

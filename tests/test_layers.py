@@ -1,0 +1,130 @@
+"""Imports point down: cli -> usecases -> reporters, adapters -> core; the sandbox stays apart.
+
+Read from the source (every import, lazy ones and TYPE_CHECKING ones too), so a newcomer can
+trust the folders: the product (cli, usecases, reporters, adapters, core) never imports
+`jitflow.sandbox` (the GitHub stand-in, the local servers, the demo), except the `demo`
+command, lazily; and no two modules import each other at load time.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Collection, Iterator, Mapping
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "jitflow"
+
+# What each layer may import, besides itself and the top-level modules (jitflow, errors).
+MAY_IMPORT: Mapping[str, frozenset[str]] = {
+    "core": frozenset(),
+    "adapters": frozenset({"core"}),
+    "reporters": frozenset({"core"}),
+    "usecases": frozenset({"core", "adapters", "reporters"}),
+    "cli": frozenset({"usecases", "reporters", "core", "adapters"}),
+    "sandbox": frozenset({"usecases", "reporters", "core", "adapters"}),
+}
+# The package's entry point (`python -m jitflow`) is the CLI's.
+ENTRY = "jitflow.__main__"
+# The one product module that starts the sandbox: `jitflow demo`.
+SANDBOX_DOORS = frozenset({"jitflow.cli.demo_cmd"})
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported(
+    tree: ast.AST, modules: Collection[str], *, load_time_only: bool = False
+) -> Iterator[str]:
+    """The jitflow modules a module's source imports (only those run on load, if asked).
+
+    `from package import name` imports the submodule `package.name` where there is one, else
+    the package itself.
+    """
+    nodes = getattr(tree, "body", []) if load_time_only else ast.walk(tree)
+    for node in nodes:
+        if isinstance(node, ast.Import):
+            yield from (a.name for a in node.names if a.name.split(".")[0] == "jitflow")
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("jitflow"):
+            for alias in node.names:
+                sub = f"{node.module}.{alias.name}"
+                yield sub if sub in modules else str(node.module)
+
+
+def layer(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[1] in MAY_IMPORT else "top"
+
+
+def sources() -> dict[str, ast.AST]:
+    return {module_name(p): ast.parse(p.read_text()) for p in sorted(PACKAGE.rglob("*.py"))}
+
+
+def wrong_way(modules: Mapping[str, ast.AST]) -> list[str]:
+    found = []
+    for name, tree in modules.items():
+        mine = layer(name)
+        for target in set(imported(tree, modules)):
+            theirs = layer(target)
+            if theirs in ("top", mine) or theirs in MAY_IMPORT.get(mine, frozenset()):
+                continue
+            if (theirs == "sandbox" and name in SANDBOX_DOORS) or name == ENTRY:
+                continue
+            found.append(f"{name} ({mine}) imports {target} ({theirs})")
+    return sorted(found)
+
+
+def circles(modules: Mapping[str, ast.AST]) -> list[list[str]]:
+    """Groups of modules that import one another at load time (strongly connected)."""
+    graph = {
+        name: {t for t in imported(tree, modules, load_time_only=True) if t != name}
+        for name, tree in modules.items()
+    }
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for nxt in graph[node]:
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            group = []
+            while (member := stack.pop()) != node:
+                group.append(member)
+            if group:
+                found.append(sorted([node, *group]))
+
+    for node in graph:
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_product_module_imports_the_sandbox_and_no_import_points_up() -> None:
+    assert wrong_way(sources()) == []
+
+
+def test_no_two_modules_import_each_other_at_load_time() -> None:
+    assert circles(sources()) == []
+
+
+def test_the_checks_see_an_upward_import_a_sandbox_import_and_a_circle() -> None:
+    modules = {
+        "jitflow.core.a": ast.parse("from jitflow.usecases.b import x"),
+        "jitflow.reporters.c": ast.parse("def f():\n    import jitflow.sandbox.demo"),
+        "jitflow.cli.demo_cmd": ast.parse("def f():\n    from jitflow.sandbox import demo"),
+        "jitflow.usecases.b": ast.parse("from jitflow.core import a"),
+    }
+    assert wrong_way(modules) == [
+        "jitflow.core.a (core) imports jitflow.usecases.b (usecases)",
+        "jitflow.reporters.c (reporters) imports jitflow.sandbox.demo (sandbox)",
+    ]
+    assert circles(modules) == [["jitflow.core.a", "jitflow.usecases.b"]]
