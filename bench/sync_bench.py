@@ -34,6 +34,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from jitflow.adapters.git import Git
+from jitflow.adapters.git.writing import Identity, LedgerCommit, write_commits
 from jitflow.adapters.vault import VaultGateway
 from jitflow.adapters.vault.gateway import DEFAULT_REVOKE_WORKERS
 from jitflow.core.ledger import GrantBlock, active_record
@@ -43,7 +44,6 @@ from jitflow.sandbox.github_standin import GitHubStandIn
 from jitflow.sandbox.servers.openbao import OpenBaoDevServer
 from jitflow.sandbox.servers.vault_setup import configure_dev_vault
 from jitflow.usecases.sync import SyncOptions, run_sync
-from jitflow.usecases.sync.writer import Identity, LedgerCommit, write_commits
 
 
 def keep_alive_session(token: str, workers: int) -> requests.Session:

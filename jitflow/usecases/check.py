@@ -12,18 +12,14 @@ from datetime import datetime
 from pathlib import Path
 
 from jitflow.adapters.git import Git
+from jitflow.adapters.git.reading import changed_files
 from jitflow.core.approvals import ApprovalFacts
 from jitflow.core.changes import ChangeKind, classify
 from jitflow.core.check_report import CheckReport
 from jitflow.core.evaluation import Context, evaluate
 from jitflow.core.loading import Loaded, parse_request
 from jitflow.core.model import ChangedFile
-from jitflow.usecases.repository import (
-    all_policy_names,
-    changed_files,
-    read_policies,
-    snapshot,
-)
+from jitflow.usecases.repository import all_policy_names, read_policies, snapshot
 from jitflow.usecases.revocation import evaluate_revocation
 
 

@@ -19,6 +19,8 @@ from datetime import datetime
 from pathlib import Path
 
 from jitflow.adapters.git import Git
+from jitflow.adapters.git.reading import changed_files
+from jitflow.adapters.git.remote import ensure_merge_base, fetch_missing
 from jitflow.core.approvals import ApprovalStatus
 from jitflow.core.changes import ChangeKind
 from jitflow.core.check_report import CheckReport
@@ -29,7 +31,6 @@ from jitflow.reporters.check import RENDERERS
 from jitflow.reporters.pr_comment import render_pr_comment, status_descriptions
 from jitflow.usecases.live import judge_pull, mismatch_finding
 from jitflow.usecases.port import GatePort, PullFacts
-from jitflow.usecases.repository import changed_files, ensure_merge_base, fetch_missing
 
 POLICY_CONTEXT = "jitflow/policy"
 APPROVAL_CONTEXT = "jitflow/approval"

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from jitflow.adapters.git import Git
+from jitflow.adapters.git.remote import fetch_missing
 from jitflow.core.approvals import ApprovalFacts
 from jitflow.core.changes import ChangeKind, is_request_path
 from jitflow.core.check_report import CheckReport
@@ -24,7 +25,7 @@ from jitflow.core.loading import Loaded
 from jitflow.core.model import ChangedFile, Finding, Groups, PullRequestFacts
 from jitflow.usecases.check import evaluate_change
 from jitflow.usecases.port import PullFacts
-from jitflow.usecases.repository import fetch_missing, snapshot
+from jitflow.usecases.repository import snapshot
 
 TEAM_PREFIX = "github-team:"
 

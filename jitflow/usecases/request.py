@@ -14,11 +14,11 @@ from datetime import datetime
 from pathlib import Path
 
 from jitflow.adapters.git import Git
+from jitflow.adapters.git.branches import commit_on_new_branch
 from jitflow.core.evaluation import Context, RequestDecision, evaluate
 from jitflow.core.loading import ID_PATTERN, format_time, parse_request
 from jitflow.core.yamlio import dump
 from jitflow.errors import DeniedError, UsageError
-from jitflow.usecases.branches import commit_on_new_branch
 from jitflow.usecases.repository import all_policy_names, read_policies, snapshot
 
 SCHEMA_COMMENT = "# yaml-language-server: $schema=../.jitflow/schemas/request.schema.json\n"

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jitflow.adapters.git import Git
+from jitflow.adapters.git.branches import commit_on_new_branch
 from jitflow.core.ledger import active_path
 from jitflow.errors import UsageError
-from jitflow.usecases.branches import commit_on_new_branch
 from jitflow.usecases.request import resolve_login
 
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from jitflow.adapters.git import Git, remote_auth_env
+from jitflow.adapters.git.remote import push
 from jitflow.errors import GitError
 from jitflow.sandbox.github_standin import GitHubStandIn
-from jitflow.usecases.sync.writer import push
 from tests.standin_helpers import make_bare_repo
 
 IDENTITY = {

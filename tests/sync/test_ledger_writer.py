@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from jitflow.adapters.git import Git
-from jitflow.usecases.sync.writer import Identity, LedgerCommit, LedgerWriter, write_commits
+from jitflow.adapters.git.writing import Identity, LedgerCommit, LedgerWriter, write_commits
 from tests.standin_helpers import make_bare_repo
 
 WHEN = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)

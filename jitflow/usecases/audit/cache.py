@@ -32,10 +32,11 @@ from pathlib import Path
 from typing import BinaryIO
 
 from jitflow.adapters.git import Git
+from jitflow.adapters.git.log import iter_commits
 from jitflow.core.audit_codec import row_from_json, row_to_json, trail_from_json, trail_to_json
 from jitflow.core.audit_rows import AuditRow, build_row
 from jitflow.core.history import HistoryFolder, RequestTrail, continue_trail
-from jitflow.usecases.audit.gitlog import iter_commits, iter_ledger, parse_record
+from jitflow.usecases.audit.gitlog import iter_ledger, parse_record
 
 FORMAT = "jitflow-audit-cache/2"  # 2: rows keep on-call approvals and revocability
 _SHA = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?\Z")

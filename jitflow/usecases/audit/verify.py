@@ -39,6 +39,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from jitflow.adapters.git import Git
+from jitflow.adapters.git.log import iter_commits
 from jitflow.core.audit_rows import Outcome, as_mapping, build_row
 from jitflow.core.history import ACTIVE_PATH, ARCHIVE_PATH, HistoryFolder, RequestTrail
 from jitflow.core.loading import (
@@ -59,7 +60,7 @@ from jitflow.usecases.audit.checks import (
 )
 from jitflow.usecases.audit.extensions import Extensions, check_extension
 from jitflow.usecases.audit.github_checks import PullRequests, check_github
-from jitflow.usecases.audit.gitlog import LedgerEntry, head_of, iter_commits, iter_ledger
+from jitflow.usecases.audit.gitlog import LedgerEntry, head_of, iter_ledger
 from jitflow.usecases.audit.memberships import Memberships, MembershipSource, check_memberships
 from jitflow.usecases.audit.report import runner_email_from
 from jitflow.usecases.audit.signatures import TrustRoot, check_signatures, load_trust

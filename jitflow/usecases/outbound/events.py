@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from jitflow.adapters.git import Git
+from jitflow.adapters.git.log import iter_commits
+from jitflow.adapters.git.remote import deepen, ensure_merge_base, is_shallow
 from jitflow.core.audit_rows import build_row
 from jitflow.core.history import (
     ACTIVE_PATH,
@@ -23,8 +25,7 @@ from jitflow.core.history import (
     split_list,
 )
 from jitflow.core.ledger_events import EventKind, LedgerEvent, events_of
-from jitflow.usecases.audit.gitlog import iter_commits, iter_ledger
-from jitflow.usecases.repository import deepen, ensure_merge_base, is_shallow
+from jitflow.usecases.audit.gitlog import iter_ledger
 
 # Every other kind ends a grant (expired, revoked, denied, failed, and any end added later).
 _NOT_ENDS = {EventKind.MERGED, EventKind.ISSUED, EventKind.REVIEWED}

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from jitflow.adapters.git import Git
+from jitflow.adapters.git.writing import LedgerCommit
 from jitflow.core.grants import IssuedGrant
 from jitflow.core.ledger import Transition, reused_id_archive_path
 from jitflow.core.model import GrantKind
@@ -15,7 +16,6 @@ from jitflow.usecases.port import PullFacts
 from jitflow.usecases.sync import steps
 from jitflow.usecases.sync.decide import Verdict, decide
 from jitflow.usecases.sync.state import MainState
-from jitflow.usecases.sync.writer import LedgerCommit
 
 Comment = tuple[int, str, str]  # (PR number, marker, body), posted once the push succeeded
 

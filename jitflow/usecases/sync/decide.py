@@ -16,6 +16,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from jitflow.adapters.git import Git
+from jitflow.adapters.git.reading import changed_files
+from jitflow.adapters.git.remote import fetch_missing
 from jitflow.core.evaluation import RequestDecision
 from jitflow.core.loading import (
     GROUPS_PATH,
@@ -35,7 +37,6 @@ from jitflow.core.merge import (
 from jitflow.core.model import ChangedFile, Finding, PullRequestFacts
 from jitflow.usecases.live import judge_pull, request_digest
 from jitflow.usecases.port import PullFacts
-from jitflow.usecases.repository import changed_files, fetch_missing
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
+from jitflow.adapters.git.writing import LedgerCommit
 from jitflow.core.extension import extension_findings, new_end
 from jitflow.core.grants import GrantHandle, IssuedGrant
 from jitflow.core.ledger import ActiveRecord, Event
@@ -37,7 +38,6 @@ from jitflow.usecases.sync import steps
 from jitflow.usecases.sync.context import Comment, RunMemory, kind_guess
 from jitflow.usecases.sync.decide import Verdict
 from jitflow.usecases.sync.state import MainState
-from jitflow.usecases.sync.writer import LedgerCommit
 
 
 def extended_id(verdict: Verdict) -> str | None:

@@ -12,11 +12,11 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 
 from jitflow.adapters.git import Git
+from jitflow.adapters.git.remote import remote_tip
 from jitflow.core.grants import TokenInfo
 from jitflow.errors import ConfigError
 from jitflow.usecases.sync.context import RunMemory
 from jitflow.usecases.sync.state import MainState
-from jitflow.usecases.sync.writer import remote_tip
 
 DEFAULT_GRACE_SECONDS = 20
 _POLL_SECONDS = 0.5

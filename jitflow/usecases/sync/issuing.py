@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from jitflow.adapters.git import Git
+from jitflow.adapters.git.writing import LedgerCommit
 from jitflow.adapters.vault.types import SecretOutlivesGrantError
 from jitflow.core.grants import GrantHandle, IssuedGrant, RevokeOutcome, TokenInfo
 from jitflow.core.ledger import Event, Transition
@@ -36,7 +37,6 @@ from jitflow.usecases.sync.extending import (
     with_extension,
 )
 from jitflow.usecases.sync.state import MainState
-from jitflow.usecases.sync.writer import LedgerCommit
 
 Fresh = tuple[Verdict, IssuedGrant]  # an approved request and what Vault issued for it
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from jitflow.adapters.git.writing import LedgerCommit
 from jitflow.core.grants import GrantHandle, IssuedGrant, TokenInfo
 from jitflow.core.ledger import Action, Event, Transition
 from jitflow.core.loading import format_time
@@ -31,7 +32,6 @@ from jitflow.usecases.sync.context import deny, verdict_for
 from jitflow.usecases.sync.decide import Verdict
 from jitflow.usecases.sync.issuing import IssueRun, deliver_and_record
 from jitflow.usecases.sync.state import MainState
-from jitflow.usecases.sync.writer import LedgerCommit
 
 
 def reconcile_orphans(

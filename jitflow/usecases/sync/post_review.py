@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from jitflow.adapters.git import Git
+from jitflow.adapters.git.writing import LedgerCommit
 from jitflow.core.approvals import approvers_of
 from jitflow.core.history import parse_time, parse_trailers
 from jitflow.core.ledger import Event, Trailers, commit_message
@@ -28,7 +29,6 @@ from jitflow.usecases.port import PullFacts
 from jitflow.usecases.repository import read_policies
 from jitflow.usecases.sync.context import SyncReport
 from jitflow.usecases.sync.state import MainState
-from jitflow.usecases.sync.writer import LedgerCommit
 
 # Grants issued longer ago than this are left alone: their review window is long closed, and
 # looking further back would make every sync read ever more history.

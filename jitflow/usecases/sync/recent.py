@@ -21,11 +21,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from jitflow.adapters.git import Git
+from jitflow.adapters.git.reading import archived_among
+from jitflow.adapters.git.remote import deepen, is_shallow
 from jitflow.core.changes import is_active_path, is_request_path
 from jitflow.core.history import parse_time
 from jitflow.core.ledger import RevokedDeletion
 from jitflow.core.loading import ARCHIVE_DIR, request_id_for
-from jitflow.usecases.repository import archived_among, deepen, is_shallow
 
 CHECKPOINT_TRAILER = "Jitflow-Unsettled"
 _NONE = "none"

@@ -16,6 +16,8 @@ from datetime import datetime
 from pathlib import Path
 
 from jitflow.adapters.git import Git, remote_auth_env
+from jitflow.adapters.git.remote import fetch, push
+from jitflow.adapters.git.writing import Identity, LedgerCommit, LedgerWriter
 from jitflow.core.grants import GrantHandle, TokenInfo
 from jitflow.core.ledger import Action, Event, OrphanToken, Transition, plan
 from jitflow.errors import GitError, JitflowError
@@ -36,7 +38,6 @@ from jitflow.usecases.sync.signing import ledger_signer, record_anchor
 from jitflow.usecases.sync.state import MainState, read_state
 from jitflow.usecases.sync.waiting import deny_unapproved_waiting
 from jitflow.usecases.sync.warnings import ending_ids, warn_expiring
-from jitflow.usecases.sync.writer import Identity, LedgerCommit, LedgerWriter, fetch, push
 
 MAX_ATTEMPTS = 6
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from jitflow.adapters.git import Git
+from jitflow.adapters.git.reading import archived_among, ledger_paths
 from jitflow.core.changes import is_active_path, is_request_path
 from jitflow.core.ledger import (
     RUNNER_EMAIL,
@@ -18,7 +19,6 @@ from jitflow.core.ledger import (
     parse_active_record,
 )
 from jitflow.core.loading import REQUEST_DIR, parse_request, request_id_for
-from jitflow.usecases.repository import archived_among, ledger_paths
 from jitflow.usecases.sync.recent import read_recent, unsettled
 
 

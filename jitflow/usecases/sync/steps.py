@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
+from jitflow.adapters.git.writing import LedgerCommit
 from jitflow.core.approvals import approval_times
 from jitflow.core.durations import format_duration
 from jitflow.core.ledger import (
@@ -36,7 +37,6 @@ from jitflow.core.sshkeys import fingerprint
 from jitflow.errors import UsageError
 from jitflow.reporters.escape import markdown_code, markdown_mention, markdown_text
 from jitflow.usecases.sync.decide import Verdict
-from jitflow.usecases.sync.writer import LedgerCommit
 
 if TYPE_CHECKING:
     from jitflow.core.grants import GrantOrder, IssuedGrant, Secret

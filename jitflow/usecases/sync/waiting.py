@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from jitflow.adapters.git.writing import LedgerCommit
 from jitflow.core.ledger import Transition
 from jitflow.errors import JitflowError
 from jitflow.usecases.sync.context import deny, verdict_for
 from jitflow.usecases.sync.issuing import IssueRun
-from jitflow.usecases.sync.writer import LedgerCommit
 
 
 def deny_unapproved_waiting(run: IssueRun, waiting: Sequence[Transition]) -> list[LedgerCommit]:

@@ -15,16 +15,17 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from jitflow.adapters.git import Git
+from jitflow.adapters.git.remote import deepen, is_shallow
+from jitflow.adapters.git.writing import LedgerCommit
 from jitflow.core.durations import format_duration
 from jitflow.core.history import parse_trailers
 from jitflow.core.ledger import ActiveRecord, Event, Trailers, commit_message
 from jitflow.core.loading import format_time
 from jitflow.core.model import DEFAULT_WARN_BEFORE, Policy
 from jitflow.reporters.escape import markdown_code, markdown_mention
-from jitflow.usecases.repository import deepen, is_shallow, read_policies
+from jitflow.usecases.repository import read_policies
 from jitflow.usecases.sync.context import Comment, SyncReport
 from jitflow.usecases.sync.state import MainState
-from jitflow.usecases.sync.writer import LedgerCommit
 
 _DEPTHS = (64, 512, 4096)
 _PLAIN = re.compile(r"[a-z0-9-]+")

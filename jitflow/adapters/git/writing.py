@@ -1,4 +1,4 @@
-"""Writing transitions as commits with `git fast-import` streams, then one push.
+"""Writing transitions as commits with `git fast-import` streams (pushed by `remote.push`).
 
 A thousand transitions are a thousand commits but a few git processes, not thousands; the
 commits that end grants are built while Vault revokes them (`LedgerWriter`). The push is
@@ -16,15 +16,21 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
-from jitflow.adapters.git import Git, GitResult
+from jitflow.adapters.git.runner import Git, GitResult
 from jitflow.core.ledger import RUNNER_EMAIL, RUNNER_NAME
 from jitflow.core.sshsig import split_signature, with_signature
 from jitflow.errors import GitError, JitflowError
-from jitflow.usecases.port import Signer
 
 _WORK_REF = "refs/jitflow/sync"
 _work_refs = itertools.count()  # one work ref per import, so two can run at once
+
+
+class Signer(Protocol):
+    """Makes the armored SSH signature of a commit payload (adapters/vault/ledger.py)."""
+
+    def sign(self, payload: bytes) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -256,75 +262,3 @@ def _heap_env() -> dict[str, str]:
     tunables = [t for t in os.environ.get("GLIBC_TUNABLES", "").split(":") if t]
     tunables += ["glibc.malloc.mmap_threshold=33554432", "glibc.malloc.trim_threshold=67108864"]
     return {"GLIBC_TUNABLES": ":".join(tunables)}
-
-
-# How git and GitHub say "the branch moved under you" (the push is then re-planned).
-_MOVED_MARKERS = (
-    "[rejected]",
-    "non-fast-forward",
-    "fetch first",
-    "stale info",
-    "failed to update ref",
-    "cannot lock ref",
-    "but expected",
-    "incorrect old value",
-    "failed to lock",
-)
-
-
-def push(git: Git, remote: str, branch: str, tip: str, base: str | None = None) -> bool:
-    """Push `tip` to `branch`; False when the remote moved on (re-plan), raise on other failures.
-
-    `base` is the commit the ledger commits were built on: whatever git says, when the remote
-    branch is no longer there, main moved (re-plan), and when it is at `tip`, the push landed.
-    """
-    result = git.execute(
-        ["push", "--porcelain", "--quiet", remote, f"{tip}:refs/heads/{branch}"], check=False
-    )
-    if result.returncode == 0:
-        return True
-    said = (result.stdout + result.stderr).decode(errors="replace")
-    if any(m in said for m in _MOVED_MARKERS):
-        return False
-    if base is not None:
-        now_at = remote_tip(git, remote, branch)
-        if now_at == tip:
-            return True
-        if now_at is not None and now_at != base:
-            return False
-    raise GitError(
-        f"pushing the ledger to {remote}/{branch} failed: {said.strip() or 'no message'}; "
-        "nothing was lost: the Vault side is done and the next sync records it"
-    )
-
-
-def remote_tip(git: Git, remote: str, branch: str) -> str | None:
-    """Where `branch` is on the remote now, or None when that can't be asked."""
-    answer = git.execute(["ls-remote", "--heads", remote, f"refs/heads/{branch}"], check=False)
-    if answer.returncode != 0:
-        return None
-    for line in answer.text.splitlines():
-        oid, _, name = line.partition("\t")
-        if name.strip() == f"refs/heads/{branch}":
-            return oid.strip()
-    return None
-
-
-def fetch(git: Git, remote: str, branch: str, attempts: int = 3) -> str:
-    """Fetch `branch` and return its tip. A local ref that moved under the fetch (another
-    sync in the same clone: "cannot lock ref ... but expected") is fetched again."""
-    for attempt in range(1, attempts + 1):
-        try:
-            git.run(
-                "fetch",
-                "--quiet",
-                "--no-tags",
-                remote,
-                f"+refs/heads/{branch}:refs/remotes/{remote}/{branch}",
-            )
-            break
-        except GitError as exc:
-            moved = any(m in exc.message for m in ("cannot lock ref", "unable to update local ref"))
-            if not moved or attempt == attempts:
-                raise
-    return git.rev_parse(f"refs/remotes/{remote}/{branch}")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jitflow.adapters.git import Git
+from jitflow.adapters.git.runner import Git
 from jitflow.errors import UsageError
 
 

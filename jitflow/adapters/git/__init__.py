@@ -1,0 +1,15 @@
+"""Everything jitflow knows about git, in one room (pre-commit's `git.py` is the model).
+
+- `runner`: the one wrapper that runs the git binary (`Git`), argv lists only, no shell.
+- `reading`: what a commit's tree and a diff say (changed files, ledger listings).
+- `log`: walking history (`git log` streams parsed into commits).
+- `writing`: ledger commits built with `git fast-import`, signed in-process.
+- `remote`: fetching what a shallow checkout lacks, pushing the ledger, the remote's tip.
+- `branches`: one-commit branches made with plumbing (request and revoke PRs).
+
+Use-cases call these intention-named functions; no other module runs git.
+"""
+
+from jitflow.adapters.git.runner import Git, GitResult, remote_auth_env
+
+__all__ = ["Git", "GitResult", "remote_auth_env"]

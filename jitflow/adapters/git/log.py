@@ -1,0 +1,91 @@
+"""Walking history: one streamed `git log --raw -z` parsed into commits.
+
+No process per commit: records are delimited by a random marker (so a crafted commit message
+can't forge a record), and the output is read in chunks, never held whole.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+from jitflow.adapters.git.runner import Git
+from jitflow.core.history import Commit, FileChange
+from jitflow.errors import GitError
+
+_FIELDS = 7  # sha+parents, author name, author email, committer email, time, body, changes
+
+
+def iter_commits(git: Git, head: str, since: str | None = None) -> Iterator[Commit]:
+    """Every commit reachable from `head` (and not from `since`, when given), newest first,
+    each after all of its children."""
+    token = secrets.token_hex(8).encode()
+    record_mark = b"\x1e" + token
+    field_mark = b"\x1f" + token
+    fmt = "%x1e{t}%H %P%x1f{t}%an%x1f{t}%ae%x1f{t}%ce%x1f{t}%ct%x1f{t}%B%x1f{t}".format(
+        t=token.decode()
+    )
+    chunks = git.stream_chunks(
+        "log",
+        "--topo-order",
+        "-z",
+        "--raw",
+        "--no-abbrev",
+        "--no-renames",
+        "--diff-merges=first-parent",
+        f"--format={fmt}",
+        head,
+        *([f"^{since}"] if since else []),
+        "--",
+    )
+    expected_main = head
+    buffer = b""
+    for chunk in chunks:
+        buffer += chunk
+        if record_mark not in buffer:
+            continue
+        *complete, buffer = buffer.split(record_mark)
+        for raw in complete:
+            if raw:
+                commit = _parse_record(raw, field_mark, expected_main)
+                if commit.on_main:
+                    expected_main = commit.parents[0] if commit.parents else ""
+                yield commit
+    if buffer:
+        yield _parse_record(buffer, field_mark, expected_main)
+
+
+def _parse_record(raw: bytes, field_mark: bytes, expected_main: str) -> Commit:
+    parts = raw.split(field_mark)
+    if len(parts) != _FIELDS:
+        raise GitError("git log printed a record jitflow cannot read; is this a git repository?")
+    ids, author_name, author_email, committer_email, timestamp, body, changes_raw = parts
+    sha, *parents = ids.decode().split()
+    return Commit(
+        sha=sha,
+        parents=tuple(parents),
+        author_name=author_name.decode("utf-8", "replace"),
+        author_email=author_email.decode("utf-8", "replace"),
+        committer_email=committer_email.decode("utf-8", "replace"),
+        committed_at=datetime.fromtimestamp(int(timestamp), UTC),
+        message=body.decode("utf-8", "replace"),
+        changes=tuple(_parse_changes(changes_raw)),
+        on_main=sha == expected_main,
+    )
+
+
+def _parse_changes(raw: bytes) -> Iterator[FileChange]:
+    items = raw.split(b"\0")
+    count = len(items)
+    index = 0
+    while index < count:
+        meta = items[index].strip(b"\n")
+        index += 1
+        if meta[:1] != b":":
+            continue
+        fields = meta[1:].decode().split(" ")
+        path = items[index].decode("utf-8", "surrogateescape") if index < count else ""
+        index += 1
+        if len(fields) >= 5:
+            yield FileChange(fields[4][:1], path, fields[2], fields[3])

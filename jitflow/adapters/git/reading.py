@@ -1,0 +1,98 @@
+"""Reading commits' trees and diffs: a change set, the ledger's listings, archive lookups.
+
+Each answer costs a few git processes whatever the length of the history or the archive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from jitflow.adapters.git.remote import ensure_merge_base
+from jitflow.adapters.git.runner import Git
+from jitflow.core.loading import ACTIVE_DIR, ARCHIVE_DIR, REQUEST_DIR
+from jitflow.core.model import ChangedFile, ChangeStatus
+
+_STATUS = {
+    "A": ChangeStatus.ADDED,
+    "M": ChangeStatus.MODIFIED,
+    "D": ChangeStatus.DELETED,
+    "R": ChangeStatus.RENAMED,
+    "C": ChangeStatus.COPIED,
+    "T": ChangeStatus.TYPE_CHANGED,
+}
+
+
+def changed_files(git: Git, base: str, head: str) -> list[ChangedFile]:
+    """The change set of `head` against its merge base with `base` (like a PR's diff).
+    A shallow checkout (the workflows') is deepened until the two meet."""
+    found = git.execute(["merge-base", base, head], check=False)
+    if found.returncode != 0:
+        ensure_merge_base(git, base, head)
+    merge_base = git.run("merge-base", base, head)
+    raw = git.execute(["diff", "--raw", "-z", "-M", "--no-abbrev", merge_base, head]).stdout
+    fields = raw.split(b"\0")
+    files: list[ChangedFile] = []
+    i = 0
+    while i < len(fields) and fields[i]:
+        meta = fields[i].decode().lstrip(":").split(" ")
+        old_mode, new_mode, status = meta[0], meta[1], meta[4]
+        kind = _STATUS.get(status[0], ChangeStatus.MODIFIED)
+        if kind in (ChangeStatus.RENAMED, ChangeStatus.COPIED):
+            old, new = (
+                fields[i + 1].decode(errors="replace"),
+                fields[i + 2].decode(errors="replace"),
+            )
+            files.append(ChangedFile(new, kind, new_mode, old))
+            i += 3
+        else:
+            path = fields[i + 1].decode(errors="replace")
+            mode = old_mode if kind is ChangeStatus.DELETED else new_mode
+            files.append(ChangedFile(path, kind, mode))
+            i += 2
+    return files
+
+
+def ledger_paths(git: Git, commit: str) -> list[str]:
+    """The entries directly under requests/ and requests/active/ at `commit`: the pending and
+    active files (and the archive folder's name), never the archive's contents."""
+    listing = git.execute(
+        [
+            "ls-tree",
+            "-z",
+            "--name-only",
+            "--full-tree",
+            commit,
+            "--",
+            f"{REQUEST_DIR}/",
+            f"{ACTIVE_DIR}/",
+        ]
+    ).stdout
+    return [p.decode(errors="replace") for p in listing.split(b"\0") if p]
+
+
+def archived_among(git: Git, commit: str, ids: Iterable[str]) -> frozenset[str]:
+    """Which of `ids` have a file somewhere under the archive at `commit` (bounded lookups:
+    one listing of the archive's folders, then one existence check per folder and id)."""
+    wanted = sorted({i for i in ids if i and "/" not in i})
+    if not wanted:
+        return frozenset()
+    folders = _subfolders(git, commit, [f"{ARCHIVE_DIR}/"])  # years, then their months:
+    folders = _subfolders(git, commit, [f"{f}/" for f in folders])  # never the files
+    specs = [
+        (request_id, f"{commit}:{folder}/{request_id}.yaml")
+        for folder in folders
+        for request_id in wanted
+    ]
+    found = git.objects_exist([spec for _, spec in specs])
+    return frozenset(
+        request_id for (request_id, _), there in zip(specs, found, strict=True) if there
+    )
+
+
+def _subfolders(git: Git, commit: str, parents: Sequence[str]) -> list[str]:
+    if not parents:
+        return []
+    out = git.execute(
+        ["ls-tree", "-d", "-z", "--name-only", "--full-tree", commit, "--", *parents]
+    ).stdout
+    return [f.decode(errors="replace") for f in out.split(b"\0") if f and b"\n" not in f]

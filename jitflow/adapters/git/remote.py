@@ -1,0 +1,120 @@
+"""Talking to the remote: fetching what a shallow checkout lacks, pushing the ledger, asking
+where a branch is. Pushes are never forced."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from jitflow.adapters.git.runner import Git
+from jitflow.errors import GitError
+
+# Workflows check out without history: what a run needs is fetched, and no more.
+_DEEPEN = (32, 256, 2048, 16384)
+
+
+def is_shallow(git: Git) -> bool:
+    return git.run("rev-parse", "--is-shallow-repository") == "true"
+
+
+def fetch_missing(git: Git, shas: Iterable[str], remote: str = "origin") -> None:
+    """Fetch the commits that are not here. In a shallow checkout only the commits themselves
+    (depth 1): without a depth, git would send every ancestor below the shallow boundary,
+    i.e. the whole history."""
+    missing = [
+        s for s in dict.fromkeys(shas) if s and not git.ok("cat-file", "-e", f"{s}^{{commit}}")
+    ]
+    if not missing:
+        return
+    depth = ["--depth=1"] if is_shallow(git) else []
+    git.execute(["fetch", "--no-tags", "--quiet", *depth, remote, *missing], check=False)
+
+
+def ensure_merge_base(git: Git, base: str, head: str, remote: str = "origin") -> None:
+    """Deepen a shallow checkout until `base` and `head` meet (a PR's fork point is usually
+    a few commits back), then, if they still don't, fetch their whole history once."""
+    if git.ok("merge-base", base, head) or not is_shallow(git):
+        return
+    for depth in _DEEPEN:
+        git.execute(
+            ["fetch", "--no-tags", "--quiet", f"--depth={depth}", remote, base, head], check=False
+        )
+        if git.ok("merge-base", base, head):
+            return
+    git.execute(["fetch", "--no-tags", "--quiet", "--unshallow", remote], check=False)
+
+
+def deepen(git: Git, tip: str, depth: int, remote: str = "origin") -> None:
+    """Fetch the `depth` newest commits below `tip` into a shallow checkout."""
+    git.execute(["fetch", "--no-tags", "--quiet", f"--depth={depth}", remote, tip], check=False)
+
+
+# How git and GitHub say "the branch moved under you" (the push is then re-planned).
+_MOVED_MARKERS = (
+    "[rejected]",
+    "non-fast-forward",
+    "fetch first",
+    "stale info",
+    "failed to update ref",
+    "cannot lock ref",
+    "but expected",
+    "incorrect old value",
+    "failed to lock",
+)
+
+
+def push(git: Git, remote: str, branch: str, tip: str, base: str | None = None) -> bool:
+    """Push `tip` to `branch`; False when the remote moved on (re-plan), raise on other failures.
+
+    `base` is the commit the ledger commits were built on: whatever git says, when the remote
+    branch is no longer there, main moved (re-plan), and when it is at `tip`, the push landed.
+    """
+    result = git.execute(
+        ["push", "--porcelain", "--quiet", remote, f"{tip}:refs/heads/{branch}"], check=False
+    )
+    if result.returncode == 0:
+        return True
+    said = (result.stdout + result.stderr).decode(errors="replace")
+    if any(m in said for m in _MOVED_MARKERS):
+        return False
+    if base is not None:
+        now_at = remote_tip(git, remote, branch)
+        if now_at == tip:
+            return True
+        if now_at is not None and now_at != base:
+            return False
+    raise GitError(
+        f"pushing the ledger to {remote}/{branch} failed: {said.strip() or 'no message'}; "
+        "nothing was lost: the Vault side is done and the next sync records it"
+    )
+
+
+def remote_tip(git: Git, remote: str, branch: str) -> str | None:
+    """Where `branch` is on the remote now, or None when that can't be asked."""
+    answer = git.execute(["ls-remote", "--heads", remote, f"refs/heads/{branch}"], check=False)
+    if answer.returncode != 0:
+        return None
+    for line in answer.text.splitlines():
+        oid, _, name = line.partition("\t")
+        if name.strip() == f"refs/heads/{branch}":
+            return oid.strip()
+    return None
+
+
+def fetch(git: Git, remote: str, branch: str, attempts: int = 3) -> str:
+    """Fetch `branch` and return its tip. A local ref that moved under the fetch (another
+    sync in the same clone: "cannot lock ref ... but expected") is fetched again."""
+    for attempt in range(1, attempts + 1):
+        try:
+            git.run(
+                "fetch",
+                "--quiet",
+                "--no-tags",
+                remote,
+                f"+refs/heads/{branch}:refs/remotes/{remote}/{branch}",
+            )
+            break
+        except GitError as exc:
+            moved = any(m in exc.message for m in ("cannot lock ref", "unable to update local ref"))
+            if not moved or attempt == attempts:
+                raise
+    return git.rev_parse(f"refs/remotes/{remote}/{branch}")
