@@ -1,7 +1,13 @@
 """HTTP calls to Vault through hvac, one pooled session per thread, errors translated.
 
-Every failure becomes a `VaultApiError` (a `VaultError`) whose message names
-VAULT_ADDR and what to check, and never contains a token.
+Retries are urllib3's (`retry.VaultRetry`, mounted on the requests session under hvac):
+broken connections and transient answers (429, 5xx: rate limited, failing, sealed or
+standby) are tried again with exponential backoff, for every method, since jitflow marks
+the calls that must not happen twice (`retry=False`: creating tokens, reading credentials,
+signing, wrapping), which go through a session that never retries. What is ours: every
+failure becomes a `VaultApiError` (a `VaultError`) whose message names VAULT_ADDR and what
+to check, and never contains a token; a hung Vault costs a run two timeouts; and
+`run_with_retry` repeats a whole multi-call action.
 """
 
 from __future__ import annotations
@@ -15,7 +21,8 @@ from jitflow.errors import VaultError
 
 T = TypeVar("T")
 
-# Statuses worth trying again: rate limited, server errors, sealed / standby.
+# Statuses worth trying again: rate limited, server errors, sealed / standby (= retry.TRANSIENT,
+# kept here too so that reading an error's `transient` does not load urllib3).
 _TRANSIENT = frozenset({429, 500, 502, 503, 504})
 
 
@@ -117,15 +124,23 @@ class Transport:
         if value:
             self._secrets.append(value)
 
-    def _client(self) -> Any:
-        client = getattr(self._local, "client", None)
+    def _client(self, retry: bool) -> Any:
+        """This thread's hvac client: one whose session retries, or one whose session doesn't."""
+        name = "retrying" if retry else "once"
+        client = getattr(self._local, name, None)
         if client is None:
             import hvac
             import requests
             from requests.adapters import HTTPAdapter
 
+            from jitflow.adapters.vault.retry import vault_retry
+
             session = requests.Session()
-            adapter = HTTPAdapter(pool_connections=4, pool_maxsize=self._pool_size)
+            adapter = HTTPAdapter(
+                pool_connections=4,
+                pool_maxsize=self._pool_size,
+                max_retries=vault_retry(self.retries if retry else 0, self.backoff),
+            )
             session.mount("http://", adapter)
             session.mount("https://", adapter)
             client = hvac.Client(
@@ -136,7 +151,7 @@ class Transport:
                 timeout=self.timeout,
                 session=session,
             )
-            self._local.client = client
+            setattr(self._local, name, client)
         return client
 
     def _scrub(self, text: str) -> str:
@@ -154,33 +169,35 @@ class Transport:
         retry: bool = True,
         wrap_ttl: int | None = None,
     ) -> dict[str, Any] | None:
-        """One API call (`path` without `/v1/`), retried with backoff when transient."""
-        attempts = 1 + (self.retries if retry else 0)
-        timeouts = 0
-        for attempt in range(attempts):
-            if self._silence.message is not None:
-                raise VaultApiError(self._silence.message, status=0, timed_out=True)
-            try:
-                return self._call_once(method, path, body, wrap_ttl)
-            except VaultApiError as error:
-                timeouts += error.timed_out
-                if error.timed_out and (timeouts >= 2 or not retry):
-                    self._silence.message = (
-                        f"{error.message}; Vault gave no answer within {self.timeout:g}s, "
-                        "so nothing more is asked of it in this run"
-                    )
-                if not error.transient or attempt == attempts - 1 or timeouts >= 2:
-                    raise
-            time.sleep(self.backoff * (2**attempt))
-        raise AssertionError("unreachable")  # pragma: no cover
+        """One API call (`path` without `/v1/`), retried with backoff when transient (by the
+        session's `Retry`), unless `retry=False`: a call that must not happen twice.
+
+        A call that timed out (twice when retried, since the `Retry` tries a timeout once
+        more only) silences Vault for the rest of the run: every later call fails at once."""
+        if self._silence.message is not None:
+            raise VaultApiError(self._silence.message, status=0, timed_out=True)
+        try:
+            return self._call_once(method, path, body, wrap_ttl, retry)
+        except VaultApiError as error:
+            if error.timed_out:
+                self._silence.message = (
+                    f"{error.message}; Vault gave no answer within {self.timeout:g}s, "
+                    "so nothing more is asked of it in this run"
+                )
+            raise
 
     def _call_once(
-        self, method: str, path: str, body: Mapping[str, Any] | None, wrap_ttl: int | None
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any] | None,
+        wrap_ttl: int | None,
+        retry: bool,
     ) -> dict[str, Any] | None:
         import hvac.exceptions
         import requests
 
-        client = self._client()
+        client = self._client(retry)
         kwargs: dict[str, Any] = {}
         if body is not None:
             kwargs["json"] = dict(body)
