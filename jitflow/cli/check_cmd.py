@@ -1,4 +1,4 @@
-"""`jitflow check`, `jitflow schema`, `jitflow policies`."""
+"""`jitflow check`."""
 
 from __future__ import annotations
 
@@ -80,37 +80,3 @@ def check(
     rendered = RENDERERS[output_format](report)
     click.echo(paint(rendered, sys.stdout) if output_format == "text" else rendered, nl=False)
     raise SystemExit(int(ExitCode.OK if report.decision.allowed else ExitCode.DENIED))
-
-
-@cli.command()
-@click.argument(
-    "name",
-    type=click.Choice(["request", "policy", "groups", "oncall", "policy-test", "outbound"]),
-)
-def schema(name: str) -> None:
-    """Print the JSON Schema (draft 2020-12) of a file format."""
-    from jitflow.core.schemas import schema_text
-
-    click.echo(schema_text(name), nl=False)
-
-
-@cli.command()
-@click.option("--for", "login", metavar="LOGIN", help="Only policies this login may request.")
-@click.option(
-    "--ref", metavar="REF", default="HEAD", show_default=True, help="Read policies at this commit."
-)
-@format_option("text", "json")
-@repo_option()
-def policies(login: str | None, ref: str, output_format: str, repo: Path) -> None:
-    """List policies: what each grants, for how long, who may ask and who approves.
-
-    A policy or groups file that can't be loaded is reported on stderr with its file, line
-    and column, and the exit code is 2.
-    """
-    from jitflow.usecases.policies import list_policies, policy_problems, render_policies
-
-    listing = list_policies(repo, ref, login)
-    click.echo(render_policies(listing, output_format), nl=False)
-    for line in policy_problems(listing):
-        click.echo(f"jitflow: {line}", err=True)
-    raise SystemExit(int(listing.exit_code))

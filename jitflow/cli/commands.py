@@ -1,11 +1,16 @@
-"""Imports every command module so each registers its subcommands on the group."""
+"""Imports every command module so each registers its subcommand on the group."""
 
 from jitflow.cli import (  # noqa: F401
     audit_cmd,
     check_cmd,
+    creds_cmd,
     demo_cmd,
     doctor_cmd,
+    init_cmd,
+    policies_cmd,
     policy_cmd,
     request_cmd,
+    revoke_cmd,
+    schema_cmd,
     sync_cmd,
 )

@@ -1,4 +1,4 @@
-"""`jitflow demo` and `jitflow init`."""
+"""`jitflow demo`: the sandbox's one door (imported lazily, only when the demo runs)."""
 
 from __future__ import annotations
 
@@ -29,33 +29,3 @@ def demo(keep: Path | None) -> None:
 
     result = run_demo(DemoOptions(keep=keep), sys.stdout)
     raise SystemExit(int(result.exit_code))
-
-
-@cli.command(epilog=EXIT_CODES_HELP)
-@click.argument(
-    "directory", type=click.Path(file_okay=False, path_type=Path), default=Path("."), required=False
-)
-@click.option("--force", is_flag=True, help="Overwrite files that already exist.")
-@click.option(
-    "--action",
-    metavar="OWNER/NAME@SHA",
-    help="The jitflow action the workflows run, pinned to a full commit SHA "
-    "(default: the commit jitflow was installed from, when it was installed from GitHub).",
-)
-def init(directory: Path, force: bool, action: str | None) -> None:
-    """Scaffold an access repository in DIRECTORY (default: here).
-
-    Writes policies/ (groups and an example policy), requests/ (with active/ and archive/),
-    the check and sync workflows (running the jitflow action pinned by --action),
-    .github/CODEOWNERS, .pre-commit-config.yaml and the JSON Schemas under .jitflow/schemas/.
-    Refuses to overwrite existing files unless --force.
-    """
-    from jitflow.usecases.init import InitOptions, next_steps, resolve_action, run_init
-
-    pinned = resolve_action(action)
-    result = run_init(InitOptions(directory, force, pinned))
-    for path in result.written:
-        click.echo(f"  created  {path}")
-    for path in result.overwritten:
-        click.echo(f"  replaced {path}")
-    click.echo(f"\n{next_steps(directory, pinned)}", nl=False)

@@ -1,0 +1,59 @@
+"""`jitflow revoke`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from jitflow.cli import EXIT_CODES_HELP, cli
+from jitflow.cli.options import complete_grant, repo_option
+
+_REPO = repo_option()
+
+
+@cli.command(epilog=EXIT_CODES_HELP)
+@click.argument("request_id", metavar="ID", shell_complete=complete_grant)
+@click.option("--reason", required=True, help="Why the grant ends early.")
+@click.option("--open", "open_pr", is_flag=True, help="Push the branch and open the PR.")
+@click.option("--as", "login", metavar="LOGIN", help="Your GitHub login.")
+@click.option(
+    "--base",
+    metavar="REF",
+    default="origin/main",
+    show_default=True,
+    help="Branch the revocation from this commit.",
+)
+@click.option(
+    "--remote",
+    metavar="NAME",
+    default="origin",
+    show_default=True,
+    help="With --open: where to push the branch.",
+)
+@_REPO
+def revoke(
+    request_id: str,
+    reason: str,
+    open_pr: bool,
+    login: str | None,
+    base: str,
+    remote: str,
+    repo: Path,
+) -> None:
+    """Create a branch deleting requests/active/ID.yaml: merging it revokes the grant."""
+    from jitflow.usecases.revoke import RevokeOptions, create_revocation
+
+    made = create_revocation(RevokeOptions(repo, request_id, reason, login, base))
+    click.echo(f"created branch {made.branch} ({made.commit[:12]})")
+    if open_pr:
+        from jitflow.adapters.git import Git
+        from jitflow.adapters.github import GitHubGateway
+
+        Git(repo).run(
+            "push", "--quiet", remote, f"refs/heads/{made.branch}:refs/heads/{made.branch}"
+        )
+        with GitHubGateway.from_env(dict(os.environ)) as github:
+            number = github.create_pull(made.branch, base.split("/")[-1], made.title, made.body)
+        click.echo(f"opened PR #{number}")
