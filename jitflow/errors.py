@@ -58,5 +58,9 @@ class VaultError(JitflowError):
     """A Vault call failed (after retries)."""
 
 
+class WrappingTokenUsedError(VaultError):
+    """A wrapping token was already unwrapped or has expired: maybe someone else unwrapped it."""
+
+
 class DeliveryError(JitflowError):
     """Encrypting or decrypting a delivered secret failed."""

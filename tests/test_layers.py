@@ -25,6 +25,8 @@ MAY_IMPORT: Mapping[str, frozenset[str]] = {
 }
 # The package's entry point (`python -m jitflow`) is the CLI's.
 ENTRY = "jitflow.__main__"
+# The CLI builds adapters in one module only; every other command module asks it.
+ADAPTER_WIRING = frozenset({"jitflow.cli.wiring"})
 # The one product module that starts the sandbox: `jitflow demo`.
 SANDBOX_DOORS = frozenset({"jitflow.cli.demo_cmd"})
 
@@ -110,6 +112,16 @@ def circles(modules: Mapping[str, ast.AST]) -> list[list[str]]:
 
 def test_no_product_module_imports_the_sandbox_and_no_import_points_up() -> None:
     assert wrong_way(sources()) == []
+
+
+def test_only_the_cli_wiring_builds_adapters() -> None:
+    modules = sources()
+    builders = {
+        name
+        for name, tree in modules.items()
+        if layer(name) == "cli" and any(layer(t) == "adapters" for t in imported(tree, modules))
+    }
+    assert builders <= ADAPTER_WIRING
 
 
 def test_no_two_modules_import_each_other_at_load_time() -> None:

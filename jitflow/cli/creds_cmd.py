@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
 
-from jitflow.cli import EXIT_CODES_HELP, cli
+from jitflow.cli import EXIT_CODES_HELP, cli, wiring
 from jitflow.cli.options import complete_grant, format_option, repo_option
-from jitflow.errors import ExitCode
+from jitflow.errors import ExitCode, WrappingTokenUsedError
 
 _REPO = repo_option()
 
@@ -38,13 +37,11 @@ def creds(request_id: str, identity: Path, output_format: str, ref: str, repo: P
     For an SSH grant, saves the signed certificate next to --identity as `<key>-cert.pub`
     (where ssh looks for it) and prints it; --identity must be the key the request named.
     """
-    from jitflow.adapters.github import GitHubGateway
-    from jitflow.adapters.vault import WrappingTokenUsedError
     from jitflow.usecases.creds import CredsOptions, SavedCertificate, render, retrieve
 
-    environ = dict(os.environ)
+    environ = wiring.environment()
     options = CredsOptions(repo, request_id, identity, output_format, ref)
-    with GitHubGateway.from_env(environ) as github:
+    with wiring.github(environ) as github:
         try:
             found = retrieve(options, github, environ)
         except WrappingTokenUsedError as exc:

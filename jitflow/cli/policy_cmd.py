@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 import sys
 from datetime import datetime
 from pathlib import Path
 
 import click
 
-from jitflow.cli import EXIT_CODES_HELP, cli
+from jitflow.cli import EXIT_CODES_HELP, cli, wiring
 from jitflow.cli.options import IsoTime, format_option, json_text, now_or, repo_option
 from jitflow.cli.style import paint
 from jitflow.errors import ExitCode
@@ -75,7 +74,5 @@ def policy_impact(
     else:
         click.echo(render_impact(report, output_format), nl=False)
     if pr_number is not None:
-        from jitflow.adapters.github import GitHubGateway
-
-        with GitHubGateway.from_env(os.environ) as github:
+        with wiring.github(wiring.environment()) as github:
             github.upsert_comment(pr_number, "policy-impact", render_impact(report, "markdown"))

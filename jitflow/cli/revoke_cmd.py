@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
 
-from jitflow.cli import EXIT_CODES_HELP, cli
+from jitflow.cli import EXIT_CODES_HELP, cli, wiring
 from jitflow.cli.options import complete_grant, repo_option
 
 _REPO = repo_option()
@@ -43,17 +42,11 @@ def revoke(
     repo: Path,
 ) -> None:
     """Create a branch deleting requests/active/ID.yaml: merging it revokes the grant."""
-    from jitflow.usecases.revoke import RevokeOptions, create_revocation
+    from jitflow.usecases.revoke import RevokeOptions, create_revocation, open_revocation_pr
 
     made = create_revocation(RevokeOptions(repo, request_id, reason, login, base))
     click.echo(f"created branch {made.branch} ({made.commit[:12]})")
     if open_pr:
-        from jitflow.adapters.git import Git
-        from jitflow.adapters.github import GitHubGateway
-
-        Git(repo).run(
-            "push", "--quiet", remote, f"refs/heads/{made.branch}:refs/heads/{made.branch}"
-        )
-        with GitHubGateway.from_env(dict(os.environ)) as github:
-            number = github.create_pull(made.branch, base.split("/")[-1], made.title, made.body)
+        with wiring.github(wiring.environment()) as github:
+            number = open_revocation_pr(repo, made, remote, base, github)
         click.echo(f"opened PR #{number}")

@@ -3,24 +3,29 @@
 from __future__ import annotations
 
 import json
-import os
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import click
 
-from jitflow.cli import EXIT_CODES_HELP, cli
+from jitflow.cli import EXIT_CODES_HELP, cli, wiring
 from jitflow.cli.options import IsoTime, complete_grant, format_option, now_or, repo_option
 from jitflow.errors import ExitCode
 
 if TYPE_CHECKING:
-    from jitflow.adapters.vault import VaultGateway
-    from jitflow.usecases.outbound.deliver import OutboundSummary
+    from jitflow.usecases.outbound.deliver import OutboundStore, OutboundSummary
     from jitflow.usecases.sync import SyncOptions
     from jitflow.usecases.sync.context import SyncReport
 
 _REPO = repo_option()
+
+
+class _OutboundSource(Protocol):
+    """Where outbound delivery keeps its marks and secrets (the Vault gateway)."""
+
+    def outbound(self, environ: Mapping[str, str]) -> OutboundStore: ...
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
@@ -61,14 +66,12 @@ def sync(
 
     Needs VAULT_ADDR (+ VAULT_TOKEN or GitHub OIDC), GITHUB_TOKEN and GITHUB_REPOSITORY.
     """
-    from jitflow.adapters.github import GitHubGateway
-    from jitflow.adapters.vault import VaultGateway
     from jitflow.usecases.sync import SyncOptions, run_sync
 
-    environ = dict(os.environ)
+    environ = wiring.environment()
     options = SyncOptions(repo, now_or(now), dry_run, no_issue, revoke_ids, remote, branch)
-    vault = VaultGateway.from_env(environ)
-    with GitHubGateway.from_env(environ) as github:
+    vault = wiring.vault(environ)
+    with wiring.github(environ) as github:
         report = run_sync(options, vault, github, environ)
     from jitflow.reporters.escape import log_line
 
@@ -102,13 +105,12 @@ def sync(
 
 
 def _outbound(
-    options: SyncOptions, vault: VaultGateway, environ: dict[str, str]
+    options: SyncOptions, vault: _OutboundSource, environ: dict[str, str]
 ) -> OutboundSummary:
     """After the run: the ledger's new events to `.jitflow/outbound.yaml`'s endpoints."""
-    from jitflow.adapters.git import Git, remote_auth_env
     from jitflow.usecases.outbound.deliver import after_sync
 
-    git = Git(options.repo, env=remote_auth_env(environ))
+    git = wiring.pushing_git(options.repo, environ)
     return after_sync(git, options.remote, options.branch, vault.outbound(environ), environ)
 
 

@@ -7,12 +7,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from jitflow.adapters.git import Git
 from jitflow.adapters.git.branches import commit_on_new_branch
 from jitflow.core.ledger import active_path
 from jitflow.errors import UsageError
 from jitflow.usecases.request import resolve_login
+
+
+class PullOpener(Protocol):
+    """Opens a pull request (the GitHub adapter)."""
+
+    def create_pull(self, head: str, base: str, title: str, body: str) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -47,3 +54,12 @@ def create_revocation(options: RevokeOptions) -> RevocationBranch:
     body = f"Revoke access early.\n\nReason: {options.reason.strip()}\n"
     commit = commit_on_new_branch(git, base, branch, login, f"{title}\n\n{body}", remove=path)
     return RevocationBranch(options.request_id, branch, commit, title, body)
+
+
+def open_revocation_pr(
+    repo: Path, made: RevocationBranch, remote: str, base: str, github: PullOpener
+) -> int:
+    """Push the revocation branch to `remote` and open its PR into `base`'s branch."""
+    ref = f"refs/heads/{made.branch}"
+    Git(repo).run("push", "--quiet", remote, f"{ref}:{ref}")
+    return github.create_pull(made.branch, base.split("/")[-1], made.title, made.body)

@@ -11,7 +11,7 @@ from jitflow.core.grants import (
     Secret,
     TokenInfo,
 )
-from jitflow.errors import VaultError
+from jitflow.errors import VaultError, WrappingTokenUsedError
 
 # Re-exported: the grant values and token facts are domain types (jitflow.core.grants).
 __all__ = [
@@ -25,10 +25,6 @@ __all__ = [
     "TokenInfo",
     "WrappingTokenUsedError",
 ]
-
-
-class WrappingTokenUsedError(VaultError):
-    """A wrapping token was already unwrapped or has expired: maybe someone else unwrapped it."""
 
 
 class SecretOutlivesGrantError(VaultError):
