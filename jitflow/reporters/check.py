@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from jitflow.core.approvals import ApprovalStatus, RuleStatus
@@ -175,7 +174,8 @@ def render_github(report: CheckReport) -> str:
     """Workflow commands GitHub turns into annotations on the PR's files.
 
     The human-readable part follows between `::stop-commands::` and a random token, so even a
-    line that slipped through escaping could not run as a command.
+    line that slipped through escaping could not run as a command. The step summary is
+    `render_markdown`'s; the CLI appends it to `$GITHUB_STEP_SUMMARY`.
     """
     lines = []
     for finding in report.decision.all_findings():
@@ -187,10 +187,6 @@ def render_github(report: CheckReport) -> str:
                 props.insert(2, f"col={finding.column}")
         level = "error" if finding.is_error else "warning"
         lines.append(f"::{level} {','.join(props)}::{workflow_data(finding.message)}")
-    summary_path = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary_path:
-        with open(summary_path, "a", encoding="utf-8") as summary:
-            summary.write(render_markdown(report))
     token = secrets.token_hex(16)
     lines.append(f"::stop-commands::{token}")
     lines.append(render_text(report).rstrip("\n"))
@@ -237,3 +233,9 @@ RENDERERS: dict[str, Callable[[CheckReport], str]] = {
     "github": render_github,
     "markdown": render_markdown,
 }
+
+
+def render_reports(reports: Iterable[CheckReport], output_format: str) -> str:
+    """Each report in `output_format` (text when unknown), one after another."""
+    renderer = RENDERERS.get(output_format, RENDERERS["text"])
+    return "".join(renderer(report) for report in reports)

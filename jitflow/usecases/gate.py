@@ -27,7 +27,6 @@ from jitflow.core.check_report import CheckReport
 from jitflow.core.evaluation import Decision
 from jitflow.core.model import ChangeStatus, PullRequestFacts
 from jitflow.errors import ExitCode, UsageError
-from jitflow.reporters.check import RENDERERS
 from jitflow.reporters.pr_comment import render_pr_comment, status_descriptions
 from jitflow.usecases.live import judge_pull, mismatch_finding
 from jitflow.usecases.port import GatePort, PullFacts
@@ -47,15 +46,17 @@ class GateOptions:
     repo: Path
     event_path: Path
     now: datetime
-    output_format: str = "text"
     environ: Mapping[str, str] | None = None
 
 
 @dataclass(frozen=True)
 class GateResult:
-    output: str
+    """The reports of the request PRs judged, or a note when none was: a PR into another
+    branch, a PR that is no request (the policy-change gate's verdict). The CLI renders."""
+
     exit_code: ExitCode
     reports: tuple[CheckReport, ...] = ()
+    note: str = ""
 
 
 def run_gate(options: GateOptions) -> GateResult:
@@ -75,11 +76,11 @@ def run_gate(options: GateOptions) -> GateResult:
 
         target = _run_url(environ)
         output, passed = run_change_gate(git, gateway, number, options.repo, options.now, target)
-        return GateResult(output, ExitCode.OK if passed else ExitCode.DENIED)
+        return GateResult(ExitCode.OK if passed else ExitCode.DENIED, note=output)
     if isinstance(report, str):
-        return GateResult(report, ExitCode.OK)
+        return GateResult(ExitCode.OK, note=report)
     publish(gateway, report, number, report.head_sha, environ)
-    return _result(options.output_format, (report,))
+    return _result((report,))
 
 
 def protected_branch(environ: Mapping[str, str]) -> str:
@@ -144,8 +145,8 @@ def _merge_group(
     base_ref = str(group.get("base_ref", "")).removeprefix("refs/heads/")
     if base_ref != branch:
         return GateResult(
-            f"merge queue of {base_ref!r}, not the protected branch {branch!r}: not judged\n",
             ExitCode.OK,
+            note=f"merge queue of {base_ref!r}, not the protected branch {branch!r}: not judged\n",
         )
     match = _QUEUE_PR.search(str(group.get("head_ref", "")))
     numbers = [int(match.group(1))] if match else gateway.open_pulls_with_head_sha(head_sha)
@@ -174,14 +175,12 @@ def _merge_group(
         "approvals still hold" if approved else "approvals no longer hold",
         target,
     )
-    return _result(options.output_format, tuple(reports))
+    return _result(tuple(reports))
 
 
-def _result(output_format: str, reports: tuple[CheckReport, ...]) -> GateResult:
-    renderer = RENDERERS.get(output_format, RENDERERS["text"])
-    output = "".join(renderer(r) for r in reports)
+def _result(reports: tuple[CheckReport, ...]) -> GateResult:
     allowed = all(r.decision.allowed for r in reports)
-    return GateResult(output, ExitCode.OK if allowed else ExitCode.DENIED, reports)
+    return GateResult(ExitCode.OK if allowed else ExitCode.DENIED, reports)
 
 
 def _load_event(path: Path) -> EventPayload:

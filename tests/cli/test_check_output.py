@@ -132,3 +132,20 @@ def test_github_format_without_summary_env_writes_no_file(
     assert run.exit_code == 0
     assert not [line for line in run.stdout.splitlines() if line.startswith("::error")]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_github_renderer_writes_no_step_summary(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jitflow.core.changes import classify
+    from jitflow.core.check_report import CheckReport
+    from jitflow.core.evaluation import Decision
+    from jitflow.core.model import Finding
+    from jitflow.reporters.check import render_github
+
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    denied = Decision((Finding("no-request", "nothing under requests/"),), ())
+    rendered = render_github(CheckReport(denied, classify([]), "b" * 40, "h" * 40, "alice"))
+    assert rendered.startswith("::error title=jitflow no-request::nothing under requests/")
+    assert not summary.exists()

@@ -11,13 +11,25 @@ from pathlib import Path
 from typing import Any
 
 from jitflow.adapters.git import Git
+from jitflow.core.check_report import CheckReport
+from jitflow.errors import ExitCode
+from jitflow.reporters.check import render_reports
 from jitflow.sandbox.github_standin import GitHubStandIn
-from jitflow.usecases.gate import GateOptions, GateResult, run_gate
+from jitflow.usecases.gate import GateOptions, run_gate
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "webhooks"
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 USERS = ("alice", "bob", "carol", "dave", "erin", "frank", "mallory", "jitflow-bot")
+
+
+@dataclass(frozen=True)
+class GateRun:
+    """What `check --event --format json` exits with and prints, and the reports behind it."""
+
+    exit_code: ExitCode
+    reports: tuple[CheckReport, ...]
+    output: str
 
 
 def seed_files() -> dict[str, bytes]:
@@ -105,7 +117,7 @@ class Scenario:
         kind: str = "pull_request",
         actor: str = "alice",
         extra_env: Mapping[str, str] | None = None,
-    ) -> GateResult:
+    ) -> GateRun:
         checkout = Git(self.checkout)
         checkout.run("fetch", "--quiet", "origin", "+refs/heads/*:refs/remotes/origin/*")
         environ = {
@@ -117,8 +129,9 @@ class Scenario:
             "JITFLOW_GITHUB_WRITE_INTERVAL": "0",
             **(extra_env or {}),
         }
-        options = GateOptions(self.checkout, self.event(kind, number, actor), NOW, "json", environ)
-        return run_gate(options)
+        result = run_gate(GateOptions(self.checkout, self.event(kind, number, actor), NOW, environ))
+        output = result.note + render_reports(result.reports, "json")
+        return GateRun(result.exit_code, result.reports, output)
 
     def status(self, sha: str, context: str) -> dict[str, Any]:
         matching = [s for s in self.standin.statuses(sha) if s["context"] == context]

@@ -253,11 +253,11 @@ def test_merge_group_re_evaluates_every_pr_in_the_queue(scenario: Scenario, tmp_
         "GITHUB_REPOSITORY": scenario.standin.full_name,
         "JITFLOW_GITHUB_WRITE_INTERVAL": "0",
     }
-    pending = run_gate(GateOptions(scenario.checkout, path, NOW, "json", environ))
+    pending = run_gate(GateOptions(scenario.checkout, path, NOW, environ))
     assert pending.exit_code is ExitCode.OK
     assert statuses(scenario, queue_sha) == ("success", "failure")  # approval missing
     scenario.standin.submit_review(number, "bob", "APPROVE")
-    run_gate(GateOptions(scenario.checkout, path, NOW, "json", environ))
+    run_gate(GateOptions(scenario.checkout, path, NOW, environ))
     assert statuses(scenario, queue_sha) == ("success", "success")
 
 

@@ -384,9 +384,9 @@ class Lifecycle(ScenarioWorld):
         path = self.world.workdir / f"event-{number}.json"
         path.write_text(json.dumps(event), encoding="utf-8")
         self.world.runner.run("fetch", "--quiet", "origin")
-        options = GateOptions(self.world.runner.path, path, datetime.now(UTC), "text", self.ci_env)
+        options = GateOptions(self.world.runner.path, path, datetime.now(UTC), self.ci_env)
         result = run_gate(options)
-        assert int(result.exit_code) == 0, result.output
+        assert int(result.exit_code) == 0, (result.note, result.reports)
 
     def _sync(self) -> set[tuple[str, str]]:
         from jitflow.usecases.sync import SyncOptions, run_sync

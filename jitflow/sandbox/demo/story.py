@@ -150,7 +150,7 @@ def gate_statuses(world: DemoWorld, number: int, action: str, now: datetime) -> 
     path = world.workdir / f"event-{event_name}-{number}.json"
     path.write_text(json.dumps(event), encoding="utf-8")
     world.runner.run("fetch", "--quiet", "origin")
-    run_gate(GateOptions(world.runner.path, path, now, "text", world.runner_env))
+    run_gate(GateOptions(world.runner.path, path, now, world.runner_env))
     latest: dict[str, str] = {}
     for status in world.standin.statuses(str(pull["head"]["sha"])):
         latest.setdefault(str(status["context"]), str(status["state"]))
