@@ -65,8 +65,8 @@ Tokens are never printed.
     help="Leave out a section (repeatable).",
 )
 def doctor(repo: Path, branch: str, output_format: str, skipped: tuple[str, ...]) -> None:
+    from jitflow.reporters.doctor import render_doctor
     from jitflow.usecases.doctor import DoctorOptions, run_doctor
-    from jitflow.usecases.doctor_render import render_doctor
 
     report = run_doctor(
         DoctorOptions(repo=repo, branch=branch, skip=frozenset(skipped), environ=dict(os.environ))

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from jitflow.core.doctor import (
     CODEOWNERS_LOCATIONS,
     Check,
-    CheckStatus,
     check_branch_rules,
     check_codeowners,
     check_ledger_writer,
@@ -30,6 +29,7 @@ from jitflow.core.doctor import (
 )
 from jitflow.core.doctor_ledger import SIGNERS_PATH, check_allowed_signers, check_ledger_signing
 from jitflow.core.doctor_policies import policy_rule_problems
+from jitflow.core.doctor_report import DoctorReport, Section
 from jitflow.core.doctor_vault import (
     LoginExpectation,
     VaultFacts,
@@ -48,7 +48,7 @@ from jitflow.core.loading import (
     parse_policy,
 )
 from jitflow.core.model import GrantKind, Groups, Policy
-from jitflow.errors import ExitCode, JitflowError, UsageError
+from jitflow.errors import JitflowError, UsageError
 
 if TYPE_CHECKING:
     from jitflow.adapters.github import GitHubGateway
@@ -64,31 +64,6 @@ class DoctorOptions:
     branch: str = "main"
     skip: frozenset[str] = frozenset()
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
-
-
-@dataclass(frozen=True)
-class Section:
-    name: str
-    checks: tuple[Check, ...]
-
-
-@dataclass(frozen=True)
-class DoctorReport:
-    repo: Path
-    branch: str
-    sections: tuple[Section, ...]
-
-    @property
-    def checks(self) -> tuple[Check, ...]:
-        return tuple(c for s in self.sections for c in s.checks)
-
-    @property
-    def failed(self) -> tuple[Check, ...]:
-        return tuple(c for c in self.checks if c.failed)
-
-    @property
-    def exit_code(self) -> ExitCode:
-        return ExitCode.DENIED if self.failed else ExitCode.OK
 
 
 def run_doctor(options: DoctorOptions) -> DoctorReport:
@@ -391,10 +366,3 @@ def _allowed(token_role: Mapping[str, object] | None) -> tuple[str, ...] | None:
     if not isinstance(allowed, list) or not allowed:
         return None
     return tuple(str(p) for p in allowed)
-
-
-def summary(report: DoctorReport) -> dict[CheckStatus, int]:
-    counts = dict.fromkeys(CheckStatus, 0)
-    for check in report.checks:
-        counts[check.status] += 1
-    return counts

@@ -15,6 +15,7 @@ from typing import TextIO
 from jitflow.adapters.git import Git
 from jitflow.core.audit_rows import AuditRow, build_row, format_time
 from jitflow.errors import UsageError
+from jitflow.reporters.audit_text import write_csv, write_json, write_markdown, write_table
 from jitflow.usecases.audit.gitlog import (
     DEFAULT_RUNNER_EMAIL,
     LedgerEntry,
@@ -22,7 +23,6 @@ from jitflow.usecases.audit.gitlog import (
     iter_ledger,
     iter_trails,
 )
-from jitflow.usecases.audit.render import write_csv, write_json, write_markdown, write_table
 
 
 class ReportFormat(StrEnum):

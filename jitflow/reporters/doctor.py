@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from jitflow.core.doctor import Check, CheckStatus
-from jitflow.usecases.doctor import DoctorReport, summary
+from jitflow.core.doctor_report import DoctorReport, summary
 
 SYMBOLS = {CheckStatus.OK: "✓", CheckStatus.WARN: "!", CheckStatus.FAIL: "✗", CheckStatus.SKIP: "-"}
 
