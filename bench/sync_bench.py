@@ -2,8 +2,9 @@
 
 Times, in one run, each with fresh tokens on the same server:
   1. `jitflow sync`: plan, concurrent revokes, their confirmation, N commits in one
-     fast-import stream, one push (by default in this process, i.e. without interpreter
-     start-up; `--cli` runs the real `jitflow sync` command and includes it),
+     fast-import stream, one push, then each grant's expiry comment on its PR (the GitHub
+     stand-in, PyGithub, no write pacing) (by default in this process, i.e. without
+     interpreter start-up; `--cli` runs the real `jitflow sync` command and includes it),
   2. a shell loop of `bao token revoke -accessor`, one process per token (measured on
      `--loop-sample` tokens and scaled to N: each call is a process start plus one request,
      so the loop is linear; the output says so; `--loop-sample 0` runs the whole loop),
@@ -35,6 +36,7 @@ from requests.adapters import HTTPAdapter
 
 from jitflow.adapters.git import Git
 from jitflow.adapters.git.writing import Identity, LedgerCommit, write_commits
+from jitflow.adapters.github import GitHubGateway
 from jitflow.adapters.vault import VaultGateway
 from jitflow.adapters.vault.gateway import DEFAULT_REVOKE_WORKERS
 from jitflow.core.ledger import GrantBlock, active_record
@@ -91,6 +93,8 @@ def seed_repo(root: Path, accessors: list[str], now: datetime) -> Path:
         "GIT_COMMITTER_EMAIL": "s@x",
     }
     base = git.run("commit-tree", empty, "-m", "root", env=env)
+    request = git.run("commit-tree", empty, "-p", base, "-m", "request", env=env)
+    git.run("update-ref", "refs/heads/request", request)  # the grants' PR #1 (their comments)
     files: dict[str, bytes | None] = {}
     for i, accessor in enumerate(accessors):
         request = b"policy: ops-read\nrequester: alice\nreason: benchmark grant\n"
@@ -115,43 +119,49 @@ def seed_repo(root: Path, accessors: list[str], now: datetime) -> Path:
 
 
 def time_sync(server: OpenBaoDevServer, root: Path, count: int, now: datetime, cli: bool) -> float:
-    """Seconds for one sync that expires `count` grants; checks that it did all of them."""
+    """Seconds for one sync that expires `count` grants (each gets its expiry comment on PR #1,
+    in the GitHub stand-in, without write pacing); checks that it did all of them."""
     bare = seed_repo(root, make_tokens(server, count), now)
     work = root / "runner"
     Git(root).run("clone", "--quiet", str(bare), str(work))
     later = now + timedelta(hours=2)
-    if cli:
-        elapsed = _time_cli_sync(server, bare, work, later)
-    else:
-        vault = VaultGateway(server.addr, server.root_token)
-        environ = {"JITFLOW_RUNNER_NAME": "jitflow-sync"}
-        started = time.perf_counter()
-        report = run_sync(SyncOptions(work, later), vault, None, environ)
-        elapsed = time.perf_counter() - started
-        assert report.ok and len(report.done) == count, report.errors[:3]
+    with GitHubStandIn(bare) as standin:
+        standin.add_user("alice")
+        standin.create_pull("alice", "request", title="bench grants")
+        env = {
+            "VAULT_ADDR": server.addr,
+            "VAULT_TOKEN": server.root_token,
+            "GITHUB_TOKEN": standin.add_user("jitflow-bot"),
+            "GITHUB_REPOSITORY": standin.full_name,
+            "GITHUB_API_URL": standin.api_url,
+            "JITFLOW_RUNNER_NAME": "jitflow-sync",
+            "JITFLOW_BOT_LOGIN": "jitflow-bot",
+            "JITFLOW_GITHUB_WRITE_INTERVAL": "0",
+        }
+        if cli:
+            elapsed = _time_cli_sync(work, later, env)
+        else:
+            vault = VaultGateway(server.addr, server.root_token)
+            with GitHubGateway.from_env(env) as github:
+                started = time.perf_counter()
+                report = run_sync(SyncOptions(work, later), vault, github, env)
+                elapsed = time.perf_counter() - started
+            assert report.ok and len(report.done) == count, report.errors[:3]
+        assert len(standin.comments(1)) == count, "an expiry comment is missing"
     expired = Git(bare).run("rev-list", "--count", "--grep=^Jitflow-Event: expire", "main")
     assert int(expired) == count, f"{expired} expiry commits on main, expected {count}"
     assert not Git(bare).list_tree("main", "requests/active/"), "active records left on main"
     return elapsed
 
 
-def _time_cli_sync(server: OpenBaoDevServer, bare: Path, work: Path, later: datetime) -> float:
-    with GitHubStandIn(bare) as standin:
-        env = dict(os.environ)
-        env.update(
-            VAULT_ADDR=server.addr,
-            VAULT_TOKEN=server.root_token,
-            GITHUB_TOKEN=standin.add_user("jitflow-bot"),
-            GITHUB_REPOSITORY=standin.full_name,
-            GITHUB_API_URL=standin.api_url,
-            JITFLOW_RUNNER_NAME="jitflow-sync",
-        )
-        command = [sys.executable, "-m", "jitflow", "sync", "--repo", str(work)]
-        started = time.perf_counter()
-        result = subprocess.run(
-            [*command, "--now", format_time(later)], env=env, capture_output=True, check=False
-        )
-        elapsed = time.perf_counter() - started
+def _time_cli_sync(work: Path, later: datetime, extra: dict[str, str]) -> float:
+    env = {**os.environ, **extra}
+    command = [sys.executable, "-m", "jitflow", "sync", "--repo", str(work)]
+    started = time.perf_counter()
+    result = subprocess.run(
+        [*command, "--now", format_time(later)], env=env, capture_output=True, check=False
+    )
+    elapsed = time.perf_counter() - started
     assert result.returncode == 0, result.stderr.decode(errors="replace")[-2000:]
     return elapsed
 
