@@ -1,18 +1,24 @@
 """GitHub through PyGithub: the only module that imports `github`.
 
-Every public call goes through `_call`, which retries rate limits, 5xx answers and broken
-connections with bounded backoff, and turns library errors into `GitHubError` messages that
-say what failed and which permission is likely missing. Responses are read as plain JSON
-through PyGithub's requester (with our own pagination), so no lazy PyGithub object can
-make a surprise request; `github_mapping` turns that JSON into core types.
+PyGithub does the HTTP: its `GithubRetry` (urllib3's `Retry` on its session) retries rate
+limits, 5xx answers and broken connections with bounded backoff, refusing a rate-limit wait
+longer than `max_rate_limit_wait`; its typed objects and `PaginatedList` read pull requests,
+their files, reviews and commits, comments, keys and team memberships. Raw requester calls
+remain only where PyGithub has no method, or one that costs an extra request (branch
+protection, branch rules, rulesets, repository activity, commit statuses). What is ours: the
+messages (`GitHubError`: what failed, which permission is likely missing, tokens scrubbed),
+re-reading a PR that moved while read, and creating a comment only once. `github_mapping`
+turns what GitHub answered into core types.
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
 import re
 import time
 import urllib.parse
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from jitflow.adapters import github_mapping as mapping
@@ -22,10 +28,10 @@ from jitflow.adapters.github_http import (
     RetryPolicy,
     checked_api_url,
     describe_failure,
+    follow_pages,
     github_said,
     is_rate_limited,
     is_transient,
-    next_page_url,
     rate_limit_wait,
     settings_from_env,
     team_permission,
@@ -36,7 +42,11 @@ from jitflow.errors import GitHubError, UsageError
 if TYPE_CHECKING:
     from github import Github
     from github.GithubException import GithubException
-    from github.Requester import Requester
+    from github.GithubRetry import GithubRetry
+    from github.IssueComment import IssueComment
+    from github.NamedUser import NamedUser
+    from github.Organization import Organization
+    from github.Repository import Repository
 
 T = TypeVar("T")
 
@@ -82,12 +92,12 @@ class GitHubGateway:
         self._secrets = tuple(s for s in (token, teams_token) if s)
         self._login = login
         self._clients: list[Github] = []
-        self._requester = self._connect(token, timeout, min_write_interval)
-        self._teams = (
-            self._connect(teams_token, timeout, min_write_interval)
-            if teams_token
-            else self._requester
-        )
+        connect = functools.partial(self._connect, timeout=timeout, interval=min_write_interval)
+        self._github = connect(token)
+        self._requester = self._github.requester
+        self._once = connect(token, creates=True)  # creations: never twice blind
+        self._teams = connect(teams_token) if teams_token else self._github
+        self._repository: Repository | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **options: Any) -> GitHubGateway:
@@ -130,18 +140,18 @@ class GitHubGateway:
         pulls = self._call(
             f"listing pull requests of commit {sha} in {self.repository}",
             "pull-requests: read and contents: read",
-            lambda: list(self._pages(f"{self._repo}/commits/{_q(sha)}/pulls")),
+            lambda: self._all(self._repo_obj().get_commit(sha).get_pulls()),
         )
-        return sorted({int(p["number"]) for p in pulls if p.get("merged_at")})
+        return sorted({p.number for p in pulls if p.merged_at})
 
     def open_pulls_with_head_sha(self, sha: str) -> list[int]:
         """Numbers of the open PRs whose head is commit `sha` (for merge queues)."""
         pulls = self._call(
             f"listing open pull requests of {self.repository}",
             "pull-requests: read",
-            lambda: list(self._pages(f"{self._repo}/pulls", {"state": "open"})),
+            lambda: self._all(self._repo_obj().get_pulls(state="open")),
         )
-        return sorted(int(p["number"]) for p in pulls if (p.get("head") or {}).get("sha") == sha)
+        return sorted(p.number for p in pulls if p.head.sha == sha)
 
     def create_pull(self, head: str, base: str, title: str, body: str) -> int:
         """Open a PR from `head` into `base`; an already open one for them is reused."""
@@ -160,9 +170,9 @@ class GitHubGateway:
                 "reading the account the token belongs to",
                 "a user identity (GitHub refuses GET /user to GitHub App and workflow tokens):"
                 " set JITFLOW_BOT_LOGIN to the bot's login, e.g. github-actions[bot]",
-                lambda: self._get("/user"),
+                lambda: self._github.get_user().login,
             )
-            self._login = str(user["login"])
+            self._login = str(user)
         return self._login
 
     def ssh_public_keys(self, login: str) -> list[str]:
@@ -170,15 +180,15 @@ class GitHubGateway:
         keys = self._call(
             f"reading the SSH keys of @{login}",
             "",
-            lambda: list(self._pages(f"/users/{_q(login)}/keys")),
+            lambda: self._all(self._github.get_user(login, lazy=True).get_keys()),
         )
-        return list(mapping.public_keys(keys))
+        return [k.key for k in keys if k.key]
 
     def is_team_member(self, org: str, slug: str, login: str) -> bool:
         """Whether @login is an active member of org/slug; fails closed if the team is unseen."""
         return self._call(
             f"checking whether @{login} is in team {org}/{slug}",
-            team_permission(org, teams_token_set=self._teams is not self._requester),
+            team_permission(org, teams_token_set=self._teams is not self._github),
             lambda: self._membership(org, slug, login),
         )
 
@@ -216,7 +226,7 @@ class GitHubGateway:
         return self._call(
             f"reading comments of pull request #{number} in {self.repository}",
             "pull-requests: read",
-            lambda: self._marked(number, marker),
+            lambda: [(c.id, _login(c.user), c.body or "") for c in self._marked(number, marker)],
         )
 
     def upsert_comment(self, number: int, marker: str, body: str) -> int:
@@ -263,16 +273,18 @@ class GitHubGateway:
         return self._call(
             f"reading whether the Actions {kind[:-1]} {name} of {self.repository} is set",
             f"{kind.capitalize()}: read on the repository",
-            lambda: self._exists(f"{self._repo}/actions/{_q(kind)}/{_q(name)}"),
+            lambda: self._setting_exists(kind, name),
         )
 
     # ---- operations run inside _call -----------------------------------------------------
 
-    def _exists(self, path: str) -> bool:
+    def _setting_exists(self, kind: str, name: str) -> bool:
         from github.GithubException import GithubException
 
+        repo = self._repo_obj()
+        setting = repo.get_variable(name) if kind == "variables" else repo.get_secret(name)
         try:
-            self._get(path)
+            setting.complete()
         except GithubException as exc:
             if exc.status != 404:
                 raise
@@ -280,11 +292,13 @@ class GitHubGateway:
         return True
 
     def _read_pull(self, number: int) -> PullRequestFacts:
-        path = f"{self._repo}/pulls/{number}"
-        pr = self._get(path)
-        files = [mapping.changed_file(f) for f in self._pages(f"{path}/files")]
-        reviews = [r for r in map(mapping.review, self._pages(f"{path}/reviews")) if r]
-        commits = [mapping.pull_commit(c) for c in self._pages(f"{path}/commits")]
+        pull = self._repo_obj().get_pull(number)
+        pr = pull.raw_data  # the one GET of the PR (PyGithub completes it lazily)
+        files = [mapping.changed_file(f.raw_data) for f in self._all(pull.get_files())]
+        reviews = [
+            r for r in (mapping.review(r.raw_data) for r in self._all(pull.get_reviews())) if r
+        ]
+        commits = [mapping.pull_commit(c) for c in self._all(pull.get_commits())]
         mapping.ensure_complete(number, pr, "changed_files", len(files), "files")
         mapping.ensure_complete(number, pr, "commits", len(commits), "commits")
         if commits and str(pr["head"]["sha"]) not in {c.sha for c in commits}:
@@ -292,7 +306,8 @@ class GitHubGateway:
         pushes = []
         if mapping.head_in_repository(pr, self.repository):
             # A fork's pushes are not in this repository's activity: none is known, so the
-            # head counts as unattributed (core.contributors refuses it).
+            # head counts as unattributed (core.contributors refuses it). PyGithub has no
+            # method for the activity list.
             ref = f"refs/heads/{pr['head']['ref']}"
             pushes = [mapping.push(a) for a in self._pages(f"{self._repo}/activity", {"ref": ref})]
         return mapping.pull_facts(pr, files, reviews, commits, pushes)
@@ -300,14 +315,14 @@ class GitHubGateway:
     def _create_pull(self, head: str, base: str, title: str, body: str) -> int:
         from github.GithubException import GithubException
 
-        payload = {"head": head, "base": base, "title": title, "body": body}
+        repo = self._repo_obj()
         try:
-            return int(self._send("POST", f"{self._repo}/pulls", payload)["number"])
+            return repo.create_pull(base=base, head=head, title=title, body=body).number
         except GithubException as exc:
             if exc.status != 422:
                 raise
-            query = {"state": "open", "head": f"{self._owner}:{head}", "base": base}
-            existing = [int(p["number"]) for p in self._pages(f"{self._repo}/pulls", query)]
+            mine = repo.get_pulls(state="open", head=f"{self._owner}:{head}", base=base)
+            existing = [p.number for p in self._all(mine)]
             if not existing:
                 raise
             return existing[0]
@@ -315,33 +330,36 @@ class GitHubGateway:
     def _membership(self, org: str, slug: str, login: str) -> bool:
         from github.GithubException import GithubException
 
-        team = f"/orgs/{_q(org)}/teams/{_q(slug)}"
+        team = self._teams.get_organization(org).get_team_by_slug(slug)
         try:
-            membership = self._get(f"{team}/memberships/{_q(login)}", req=self._teams)
+            membership = team.get_team_membership(login)
         except GithubException as exc:
             if exc.status != 404:
                 raise
-            self._get(team, req=self._teams)  # a 404 here: the team itself is out of sight
+            team.complete()  # a 404 here: the team itself is out of sight
             return False
-        return bool(membership.get("state") == "active")
+        return membership.state == "active"
 
-    def _marked(self, number: int, marker: str) -> list[tuple[int, str, str]]:
-        comments = self._pages(f"{self._repo}/issues/{number}/comments")
-        return [
-            (int(c["id"]), mapping.login_of(c.get("user")) or "", str(c.get("body") or ""))
-            for c in comments
-            if has_marker(str(c.get("body") or ""), marker)
-        ]
+    def _marked(self, number: int, marker: str) -> list[IssueComment]:
+        comments = self._all(self._repo_obj().get_issue(number).get_comments())
+        return [c for c in comments if has_marker(c.body or "", marker)]
 
     def _upsert(self, number: int, marker: str, text: str, me: str) -> int:
-        ours = [c for c in self._marked(number, marker) if c[1].lower() == me]
-        if ours:
-            comment_id, _, current = ours[0]
-            if current != text:
-                self._send("PATCH", f"{self._repo}/issues/comments/{comment_id}", {"body": text})
-            return comment_id
-        created = self._send("POST", f"{self._repo}/issues/{number}/comments", {"body": text})
-        return int(created["id"])
+        """Edit our marked comment, or create it; a creation that may have landed although
+        GitHub failed to say so is looked for before it is tried again, never repeated blind."""
+        for attempt in itertools.count():
+            ours = [c for c in self._marked(number, marker) if _login(c.user).lower() == me]
+            if ours:
+                if ours[0].body != text:
+                    ours[0].edit(text)
+                return ours[0].id
+            try:
+                return self._once_repo().get_issue(number).create_comment(text).id
+            except Exception as exc:
+                if attempt >= self._policy.max_retries or not _creation_unsure(exc):
+                    raise
+            time.sleep(self._policy.backoff_delay(attempt))
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _protection(self, branch: str) -> dict[str, Any] | None:
         from github.GithubException import GithubException
@@ -355,7 +373,9 @@ class GitHubGateway:
 
     # ---- transport -----------------------------------------------------------------------
 
-    def _connect(self, token: str, timeout: int, min_write_interval: float) -> Requester:
+    def _connect(
+        self, token: str, *, timeout: int, interval: float, creates: bool = False
+    ) -> Github:
         import github
 
         client = github.Github(
@@ -364,75 +384,68 @@ class GitHubGateway:
             timeout=timeout,
             user_agent="jitflow",
             per_page=self._per_page,
-            retry=None,  # _call retries, bounded, for every request alike
+            retry=_github_retry(self._policy, creates=creates),
             seconds_between_requests=None,
-            seconds_between_writes=min_write_interval or None,
+            seconds_between_writes=interval or None,
             lazy=True,
         )
         self._clients.append(client)
-        return client.requester
+        return client
 
-    def _get(
-        self, url: str, params: dict[str, Any] | None = None, *, req: Requester | None = None
-    ) -> Any:
-        requester: Requester = req or self._requester
-        return requester.requestJsonAndCheck("GET", url, parameters=params)[1]
+    def _repo_obj(self) -> Repository:
+        if self._repository is None:
+            self._repository = self._github.get_repo(self.repository)  # lazy: no request
+        return self._repository
+
+    def _once_repo(self) -> Repository:
+        return self._once.get_repo(self.repository)  # lazy: no request
+
+    def _all(self, items: Iterable[T]) -> list[T]:
+        """Every item of a PyGithub list (it follows GitHub's pages), within a sane bound."""
+        bound = self._per_page * _MAX_PAGES
+        listed = list(itertools.islice(items, bound + 1))
+        if len(listed) > bound:
+            raise GitHubError(f"GitHub kept paginating past {_MAX_PAGES} pages")
+        return listed
+
+    def _get(self, url: str, params: dict[str, Any] | None = None) -> Any:
+        return self._requester.requestJsonAndCheck("GET", url, parameters=params)[1]
 
     def _send(self, verb: str, url: str, payload: Mapping[str, Any]) -> Any:
         return self._requester.requestJsonAndCheck(verb, url, input=dict(payload))[1]
 
-    def _pages(
-        self, url: str, params: dict[str, Any] | None = None, *, req: Requester | None = None
-    ) -> Iterator[Any]:
-        """Every item of a list endpoint, following GitHub's `link: rel="next"` headers."""
-        requester: Requester = req or self._requester
-        next_url: str | None = url
-        query: dict[str, Any] | None = {"per_page": self._per_page, **(params or {})}
-        for _ in range(_MAX_PAGES):
-            if next_url is None:
-                return
-            headers, data = requester.requestJsonAndCheck("GET", next_url, parameters=query)
-            if not isinstance(data, list):
-                raise GitHubError(f"GitHub answered {url} with something that is not a list")
-            yield from data
-            next_url, query = next_page_url(str(headers.get("link", ""))), None
-        raise GitHubError(f"GitHub kept paginating {url} past {_MAX_PAGES} pages")
+    def _pages(self, url: str, params: dict[str, Any] | None = None) -> Iterator[Any]:
+        """Every item of a list endpoint PyGithub has no method for."""
+        get = functools.partial(self._requester.requestJsonAndCheck, "GET")
+        query = {"per_page": self._per_page, **(params or {})}
+        return follow_pages(lambda u, q: get(u, parameters=q), url, query, _MAX_PAGES)
 
     def _call(self, action: str, permission: str, operation: Callable[[], T]) -> T:
-        """Run `operation`, retrying what may pass, translating what won't."""
-        from github.GithubException import GithubException
+        """Run `operation` (PyGithub retries each request), translating what won't pass."""
+        from github.GithubException import GithubException, RateLimitExceededExceedsMaxWait
 
-        attempt = 0
-        while True:
+        tries = 1 + self._policy.max_retries
+        for attempt in range(tries):
             try:
                 return operation()
+            except RateLimitExceededExceedsMaxWait as exc:
+                raise self._translate(exc, action, permission, 1) from exc
             except GithubException as exc:
-                delay = self._retry_delay(exc, attempt)
-                if delay is None or attempt >= self._policy.max_retries:
-                    raise self._translate(exc, action, permission, attempt + 1) from exc
+                retried = is_transient(exc.status) or is_rate_limited(
+                    exc.status, exc.headers or {}, github_said(exc.data)
+                )
+                attempts = tries if retried else 1
+                raise self._translate(exc, action, permission, attempts) from exc
             except OSError as exc:  # network failures (requests' errors are OSErrors too)
-                if attempt >= self._policy.max_retries:
-                    raise GitHubError(
-                        f"could not reach GitHub at {self.api_url} while {action} "
-                        f"({type(exc).__name__}, {attempt + 1} attempts): check the network "
-                        "and GITHUB_API_URL"
-                    ) from exc
-                delay = self._policy.backoff_delay(attempt)
+                raise GitHubError(
+                    f"could not reach GitHub at {self.api_url} while {action} "
+                    f"({type(exc).__name__}, {tries} attempts): check the network "
+                    "and GITHUB_API_URL"
+                ) from exc
             except _PullMoved as exc:
-                if attempt >= self._policy.max_retries:
+                if attempt == tries - 1:
                     raise GitHubError(f"the pull request kept changing while {action}") from exc
-                delay = 0.0
-            time.sleep(delay)
-            attempt += 1
-
-    def _retry_delay(self, exc: GithubException, attempt: int) -> float | None:
-        headers = exc.headers or {}
-        if is_rate_limited(exc.status, headers, github_said(exc.data)):
-            wait = rate_limit_wait(headers, time.time())
-            if wait is not None and wait > self._policy.max_rate_limit_wait:
-                return None
-            return max(wait or 0.0, self._policy.backoff_delay(attempt))
-        return self._policy.backoff_delay(attempt) if is_transient(exc.status) else None
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _translate(
         self, exc: GithubException, action: str, permission: str, attempts: int
@@ -453,6 +466,72 @@ class GitHubGateway:
         for secret in self._secrets:
             text = text.replace(secret, "***")
         return text
+
+
+def _login(user: NamedUser | Organization | None) -> str:
+    return (user.login or "") if user is not None else ""
+
+
+def _creation_unsure(exc: Exception) -> bool:
+    """Whether a failed creation may have happened anyway (GitHub failed, or the connection
+    broke after the request was sent): look before trying again."""
+    from github.GithubException import GithubException
+
+    if isinstance(exc, GithubException):
+        return is_transient(exc.status)
+    return isinstance(exc, OSError)
+
+
+def _github_retry(policy: RetryPolicy, *, creates: bool) -> GithubRetry:
+    """PyGithub's `GithubRetry`: rate limits (403 with GitHub's words or `retry-after`, 429),
+    5xx answers and broken connections, with exponential backoff, any method; a rate-limit
+    wait beyond `policy.max_rate_limit_wait` raises `RateLimitExceededExceedsMaxWait` at once
+    (GithubRetry bounds only the waits it computes itself, so `retry-after` is bounded here).
+    With `creates`, only what GitHub surely did not do is retried: refused connections and
+    rate limits, not a 5xx or a connection broken after the request was sent."""
+    from github.GithubException import RateLimitExceededExceedsMaxWait
+    from github.GithubRetry import GithubRetry
+
+    class BoundedGithubRetry(GithubRetry):
+        def increment(
+            self,
+            method: Any = None,
+            url: Any = None,
+            response: Any = None,
+            error: Any = None,
+            _pool: Any = None,
+            _stacktrace: Any = None,
+        ) -> Any:
+            if response is not None and response.status in (403, 429):
+                headers = dict(response.headers)
+                wait = rate_limit_wait(headers, time.time())
+                if wait is not None and wait > policy.max_rate_limit_wait:
+                    raise RateLimitExceededExceedsMaxWait(response.status, None, headers, wait=wait)
+            return super().increment(method, url, response, error, _pool, _stacktrace)
+
+        def parse_retry_after(self, retry_after: str) -> float:
+            """Seconds, fractions too (urllib3 takes whole seconds or a date only)."""
+            try:
+                return min(max(0.0, float(retry_after)), float(self.retry_after_max))
+            except ValueError:
+                return super().parse_retry_after(retry_after)
+
+    retries = policy.max_retries
+    methods = {"GET", "HEAD", "PUT", "PATCH", "DELETE", "POST"}
+    return BoundedGithubRetry(
+        total=retries,
+        connect=retries,
+        read=0 if creates else retries,
+        other=0 if creates else retries,
+        status=retries,
+        redirect=0,
+        allowed_methods=methods,
+        status_forcelist=[429] if creates else [429, *range(500, 600)],
+        backoff_factor=policy.backoff,
+        raise_on_status=False,
+        max_rate_limit_wait=policy.max_rate_limit_wait,
+        secondary_rate_wait=min(60.0, policy.max_rate_limit_wait),
+    )
 
 
 def _q(value: str, safe: str = "") -> str:

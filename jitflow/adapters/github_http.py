@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import re
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from jitflow.core.links import is_loopback
-from jitflow.errors import UsageError
+from jitflow.errors import GitHubError, UsageError
 
 _NEXT_LINK = re.compile(r'<([^>]+)>\s*;\s*rel="next"')
 
@@ -90,6 +90,27 @@ def next_page_url(link_header: str) -> str | None:
     """The `rel="next"` URL of a GitHub `link` header, if there is one."""
     match = _NEXT_LINK.search(link_header)
     return match.group(1) if match else None
+
+
+def follow_pages(
+    get: Callable[[str, dict[str, Any] | None], tuple[Mapping[str, Any], Any]],
+    url: str,
+    query: dict[str, Any],
+    max_pages: int,
+) -> Iterator[Any]:
+    """Every item of a list endpoint, `get(url, query)` page after page, following GitHub's
+    `link: rel="next"` headers (the next URL carries the query)."""
+    next_url: str | None = url
+    params: dict[str, Any] | None = query
+    for _ in range(max_pages):
+        if next_url is None:
+            return
+        headers, data = get(next_url, params)
+        if not isinstance(data, list):
+            raise GitHubError(f"GitHub answered {url} with something that is not a list")
+        yield from data
+        next_url, params = next_page_url(str(headers.get("link", ""))), None
+    raise GitHubError(f"GitHub kept paginating {url} past {max_pages} pages")
 
 
 def describe_failure(

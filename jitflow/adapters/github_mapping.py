@@ -7,9 +7,9 @@ submitter or a submission time counts for nothing, and a PR GitHub can't list wh
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from jitflow.core.model import (
     ChangedFile,
@@ -69,18 +69,51 @@ def review(item: Mapping[str, Any]) -> Review | None:
 _CO_AUTHOR = re.compile(r"^co-authored-by:[ \t]*(.+?)[ \t]*$", re.IGNORECASE | re.MULTILINE)
 
 
-def pull_commit(item: Mapping[str, Any]) -> PullCommit:
+class _Account(Protocol):
+    @property
+    def login(self) -> str: ...
+
+
+class _Verification(Protocol):
+    @property
+    def verified(self) -> bool: ...
+
+
+class _GitCommit(Protocol):
+    @property
+    def message(self) -> str: ...
+
+    @property
+    def verification(self) -> _Verification | None: ...
+
+
+class ListedCommit(Protocol):
+    """An entry of `GET /pulls/{n}/commits` as PyGithub types it (its `Commit`)."""
+
+    @property
+    def sha(self) -> str: ...
+
+    @property
+    def author(self) -> _Account | None: ...
+
+    @property
+    def committer(self) -> _Account | None: ...
+
+    @property
+    def commit(self) -> _GitCommit: ...
+
+
+def pull_commit(item: ListedCommit) -> PullCommit:
     """One entry of `GET /pulls/{n}/commits`: the accounts GitHub resolved, the co-author
     trailers of the message, and whether GitHub verified the signature."""
-    commit = _object(item.get("commit"))
-    message = str(commit.get("message") or "")
-    verification = _object(commit.get("verification"))
+    message = item.commit.message or ""
+    verification = item.commit.verification
     return PullCommit(
-        str(item["sha"]),
-        login_of(item.get("author")),
-        login_of(item.get("committer")),
+        item.sha,
+        (item.author.login or None) if item.author else None,
+        (item.committer.login or None) if item.committer else None,
         co_authors=tuple(_CO_AUTHOR.findall(message)),
-        verified=bool(verification.get("verified")),
+        verified=bool(verification and verification.verified),
     )
 
 
@@ -112,11 +145,6 @@ def ensure_complete(number: int, pr: Mapping[str, Any], key: str, seen: int, wha
             f"pull request #{number} has {expected} {what} but GitHub lists only {seen}: "
             "jitflow will not judge a PR it cannot see whole; split it into smaller PRs"
         )
-
-
-def public_keys(items: Iterable[Any]) -> tuple[str, ...]:
-    """The key lines of `GET /users/{login}/keys`."""
-    return tuple(str(k["key"]) for k in items if isinstance(k, dict) and k.get("key"))
 
 
 def pull_facts(

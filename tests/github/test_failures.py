@@ -40,7 +40,7 @@ def test_bad_gateway_is_retried_until_the_pull_request_reads_whole(
 
     assert facts.head_sha == head
     assert [c.sha for c in facts.commits] == [head]
-    assert _statuses_for(github_world, rf"/pulls/{number}$") == [502, 502, 200, 200]
+    assert _statuses_for(github_world, rf"/pulls/{number}$") == [502, 502, 200]  # read once
     assert _statuses_for(github_world, rf"/pulls/{number}/commits$") == [503, 200]
 
 
@@ -155,3 +155,19 @@ def test_tokens_never_appear_in_errors_reprs_or_logs(
     assert "Authorization" in caplog.text  # PyGithub did log the request headers (masked)
     for secret in (good, bad, teams):
         assert not [t for t in texts if secret in t]
+
+
+def test_a_comment_creation_github_failed_is_looked_for_before_it_is_tried_again(
+    github_world: World, push_branch: PushBranch
+) -> None:
+    server = github_world.server
+    branch, _ = push_branch(add_request)
+    number = server.create_pull("alice", branch, title="flaky comment")
+    server.fail_next("POST", rf"/issues/{number}/comments$", 502)
+    before = len(server.requests_log)
+
+    comment_id = github_world.gateway().upsert_comment(number, "evaluation", "ok")
+
+    calls = [(m, s) for m, p, s in server.requests_log[before:] if p.endswith("/comments")]
+    assert calls == [("GET", 200), ("POST", 502), ("GET", 200), ("POST", 201)]
+    assert [c["id"] for c in server.comments(number)] == [comment_id]
