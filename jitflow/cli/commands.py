@@ -2,6 +2,9 @@
 
 from jitflow.cli import (  # noqa: F401
     audit_cmd,
+    audit_review_cmd,
+    audit_sample_cmd,
+    audit_verify_cmd,
     check_cmd,
     creds_cmd,
     demo_cmd,
@@ -9,6 +12,8 @@ from jitflow.cli import (  # noqa: F401
     init_cmd,
     policies_cmd,
     policy_cmd,
+    policy_impact_cmd,
+    policy_test_cmd,
     request_cmd,
     revoke_cmd,
     schema_cmd,

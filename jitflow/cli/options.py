@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+
+from jitflow.errors import UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
 _DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
@@ -62,6 +64,16 @@ class IsoTime(click.ParamType):  # type: ignore[type-arg]
                 param,
                 ctx,
             )
+
+
+def duration_value(value: str, flag: str) -> timedelta:
+    """A duration flag's value (`90d`, `15m`), or a usage error naming the flag."""
+    from jitflow.core.durations import DurationError, parse_duration
+
+    try:
+        return parse_duration(value)
+    except DurationError as exc:
+        raise UsageError(f"{flag}: {exc}") from exc
 
 
 def now_or(value: datetime | None) -> datetime:

@@ -1,18 +1,9 @@
-"""`jitflow policy test` and `jitflow policy impact`: tooling for policy authors."""
+"""`jitflow policy`: the group of tooling for policy authors (policy_test_cmd, policy_impact_cmd)."""
 
 from __future__ import annotations
 
-import dataclasses
-import sys
-from datetime import datetime
-from pathlib import Path
-
-import click
-
-from jitflow.cli import EXIT_CODES_HELP, cli, wiring
-from jitflow.cli.options import IsoTime, format_option, json_text, now_or, repo_option
-from jitflow.cli.style import paint
-from jitflow.errors import ExitCode
+from jitflow.cli import EXIT_CODES_HELP, cli
+from jitflow.cli.options import repo_option
 
 REPO_OPTION = repo_option()
 
@@ -20,59 +11,3 @@ REPO_OPTION = repo_option()
 @cli.group(epilog=EXIT_CODES_HELP)
 def policy() -> None:
     """Test policies and preview the effect of a policy change."""
-
-
-@policy.command("test", epilog=EXIT_CODES_HELP)
-@format_option("text", "json", help="json: {passed, results} with each case's differences.")
-@REPO_OPTION
-def policy_test(output_format: str, repo: Path) -> None:
-    """Run the policy unit tests under policies/tests/ (policies from the work tree)."""
-    from jitflow.usecases.policy_test import render_policy_tests, run_policy_tests
-
-    report = run_policy_tests(repo)
-    if output_format == "json":
-        click.echo(json_text({"passed": report.passed, "results": report.results}))
-    else:
-        click.echo(paint(render_policy_tests(report), sys.stdout), nl=False)
-    raise SystemExit(int(ExitCode.OK if report.passed else ExitCode.DENIED))
-
-
-@policy.command("impact", epilog=EXIT_CODES_HELP)
-@click.option("--base", required=True, metavar="REF", help="Policies before the change.")
-@click.option(
-    "--head", default="HEAD", show_default=True, metavar="REF", help="Policies after the change."
-)
-@click.option("--now", type=IsoTime(), help="Evaluate undated requests as of this time.")
-@format_option("text", "markdown", "json", help="markdown: as the PR comment shows it.")
-@click.option(
-    "--comment",
-    "pr_number",
-    type=int,
-    metavar="PR",
-    help="Also post the report as a comment on this PR.",
-)
-@REPO_OPTION
-def policy_impact(
-    base: str,
-    head: str,
-    now: datetime | None,
-    output_format: str,
-    pr_number: int | None,
-    repo: Path,
-) -> None:
-    """Replay every request in history against the policies at BASE and at HEAD.
-
-    Lists requests whose verdict or required approvals would change, and active grants the
-    new policies would not allow.
-    """
-    from jitflow.usecases.policy_impact import render_impact, run_impact
-
-    report = run_impact(repo, base, head, now_or(now))
-    if output_format == "json":
-        refused = [r.id for r in report.newly_refused_active]
-        click.echo(json_text({**dataclasses.asdict(report), "newly_refused_active": refused}))
-    else:
-        click.echo(render_impact(report, output_format), nl=False)
-    if pr_number is not None:
-        with wiring.github(wiring.environment()) as github:
-            github.upsert_comment(pr_number, "policy-impact", render_impact(report, "markdown"))

@@ -1,0 +1,54 @@
+"""`jitflow policy impact`: what a policy change would change."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from pathlib import Path
+
+import click
+
+from jitflow.cli import EXIT_CODES_HELP, wiring
+from jitflow.cli.options import IsoTime, format_option, json_text, now_or
+from jitflow.cli.policy_cmd import REPO_OPTION, policy
+
+
+@policy.command("impact", epilog=EXIT_CODES_HELP)
+@click.option("--base", required=True, metavar="REF", help="Policies before the change.")
+@click.option(
+    "--head", default="HEAD", show_default=True, metavar="REF", help="Policies after the change."
+)
+@click.option("--now", type=IsoTime(), help="Evaluate undated requests as of this time.")
+@format_option("text", "markdown", "json", help="markdown: as the PR comment shows it.")
+@click.option(
+    "--comment",
+    "pr_number",
+    type=int,
+    metavar="PR",
+    help="Also post the report as a comment on this PR.",
+)
+@REPO_OPTION
+def policy_impact(
+    base: str,
+    head: str,
+    now: datetime | None,
+    output_format: str,
+    pr_number: int | None,
+    repo: Path,
+) -> None:
+    """Replay every request in history against the policies at BASE and at HEAD.
+
+    Lists requests whose verdict or required approvals would change, and active grants the
+    new policies would not allow.
+    """
+    from jitflow.usecases.policy_impact import render_impact, run_impact
+
+    report = run_impact(repo, base, head, now_or(now))
+    if output_format == "json":
+        refused = [r.id for r in report.newly_refused_active]
+        click.echo(json_text({**dataclasses.asdict(report), "newly_refused_active": refused}))
+    else:
+        click.echo(render_impact(report, output_format), nl=False)
+    if pr_number is not None:
+        with wiring.github(wiring.environment()) as github:
+            github.upsert_comment(pr_number, "policy-impact", render_impact(report, "markdown"))
