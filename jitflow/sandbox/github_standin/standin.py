@@ -7,7 +7,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from http.server import ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from jitflow.adapters.git import Git
@@ -21,6 +20,7 @@ from jitflow.sandbox.github_standin.rulesets import make_ruleset
 from jitflow.sandbox.github_standin.server import Recorder, make_handler
 from jitflow.sandbox.github_standin.service import REVIEW_EVENTS, ApiError, Service
 from jitflow.sandbox.github_standin.state import Fault, Team, TimelineEvent, timestamp
+from jitflow.sandbox.lifecycle import LocalServer
 
 
 class StandInError(RuntimeError):
@@ -31,7 +31,7 @@ class StandInError(RuntimeError):
         self.status = status
 
 
-class GitHubStandIn:
+class GitHubStandIn(LocalServer):
     """A local GitHub REST API over a real bare repository, for tests and the demo.
 
     PyGithub talks to it unchanged: `Github(base_url=s.api_url, auth=Auth.Token(t))`.
@@ -51,9 +51,9 @@ class GitHubStandIn:
 
     # -- lifecycle -------------------------------------------------------
 
-    def start(self) -> None:
+    def start(self) -> GitHubStandIn:
         if self._server is not None:
-            return
+            return self
         install_hook(self.bare_repo)
         handler = make_handler(self._service, Api(self._service, self._renderer), self._recorder)
         server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
@@ -65,6 +65,7 @@ class GitHubStandIn:
             target=server.serve_forever, name="github-standin", daemon=True
         )
         self._thread.start()
+        return self
 
     def stop(self) -> None:
         if self._server is None:
@@ -79,18 +80,6 @@ class GitHubStandIn:
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._server = self._thread = None
-
-    def __enter__(self) -> GitHubStandIn:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     def __repr__(self) -> str:
         return f"GitHubStandIn({self.full_name!r}, api_url={self._api_url or 'not started'!r})"

@@ -18,9 +18,9 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from types import TracebackType
 
 from jitflow.errors import UsageError
+from jitflow.sandbox.lifecycle import LocalServer
 
 
 def free_port() -> int:
@@ -54,7 +54,7 @@ def require_bao() -> str:
     return binary
 
 
-class OpenBaoDevServer:
+class OpenBaoDevServer(LocalServer):
     """`bao server -dev` for the duration of a `with` block."""
 
     def __init__(self, *, startup_timeout: float = 30.0) -> None:
@@ -157,14 +157,3 @@ class OpenBaoDevServer:
         if self._workdir is not None:
             shutil.rmtree(self._workdir, ignore_errors=True)
             self._workdir = None
-
-    def __enter__(self) -> OpenBaoDevServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -16,9 +16,9 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from types import TracebackType
 
 from jitflow.errors import UsageError
+from jitflow.sandbox.lifecycle import LocalServer
 from jitflow.sandbox.servers.openbao import free_port, require_bao
 
 _CONFIG = """\
@@ -38,7 +38,7 @@ ui            = false
 """
 
 
-class OpenBaoRaftServer:
+class OpenBaoRaftServer(LocalServer):
     """`bao server` on raft storage in `workdir`, initialised and unsealed on start."""
 
     def __init__(self, workdir: Path, *, startup_timeout: float = 60.0) -> None:
@@ -161,18 +161,11 @@ class OpenBaoRaftServer:
             self._process.wait(timeout=30)
             self._process = None
 
+    def stop(self) -> None:
+        """Ending a raft server is killing it: its data stays on disk for a restart."""
+        self.kill()
+
     def restart(self) -> OpenBaoRaftServer:
         """Kill, then start again at the same address on the same data, and unseal."""
         self.kill()
         return self.start()
-
-    def __enter__(self) -> OpenBaoRaftServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.kill()

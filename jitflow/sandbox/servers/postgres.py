@@ -16,9 +16,9 @@ import subprocess
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from types import TracebackType
 
 from jitflow.errors import UsageError
+from jitflow.sandbox.lifecycle import LocalServer
 from jitflow.sandbox.servers.openbao import free_port
 
 _SEARCH_DIRS = ("/usr/lib/postgresql", "/usr/local/pgsql", "/opt/homebrew/opt", "/usr/local/opt")
@@ -62,7 +62,7 @@ def _ensure_system_user(name: str) -> pwd.struct_passwd:
         return pwd.getpwnam(name)
 
 
-class PostgresServer:
+class PostgresServer(LocalServer):
     """A PostgreSQL server on 127.0.0.1 in a temporary directory, for a `with` block."""
 
     def __init__(self, *, superuser: str = "postgres", startup_timeout: float = 60.0) -> None:
@@ -216,14 +216,3 @@ class PostgresServer:
                 )
         shutil.rmtree(self._workdir, ignore_errors=True)
         self._workdir = None
-
-    def __enter__(self) -> PostgresServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
