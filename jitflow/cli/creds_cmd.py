@@ -37,7 +37,8 @@ def creds(request_id: str, identity: Path, output_format: str, ref: str, repo: P
     For an SSH grant, saves the signed certificate next to --identity as `<key>-cert.pub`
     (where ssh looks for it) and prints it; --identity must be the key the request named.
     """
-    from jitflow.usecases.creds import CredsOptions, SavedCertificate, render, retrieve
+    from jitflow.reporters.creds import render_credentials
+    from jitflow.usecases.creds import CredsOptions, SavedCertificate, retrieve
 
     environ = wiring.environment()
     options = CredsOptions(repo, request_id, identity, output_format, ref)
@@ -54,4 +55,4 @@ def creds(request_id: str, identity: Path, output_format: str, ref: str, repo: P
         values = {"certificate": found.certificate}
     else:
         values = found
-    click.echo(render(values, output_format), nl=False)
+    click.echo(render_credentials(values, output_format), nl=False)

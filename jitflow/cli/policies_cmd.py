@@ -23,7 +23,8 @@ def policies(login: str | None, ref: str, output_format: str, repo: Path) -> Non
     A policy or groups file that can't be loaded is reported on stderr with its file, line
     and column, and the exit code is 2.
     """
-    from jitflow.usecases.policies import list_policies, policy_problems, render_policies
+    from jitflow.reporters.policies import policy_problems, render_policies
+    from jitflow.usecases.policies import list_policies
 
     listing = list_policies(repo, ref, login)
     click.echo(render_policies(listing, output_format), nl=False)

@@ -134,7 +134,7 @@ def test_database_credentials_through_the_generic_path_die_with_revocation(
 
 
 def test_creds_exports_aws_sts_credentials_as_the_aws_cli_reads_them() -> None:
-    from jitflow.usecases.creds import render
+    from jitflow.reporters.creds import render_credentials as render
 
     shown = render({"access_key": "AKIA1", "secret_key": "s'1", "security_token": "t1"}, "env")
     assert shown.splitlines() == [
