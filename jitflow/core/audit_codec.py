@@ -92,6 +92,7 @@ def row_from_json(data: object) -> AuditRow:
         extended_by=text["extended_by"],
         oncall_waived=text["oncall_waived"],
         not_revocable=text["not_revocable"],
+        end_note=text["end_note"],
         oncall=tuple((w, r) for w, r in (_strs(i, 2) for i in _list(d["oncall"]))),
         warned_at=times["warned_at"],
         requested_at=times["requested_at"],
@@ -127,6 +128,7 @@ _ROW_TEXT = (
     "extended_by",
     "oncall_waived",
     "not_revocable",
+    "end_note",
 )
 _ROW_PLAIN = (*_ROW_TEXT, "break_glass", "pr", "requested_seconds", "granted_seconds")
 _ROW_TIMES = ("requested_at", "merged_at", "issued_at", "expires_at", "ended_at", "warned_at")

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from jitflow.core import loading
 from jitflow.core.history import RequestTrail, parse_time, split_list
+from jitflow.core.live_sessions import not_revocable_why
 
 if TYPE_CHECKING:
     from jitflow.core.model import Groups, Policy
@@ -73,7 +74,8 @@ class AuditRow:
     warned_at: datetime | None = None  # when the runner warned the requester of the expiry
     oncall: tuple[tuple[str, str], ...] = ()  # (approver, rotation): approved as on call
     oncall_waived: str = ""  # the rotation whose on-call requester needed no approval
-    not_revocable: str = ""  # why the grant's secret can't be revoked early ("" when it can)
+    not_revocable: str = ""  # why the grant's credentials can't be revoked early ("" if they can)
+    end_note: str = ""  # `ended.note`: ended early, yet its credentials stay valid until ...
 
     def approvers_shown(self) -> list[str]:
         """Approvers as reports list them: on-call approvals and waivers say so."""
@@ -194,7 +196,8 @@ def build_row(trail: RequestTrail, record: Mapping[str, Any] | None) -> AuditRow
             sorted((str(k), str(v)) for k, v in as_mapping(grant.get("approved_by_oncall")).items())
         ),
         oncall_waived=_text(grant.get("oncall_waived")),
-        not_revocable=_not_revocable(as_mapping(grant.get("vault"))),
+        not_revocable=not_revocable_why(_text(grant.get("kind")), as_mapping(grant.get("vault"))),
+        end_note=_text(ended.get("note")),
         evidence=Evidence(
             request_commit=trail.requested.sha if trail.requested else "",
             merge_commit=trail.merge.sha if trail.merge else "",
@@ -211,12 +214,6 @@ def build_row(trail: RequestTrail, record: Mapping[str, Any] | None) -> AuditRow
         extended_by=_text(ended.get("extended_by")),
         warned_at=min((w.at for w in trail.warnings), default=None),
     )
-
-
-def _not_revocable(vault: Mapping[str, Any]) -> str:
-    if str(vault.get("revocable")).lower() != "false":
-        return ""
-    return _text(vault.get("revocation_note")) or "this secret can't be revoked early"
 
 
 def _approval_times(value: object) -> tuple[tuple[str, datetime], ...]:

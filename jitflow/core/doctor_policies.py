@@ -61,8 +61,10 @@ def _unreachable_counts(policy: Policy, groups: Groups) -> list[str]:
 
 def _known_members(principals: Principals, groups: Groups) -> set[str] | None:
     """The logins a rule can count, or None when a live team makes the number unknown
-    (or a group is undefined, which is reported on its own)."""
+    (or a group is undefined, which is reported on its own). A rotation counts as one: one
+    person holds it at a time (an undefined one is repository.rotations's to report)."""
     people = {user.lower() for user in principals.users}
+    people |= {f"whoever is on call in {rotation}" for rotation in principals.oncall}
     for name in principals.groups:
         if name not in groups.members:
             return None

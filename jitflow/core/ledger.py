@@ -111,6 +111,7 @@ class EndedBlock:
     findings: tuple[Finding, ...] = ()
     extended_by: str = ""  # reason extended: the extension that replaced this grant
     sessions: str = ""  # what the end did to sessions opened with the grant (live_sessions)
+    note: str = ""  # an early end of credentials that can't be revoked: they stay valid
 
 
 def _with_newline(content: bytes) -> bytes:
@@ -170,6 +171,8 @@ def render_ended(block: EndedBlock) -> str:
         data["findings"] = [{"code": f.code, "message": f.message} for f in block.findings]
     if block.sessions:
         data["sessions"] = block.sessions
+    if block.note:
+        data["note"] = block.note
     return dump_block("ended", data)
 
 

@@ -2,7 +2,7 @@
 which commit. Pure: built from a request's trail and its audit row; no I/O, no clock.
 
 Each event is anchored on a commit on main (the merge, the runner's issue/end commit, the
-post-review commit), so `(kind, request, commit)` identifies it for good: a SIEM stream can
+post-review commit, the expiry warning's empty commit), so `(kind, request, commit)` identifies it for good: a SIEM stream can
 de-duplicate on it and resume from a commit (see `jitflow.usecases.audit.stream`).
 """
 
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from jitflow.core.audit_rows import AuditRow, Outcome
+from jitflow.core.audit_rows import AuditRow, Outcome, format_time
 from jitflow.core.history import RequestTrail
 
 
@@ -26,6 +26,7 @@ class EventKind(StrEnum):
     DENIED = "denied"
     FAILED = "failed"
     EXTENDED = "extended"  # ended because an approved extension replaced it
+    WARNED = "expiry-warned"  # the requester was warned on the PR that the grant ends soon
     REVIEWED = "break-glass-reviewed"
 
 
@@ -79,6 +80,12 @@ def events_of(trail: RequestTrail, row: AuditRow) -> list[LedgerEvent]:
         actor = row.ended_by or end.name
         events.append(
             LedgerEvent(end_kind, row.ended_at or end.at, actor, end.sha, row, row.outcome_detail)
+        )
+    for warning in trail.warnings:  # the runner's empty `Jitflow-Event: warn` commits
+        expires = format_time(row.expires_at)
+        detail = f"expires at {expires}" if expires else ""
+        events.append(
+            LedgerEvent(EventKind.WARNED, warning.at, warning.name, warning.sha, row, detail)
         )
     for review, reviewer in trail.post_reviews:
         events.append(LedgerEvent(EventKind.REVIEWED, review.at, reviewer, review.sha, row))

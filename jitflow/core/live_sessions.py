@@ -7,6 +7,10 @@ open SSH connection, a secret already read), the ledger record and the PR say so
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from datetime import datetime
+
+from jitflow.core.loading import format_time
 from jitflow.core.model import GrantKind
 
 _NOTES: dict[str, str] = {
@@ -46,3 +50,25 @@ def live_sessions(kind: GrantKind | str | None) -> str:
 def sessions_end(kind: GrantKind | str | None) -> bool:
     """Whether revoking a grant of this kind ends what was already opened with it."""
     return not live_sessions(kind).startswith("not ended")
+
+
+def not_revocable_why(kind: GrantKind | str | None, vault: Mapping[str, object]) -> str:
+    """Why a grant's credentials can't be revoked before their own end ("" when they can)."""
+    value = kind.value if isinstance(kind, GrantKind) else (kind or "")
+    if value == GrantKind.SSH.value:
+        return "an SSH certificate can't be revoked"
+    if str(vault.get("revocable", "")).lower() == "false":
+        return str(vault.get("revocation_note") or "this secret can't be revoked early")
+    return ""
+
+
+def early_end_note(
+    kind: GrantKind | str | None, vault: Mapping[str, object], expires_at: datetime | None
+) -> str:
+    """The `ended.note` of a grant ended before its end (revoked, replaced by an extension)
+    whose credentials can't be revoked: they stay valid to their own end ("" otherwise)."""
+    why = not_revocable_why(kind, vault)
+    if not why:
+        return ""
+    until = str(vault.get("not_after") or "") or (format_time(expires_at) if expires_at else "")
+    return f"still valid until {until or 'it expires'}: {why}"

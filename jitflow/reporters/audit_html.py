@@ -240,6 +240,10 @@ def _grant(row: AuditRow) -> str:
         lines.append(
             f'<span class="late">can\'t be revoked early: {escape(row.not_revocable)}</span>'
         )
+    if row.end_note:
+        lines.append(f'<span class="late">ended early, {escape(row.end_note)}</span>')
+    if row.warned_at:
+        lines.append(f"warned of expiry {_short(row.warned_at)}")
     return _lines(lines)
 
 

@@ -21,6 +21,8 @@ COLUMNS = (
     "break_glass",
     "requested_at",
     "approvers",
+    "approved_by_oncall",
+    "oncall_waived",
     "merged_at",
     "merged_by",
     "pr",
@@ -30,6 +32,8 @@ COLUMNS = (
     "outcome",
     "ended_by",
     "outcome_detail",
+    "not_revocable",
+    "end_note",
     "extends",
     "extended_by",
     "warned_at",
@@ -57,6 +61,7 @@ def row_to_dict(row: AuditRow) -> dict[str, Any]:
         **({"approved_by_oncall": dict(row.oncall)} if row.oncall else {}),
         **({"oncall_waived": row.oncall_waived} if row.oncall_waived else {}),
         **({"not_revocable": row.not_revocable} if row.not_revocable else {}),
+        **({"end_note": row.end_note} if row.end_note else {}),
         "merged_at": format_time(row.merged_at) or None,
         "merged_by": row.merged_by or None,
         "pr": row.pr,
@@ -98,6 +103,10 @@ def write_csv(rows: Iterable[AuditRow], out: TextIO) -> int:
     count = 0
     for row in rows:
         values = row_to_dict(row)
+        values["approved_by_oncall"] = ";".join(f"{a}:{r}" for a, r in row.oncall)
+        values.setdefault("oncall_waived", "")
+        values.setdefault("not_revocable", "")
+        values.setdefault("end_note", "")
         writer.writerow(
             [";".join(values[c]) if c == "approvers" else _cell(values[c]) for c in COLUMNS]
         )
@@ -175,6 +184,10 @@ def write_markdown(rows: Iterable[AuditRow], out: TextIO, *, generated_at: str, 
             outcome += f" by {row.ended_by}"
         if row.outcome_detail:
             outcome += f" ({row.outcome_detail})"
+        if row.end_note:
+            outcome += f"; {row.end_note}"
+        if row.warned_at:
+            outcome += f"; warned {format_time(row.warned_at)}"
         evidence = ", ".join(
             f"{label} `{sha[:8]}`"
             for label, sha in (

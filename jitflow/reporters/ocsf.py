@@ -17,6 +17,9 @@ a grant through its whole life (`metadata.correlation_uid` is the request id).
   and the extension's events carry `extends` (the grant it replaced).
 - request merged (the approval), break-glass reviewed (the post-hoc approval): Other (99),
   named in `activity_name`; they change no privilege but are the evidence for one.
+- expiry warned (the runner told the requester on the PR that the grant ends soon): Other
+  (99) "Warn Before Expiry", Success; it changes no privilege. `status_detail` and
+  `end_time` say when the grant ends.
 
 The git commit that records the event is `metadata.original_event_uid` (plus its URL and the
 PR's under `unmapped.jitflow` when the remote is a GitHub repository). Approvals given as on
@@ -55,6 +58,7 @@ _MAPPING: Mapping[EventKind, tuple[int, str, tuple[int, str]]] = {
     EventKind.FAILED: (REVOKE, "", _SUCCESS),
     EventKind.EXTENDED: (REVOKE, "", _SUCCESS),
     EventKind.REVIEWED: (OTHER, "Review Break-Glass Grant", _SUCCESS),
+    EventKind.WARNED: (OTHER, "Warn Before Expiry", _SUCCESS),
 }
 
 
@@ -100,6 +104,7 @@ def _message(event: LedgerEvent) -> str:
         EventKind.EXTENDED: f"{row.requester}'s grant of {what} was extended: replaced by "
         + (row.extended_by or "its extension"),
         EventKind.REVIEWED: f"{event.actor} reviewed {row.requester}'s break-glass grant",
+        EventKind.WARNED: f"{row.requester} was warned that the grant of {what} ends soon",
     }[event.kind]
     return f"{text}: {event.detail}" if event.detail else text
 
@@ -123,6 +128,7 @@ def _evidence(event: LedgerEvent, context: OcsfContext) -> dict[str, Any]:
         "extends": row.extends or None,
         "extended_by": row.extended_by or None,
         "not_revocable": row.not_revocable or None,
+        "end_note": row.end_note or None,
         "commit": event.commit,
         "pr": row.pr,
         "repository": context.repository or None,

@@ -46,6 +46,7 @@ def event_json(event: LedgerEvent, context: OcsfContext) -> dict[str, Any]:
         "extends": row.extends or None,
         "extended_by": row.extended_by or None,
         "not_revocable": row.not_revocable or None,
+        "end_note": row.end_note or None,
         "detail": event.detail or None,
         "commit": event.commit,
     }
@@ -103,6 +104,7 @@ _VERBS = {
     EventKind.FAILED: "failed",
     EventKind.EXTENDED: "extended",
     EventKind.REVIEWED: "break-glass reviewed",
+    EventKind.WARNED: "expiry warned",
 }
 
 

@@ -109,8 +109,18 @@ def _repository(repo: Path) -> tuple[list[Check], list[Policy]]:
         template = workflow_templates(action)[path]
         checks.append(check_workflow(path, actual, template, restore))
     policy_checks, policies = _policies(repo)
-    checks += policy_checks
+    checks += policy_checks + _rotations(repo, policies)
     return checks, policies
+
+
+def _rotations(repo: Path, policies: list[Policy]) -> list[Check]:
+    from datetime import UTC, datetime
+
+    from jitflow.core.doctor_rotations import check_rotations
+
+    rotations = parse_oncall(_read(repo / ONCALL_PATH), ONCALL_PATH).value
+    groups = parse_groups(_read(repo / GROUPS_PATH) or b"", GROUPS_PATH).value or Groups()
+    return check_rotations(policies, rotations, groups, datetime.now(UTC))
 
 
 def _policies(repo: Path) -> tuple[list[Check], list[Policy]]:

@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import io
 import json
+from dataclasses import replace
 from datetime import timedelta
+from pathlib import Path
 
 from jitflow.core.loading import format_time, parse_time
 from jitflow.usecases.audit.report import AuditOptions, ReportFormat, run_audit
 from tests.audit.test_audit_ocsf import schema_errors
 from tests.sync.conftest import World, vault_api
 from tests.sync.observe import active_grant, archived, events, ledger_trailers, live_accessors
+from tests.sync.outbound_receiver import https_receiver
 from tests.sync.test_kinds_through_sync import GROUP_POLICY, _members, _publish
+from tests.sync.test_outbound import admin_commit
 
 EXT_POLICY = b"""\
 name: ops-ext
@@ -188,7 +192,7 @@ def test_identity_group_extension_keeps_the_membership(world: World) -> None:
 WARN_POLICY = EXT_POLICY.replace(b"name: ops-ext", b"name: ops-warn") + b"warn_before: 20m\n"
 
 
-def test_expiry_warning_once_then_told_of_the_end(world: World) -> None:
+def test_expiry_warning_once_then_told_of_the_end(world: World, tmp_path: Path) -> None:
     world.env["JITFLOW_GITHUB_WRITE_INTERVAL"] = "0"
     _publish(world, {"policies/ops-warn.yaml": WARN_POLICY})
     grant_id, number = world.approved_merge("ops-warn")
@@ -199,11 +203,30 @@ def test_expiry_warning_once_then_told_of_the_end(world: World) -> None:
     bodies = [c["body"] for c in world.standin.comments(number)]
     assert any("@alice, your grant is issued until" in b for b in bodies)
 
-    world.sync("--now", format_time(expires - timedelta(minutes=25)))  # before warn_before
-    assert events(world, grant_id) == ["issue"]
-    for minutes in (15, 14):  # inside the window twice: one warning only
-        world.sync("--now", format_time(expires - timedelta(minutes=minutes)))
-    assert events(world, grant_id) == ["issue", "warn"]
+    with https_receiver(tmp_path, {"/hooks": HOOK_KEY}, "") as (receiver, ca_pem):
+        env = {
+            "JITFLOW_TEST_HOOK_URL": f"{receiver.url}/hooks",
+            "JITFLOW_TEST_HOOK_KEY": HOOK_KEY.decode(),
+            "JITFLOW_TEST_SLACK_URL": f"{receiver.url}/slack",
+        }
+        admin_commit(
+            world,
+            {".jitflow/outbound.yaml": HOOKS, ".jitflow/receiver-ca.pem": ca_pem.decode()},
+            "Tell the hooks and chat of every ledger event",
+        )
+        world.sync("--now", format_time(expires - timedelta(minutes=25)), env_extra=env)
+        assert events(world, grant_id) == ["issue"]  # before warn_before
+        for minutes in (15, 14):  # inside the window twice: one warning only
+            world.sync("--now", format_time(expires - timedelta(minutes=minutes)), env_extra=env)
+        assert events(world, grant_id) == ["issue", "warn"]
+        # the warning is a ledger event like the others: signed JSON and a Slack line
+        hooks = [e for r in receiver.on("/hooks") for e in r.events()]
+        assert all(r.signature_ok for r in receiver.on("/hooks"))
+        [warned] = [e for e in hooks if e["type"] == "expiry-warned"]
+        assert (warned["request"], warned["requester"]) == (grant_id, "alice")
+        assert warned["detail"] == f"expires at {grant['expires_at']}"
+        slack = "\n".join(json.loads(r.body)["text"] for r in receiver.on("/slack"))
+        assert f"expiry warned: {grant_id} · requester alice" in slack
     warnings = [
         c for c in world.standin.comments(number) if f"`{grant_id}` expires at" in c["body"]
     ]
@@ -216,10 +239,31 @@ def test_expiry_warning_once_then_told_of_the_end(world: World) -> None:
     world.sync("--now", grant["expires_at"])
     ended = [c["body"] for c in world.standin.comments(number) if "has ended" in c["body"]]
     assert len(ended) == 1 and "@alice, your grant expired" in ended[0]
-    # `jitflow audit` shows when the requester was warned
+    # `jitflow audit` shows when the requester was warned; the OCSF export has the event
     world.runner.run("fetch", "--quiet", "origin")
     out = io.StringIO()
     options = AuditOptions(repo=world.runner.path, ref="origin/main", format=ReportFormat.JSON)
     run_audit(options, out)
     [row] = [r for r in json.loads(out.getvalue())["rows"] if r["id"] == grant_id]
     assert row["warned_at"] == format_time(expires - timedelta(minutes=15))
+    out = io.StringIO()
+    run_audit(replace(options, format=ReportFormat.OCSF), out)
+    ocsf = [json.loads(line) for line in out.getvalue().splitlines()]
+    [event] = [e for e in ocsf if e["metadata"]["event_code"] == "expiry-warned"]
+    assert schema_errors(event) == [] and event["metadata"]["uid"] == warned["id"]
+    assert (event["activity_id"], event["activity_name"]) == (99, "Warn Before Expiry")
+
+
+HOOK_KEY = b"hook-key-for-the-warning"
+HOOKS = """\
+endpoints:
+  - name: hooks
+    url: {env: JITFLOW_TEST_HOOK_URL}
+    format: json
+    secret: {env: JITFLOW_TEST_HOOK_KEY}
+    ca_file: .jitflow/receiver-ca.pem
+  - name: chat
+    url: {env: JITFLOW_TEST_SLACK_URL}
+    format: slack
+    ca_file: .jitflow/receiver-ca.pem
+"""

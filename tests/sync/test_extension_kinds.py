@@ -133,6 +133,9 @@ def test_ssh_extension_signs_a_certificate_to_the_new_end(world: World) -> None:
     assert record["ended"]["reason"] == "extended"
     assert record["ended"]["extended_by"] == ext_id
     assert record["ended"]["sessions"].startswith("not ended: ")
+    assert record["ended"]["note"] == (
+        f"still valid until {old['expires_at']}: an SSH certificate can't be revoked"
+    )
     old_path = world.key.with_name("old-cert.pub")
     old_path.write_text(old_cert + "\n")
     assert ssh_validity(old_path)[1].astimezone() == parse_time(old["expires_at"])
@@ -170,7 +173,10 @@ def test_secret_extension_reads_a_new_certificate_to_the_new_end(world: World) -
     [record] = archived(world, grant_id)
     assert record["ended"]["reason"] == "extended"
     assert record["grant"]["vault"]["revocable"] == "false"
+    not_after = old["vault"]["not_after"]
+    assert record["ended"]["note"].startswith(f"still valid until {not_after}: a certificate")
     bodies = [c["body"] for c in world.standin.comments(number)]
     assert any(f"This extends `{grant_id}`" in b for b in bodies)
     [note] = [c["body"] for c in world.standin.comments(old_number) if "has ended" in c["body"]]
     assert "CRL" in note  # the old grant's PR says its certificate can't be revoked early
+    assert f"It stays valid until {not_after}." in note

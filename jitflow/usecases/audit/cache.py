@@ -38,7 +38,7 @@ from jitflow.core.audit_rows import AuditRow, build_row
 from jitflow.core.history import HistoryFolder, RequestTrail, continue_trail
 from jitflow.usecases.audit.gitlog import iter_ledger, parse_record
 
-FORMAT = "jitflow-audit-cache/2"  # 2: rows keep on-call approvals and revocability
+FORMAT = "jitflow-audit-cache/3"  # 2: on-call approvals, revocability; 3: ended.note, ssh
 _SHA = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?\Z")
 
 

@@ -28,7 +28,9 @@ from jitflow.core.ledger_events import EventKind, LedgerEvent, events_of
 from jitflow.usecases.audit.gitlog import iter_ledger
 
 # Every other kind ends a grant (expired, revoked, denied, failed, and any end added later).
-_NOT_ENDS = {EventKind.MERGED, EventKind.ISSUED, EventKind.REVIEWED}
+_NOT_ENDS = {EventKind.MERGED, EventKind.ISSUED, EventKind.REVIEWED, EventKind.WARNED}
+# Empty runner commits that name the request(s) they are about in `Jitflow-Request`.
+_NAMING_EVENTS = {"post-review", "warn"}
 # A shallow checkout (the workflows') is deepened this far, then unshallowed, until the
 # history holds every commit the events need.
 _DEPTHS = (256, 4096, 65536)
@@ -79,7 +81,7 @@ def _touched(commit: Commit) -> set[str]:
             if match := pattern.match(change.path):
                 ids.add(match.group(1))
     trailers = parse_trailers(commit.message)
-    if trailers.get("jitflow-event") == "post-review":
+    if trailers.get("jitflow-event") in _NAMING_EVENTS:
         ids.update(split_list(trailers.get("jitflow-request", "")))
     return ids
 

@@ -30,7 +30,7 @@ from jitflow.core.ledger import (
     parse_active_record,
     request_path,
 )
-from jitflow.core.live_sessions import live_sessions
+from jitflow.core.live_sessions import early_end_note, live_sessions
 from jitflow.core.loading import format_time
 from jitflow.core.model import Finding, GrantKind
 from jitflow.core.sshkeys import fingerprint
@@ -214,7 +214,11 @@ def ended_note(record: ActiveRecord, event: Event, by: str, extended_by: str = "
         )
     elif record.vault.get("revocable") == "false":
         note = record.vault.get("revocation_note") or "this secret can't be revoked early"
-        text += f" {markdown_text(note)}"
+        text += f" {markdown_text(note[:1].upper() + note[1:])}."
+        if event is not Event.EXPIRE:
+            end = format_time(record.expires_at) if record.expires_at else "its end"
+            until = record.vault.get("not_after") or end
+            text += f" It stays valid until {markdown_text(until)}."
     return text + "\n"
 
 
@@ -323,6 +327,7 @@ def end_commit(
         Event.EXTEND: EndReason.EXTENDED,
     }.get(event, EndReason.REVOKED)
     sessions = live_sessions(record.kind)
+    early = reason in (EndReason.REVOKED, EndReason.EXTENDED)
     ended = EndedBlock(
         at=now,
         reason=reason,
@@ -331,6 +336,7 @@ def end_commit(
         findings=findings,
         extended_by=extended_by,
         sessions=sessions,
+        note=early_end_note(record.kind, record.vault, record.expires_at) if early else "",
     )
     files: dict[str, bytes | None] = {
         archive_path(record.id, now): archive_record(record_bytes, ended)
