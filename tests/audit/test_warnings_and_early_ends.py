@@ -19,9 +19,9 @@ from jitflow.core.ledger_events import EventKind, events_of
 from jitflow.core.model import GrantKind
 from jitflow.core.yamlio import load_yaml
 from jitflow.reporters.audit_html import ReportContext, render_html
+from jitflow.reporters.audit_text import write_csv, write_json, write_markdown
 from jitflow.reporters.ocsf import OcsfContext, to_ocsf
 from jitflow.reporters.outbound import event_json, slack_line
-from jitflow.usecases.audit.render import write_csv, write_json, write_markdown
 from jitflow.usecases.sync.steps import end_commit, ended_note
 from tests.audit.test_audit_ocsf import schema_errors
 from tests.audit.test_ocsf_event_facts import REPLACED, _row
