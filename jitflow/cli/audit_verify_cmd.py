@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import datetime
 from pathlib import Path
 
@@ -14,7 +13,6 @@ from jitflow.cli.options import (
     IsoTime,
     duration_value,
     format_option,
-    json_text,
 )
 from jitflow.errors import ExitCode
 
@@ -62,6 +60,7 @@ def audit_verify(
 
     Exits 1 with the evidence (code, request, commit) of every violation.
     """
+    from jitflow.reporters.audit_verify import render_verify_json, render_verify_text
     from jitflow.usecases.audit.verify import VerifyOptions, run_verify
 
     report = run_verify(
@@ -77,7 +76,7 @@ def audit_verify(
         )
     )
     if output_format == "json":
-        click.echo(json_text({"ok": report.ok, **dataclasses.asdict(report)}))
+        click.echo(render_verify_json(report))
     else:
-        click.echo(report.describe())
+        click.echo(render_verify_text(report))
     raise SystemExit(int(ExitCode.OK if report.ok else ExitCode.DENIED))

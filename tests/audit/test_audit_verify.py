@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from jitflow.usecases.audit.verify import VerifyOptions, VerifyReport, run_verify
+from jitflow.core.verify_report import VerifyReport
+from jitflow.reporters.audit_verify import render_verify_text
+from jitflow.usecases.audit.verify import VerifyOptions, run_verify
 from tests.audit.conftest import StandardHistory
 from tests.audit.history_builder import (
     GROUPS,
@@ -42,9 +44,9 @@ def issued(builder: HistoryBuilder, requester: str = "alice", **kwargs: object) 
 
 def test_clean_history_passes(standard: StandardHistory) -> None:
     report = run_verify(VerifyOptions(repo=standard.path, now=standard.now))
-    assert report.ok, report.describe()
+    assert report.ok, render_verify_text(report)
     assert report.requests_checked == 7
-    assert "all invariants hold" in report.describe()
+    assert "all invariants hold" in render_verify_text(report)
 
 
 def test_hand_made_active_file_by_someone_else_is_caught(builder: HistoryBuilder) -> None:

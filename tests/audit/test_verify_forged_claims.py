@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 from jitflow.core.model import PullCommit, PullRequestFacts, Review, ReviewState
-from jitflow.usecases.audit.verify import VerifyOptions, VerifyReport, run_verify
+from jitflow.core.verify_report import VerifyReport
+from jitflow.reporters.audit_verify import render_verify_text
+from jitflow.usecases.audit.verify import VerifyOptions, run_verify
 from tests.audit.history_builder import T0, Handle, HistoryBuilder
 
 NOW = T0 + timedelta(minutes=5)
@@ -103,7 +105,7 @@ def test_vault_token_of_another_request_anchor_and_ca(builder: HistoryBuilder) -
     )
     report = run_verify(options, other)
     assert codes(report) == {"vault-token-other-request", "ledger-anchor-not-in-history"}
-    assert "someone-else" in report.describe()
+    assert "someone-else" in render_verify_text(report)
     stranger = HistoryBuilder(builder.root.parent / "other").kit  # the same test CA
     assert stranger.ca_public == builder.kit.ca_public
     from tests.audit.history_builder import make_signing_kit

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from jitflow.usecases.audit.verify import VerifyOptions, VerifyReport, run_verify
+from jitflow.core.verify_report import VerifyReport
+from jitflow.usecases.audit.verify import VerifyOptions, run_verify
 from tests.audit.history_builder import POLICY_ORDERS, T0, Handle, HistoryBuilder
 
 NOW = T0 + timedelta(minutes=10)

@@ -363,6 +363,7 @@ def _expiry(world: DemoWorld, opened: list[OpenedRequest]) -> datetime:
 
 def audit(world: DemoWorld, narrator: Narrator, now: datetime) -> None:
     """`jitflow audit` and `jitflow audit verify` on the runner's checkout, as of `now`."""
+    from jitflow.reporters.audit_verify import render_verify_text
     from jitflow.usecases.audit.report import AuditOptions, run_audit
     from jitflow.usecases.audit.verify import VerifyOptions, run_verify
 
@@ -380,7 +381,7 @@ def audit(world: DemoWorld, narrator: Narrator, now: datetime) -> None:
         with world.github_as(BOT) as github:
             report = run_verify(options, world.runner_vault(), github)
         if not report.ok:
-            raise StepFailed(report.describe())
+            raise StepFailed(render_verify_text(report))
         step.done(
             f"jitflow audit verify --vault --github: {report.requests_checked} request(s) "
             "checked, every ledger commit signed by the runner, all invariants hold"

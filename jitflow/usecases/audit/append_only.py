@@ -23,7 +23,8 @@ from jitflow.core.history import (
     RequestTrail,
     parse_trailers,
 )
-from jitflow.usecases.audit.checks import Violation, stamp
+from jitflow.core.verify_report import Violation
+from jitflow.usecases.audit.checks import stamp
 from jitflow.usecases.audit.signatures import PendingSignature
 
 

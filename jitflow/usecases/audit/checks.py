@@ -7,7 +7,6 @@ Pure judgement over what history and the ledger record say; the codes are listed
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -17,6 +16,7 @@ from jitflow.core.audit_rows import AuditRow, approval_shortfalls, as_mapping
 from jitflow.core.history import RequestTrail, login_matches, parse_time
 from jitflow.core.model import Groups, Policy
 from jitflow.core.oncall import at_time, claim_problems, waiver_holds
+from jitflow.core.verify_report import Violation
 from jitflow.usecases.audit.gitlog import LedgerEntry
 from jitflow.usecases.audit.landing import Landing, recorded_landing
 
@@ -33,18 +33,6 @@ class TokenSource(Protocol):
     """What `--vault` needs from Vault: the live tokens jitflow created."""
 
     def list_jitflow_tokens(self) -> Sequence[LiveToken]: ...
-
-
-@dataclass(frozen=True)
-class Violation:
-    code: str
-    request_id: str
-    commit: str
-    message: str
-
-    def describe(self) -> str:
-        where = f" at {self.commit[:12]}" if self.commit else ""
-        return f"{self.code}: {self.request_id}{where}: {self.message}"
 
 
 def text_field(record: Mapping[str, Any] | None, key: str) -> str:

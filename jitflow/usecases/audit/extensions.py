@@ -25,7 +25,7 @@ from jitflow.core.durations import DurationError, format_duration, parse_duratio
 from jitflow.core.extension import SLACK
 from jitflow.core.history import parse_time
 from jitflow.core.model import Groups, Policy
-from jitflow.usecases.audit.checks import Violation
+from jitflow.core.verify_report import Violation
 
 
 def extends_of(record: Mapping[str, Any] | None) -> str:

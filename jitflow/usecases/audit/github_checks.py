@@ -19,8 +19,8 @@ from jitflow.adapters.git import Git
 from jitflow.core.approvals import latest_reviews
 from jitflow.core.audit_rows import AuditRow, approval_shortfalls
 from jitflow.core.model import Groups, Policy, PullRequestFacts, ReviewState
+from jitflow.core.verify_report import Violation
 from jitflow.errors import JitflowError
-from jitflow.usecases.audit.checks import Violation
 from jitflow.usecases.audit.gitlog import LedgerEntry
 
 

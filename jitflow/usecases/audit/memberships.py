@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from jitflow.core.audit_rows import as_mapping
-from jitflow.usecases.audit.checks import Violation
+from jitflow.core.verify_report import Violation
 
 
 @runtime_checkable

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from jitflow.adapters.git import Git
 from jitflow.core.sshsig import SignersError, TrustedKey, check_commit, parse_allowed_signers
+from jitflow.core.verify_report import Violation
 from jitflow.errors import UsageError
-from jitflow.usecases.audit.checks import Violation
 
 SIGNERS_PATH = ".jitflow/allowed_signers"
 

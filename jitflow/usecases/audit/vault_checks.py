@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 
 from jitflow.adapters.git import Git
-from jitflow.usecases.audit.checks import Violation
+from jitflow.core.verify_report import Violation
 from jitflow.usecases.audit.signatures import TrustRoot, check_trust_is_vault
 from jitflow.usecases.port import LedgerSource
 

@@ -50,10 +50,10 @@ from jitflow.core.loading import (
     with_rotations,
 )
 from jitflow.core.model import Groups, Policy
+from jitflow.core.verify_report import VerifyReport, Violation
 from jitflow.usecases.audit.append_only import AppendOnlyChecker, check_moves, check_presence
 from jitflow.usecases.audit.checks import (
     TokenSource,
-    Violation,
     check_entry,
     check_vault,
     text_field,
@@ -83,27 +83,6 @@ class VerifyOptions:
     runner_email: str | None = None
     allowed_signers: Path | None = None  # pin the trust root instead of the repository's file
     github: bool = False
-
-
-@dataclass(frozen=True)
-class VerifyReport:
-    head: str
-    requests_checked: int
-    violations: tuple[Violation, ...]
-    unchecked: tuple[str, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        return not self.violations
-
-    def describe(self) -> str:
-        lines = [v.describe() for v in self.violations]
-        lines += [f"not checked: {note}" for note in self.unchecked]
-        lines.append(
-            f"{self.requests_checked} request(s) checked at {self.head[:12]}: "
-            + ("all invariants hold" if self.ok else f"{len(self.violations)} violation(s)")
-        )
-        return "\n".join(lines)
 
 
 class _PolicyReader:
