@@ -173,6 +173,44 @@ def check_token_role(role: Mapping[str, Any] | None, name: str) -> Check:
     return ok("vault.token-role", f"{path}: orphan, explicit max TTL {explicit}s")
 
 
+def check_run_role(
+    role: Mapping[str, Any] | None, name: str, runner_policies: Mapping[str, str | None]
+) -> Check:
+    """`vault.run-role`: each sync run's heartbeat is a renewable periodic service token made
+    through this role, and the runner's policy (its JWT role's, when readable) may create it."""
+    path = f"auth/token/roles/{name}"
+    fix = (
+        f"bao write {path} allowed_policies=default orphan=true token_type=service "
+        f"renewable=true token_period=15s token_explicit_max_ttl=2h   (see {_DOCS} step 2b; "
+        "or set JITFLOW_VAULT_RUN_ROLE)"
+    )
+    if role is None:
+        why = "a sync run can't start its heartbeat token, so it ends grants but issues none"
+        return fail("vault.run-role", f"{path} does not exist: {why}", fix)
+    problems = []
+    if role.get("renewable") is not True:
+        problems.append("renewable is false (a heartbeat is renewed while its run lives)")
+    period = _seconds(role.get("token_period") or role.get("period"))
+    if period <= 0:
+        problems.append("token_period is not set (a heartbeat must be a periodic token)")
+    if "batch" in str(role.get("token_type") or ""):
+        problems.append("token_type is batch (a batch token can't be renewed)")
+    if problems:
+        return fail("vault.run-role", f"{path}: {'; '.join(problems)}", fix)
+    create = f"auth/token/create/{name}"
+    texts = [text for text in runner_policies.values() if text is not None]
+    if texts and not any(create in text for text in texts):
+        names = ", ".join(sorted(runner_policies))
+        return fail(
+            "vault.run-role",
+            f"the runner's Vault policies ({names}) don't allow {create}: each sync run "
+            "would fail to start its heartbeat and issue nothing",
+            f'add  path "{create}" {{ capabilities = ["create", "update"] }}  to the runner\'s '
+            f"policy ({_DOCS} step 3)",
+        )
+    return ok("vault.run-role", f"{path}: renewable, period {period}s")
+
+
 @dataclass(frozen=True)
 class VaultFacts:
     """What doctor read from Vault to judge grant targets (None: does not exist)."""

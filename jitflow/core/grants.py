@@ -38,6 +38,8 @@ class GrantOrder:
     params: tuple[tuple[str, str], ...] = ()
     ttl_param: str = ""
     revocable: bool = True
+    # the accessor of the issuing sync run's heartbeat token (empty: none)
+    run: str = ""
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,11 @@ class TokenInfo:
     display_name: str = ""
     meta: Mapping[str, str] = field(default_factory=dict)  # every `jitflow_*` metadata entry
     created_at: datetime | None = None
+
+    @property
+    def run(self) -> str | None:
+        """The accessor of the heartbeat token of the sync run that created this token."""
+        return self.meta.get("jitflow_run") or None
 
     @property
     def receipt_of(self) -> str | None:

@@ -36,6 +36,7 @@ from jitflow.core.doctor_vault import (
     check_database_sessions,
     check_grant_target,
     check_jwt_role,
+    check_run_role,
     check_token_role,
     grant_targets,
 )
@@ -303,6 +304,15 @@ def _vault(options: DoctorOptions, policies: list[Policy]) -> list[Check]:
     token_role = _guard(checks, "vault.token-role", readable, inspector.grant_token_role)
     if not any(c.id == "vault.token-role" for c in checks):
         checks.append(check_token_role(token_role, inspector.token_role))
+    runner = [str(p) for p in (jwt_role or {}).get("token_policies") or [] if p != "default"]
+    run_role = _guard(
+        checks,
+        "vault.run-role",
+        readable,
+        lambda: (inspector.run_token_role(), inspector.policy_texts(runner)),
+    )
+    if run_role is not None:
+        checks.append(check_run_role(run_role[0], inspector.run_role, run_role[1]))
     checks.append(_ledger_signing(options, inspector))
     if not policies:
         return checks

@@ -116,6 +116,18 @@ class VaultPort(LedgerSource, Protocol):
     """Everything sync asks Vault: issue, revoke (confirmed), look up and list jitflow's
     tokens, complete the grant of a run that died, wrap a secret, and the ledger's side."""
 
+    def open_run(self) -> str:
+        """Start this run's heartbeat token; the tokens it issues name it. Its accessor."""
+        ...
+
+    def run_alive(self) -> bool:
+        """Renew the heartbeat now; True proves it never lapsed."""
+        ...
+
+    def close_run(self) -> None:
+        """End the heartbeat (this run's unrecorded tokens become orphans)."""
+        ...
+
     def issue(self, order: GrantOrder) -> IssuedGrant: ...
 
     def revoke_many(

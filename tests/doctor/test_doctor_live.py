@@ -44,6 +44,7 @@ def test_good_setup_passes_every_check(live: Setup) -> None:
         "vault.jwt-role",
         "vault.jwt-claims",
         "vault.token-role",
+        "vault.run-role",
         "vault.ledger-signing",
         "repository.allowed-signers",
         "vault.grant.ro-token",
@@ -368,6 +369,21 @@ def test_token_role_without_explicit_max_ttl(live: Setup) -> None:
     assert "token_explicit_max_ttl" in check(report, "vault.token-role")["message"]
     live.vault.run_fix(check(report, "vault.token-role")["fix"])
     assert live.report("--skip", "github")[0] == 0
+
+
+def test_run_role_that_makes_no_heartbeat(live: Setup) -> None:
+    body = {"allowed_policies": ["default"], "orphan": True, "renewable": False}
+    live.vault.write("auth/token/roles/run-not-periodic", body)
+    live.env["JITFLOW_VAULT_RUN_ROLE"] = "run-not-periodic"
+    code, report = live.report("--skip", "github")
+    assert (code, failed_ids(report)) == (1, {"vault.run-role"})
+    message = check(report, "vault.run-role")["message"]
+    assert "renewable is false" in message and "token_period is not set" in message
+    live.vault.run_fix(check(report, "vault.run-role")["fix"])
+    # the role is right now, but the runner's policy may not create tokens through it
+    code, report = live.report("--skip", "github")
+    assert (code, failed_ids(report)) == (1, {"vault.run-role"})
+    assert "auth/token/create/run-not-periodic" in check(report, "vault.run-role")["fix"]
 
 
 @pytest.mark.parametrize(

@@ -206,8 +206,6 @@ def world(tmp_path: Path, jitflow_vault: JitflowVault, runner_token: str) -> Ite
             "GITHUB_API_URL": standin.api_url,
             "JITFLOW_BOT_LOGIN": "jitflow-bot",
             "JITFLOW_VAULT_IDENTITY_MOUNT": "userpass",
-            # an orphan this young may be a live sync's: the drills settle right after a kill
-            "JITFLOW_ORPHAN_GRACE": "2",
             # one Vault serves many worlds: each keeps its own ledger anchor
             "JITFLOW_LEDGER_ANCHOR_PATH": f"jitflow-kv/data/ledger-anchor/{tmp_path.name}",
         }

@@ -13,6 +13,7 @@ from jitflow.adapters.vault.sshcert import parse_certificate
 from tests.sync.conftest import World, vault_api
 from tests.sync.observe import active_grant, archived, vault_tokens
 from tests.sync.test_kinds_through_sync import GROUP_POLICY, SSH_POLICY, _publish, _ssh_request
+from tests.sync.test_secret_grant import CERT_POLICY
 from tests.sync.vault_proxy import CuttableVaultProxy
 
 _SIGN = "ssh/sign/jitflow-user"
@@ -21,8 +22,10 @@ _SIGN = "ssh/sign/jitflow-user"
 def merge_one_of_each(world: World) -> dict[str, tuple[str, int]]:
     """One approved, merged request per grant kind (database when PostgreSQL is there)."""
     _publish(world, {"policies/oncall.yaml": GROUP_POLICY, "policies/ssh-prod.yaml": SSH_POLICY})
+    _publish(world, {"policies/client-cert.yaml": CERT_POLICY})
     merged = {
         "vault-token": world.approved_merge("ops-read"),
+        "secret": world.approved_merge("client-cert", duration="30m"),
         "identity-group": world.approved_merge("oncall"),
         "ssh": _ssh_request(world),
     }
@@ -38,13 +41,13 @@ def group_members(world: World) -> set[str]:
     return set(answer.json()["data"].get("member_entity_ids") or [])
 
 
-def database_leases(world: World) -> set[str]:
-    path = "sys/leases/lookup/database/creds/readwrite/"
+def database_leases(world: World, prefix: str = "database/creds/readwrite/") -> set[str]:
+    path = f"sys/leases/lookup/{prefix}"
     answer = vault_api(world.vault.addr, world.vault.root_token, "LIST", path)
     if answer.status_code == 404:
         return set()
     answer.raise_for_status()
-    return {f"database/creds/readwrite/{k}" for k in answer.json()["data"]["keys"]}
+    return {f"{prefix}{k}" for k in answer.json()["data"]["keys"]}
 
 
 def signed_serials(proxy: CuttableVaultProxy) -> list[str]:
@@ -103,6 +106,10 @@ def assert_ledger_matches_vault(
         if kind == "database":
             held = {vault["lease_id"]} if grant else set()
             assert leases == held, f"{where}: leases {leases} vs {held}"
+        if kind == "secret":
+            certificates = database_leases(world, "pki/issue/jitflow-client/")
+            held = {vault["lease_id"]} if grant else set()
+            assert certificates == held, f"{where}: certificate leases {certificates} vs {held}"
         if kind == "ssh":
             signed = signed_certificates(proxy)
             assert len(signed) <= 1, f"{where}: signed {len(signed)} certificates"

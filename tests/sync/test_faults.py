@@ -109,13 +109,10 @@ def test_orphan_token_of_a_denied_request_is_revoked(world: World) -> None:
 def test_two_syncs_at_once_issue_once(world: World, tmp_path: Any) -> None:
     request_id, _ = world.approved_merge()
     second = clone(world.bare, tmp_path / "runner2")
-    # The production grace (20 s), not the fixture's 2 s: a run slower than the grace loses its
-    # token to the other run's orphan scan (a known limit of the time-based grace, issue #12).
-    env = {**world.env, "JITFLOW_ORPHAN_GRACE": "20"}
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "jitflow", "sync", "--repo", str(repo)],
-            env=env,
+            env=world.env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -132,7 +129,8 @@ def test_two_syncs_at_once_issue_once(world: World, tmp_path: Any) -> None:
 
 
 class _MainMovesOnce:
-    """A real Vault gateway; the first time sync lists tokens, someone else pushes to main."""
+    """A real Vault gateway; the first time sync wraps a secret to deliver it (after its scan
+    and rival check), someone else pushes to main."""
 
     def __init__(self, inner: VaultGateway, world: World) -> None:
         self._inner, self._world, self.moved = inner, world, False
@@ -140,7 +138,7 @@ class _MainMovesOnce:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
 
-    def list_jitflow_tokens(self, **options: Any) -> Any:
+    def wrap(self, *args: Any) -> Any:
         if not self.moved:
             self.moved = True
             other = self._world.requester
@@ -150,7 +148,7 @@ class _MainMovesOnce:
             other.run("add", "NOTES.md")
             other.run("commit", "--quiet", "-m", "docs")
             other.run("push", "--quiet", "origin", "docs:main")
-        return self._inner.list_jitflow_tokens(**options)
+        return self._inner.wrap(*args)
 
 
 def test_rejected_push_is_replanned_on_fresh_main(world: World) -> None:

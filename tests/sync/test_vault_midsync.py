@@ -30,7 +30,7 @@ from tests.sync.observe import (
 )
 from tests.sync.vault_proxy import CuttableVaultProxy
 
-_CREATE = "auth/token/create/"
+_CREATE = "auth/token/create/jitflow-grant"
 
 
 @pytest.fixture(scope="module")

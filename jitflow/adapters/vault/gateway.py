@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
 from jitflow.adapters.vault import issue, issue_ssh, secret
+from jitflow.adapters.vault.heartbeat import Heartbeat
 from jitflow.adapters.vault.ledger import LedgerSettings, LedgerVault
-from jitflow.adapters.vault.login import settings_from_env
+from jitflow.adapters.vault.login import DEFAULT_RUN_ROLE, settings_from_env
 from jitflow.adapters.vault.outbound import OutboundVault
 from jitflow.adapters.vault.transport import Transport, VaultApiError
 from jitflow.adapters.vault.types import (
@@ -50,9 +52,12 @@ class VaultGateway:
         backoff: float = 0.2,
         confirm_by_listing_from: int = 32,
         timeout: float = 30.0,
+        run_role: str = DEFAULT_RUN_ROLE,
     ) -> None:
         self.addr = addr.rstrip("/")
         self.token_role = token_role
+        self.run_role = run_role
+        self._heartbeat: Heartbeat | None = None
         self.identity_mount = identity_mount.strip("/")
         # From this many token revocations in one batch, one LIST of the accessors confirms
         # them all, instead of one lookup each (a LIST costs about as much as a few lookups).
@@ -85,7 +90,28 @@ class VaultGateway:
             token_role=settings.token_role,
             identity_mount=settings.identity_mount,
             timeout=settings.timeout,
+            run_role=settings.run_role,
         )
+
+    # -- this run's heartbeat -----------------------------------------------------------
+
+    def open_run(self) -> str:
+        """Start this sync run's heartbeat token (jitflow.adapters.vault.heartbeat); every
+        token issued from now on names it. Returns its accessor."""
+        if self._heartbeat is None:
+            self._heartbeat = Heartbeat.open(self._transport, self.run_role)
+        return self._heartbeat.accessor
+
+    def run_alive(self) -> bool:
+        """Renew the heartbeat now: True proves it never lapsed (no other run can have taken
+        this run's tokens for a dead run's orphans)."""
+        return self._heartbeat is not None and self._heartbeat.renew()
+
+    def close_run(self) -> None:
+        """End the heartbeat: this run's unrecorded tokens are orphans from now on."""
+        heartbeat, self._heartbeat = self._heartbeat, None
+        if heartbeat is not None:
+            heartbeat.close()
 
     # -- health -------------------------------------------------------------------------
 
@@ -124,6 +150,8 @@ class VaultGateway:
         if order.duration_seconds <= 0:
             raise ConfigError(f"request {order.request_id}: duration must be positive")
         token_role = order.token_role or self.token_role
+        if self._heartbeat is not None and not order.run:
+            order = replace(order, run=self._heartbeat.accessor)
         if order.kind is GrantKind.VAULT_TOKEN:
             return issue.issue_vault_token(self._transport, order, token_role)
         if order.kind is GrantKind.DATABASE:

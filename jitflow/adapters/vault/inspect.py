@@ -6,7 +6,7 @@ Reads go through the same `Transport` as the runner (hvac stays in this package,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -14,6 +14,7 @@ from jitflow.adapters.vault.gateway import VaultGateway
 from jitflow.adapters.vault.login import (
     DEFAULT_JWT_MOUNT,
     DEFAULT_JWT_ROLE,
+    DEFAULT_RUN_ROLE,
     DEFAULT_TOKEN_ROLE,
     settings_from_env,
 )
@@ -33,11 +34,13 @@ class VaultInspector:
         jwt_mount: str = DEFAULT_JWT_MOUNT,
         jwt_role: str = DEFAULT_JWT_ROLE,
         token_role: str = DEFAULT_TOKEN_ROLE,
+        run_role: str = DEFAULT_RUN_ROLE,
     ) -> None:
         self.addr = addr.rstrip("/")
         self.jwt_mount = jwt_mount.strip("/")
         self.jwt_role = jwt_role
         self.token_role = token_role
+        self.run_role = run_role
         self._transport = Transport(
             addr, token, namespace=namespace, verify=verify, retries=1, timeout=10.0
         )
@@ -62,6 +65,7 @@ class VaultInspector:
             jwt_mount=environ.get("JITFLOW_VAULT_JWT_MOUNT") or DEFAULT_JWT_MOUNT,
             jwt_role=environ.get("JITFLOW_VAULT_ROLE") or DEFAULT_JWT_ROLE,
             token_role=settings.token_role,
+            run_role=settings.run_role,
         )
 
     def health(self) -> None:
@@ -93,6 +97,13 @@ class VaultInspector:
 
     def grant_token_role(self) -> dict[str, Any] | None:
         return self.read(f"auth/token/roles/{_q(self.token_role)}")
+
+    def run_token_role(self) -> dict[str, Any] | None:
+        return self.read(f"auth/token/roles/{_q(self.run_role)}")
+
+    def policy_texts(self, names: Iterable[str]) -> dict[str, str | None]:
+        """The rules of each named ACL policy (None: no such policy)."""
+        return {name: self.acl_policy_text(name) for name in names}
 
     def acl_policy_exists(self, name: str) -> bool:
         return self.read(f"sys/policies/acl/{_q(name)}") is not None

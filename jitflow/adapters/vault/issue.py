@@ -71,6 +71,8 @@ def create_anchor(
             "jitflow_policy": order.policy,
             "jitflow_requester": order.requester,
             "jitflow_kind": order.kind.value,
+            # the run that made it: while that run's heartbeat lives, it is not an orphan
+            **({"jitflow_run": order.run} if order.run else {}),
             **(meta or {}),
         },
     }

@@ -14,6 +14,7 @@ DEFAULT_JWT_MOUNT = "jwt"
 DEFAULT_JWT_ROLE = "jitflow-sync"
 DEFAULT_TOKEN_ROLE = "jitflow-grant"  # noqa: S105 (a role name)
 DEFAULT_IDENTITY_MOUNT = "github"
+DEFAULT_RUN_ROLE = "jitflow-run"
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,7 @@ class VaultSettings:
     token_role: str
     identity_mount: str
     timeout: float = 30.0
+    run_role: str = DEFAULT_RUN_ROLE
 
 
 def timeout_from_env(environ: Mapping[str, str]) -> float:
@@ -66,6 +68,7 @@ def settings_from_env(environ: Mapping[str, str]) -> VaultSettings:
         token_role=environ.get("JITFLOW_VAULT_TOKEN_ROLE") or DEFAULT_TOKEN_ROLE,
         identity_mount=environ.get("JITFLOW_VAULT_IDENTITY_MOUNT") or DEFAULT_IDENTITY_MOUNT,
         timeout=timeout_from_env(environ),
+        run_role=environ.get("JITFLOW_VAULT_RUN_ROLE") or DEFAULT_RUN_ROLE,
     )
 
 

@@ -19,6 +19,8 @@ from jitflow.errors import VaultError
 from jitflow.sandbox.servers.postgres import PostgresServer
 
 TOKEN_ROLE = "jitflow-grant"  # noqa: S105 (a role name)
+RUN_ROLE = "jitflow-run"  # each sync run's heartbeat token
+RUN_PERIOD = "15s"
 RUNNER_POLICY = "jitflow-runner"
 SSH_MOUNT = "ssh"
 SSH_ROLE = "jitflow-user"
@@ -55,6 +57,8 @@ def runner_policy_hcl(
     return f"""\
 # issue grants: anchor tokens only through the jitflow token role
 path "auth/token/create/{token_role}" {{ capabilities = ["create", "update"] }}
+# each run's heartbeat: while it lives, other runs leave the run's unrecorded tokens alone
+path "auth/token/create/{RUN_ROLE}" {{ capabilities = ["create", "update"] }}
 # revoke and confirm by accessor; list accessors for orphans and large batches (needs sudo)
 path "auth/token/revoke-accessor" {{ capabilities = ["update"] }}
 path "auth/token/lookup-accessor" {{ capabilities = ["update"] }}
@@ -151,6 +155,7 @@ def configure_dev_vault(
     repository: str = "example-org/access",
     audience: str = AUDIENCE,
     token_max_ttl: str = "24h",  # noqa: S107 (a duration)
+    run_period: str = RUN_PERIOD,
 ) -> DevVaultSetup:
     """Create policies, roles, engines, entities and auth methods on a fresh server."""
     api = _Api(addr, root_token)
@@ -175,6 +180,7 @@ def configure_dev_vault(
             "token_explicit_max_ttl": token_max_ttl,
         },
     )
+    configure_run_role(api, run_period)
     ca_key = _configure_ssh(api)
     ledger_ca = configure_ledger_signing(api)
     accessor, entity_ids, group_id = _configure_identity(api)
@@ -201,6 +207,22 @@ def configure_dev_vault(
         repository=repository,
         ledger_ca_public_key=ledger_ca,
         pki_ca_pem=pki_ca,
+    )
+
+
+def configure_run_role(api: _Api, period: str = RUN_PERIOD) -> None:
+    """The role of each sync run's heartbeat: periodic, renewable, the `default` policy only
+    (which lets a token renew and revoke itself), capped at the runner login's lifetime."""
+    api.write(
+        f"auth/token/roles/{RUN_ROLE}",
+        {
+            "allowed_policies": ["default"],
+            "orphan": True,
+            "token_type": "service",
+            "renewable": True,
+            "token_period": period,
+            "token_explicit_max_ttl": "2h",
+        },
     )
 
 

@@ -3,9 +3,12 @@
 Order of effects, so that nothing is recorded that did not happen and nothing is lost:
 Vault first, then git. A sync that dies between the two leaves a Vault token with jitflow
 metadata and no record; the next sync finds it and adopts it (if the request is legitimately
-issuable) or revokes it. Before recording an issue, a sync looks for another live token for
-the same request: the earliest one wins and the others are revoked, so two racing syncs
-never leave two grants. A rejected push is re-planned on the fresh main, never forced.
+issuable) or revokes it. Each run keeps a heartbeat token alive in Vault and every token it
+creates names it, so another run can tell a live run's tokens (in flight: left alone) from a
+dead run's (jitflow.usecases.sync.inflight). Before recording an issue, a sync looks for
+another live token for the same request: the earliest one wins and the others are revoked,
+so two racing syncs never leave two grants. A rejected push is re-planned on the fresh main,
+never forced.
 """
 
 from __future__ import annotations
@@ -18,10 +21,10 @@ from pathlib import Path
 from jitflow.adapters.git import Git, remote_auth_env
 from jitflow.adapters.git.remote import fetch, push
 from jitflow.adapters.git.writing import Identity, LedgerCommit, LedgerWriter
-from jitflow.core.grants import GrantHandle, TokenInfo
+from jitflow.core.grants import GrantHandle
 from jitflow.core.ledger import Action, Event, OrphanToken, Transition, plan
 from jitflow.errors import GitError, JitflowError
-from jitflow.usecases.port import PullFacts, SyncPort, VaultPort
+from jitflow.usecases.port import PullFacts, Signer, SyncPort, VaultPort
 from jitflow.usecases.sync import steps
 from jitflow.usecases.sync.context import (
     Comment,
@@ -29,7 +32,7 @@ from jitflow.usecases.sync.context import (
     SyncReport,
     kind_guess,
 )
-from jitflow.usecases.sync.grace import grace_seconds, main_moved_before, young_orphans_deadline
+from jitflow.usecases.sync.inflight import Scan, Waited, main_moved, split_by_run, wait_for_runs
 from jitflow.usecases.sync.issuing import IssueRun, issue_due
 from jitflow.usecases.sync.orphans import membership_held, reconcile_orphans
 from jitflow.usecases.sync.post_review import record_post_reviews
@@ -39,7 +42,8 @@ from jitflow.usecases.sync.state import MainState, read_state
 from jitflow.usecases.sync.waiting import deny_unapproved_waiting
 from jitflow.usecases.sync.warnings import ending_ids, warn_expiring
 
-MAX_ATTEMPTS = 6
+MAX_ATTEMPTS = 6  # pushes
+MAX_REPLANS = 20  # fresh looks at main while other runs record their work
 
 
 @dataclass(frozen=True)
@@ -53,34 +57,95 @@ class SyncOptions:
     branch: str = "main"
 
 
+@dataclass(frozen=True)
+class Carried:
+    """An attempt's commits and PR comments; those that end grants come first."""
+
+    commits: list[LedgerCommit]
+    comments: list[Comment]
+    ends: int  # how many of the commits end grants
+    end_notes: int  # how many of the comments tell of an ending
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What every attempt of one run shares."""
+
+    options: SyncOptions
+    vault: VaultPort
+    github: SyncPort
+    environ: Mapping[str, str]
+    git: Git
+    identity: Identity
+    report: SyncReport
+    memory: RunMemory
+    signer: Signer | None
+    own_run: str | None  # this run's heartbeat accessor
+    run_error: str | None  # why there is none (nothing is issued then)
+
+
 def run_sync(
     options: SyncOptions, vault: VaultPort, github: SyncPort, environ: Mapping[str, str]
 ) -> SyncReport:
-    git = Git(options.repo, env=remote_auth_env(environ))
-    identity = Identity.from_env(environ)
     report = SyncReport()
-    memory = RunMemory(branch=options.branch, now=options.now)
     signer = None if options.dry_run else ledger_signer(vault, environ, report)
     git_dir = Path(options.repo) / ".git"
     if not options.dry_run and git_dir.is_dir() and hasattr(vault, "certificate_journal"):
         # certificates Vault signs are kept here before anything else can fail
         vault.certificate_journal = git_dir / "jitflow-certificates"
-    for attempt in range(1, MAX_ATTEMPTS + 1):
-        report.attempts = attempt
+    own_run, run_error = (None, None) if options.dry_run else _open_run(vault)
+    run = _Run(
+        options,
+        vault,
+        github,
+        environ,
+        Git(options.repo, env=remote_auth_env(environ)),
+        Identity.from_env(environ),
+        report,
+        RunMemory(branch=options.branch, now=options.now),
+        signer,
+        own_run,
+        run_error,
+    )
+    try:
+        return _attempts(run)
+    finally:
+        if own_run is not None:
+            vault.close_run()
+
+
+def _open_run(vault: VaultPort) -> tuple[str | None, str | None]:
+    """This run's heartbeat (its accessor), or why there is none."""
+    try:
+        return vault.open_run(), None
+    except JitflowError as exc:
+        return None, (
+            f"this run could not start its heartbeat token ({exc.message}); grants due to end "
+            "were ended anyway, but nothing new was issued: without one, a concurrent sync "
+            "would take this run's tokens for a dead run's. The runner's Vault policy needs "
+            '`update` on "auth/token/create/jitflow-run", and that role (docs/vault-setup.md)'
+        )
+
+
+def _attempts(run: _Run) -> SyncReport:
+    options, vault, git, report, memory = run.options, run.vault, run.git, run.report, run.memory
+    pushes = replans = 0
+    while pushes < MAX_ATTEMPTS:
+        report.attempts = pushes + 1
         report.errors.clear()
         report.done.clear()
         base = fetch(git, options.remote, options.branch)
-        state = read_state(git, base, identity.email)
-        listed, scan_error = _scan_for_orphans(vault, state)
-        deadline = young_orphans_deadline(listed, state, memory, grace_seconds(environ))
-        if deadline is not None and not options.dry_run:
-            moved = main_moved_before(git, options.remote, options.branch, base, deadline)
-            if moved:
-                continue  # the orphan's sync is alive and recorded its work: re-plan
-        tokens = [OrphanToken(t.accessor, t.request_id) for t in listed if t.request_id]
+        state = read_state(git, base, run.identity.email)
+        scan, scan_error = _scan_for_orphans(vault, state, run.own_run)
+        if not options.dry_run and replans < MAX_REPLANS and _replan(run, state, scan):
+            replans += 1
+            continue  # another run recorded its work, or ended: look again
+        tokens = [OrphanToken(t.accessor, t.request_id) for t in scan.orphans if t.request_id]
         transitions = plan(state.ledger, options.now, tokens, options.revoke_ids)
-        if scan_error is not None:
-            transitions = _ends_only(transitions, scan_error, report)
+        transitions = _leave_in_flight(transitions, scan, report)
+        for error in (scan_error, run.run_error):
+            if error is not None:
+                transitions = _ends_only(transitions, error, report)
         missing = set(options.revoke_ids) - {r.id for r in state.ledger.active}
         for grant_id in sorted(missing):
             report.errors.append(f"--revoke {grant_id}: there is no active grant {grant_id}")
@@ -92,22 +157,24 @@ def run_sync(
         if options.dry_run:
             return report
         trailer = checkpoint_trailer(state.ledger.deletions)
-        writer = LedgerWriter(git, base, identity, signer, trailer)
+        writer = LedgerWriter(git, base, run.identity, run.signer, trailer)
         # Waiting requests are decided too: a merge that lacked approval is denied at once.
         work = [*report.planned, *(t for t in transitions if t.action is Action.WAIT)]
-        commits, comments = _carry_out(
-            git, state, work, options, vault, github, environ, memory, report, writer
+        done = _carry_out(
+            git, state, work, options, vault, run.github, run.environ, memory, report, writer
         )
+        commits, comments = _still_ours(run, done)
         if not commits:
             return report
         tip = writer.write(commits)
+        pushes += 1
         if push(git, options.remote, options.branch, tip, base):
             report.pushed = tip
-            record_anchor(vault, environ, tip, report)
+            record_anchor(vault, run.environ, tip, report)
             fetch(git, options.remote, options.branch)
             for number, marker, body in comments:
                 try:
-                    github.upsert_comment(number, marker, body)
+                    run.github.upsert_comment(number, marker, body)
                 except JitflowError as exc:
                     report.errors.append(f"commenting on PR #{number}: {exc.message}")
             return report
@@ -117,8 +184,58 @@ def run_sync(
     )
 
 
-def _scan_for_orphans(vault: VaultPort, state: MainState) -> tuple[list[TokenInfo], str | None]:
-    """Vault tokens of jitflow with no record; or, when Vault won't list them, why not."""
+def _replan(run: _Run, state: MainState, scan: Scan) -> bool:
+    """Whether to read main again before planning: a live run's tokens of a pending request
+    were recorded or their run ended meanwhile, or main moved since this attempt read it
+    while a token looked orphaned (its run may have recorded it just before ending)."""
+    remote, branch, base = run.options.remote, run.options.branch, state.commit
+    pending = {t.run for t in scan.in_flight if t.run and t.request_id in state.request_bytes}
+    if pending and not run.memory.issued:  # a run holding tokens never waits: no deadlock
+        try:
+            waited = wait_for_runs(run.git, (remote, branch, base), pending, run.vault)
+        except JitflowError as exc:
+            run.report.errors.append(f"waiting for another sync run: {exc.message}")
+            return False
+        if waited is not Waited.TIMEOUT:
+            return True
+    theirs = any(t.run != run.own_run for t in scan.orphans)
+    return theirs and main_moved(run.git, remote, branch, base)
+
+
+def _leave_in_flight(
+    transitions: Sequence[Transition], scan: Scan, report: SyncReport
+) -> list[Transition]:
+    """Requests a live run is issuing are its own to record: neither issued nor settled here."""
+    ids = scan.in_flight_ids
+    kept = []
+    for t in transitions:
+        if t.request_id in ids and t.action not in (Action.EXPIRE, Action.REVOKE):
+            report.warnings.append(
+                f"{t.request_id}: left to another sync run that is issuing it right now"
+            )
+            continue
+        kept.append(t)
+    return kept
+
+
+def _still_ours(run: _Run, done: Carried) -> tuple[list[LedgerCommit], list[Comment]]:
+    """What this attempt may push. A run records tokens it made only while its heartbeat
+    provably never lapsed (renewed just now): otherwise another run may have taken them for a
+    dead run's orphans and revoked them, and only what ended grants is pushed."""
+    if not run.memory.issued or run.vault.run_alive():
+        return done.commits, done.comments
+    run.report.errors.append(
+        "this run's heartbeat token lapsed (Vault did not renew it): what it issued is not "
+        "recorded, so no record can name a token another sync revoked; the next sync "
+        "replaces those tokens and delivers fresh credentials"
+    )
+    return done.commits[: done.ends], done.comments[: done.end_notes]
+
+
+def _scan_for_orphans(
+    vault: VaultPort, state: MainState, own_run: str | None
+) -> tuple[Scan, str | None]:
+    """Vault tokens of jitflow with no record, by run; or, when Vault won't list them, why not."""
     try:
         recorded = {r.accessor for r in state.ledger.active if r.accessor}
         recorded |= {
@@ -127,13 +244,13 @@ def _scan_for_orphans(vault: VaultPort, state: MainState) -> tuple[list[TokenInf
             if r.vault.get("receipt_accessor")
         }
         listed = vault.list_jitflow_tokens(skip=recorded)
+        return split_by_run([t for t in listed if t.request_id], own_run, vault), None
     except JitflowError as exc:
-        return [], (
+        return Scan(), (
             f"the scan for orphan tokens failed ({exc.message}); grants due to end were "
             "ended anyway, but nothing new was issued: the runner's Vault policy needs "
             '`list` and `sudo` on "auth/token/accessors"'
         )
-    return [t for t in listed if t.request_id], None
 
 
 def _ends_only(
@@ -162,7 +279,7 @@ def _carry_out(
     memory: RunMemory,
     report: SyncReport,
     writer: LedgerWriter,
-) -> tuple[list[LedgerCommit], list[Comment]]:
+) -> Carried:
     now = options.now
     runner = Identity.from_env(environ).name
     commits: list[LedgerCommit] = []
@@ -174,6 +291,7 @@ def _carry_out(
     commits += _end_grants(
         git, state, ends, vault, github, now, names, memory, report, writer, comments
     )
+    ended = (len(commits), len(comments))
     orphans: dict[str, list[Transition]] = {}
     for t in transitions:
         if t.action is Action.ADOPT_OR_REVOKE:
@@ -194,7 +312,7 @@ def _carry_out(
         # Vault or GitHub went away mid-run: what is already done is still recorded below,
         # the rest is left for the next sync.
         report.errors.append(f"stopped early: {exc.message}")
-    return commits, comments
+    return Carried(commits, comments, *ended)
 
 
 def _end_grants(
