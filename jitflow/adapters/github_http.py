@@ -123,7 +123,31 @@ def describe_failure(
     attempts: int,
     now: float,
 ) -> str:
-    """A message for a person: what failed, why, and what to do (GitHub's words in `said`)."""
+    """A message for a person: what failed, why, and what to do (GitHub's words in `said`),
+    with GitHub's request id, which GitHub support asks for and which tells whose answer it was."""
+    message = _failure_reason(
+        status, headers, said, action=action, permission=permission, attempts=attempts, now=now
+    )
+    request_id = header_value(headers, "X-GitHub-Request-Id")
+    return f"{message} [GitHub request id {request_id}]" if request_id else message
+
+
+def header_value(headers: Mapping[str, str], name: str) -> str:
+    """A response header by name, whatever its case (PyGithub hands headers as a plain dict)."""
+    wanted = name.lower()
+    return next((str(v).strip() for k, v in headers.items() if k.lower() == wanted), "")
+
+
+def _failure_reason(
+    status: int,
+    headers: Mapping[str, str],
+    said: str,
+    *,
+    action: str,
+    permission: str,
+    attempts: int,
+    now: float,
+) -> str:
     detail = f": {said}" if said else ""
     if is_rate_limited(status, headers, said):
         wait = rate_limit_wait(headers, now)

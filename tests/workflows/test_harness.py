@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import subprocess
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
@@ -108,14 +109,23 @@ class Access:
             result = run_workflow(workflow, self.platform, event, self.scratch, inputs)
         except StepFailed as exc:
             # What the stand-in itself served: a failure it never saw came from elsewhere.
-            served = self.standin.requests_log[-20:]
-            where = self.platform.api_url
-            raise StepFailed(f"{exc}\n--- stand-in at {where} served last: {served}") from exc
+            raise StepFailed(f"{exc}\n{self._what_the_standin_served(str(exc))}") from exc
         # The job token is a workflow token: GitHub refuses GET /user to it (the stand-in
         # would answer), so a workflow that needs it would fail on GitHub.
         asked = [r for r in self.standin.requests_log if r[:2] == ("GET", "/user")]
         assert not asked, "a step asked GET /user, which GitHub refuses to workflow tokens"
         return result
+
+    def _what_the_standin_served(self, failure: str) -> str:
+        """The stand-in's last answers, and whether the failing answer was one of them: an
+        error names GitHub's request id, so an answer from another server shows."""
+        ids = self.standin.request_ids
+        served = list(zip(self.standin.requests_log, ids, strict=True))[-20:]
+        named = re.findall(r"GitHub request id ([0-9A-F]+)", failure)
+        whose = [
+            f"{i}: {'served by the stand-in' if i in ids else 'NOT the stand-in'}" for i in named
+        ]
+        return f"--- stand-in at {self.platform.api_url} served last: {served}\n--- {whose}"
 
     def on_pull(self, workflow: Path, kind: str, number: int) -> WorkflowResult:
         """Run `workflow` for a webhook event of `kind` (e.g. pull_request.opened) on PR #n."""

@@ -27,6 +27,8 @@ class Recorder:
     def __init__(self) -> None:
         self.requests: list[tuple[str, str, int]] = []
         self.served: list[tuple[str, int, Any]] = []
+        # X-GitHub-Request-Id of each recorded request, in the same order as `requests`.
+        self.request_ids: list[str] = []
 
 
 def error_body(status: int, message: str, errors: list[Any] | None = None) -> dict[str, Any]:
@@ -90,11 +92,14 @@ def make_handler(service: Service, api: Api, recorder: Recorder) -> type[BaseHTT
                         raw,
                     )
                     recorder.requests.append((method, path, answer.status))
+                    recorder.request_ids.append("")
                 self._send_git(answer)
                 return
             with service.lock:
                 operation_id, response = self._dispatch(method, path, split.query, raw)
+                response.headers.setdefault("X-GitHub-Request-Id", _request_id())
                 recorder.requests.append((method, path, response.status))
+                recorder.request_ids.append(response.headers["X-GitHub-Request-Id"])
                 if operation_id:
                     recorder.served.append((operation_id, response.status, response.body))
             self._send(response)
@@ -156,7 +161,6 @@ def make_handler(service: Service, api: Api, recorder: Recorder) -> type[BaseHTT
             headers = {
                 "Content-Type": "application/json; charset=utf-8",
                 "X-GitHub-Media-Type": "github.v3; format=json",
-                "X-GitHub-Request-Id": uuid.uuid4().hex[:16].upper(),
                 "X-RateLimit-Limit": str(RATE_LIMIT),
                 "X-RateLimit-Remaining": str(RATE_LIMIT - 1),
                 "X-RateLimit-Reset": str(int(time.time()) + 3600),
@@ -174,6 +178,10 @@ def make_handler(service: Service, api: Api, recorder: Recorder) -> type[BaseHTT
                 self.wfile.write(payload)
 
     return Handler
+
+
+def _request_id() -> str:
+    return uuid.uuid4().hex[:16].upper()
 
 
 def _authenticate(service: Service, header: str) -> Any:

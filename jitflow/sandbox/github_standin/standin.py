@@ -110,6 +110,12 @@ class GitHubStandIn(LocalServer):
             return list(self._recorder.requests)
 
     @property
+    def request_ids(self) -> list[str]:
+        """X-GitHub-Request-Id of each request in `requests_log` ("" for git's)."""
+        with self._service.lock:
+            return list(self._recorder.request_ids)
+
+    @property
     def served(self) -> list[tuple[str, int, Any]]:
         with self._service.lock:
             return list(self._recorder.served)
