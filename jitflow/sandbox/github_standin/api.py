@@ -6,12 +6,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 from jitflow.sandbox.github_standin.landing import PullBranchApi
-from jitflow.sandbox.github_standin.messages import Request, Response
+from jitflow.sandbox.github_standin.messages import ApiError, Request, Response
 from jitflow.sandbox.github_standin.orgs import OrgApi
 from jitflow.sandbox.github_standin.protection import render_protection
 from jitflow.sandbox.github_standin.render import Json, Renderer
 from jitflow.sandbox.github_standin.rulesets import RulesetApi
-from jitflow.sandbox.github_standin.service import ApiError, Service, invalid, not_found
+from jitflow.sandbox.github_standin.service import Service, invalid, not_found
 
 __all__ = ["Api", "Request", "Response"]
 

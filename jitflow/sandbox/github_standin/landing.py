@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 from jitflow.sandbox.github_standin import pushes
 from jitflow.sandbox.github_standin.gitrepo import BareRepo, CommitInfo
-from jitflow.sandbox.github_standin.messages import Request, Response
+from jitflow.sandbox.github_standin.messages import ApiError, Request, Response
 
 if TYPE_CHECKING:
     from jitflow.sandbox.github_standin.service import Service
@@ -81,8 +81,6 @@ def _replay_commit(git: BareRepo, tree: str, parent: str, info: CommitInfo) -> s
 def merge_queue(
     service: Service, numbers: list[int], actor: str, method: str = "merge"
 ) -> list[str]:
-    from jitflow.sandbox.github_standin.service import ApiError
-
     """Land queued PRs as GitHub's merge queue does: a merge (or squash) commit per PR,
     each on top of the previous, built in a `gh-readonly-queue/...` branch that the base
     branch is then fast-forwarded to. Returns each PR's merge_commit_sha."""
@@ -119,8 +117,6 @@ def merge_queue(
 
 def update_branch(service: Service, number: int, actor: str, expected: str | None) -> str:
     """The "Update branch" button (merge method): the new head of PR `number`."""
-    from jitflow.sandbox.github_standin.service import ApiError
-
     pull = service.pull(number)
     if pull.state != "open":
         raise ApiError(422, "Pull request is not open")

@@ -1,5 +1,6 @@
-"""One REST request and response as the handlers see them (shared by api.py and the
-handler mixins such as rulesets.py, so none of them imports another)."""
+"""One REST request, its response and an error response as the handlers see them (shared by
+api.py, the service and the handler mixins such as rulesets.py, so none of them imports
+another)."""
 
 from __future__ import annotations
 
@@ -26,3 +27,20 @@ class Response:
     status: int
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+
+
+class ApiError(Exception):
+    """A GitHub error response: status, message and (for 422) the `errors` list."""
+
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        errors: list[Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.errors = errors
+        self.headers = headers or {}

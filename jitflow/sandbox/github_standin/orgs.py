@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from jitflow.sandbox.github_standin.messages import Request, Response
+from jitflow.sandbox.github_standin.messages import ApiError, Request, Response
 from jitflow.sandbox.github_standin.render import Renderer, node_id
-from jitflow.sandbox.github_standin.service import ApiError, Service, not_found
+from jitflow.sandbox.github_standin.service import Service, not_found
 from jitflow.sandbox.github_standin.state import User
 
 _ORG_USER_KEYS = ("login", "id", "node_id", "avatar_url", "html_url", "type")

@@ -14,8 +14,9 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from jitflow.sandbox.github_standin.api import Api, Request, Response
 from jitflow.sandbox.github_standin.githttp import GitResponse, git_path, serve_git
+from jitflow.sandbox.github_standin.messages import ApiError
 from jitflow.sandbox.github_standin.routes import ALIASES, OPERATIONS, Operation
-from jitflow.sandbox.github_standin.service import ApiError, Service
+from jitflow.sandbox.github_standin.service import Service
 
 DOCS = "https://docs.github.com/rest"
 RATE_LIMIT = 5000

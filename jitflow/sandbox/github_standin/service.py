@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import secrets
 import threading
-from typing import Any
 
 from jitflow.sandbox.github_standin import pushes
 from jitflow.sandbox.github_standin.enforcement import ruleset_merge_blockers
 from jitflow.sandbox.github_standin.gitrepo import BareRepo, FileChange
 from jitflow.sandbox.github_standin.landing import Conflict, merge_queue, rebase
+from jitflow.sandbox.github_standin.messages import ApiError
 from jitflow.sandbox.github_standin.protection import merge_blockers
 from jitflow.sandbox.github_standin.state import (
     Comment,
@@ -30,23 +30,6 @@ REVIEW_EVENTS = {
 }
 STATUS_STATES = ("error", "failure", "pending", "success")
 MERGE_METHODS = ("merge", "squash", "rebase")
-
-
-class ApiError(Exception):
-    """A GitHub error response: status, message and (for 422) the `errors` list."""
-
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        errors: list[Any] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.errors = errors
-        self.headers = headers or {}
 
 
 def not_found() -> ApiError:

@@ -15,10 +15,11 @@ from jitflow.sandbox.github_standin.api import Api
 from jitflow.sandbox.github_standin.githttp import install_hook
 from jitflow.sandbox.github_standin.gitrepo import ZERO_SHA, BareRepo
 from jitflow.sandbox.github_standin.landing import update_branch
+from jitflow.sandbox.github_standin.messages import ApiError
 from jitflow.sandbox.github_standin.render import Renderer
 from jitflow.sandbox.github_standin.rulesets import make_ruleset
 from jitflow.sandbox.github_standin.server import Recorder, make_handler
-from jitflow.sandbox.github_standin.service import REVIEW_EVENTS, ApiError, Service
+from jitflow.sandbox.github_standin.service import REVIEW_EVENTS, Service
 from jitflow.sandbox.github_standin.state import Fault, Team, TimelineEvent, timestamp
 from jitflow.sandbox.lifecycle import LocalServer
 
