@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import sys
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TextIO
 
 from jitflow.adapters.git import Git
-from jitflow.core.audit_rows import AuditRow, Outcome, format_time
-from jitflow.core.durations import format_duration
+from jitflow.core.access_review import PolicyReview
+from jitflow.core.audit_rows import AuditRow, Outcome
 from jitflow.errors import UsageError
+from jitflow.reporters.audit_review import render_review
 from jitflow.usecases.audit.gitlog import head_of
 from jitflow.usecases.audit.report import AuditOptions, iter_rows
 
@@ -31,25 +32,6 @@ class ReviewOptions:
     runner_email: str | None = None
 
 
-@dataclass
-class _Usage:
-    grants: int = 0
-    hours: float = 0.0
-    denied: int = 0
-    revoked: int = 0
-    break_glass: int = 0
-    last_used: datetime | None = None
-
-
-@dataclass
-class _PolicyReview:
-    """Aggregates for one policy (bounded by people, not by history)."""
-
-    by_requester: dict[str, _Usage] = field(default_factory=lambda: defaultdict(_Usage))
-    approvers: dict[str, int] = field(default_factory=lambda: defaultdict(int))
-    denials: list[AuditRow] = field(default_factory=list)
-
-
 def _hours(row: AuditRow, now: datetime, since: datetime) -> float:
     """Hours the grant existed inside the review period."""
     if row.issued_at is None:
@@ -59,7 +41,7 @@ def _hours(row: AuditRow, now: datetime, since: datetime) -> float:
     return max((end - start).total_seconds(), 0.0) / 3600
 
 
-def collect(options: ReviewOptions) -> tuple[str, dict[str, _PolicyReview]]:
+def collect(options: ReviewOptions) -> tuple[str, dict[str, PolicyReview]]:
     now = options.now or datetime.now(UTC)
     since = now - options.period
     git = Git(options.repo)
@@ -67,7 +49,7 @@ def collect(options: ReviewOptions) -> tuple[str, dict[str, _PolicyReview]]:
     audit = AuditOptions(
         repo=options.repo, since=since, until=now, now=now, runner_email=options.runner_email
     )
-    reviews: dict[str, _PolicyReview] = defaultdict(_PolicyReview)
+    reviews: dict[str, PolicyReview] = defaultdict(PolicyReview)
     for row in iter_rows(audit, git, head, now):
         review = reviews[row.policy or "(unknown policy)"]
         usage = review.by_requester[row.requester or "(unknown)"]
@@ -88,55 +70,6 @@ def collect(options: ReviewOptions) -> tuple[str, dict[str, _PolicyReview]]:
     return head, reviews
 
 
-def render_policy(
-    name: str, review: _PolicyReview, *, since: datetime, now: datetime, head: str
-) -> str:
-    lines = [
-        f"# Access review: {name}",
-        "",
-        f"Period {format_time(since)} to {format_time(now)} "
-        f"({format_duration(now - since)}), from git history at `{head[:12]}`.",
-        "",
-    ]
-    usages = sorted(review.by_requester.items(), key=lambda kv: (-kv[1].hours, kv[0]))
-    grants = sum(u.grants for _, u in usages)
-    hours = sum(u.hours for _, u in usages)
-    denied = sum(u.denied for _, u in usages)
-    lines += [
-        f"- Grants: **{grants}**, total **{hours:.1f} h**",
-        f"- Requests denied: **{denied}**",
-        f"- People who used it: **{sum(1 for _, u in usages if u.grants)}**",
-        "",
-        "## Who used it",
-        "",
-        "| Requester | Grants | Hours | Revoked | Break-glass | Denied | Last used |",
-        "|---|---:|---:|---:|---:|---:|---|",
-    ]
-    for login, usage in usages:
-        lines.append(
-            f"| {login} | {usage.grants} | {usage.hours:.1f} | {usage.revoked} | "
-            f"{usage.break_glass} | {usage.denied} | {format_time(usage.last_used) or '-'} |"
-        )
-    if review.approvers:
-        lines += ["", "## Approvals given", "", "| Approver | Approvals |", "|---|---:|"]
-        for login, count in sorted(review.approvers.items(), key=lambda kv: (-kv[1], kv[0])):
-            lines.append(f"| {login} | {count} |")
-    if review.denials:
-        lines += ["", "## Denied requests", "", "| Request | Requester | Why |", "|---|---|---|"]
-        for row in review.denials:
-            why = (row.outcome_detail or "-").replace("|", "\\|")
-            lines.append(f"| `{row.id}` | {row.requester} | {why} |")
-    lines += [
-        "",
-        "## Questions for the reviewer",
-        "",
-        "- Does everyone above still need this access?",
-        "- Should people with no grants in the period leave the requester groups?",
-        "",
-    ]
-    return "\n".join(lines)
-
-
 def _safe_name(policy: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in policy).strip(".") or "_"
 
@@ -150,7 +83,7 @@ def run_review(options: ReviewOptions, stdout: TextIO | None = None) -> dict[str
     since = now - options.period
     head, reviews = collect(options)
     reports = {
-        name: render_policy(name, reviews[name], since=since, now=now, head=head)
+        name: render_review(name, reviews[name], since=since, now=now, head=head)
         for name in sorted(reviews)
     }
     if options.output is None:
