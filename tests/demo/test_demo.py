@@ -32,7 +32,10 @@ STEP_LINES = [
     r"✓ carol merges #1.*\(branch protection satisfied\)",
     r"✓ sync issues \d grant\(s\)",
     r"✓ alice runs jitflow creds: decrypted with her SSH key, unwrapped once: token s\.\*\*\*\*",
+    r"✓ alice opens PR #\d: orders-api-cert for 30m",
+    r"X\.509 client certificate CN=alice\.clients\.example\.test, serial [0-9a-f:]+, key \*\*\*\*",
     r"✓ alice uses them: Vault token lookup-self OK \(policies: default, staging-read\)",
+    r"mTLS handshake OK: the endpoint admits the certificate",
     r"✓ now = \S+Z; sync comments on #1.*: @alice, your grant ends soon, with `jitflow request "
     r"\.\.\. --extends <id>` \(recorded once: a second sync stays quiet\)",
     r"✓ alice opens PR #\d+ \(extends: alice-staging-readonly-\S+, for 20m\); carol approves "
@@ -40,6 +43,7 @@ STEP_LINES = [
     r"✓ the token of alice-staging-readonly-\S+ \(replaced\): Vault token lookup-self denied",
     r"✓ now = \S+Z; sync expires and revokes \d grant\(s\)",
     r"✓ refused: Vault token lookup-self denied \(403\)",
+    r"mTLS handshake refused by the endpoint: certificate revoked",
     r"✓ jitflow audit: \d request\(s\), from git history alone",
     r"✓ jitflow audit verify --vault --github: \d request\(s\) checked, every ledger commit "
     r"signed by the runner, all invariants hold",
@@ -48,7 +52,7 @@ STEP_LINES = [
 ]
 DATABASE_LINES = [
     r"✓ alice opens PR #2: orders-db-write for 30m",
-    r"✓ mallory \(in no approver group\) approves #2: ignored, jitflow/approval = pending",
+    r"✓ mallory \(in no approver group\) approves #2, #3: ignored, jitflow/approval = pending",
     r"bob approves #2",
     r"PostgreSQL login OK as v-token-",
     r"PostgreSQL login refused",
@@ -100,7 +104,7 @@ def test_demo_plays_the_whole_story_and_cleans_up(tmp_path: Path, scratch: Path)
     timings = re.findall(r"^  ✓ .* \((\d+\.\d)s\)$", result.stdout, re.MULTILINE)
     assert len(timings) >= 12
     # nothing secret: no root token, no Vault token, no password
-    assert "jitflow-root-" not in output
+    assert "jitflow-root-" not in output and "PRIVATE KEY" not in output
     assert not re.search(r"\b(?:hvs|s|hvb|b)\.[A-Za-z0-9]{16,}", output)
     # everything it started is gone: processes and temporary files
     assert _processes_using(scratch) == []

@@ -131,6 +131,8 @@ class FreshWorld(ScenarioWorld):
         assert "GITHUB_TOKEN or GITHUB_REPOSITORY is not set" in ran.stdout
         assert "VAULT_ADDR or VAULT_TOKEN is not set" in ran.stdout
         assert "0 failed" in ran.stdout
+        # the on-call section's rotation: defined, and someone holds it now
+        assert "✓ repository.rotations.sre-primary: @" in ran.stdout
 
 
 @contextmanager
@@ -156,13 +158,13 @@ class DemoHistory(ScenarioWorld):
         Git(self.session.cwd).run("pull", "--quiet", "--ff-only")
 
     def after_audit(self, ran: Ran) -> None:
-        # staging-readonly, its extension, orders-db-write
-        assert "3 request(s)" in ran.stdout
+        # staging-readonly, its extension, orders-db-write, orders-api-cert (a `secret` grant)
+        assert "4 request(s)" in ran.stdout
         csv = (self.session.cwd / "alice.csv").read_text(encoding="utf-8").splitlines()
         assert csv[0].startswith("id,requester,policy,")
-        assert len(csv) == 4 and all(",alice," in line for line in csv[1:])
+        assert len(csv) == 5 and all(",alice," in line for line in csv[1:])
         assert sum(",extended," in line for line in csv) == 1  # the grant its extension replaced
-        table, report = ran.stdout.split("3 request(s)\n", 1)  # the table, then the JSON
+        table, report = ran.stdout.split("4 request(s)\n", 1)  # the table, then the JSON
         assert "REQUESTER" in table
         rows = json.loads(report)["rows"]
         assert [row["policy"] for row in rows] == ["orders-db-write"]
@@ -171,17 +173,17 @@ class DemoHistory(ScenarioWorld):
         assert html.startswith("<!DOCTYPE html>") and "orders-db-write" in html
 
     def after_verify(self, ran: Ran) -> None:
-        assert "3 request(s) checked" in ran.stdout and "all invariants hold" in ran.stdout
+        assert "4 request(s) checked" in ran.stdout and "all invariants hold" in ran.stdout
 
     def after_review(self, ran: Ran) -> None:
         written = sorted(p.name for p in (self.session.cwd / "reviews").iterdir())
-        assert written == ["orders-db-write.md", "staging-readonly.md"]
+        assert written == ["orders-api-cert.md", "orders-db-write.md", "staging-readonly.md"]
         text = (self.session.cwd / "reviews/orders-db-write.md").read_text(encoding="utf-8")
         assert text.startswith("# Access review: orders-db-write")
         assert "| alice | 1 |" in text
 
     def after_impact(self, ran: Ran) -> None:
-        assert "replayed 3 request(s); 1 would be decided differently" in ran.stdout
+        assert "replayed 4 request(s); 1 would be decided differently" in ran.stdout
         assert "alice-orders-db-write-" in ran.stdout
         assert "after:  denied (duration-over-max)" in ran.stdout
 

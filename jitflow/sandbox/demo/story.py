@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from jitflow.errors import VaultError
+from jitflow.sandbox.demo import cert_story
 from jitflow.sandbox.demo.progress import Narrator, StepFailed
 from jitflow.sandbox.demo.world import BOT, OWNER, REPO, DemoWorld
 
@@ -51,6 +52,12 @@ ASKS = (
         approver="bob",
         ticket="INC-4211",
         needs_postgres=True,
+    ),
+    Ask(  # a `secret` grant: an X.509 client certificate from OpenBao's PKI engine
+        "orders-api-cert",
+        "30m",
+        "Replay the stuck payment webhooks against the orders API (mTLS)",
+        approver="bob",
     ),
 )
 
@@ -287,6 +294,8 @@ def _fetch_credentials(
 
 
 def _masked(values: dict[str, str]) -> str:
+    if cert_story.is_certificate(values):
+        return cert_story.describe(values)
     if "token" in values:
         prefix = values["token"].split(".", 1)[0] if "." in values["token"] else ""
         return f"token {prefix + '.' if prefix else ''}****"
@@ -317,6 +326,8 @@ def _use_credentials(
 
 def _try(world: DemoWorld, values: dict[str, str]) -> tuple[bool, str]:
     """Use a credential for real; (worked, what happened) with nothing secret in the text."""
+    if cert_story.is_certificate(values):
+        return cert_story.try_certificate(world, values)
     if "token" in values:
         from jitflow.adapters.vault import VaultGateway
 

@@ -120,6 +120,7 @@ def start_servers(
         adapt_to_examples(bao.addr, bao.root_token, setup, postgres)
         runner_token = create_runner_token(bao.addr, bao.root_token, setup.runner_policy)
         kinds = ["vault-token", "ssh", "identity-group"] + (["database"] if postgres else [])
+        kinds.append("secret (PKI)")
         where = f"OpenBao dev server at {bao.addr}"
         if postgres is not None:
             where += f" and PostgreSQL at {postgres.host}:{postgres.port}"
