@@ -353,6 +353,10 @@ class Lifecycle(ScenarioWorld):
     def after_sync(self, ran: Ran) -> None:
         request_id = self.substitutions[ALICE_REQUEST_EXAMPLE]
         assert "nothing to do" in ran.stdout  # the dry run
+        assert f"warn: {request_id}" in ran.stdout  # 25 minutes later: the expiry warning
+        comments = [c["body"] for c in self.world.standin.comments(self.alice_pr)]
+        warned = [b for b in comments if f"`{request_id}` expires at" in b]
+        assert len(warned) == 1 and f"--extends {request_id}" in warned[0]
         assert f"revoke: {request_id}" in ran.stdout
         main = Git(self.world.bare)
         archived = main.run("ls-tree", "-r", "--name-only", "main", "requests/archive/")
