@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from jitflow.adapters.git import Git
+from jitflow.adapters.git.log import author_name
 from jitflow.adapters.git.reading import changed_files
 from jitflow.core.approvals import ApprovalFacts
 from jitflow.core.changes import ChangeKind, classify
@@ -36,7 +37,7 @@ def run_check(options: CheckOptions) -> CheckReport:
     git = Git(options.repo)
     base_sha = git.rev_parse(options.base)
     head_sha = git.rev_parse(options.head)
-    author = options.author or git.run("log", "-1", "--format=%an", head_sha)
+    author = options.author or author_name(git, head_sha)
     files = changed_files(git, base_sha, head_sha)
     return evaluate_change(git, files, base_sha, head_sha, author, options.now)
 

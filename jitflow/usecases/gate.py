@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 
 from jitflow.adapters.git import Git
+from jitflow.adapters.git.graph import is_commit
 from jitflow.adapters.git.reading import changed_files
 from jitflow.adapters.git.remote import ensure_merge_base, fetch_missing
 from jitflow.core.approvals import ApprovalStatus
@@ -216,7 +217,7 @@ def _ensure_commits(git: Git, pr: PullRequestFacts) -> None:
     fetch_missing(git, (pr.base_sha, pr.head_sha))
     ensure_merge_base(git, pr.base_sha, pr.head_sha)
     for sha in (pr.base_sha, pr.head_sha):
-        if not git.ok("cat-file", "-e", f"{sha}^{{commit}}"):
+        if not is_commit(git, sha):
             raise UsageError(
                 f"commit {sha} of PR #{pr.number} is not in the checkout; "
                 "is the workflow's remote `origin` reachable?"

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from jitflow.adapters.git import Git
+from jitflow.adapters.git.reading import entries_in
 from jitflow.adapters.git.remote import fetch_missing
 from jitflow.core.approvals import ApprovalFacts
 from jitflow.core.changes import ChangeKind, is_request_path
@@ -32,20 +33,15 @@ TEAM_PREFIX = "github-team:"
 
 def request_digest(git: Git, commit: str, base_ids: frozenset[str]) -> str | None:
     """Digest of the request files a PR adds at `commit`, or None if the commit is unknown."""
-    result = git.execute(["ls-tree", "-z", "--full-tree", commit, "--", "requests/"], check=False)
-    if result.returncode != 0:
+    listed = entries_in(git, commit, "requests/")
+    if listed is None:
         return None
     entries = []
-    for record in result.stdout.split(b"\0"):
-        if not record:
-            continue
-        meta, _, name = record.partition(b"\t")
-        path = name.decode(errors="replace")
+    for mode, oid, path in listed:
         if not is_request_path(path):
             continue
         if path.rsplit("/", 1)[-1].removesuffix(".yaml") in base_ids:
             continue
-        mode, _kind, oid = meta.decode().split(" ")
         entries.append(f"{mode} {oid} {path}")
     return hashlib.sha256("\n".join(sorted(entries)).encode()).hexdigest()
 

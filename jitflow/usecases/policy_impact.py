@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from jitflow.adapters.git import Git
+from jitflow.adapters.git.reading import files_below, read_files
 from jitflow.core.evaluation import Context, RequestDecision, evaluate
 from jitflow.core.loading import Loaded, parse_request, parse_time
 from jitflow.core.yamlio import YamlError, dump, load_yaml
@@ -77,11 +78,8 @@ def run_impact(repo: Path, base: str, head: str, now: datetime) -> ImpactReport:
 
 def _history_requests(git: Git, commit: str) -> list[tuple[str, Loaded, datetime | None]]:
     """Every request record at `commit`, with ledger blocks removed, and when it was decided."""
-    listing = git.execute(
-        ["ls-tree", "-r", "-z", "--name-only", "--full-tree", commit, "--", "requests/"]
-    ).stdout
-    paths = [p.decode(errors="replace") for p in listing.split(b"\0") if p.endswith(b".yaml")]
-    blobs = git.cat_blobs([f"{commit}:{p}" for p in paths])
+    paths = [p for p in files_below(git, commit, "requests/") if p.endswith(".yaml")]
+    blobs = read_files(git, commit, paths)
     out = []
     for path, blob in zip(paths, blobs, strict=True):
         if blob is None:

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from jitflow.adapters.git import Git
+from jitflow.adapters.git.branches import delete_branch
+from jitflow.adapters.git.remote import delete_remote_branch, push_branch, remote_url
 from jitflow.core.durations import format_duration
 from jitflow.core.links import links_from_remote
 from jitflow.errors import JitflowError, UsageError
@@ -45,8 +47,8 @@ def prepare_open(repo: Path, remote: str, environ: Mapping[str, str]) -> dict[st
     from jitflow.adapters.github_http import settings_from_env
 
     git = Git(repo)
-    found = git.execute(["remote", "get-url", remote], check=False)
-    if found.returncode != 0:
+    url = remote_url(git, remote)
+    if url is None:
         raise UsageError(
             f"--open pushes to the git remote {remote!r}, which {repo} does not have "
             "(`git remote -v` lists them; pass --remote NAME); nothing was written"
@@ -59,11 +61,11 @@ def prepare_open(repo: Path, remote: str, environ: Mapping[str, str]) -> dict[st
         )
     env = dict(environ)
     if not env.get("GITHUB_REPOSITORY", "").strip():
-        links = links_from_remote(found.text)
+        links = links_from_remote(url)
         if links is None:
             raise UsageError(
                 f"can't tell the GitHub repository from remote {remote!r} "
-                f"({found.text.strip()}): export GITHUB_REPOSITORY=owner/name; nothing was written"
+                f"({url}): export GITHUB_REPOSITORY=owner/name; nothing was written"
             )
         env["GITHUB_REPOSITORY"] = "/".join(links.base.rsplit("/", 2)[-2:])
     settings_from_env(env)
@@ -81,10 +83,9 @@ def open_request_pr(
     from jitflow.adapters.github import GitHubGateway
 
     git = Git(repo)
-    ref = f"refs/heads/{created.branch}"
     pushed = False
     try:
-        git.run("push", "--quiet", remote, f"{ref}:{ref}")
+        push_branch(git, remote, created.branch)
         pushed = True
         title, body = pull_request_text(created)
         with GitHubGateway.from_env(environ if environ is not None else os.environ) as gateway:
@@ -92,6 +93,6 @@ def open_request_pr(
             return f"pull request #{number} ({gateway.repository})"
     except JitflowError:
         if pushed:
-            git.execute(["push", "--quiet", remote, "--delete", ref], check=False)
-        git.execute(["branch", "-D", created.branch], check=False)
+            delete_remote_branch(git, remote, created.branch)
+        delete_branch(git, created.branch)
         raise

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from jitflow.adapters.git import Git
-from jitflow.adapters.git.reading import archived_among, ledger_paths
+from jitflow.adapters.git.reading import archived_among, ledger_paths, names_in
 from jitflow.core.changes import is_request_path
 from jitflow.core.ledger import parse_active_record
 from jitflow.core.loading import (
@@ -96,12 +96,8 @@ def read_policies(git: Git, commit: str, names: Sequence[str]) -> dict[str, Load
 
 
 def all_policy_names(git: Git, commit: str) -> list[str]:
-    listing = git.execute(
-        ["ls-tree", "-z", "--name-only", "--full-tree", commit, "--", f"{POLICY_DIR}/"]
-    ).stdout
     names = []
-    for entry in listing.split(b"\0"):
-        path = entry.decode(errors="replace")
+    for path in names_in(git, commit, f"{POLICY_DIR}/"):
         if path.endswith(".yaml") and path not in NOT_POLICIES and path.count("/") == 1:
             names.append(path.split("/")[1].removesuffix(".yaml"))
     return sorted(names)

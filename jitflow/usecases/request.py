@@ -15,6 +15,7 @@ from pathlib import Path
 
 from jitflow.adapters.git import Git
 from jitflow.adapters.git.branches import commit_on_new_branch
+from jitflow.adapters.git.clone import setting
 from jitflow.core.evaluation import Context, RequestDecision, evaluate
 from jitflow.core.loading import ID_PATTERN, format_time, parse_request
 from jitflow.core.yamlio import dump
@@ -54,8 +55,7 @@ class CreatedRequest:
 def resolve_login(git: Git, login: str | None) -> str:
     if login:
         return login
-    result = git.execute(["config", "--get", "github.user"], check=False)
-    found = result.text.strip()
+    found = setting(git, "github.user")
     if not found:
         raise UsageError(
             "who are you on GitHub? pass --as LOGIN or run: git config --global github.user LOGIN"

@@ -49,3 +49,8 @@ def commit_on_new_branch(
     commit = git.run("commit-tree", tree, "-p", base, input=message.encode(), env=identity)
     git.run("update-ref", f"refs/heads/{branch}", commit, "")
     return commit
+
+
+def delete_branch(git: Git, branch: str) -> None:
+    """Delete the local `branch`, as far as that works (clean-up after a failure)."""
+    git.execute(["branch", "-D", branch], check=False)

@@ -1,4 +1,5 @@
-"""Walking history: one streamed `git log --raw -z` parsed into commits.
+"""Walking history (one streamed `git log --raw -z` parsed into commits), one commit's facts,
+and searches of commit messages.
 
 No process per commit: records are delimited by a random marker (so a crafted commit message
 can't forge a record), and the output is read in chunks, never held whole.
@@ -7,11 +8,12 @@ can't forge a record), and the output is read in chunks, never held whole.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 
 from jitflow.adapters.git.runner import Git
 from jitflow.core.history import Commit, FileChange
+from jitflow.core.loading import format_time
 from jitflow.errors import GitError
 
 _FIELDS = 7  # sha+parents, author name, author email, committer email, time, body, changes
@@ -89,3 +91,64 @@ def _parse_changes(raw: bytes) -> Iterator[FileChange]:
         index += 1
         if len(fields) >= 5:
             yield FileChange(fields[4][:1], path, fields[2], fields[3])
+
+
+# -- one commit's facts, and message searches ------------------------------------------------
+
+
+def author_name(git: Git, commit: str) -> str:
+    return git.run("log", "-1", "--format=%an", commit)
+
+
+def committed_at(git: Git, commit: str) -> datetime:
+    return datetime.fromisoformat(git.run("log", "-1", "--format=%cI", commit))
+
+
+def last_change_of(git: Git, tip: str, path: str) -> str:
+    """The newest commit of `tip`'s first-parent line that changed `path` ("" when none)."""
+    return git.run("log", "-1", "--first-parent", "--format=%H", tip, "--", path)
+
+
+def paths_changed_between(git: Git, base: str, tip: str) -> list[str]:
+    """The paths the commits after `base` up to `tip` changed (one entry per change)."""
+    return git.run("log", "--format=", "--name-only", f"{base}..{tip}").split()
+
+
+def summaries(git: Git, shas: Sequence[str]) -> dict[str, tuple[str, str, datetime]]:
+    """Subject, author name and commit time of each of `shas` present here."""
+    out = git.run("log", "--no-walk=unsorted", "--format=%H%x1f%s%x1f%an%x1f%ct", *shas)
+    found = {}
+    for line in out.splitlines():
+        sha, subject, author, stamp = line.split("\x1f")
+        found[sha] = (subject, author, datetime.fromtimestamp(int(stamp), UTC))
+    return found
+
+
+def first_parent_messages(git: Git, tip: str, since: datetime, pattern: str) -> list[str]:
+    """Messages of `tip`'s first-parent commits since `since` with a line matching the basic
+    regular expression `pattern`."""
+    log = git.run(
+        "log",
+        "--first-parent",
+        f"--since={format_time(since)}",
+        "--format=%B%x00",
+        f"--grep={pattern}",
+        tip,
+    )
+    return log.split("\0")
+
+
+def messages_containing(git: Git, tip: str, since: datetime, text: str) -> list[str]:
+    """Messages of the commits in `tip`'s history since `since` that contain `text`."""
+    out = git.execute(
+        [
+            "log",
+            "-z",
+            "--format=%B",
+            "--fixed-strings",
+            f"--grep={text}",
+            f"--since={format_time(since)}",
+            tip,
+        ]
+    ).stdout.decode(errors="replace")
+    return out.split("\0")

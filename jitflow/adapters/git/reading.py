@@ -55,19 +55,61 @@ def changed_files(git: Git, base: str, head: str) -> list[ChangedFile]:
 def ledger_paths(git: Git, commit: str) -> list[str]:
     """The entries directly under requests/ and requests/active/ at `commit`: the pending and
     active files (and the archive folder's name), never the archive's contents."""
+    return names_in(git, commit, f"{REQUEST_DIR}/", f"{ACTIVE_DIR}/")
+
+
+def names_in(git: Git, commit: str, *folders: str) -> list[str]:
+    """The paths of the entries directly in `folders` (each ending in "/") at `commit`."""
     listing = git.execute(
-        [
-            "ls-tree",
-            "-z",
-            "--name-only",
-            "--full-tree",
-            commit,
-            "--",
-            f"{REQUEST_DIR}/",
-            f"{ACTIVE_DIR}/",
-        ]
+        ["ls-tree", "-z", "--name-only", "--full-tree", commit, "--", *folders]
     ).stdout
     return [p.decode(errors="replace") for p in listing.split(b"\0") if p]
+
+
+def files_below(git: Git, commit: str, folder: str) -> list[str]:
+    """The paths of every file below `folder` (ending in "/") at `commit`, however deep."""
+    listing = git.execute(
+        ["ls-tree", "-r", "-z", "--name-only", "--full-tree", commit, "--", folder]
+    ).stdout
+    return [p.decode(errors="replace") for p in listing.split(b"\0") if p]
+
+
+def entries_in(git: Git, commit: str, folder: str) -> list[tuple[str, str, str]] | None:
+    """(mode, object id, path) of the entries directly in `folder` at `commit`; None when
+    `commit` is not here."""
+    result = git.execute(["ls-tree", "-z", "--full-tree", commit, "--", folder], check=False)
+    if result.returncode != 0:
+        return None
+    entries = []
+    for record in result.stdout.split(b"\0"):
+        if not record:
+            continue
+        meta, _, name = record.partition(b"\t")
+        mode, _kind, oid = meta.decode().split(" ")
+        entries.append((mode, oid, name.decode(errors="replace")))
+    return entries
+
+
+def read_files(git: Git, commit: str, paths: Sequence[str]) -> list[bytes | None]:
+    """The content of each of `paths` at `commit` (None where there is no such file), read
+    in one process."""
+    return git.cat_blobs([f"{commit}:{p}" for p in paths])
+
+
+def blob_id(git: Git, commit: str, path: str) -> str | None:
+    """The object id of `path` at `commit`; None when either is not here."""
+    found = git.execute(["rev-parse", "--verify", "--quiet", f"{commit}:{path}"], check=False)
+    return found.stdout.decode().strip() if found.returncode == 0 else None
+
+
+def files_containing(git: Git, commit: str, text: str, folders: Sequence[str]) -> list[str]:
+    """The paths of the files below `folders` at `commit` whose content holds `text` (an
+    empty list when none does, or a folder is not there)."""
+    result = git.execute(
+        ["grep", "-l", "-z", "-F", "-e", text, commit, "--", *folders], check=False
+    )
+    names = [n.decode(errors="replace") for n in result.stdout.split(b"\0") if n]
+    return [n.partition(":")[2] for n in names]
 
 
 def archived_among(git: Git, commit: str, ids: Iterable[str]) -> frozenset[str]:

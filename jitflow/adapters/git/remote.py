@@ -4,6 +4,7 @@ where a branch is. Pushes are never forced."""
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 
 from jitflow.adapters.git.runner import Git
 from jitflow.errors import GitError
@@ -46,6 +47,35 @@ def ensure_merge_base(git: Git, base: str, head: str, remote: str = "origin") ->
 def deepen(git: Git, tip: str, depth: int, remote: str = "origin") -> None:
     """Fetch the `depth` newest commits below `tip` into a shallow checkout."""
     git.execute(["fetch", "--no-tags", "--quiet", f"--depth={depth}", remote, tip], check=False)
+
+
+def unshallow(git: Git, remote: str = "origin") -> None:
+    """Fetch the whole history a shallow checkout lacks."""
+    git.execute(["fetch", "--no-tags", "--quiet", "--unshallow", remote], check=False)
+
+
+def shallow_boundary(git: Git) -> set[str]:
+    """The commits a shallow checkout has without their parents (empty when not shallow)."""
+    where = Path(git.run("rev-parse", "--git-path", "shallow"))
+    path = where if where.is_absolute() else git.path / where
+    return set(path.read_text().split()) if path.exists() else set()
+
+
+def remote_url(git: Git, remote: str) -> str | None:
+    """The URL of `remote`, or None when this clone has no such remote."""
+    found = git.execute(["remote", "get-url", remote], check=False)
+    return found.text.strip() if found.returncode == 0 else None
+
+
+def push_branch(git: Git, remote: str, branch: str) -> None:
+    """Push the local `branch` to the same name on `remote` (never forced)."""
+    ref = f"refs/heads/{branch}"
+    git.run("push", "--quiet", remote, f"{ref}:{ref}")
+
+
+def delete_remote_branch(git: Git, remote: str, branch: str) -> None:
+    """Delete `branch` on `remote`, as far as that works (clean-up after a failure)."""
+    git.execute(["push", "--quiet", remote, "--delete", f"refs/heads/{branch}"], check=False)
 
 
 # How git and GitHub say "the branch moved under you" (the push is then re-planned).

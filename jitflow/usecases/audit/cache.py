@@ -32,6 +32,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from jitflow.adapters.git import Git
+from jitflow.adapters.git.clone import common_dir
+from jitflow.adapters.git.graph import is_ancestor
 from jitflow.adapters.git.log import iter_commits
 from jitflow.core.audit_codec import row_from_json, row_to_json, trail_from_json, trail_to_json
 from jitflow.core.audit_rows import AuditRow, build_row
@@ -54,8 +56,7 @@ class CacheRun:
 
 
 def cache_path(git: Git) -> Path:
-    common = Path(git.run("rev-parse", "--git-common-dir"))
-    return (common if common.is_absolute() else git.path / common) / "jitflow" / "audit-cache.jsonl"
+    return common_dir(git) / "jitflow" / "audit-cache.jsonl"
 
 
 def cached_rows(git: Git, head: str, runner: str, run: CacheRun) -> Iterator[AuditRow]:
@@ -108,7 +109,7 @@ class _Plan:
             run.reason = "the cache was written for another runner or format"
             return None
         since = str(trailer["head"])
-        if not _SHA.match(since) or not git.ok("merge-base", "--is-ancestor", since, head):
+        if not _SHA.match(since) or not is_ancestor(git, since, head):
             run.reason = "the cached head is not in today's history"
             return None
         folder = HistoryFolder(runner)

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from jitflow.adapters.git import Git
+from jitflow.adapters.git import Git, graph
 from jitflow.core.approvals import approvers_of
 from jitflow.core.audit_rows import AuditRow, approval_shortfalls, as_mapping
 from jitflow.core.history import RequestTrail, login_matches, parse_time
@@ -134,9 +134,7 @@ def _check_origin(
                 f"the grant names merge {recorded}, history shows {trail.merge.sha}",
             )
         )
-        if isinstance(recorded, str) and not git.ok(
-            "merge-base", "--is-ancestor", recorded, "HEAD"
-        ):
+        if isinstance(recorded, str) and not graph.is_ancestor(git, recorded, "HEAD"):
             found.append(
                 Violation(
                     "merge-commit-not-in-history",

@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 from jitflow.adapters.git import Git
+from jitflow.adapters.git.remote import remote_url
 from jitflow.core.audit_rows import AuditRow
 from jitflow.core.links import RepoLinks, links_from_remote
 from jitflow.reporters.audit_html import ReportContext, VerifyResult, render_html
@@ -15,8 +16,8 @@ from jitflow.reporters.audit_html import ReportContext, VerifyResult, render_htm
 
 def repository_links(git: Git, remote: str = "origin") -> RepoLinks | None:
     """The GitHub pages of the repository behind `remote`, when it is a GitHub remote."""
-    result = git.execute(["remote", "get-url", remote], check=False)
-    return links_from_remote(result.text.strip()) if result.returncode == 0 else None
+    url = remote_url(git, remote)
+    return links_from_remote(url) if url is not None else None
 
 
 def repository_name(git: Git, links: RepoLinks | None) -> str:

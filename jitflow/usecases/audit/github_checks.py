@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from jitflow.adapters.git import Git
+from jitflow.adapters.git.reading import blob_id
 from jitflow.core.approvals import latest_reviews
 from jitflow.core.audit_rows import AuditRow, approval_shortfalls
 from jitflow.core.model import Groups, Policy, PullRequestFacts, ReviewState
@@ -113,9 +114,7 @@ def _same_request(git: Git, commit: str, head: str, rid: str, merged_blob: str |
     """Whether the reviewed commit holds the request file exactly as merged."""
     if merged_blob is None:
         return commit == head
-    blob = git.execute(
-        ["rev-parse", "--verify", "--quiet", f"{commit}:requests/{rid}.yaml"], check=False
-    )
-    if blob.returncode != 0:
+    blob = blob_id(git, commit, f"requests/{rid}.yaml")
+    if blob is None:
         return commit == head  # not in this clone (squash merge): the head GitHub merged
-    return blob.stdout.decode().strip() == merged_blob
+    return blob == merged_blob

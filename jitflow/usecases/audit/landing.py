@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from jitflow.adapters.git import Git
+from jitflow.adapters.git import Git, graph, log
 from jitflow.core.history import RequestTrail
 
 _REQUEST_FILE = re.compile(r"requests/[a-z0-9][a-z0-9-]*\.yaml")
@@ -43,23 +43,18 @@ def recorded_landing(git: Git, trail: RequestTrail, grant: Mapping[str, Any]) ->
     default_parent = trail.merge_parents[0] if trail.merge_parents else ""
     if merge == trail.merge.sha and policy == default_parent:
         return None
-    if not all(
-        _is_commit(sha) and git.ok("cat-file", "-e", f"{sha}^{{commit}}") for sha in (merge, policy)
-    ):
+    if not all(_is_commit(sha) and graph.is_commit(git, sha) for sha in (merge, policy)):
         return None
-    if not git.ok("merge-base", "--is-ancestor", merge, "HEAD"):
+    if not graph.is_ancestor(git, merge, "HEAD"):
         return None
-    line = git.run(
-        "rev-list", "--first-parent", f"--max-count={_MAX_LINE + 1}", f"{policy}..{merge}"
-    )
-    commits = line.split()
+    commits = graph.first_parents_between(git, policy, merge, _MAX_LINE + 1)
     if not commits or len(commits) > _MAX_LINE or trail.merge.sha not in commits:
         return None
-    if git.run("rev-list", "--min-parents=2", f"{policy}..{merge}").strip():
+    if graph.has_merge_between(git, policy, merge):
         return None
-    if git.run("rev-parse", f"{commits[-1]}^") != policy:
+    if graph.first_parent_of(git, commits[-1]) != policy:
         return None
-    touched = git.run("log", "--format=", "--name-only", f"{policy}..{merge}").split()
+    touched = log.paths_changed_between(git, policy, merge)
     if not all(_REQUEST_FILE.fullmatch(path) for path in touched):
         return None
     return Landing(merge, policy, frozenset(commits))

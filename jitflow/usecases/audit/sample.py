@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TextIO
 
 from jitflow.adapters.git import Git
+from jitflow.adapters.git.log import summaries
 from jitflow.core.audit_rows import AuditRow, build_row
 from jitflow.core.history import RequestTrail
 from jitflow.core.sampling import SampleEvent, SampleKind, draw, population
@@ -74,13 +75,7 @@ def _commit_infos(git: Git, row: AuditRow) -> tuple[CommitInfo, ...]:
     ]
     if not steps:
         return ()
-    out = git.run(
-        "log", "--no-walk=unsorted", "--format=%H%x1f%s%x1f%an%x1f%ct", *[s for _, s in steps]
-    )
-    found = {}
-    for line in out.splitlines():
-        sha, subject, author, stamp = line.split("\x1f")
-        found[sha] = (subject, author, datetime.fromtimestamp(int(stamp), UTC))
+    found = summaries(git, [s for _, s in steps])
     return tuple(
         CommitInfo(label, sha, *found.get(sha, ("(not in this history)", "", None)))
         for label, sha in steps

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-from jitflow.adapters.git import Git
+from jitflow.adapters.git import Git, graph
 from jitflow.core.verify_report import Violation
 from jitflow.usecases.audit.signatures import TrustRoot, check_trust_is_vault
 from jitflow.usecases.port import LedgerSource
@@ -36,7 +36,7 @@ def check_ledger_vault(
                 )
             )
         return found
-    if not git.ok("merge-base", "--is-ancestor", anchor, head):
+    if not graph.is_ancestor(git, anchor, head):
         found.append(
             Violation(
                 "ledger-anchor-not-in-history",

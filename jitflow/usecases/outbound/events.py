@@ -8,11 +8,17 @@ trail (its first commit), since an event needs the request's row (requester, pol
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 from jitflow.adapters.git import Git
-from jitflow.adapters.git.log import iter_commits
-from jitflow.adapters.git.remote import deepen, ensure_merge_base, is_shallow
+from jitflow.adapters.git.graph import commits_after, is_ancestor
+from jitflow.adapters.git.log import iter_commits, last_change_of
+from jitflow.adapters.git.remote import (
+    deepen,
+    ensure_merge_base,
+    is_shallow,
+    shallow_boundary,
+    unshallow,
+)
 from jitflow.core.audit_rows import build_row
 from jitflow.core.history import (
     ACTIVE_PATH,
@@ -40,38 +46,25 @@ def reachable(git: Git, mark: str, tip: str, remote: str) -> bool:
     """Whether `mark` is in `tip`'s history (fetching it into a shallow checkout first)."""
     if is_shallow(git):
         ensure_merge_base(git, mark, tip, remote)
-    return git.ok("merge-base", "--is-ancestor", mark, tip)
+    return is_ancestor(git, mark, tip)
 
 
 def last_change(git: Git, tip: str, path: str, remote: str) -> str:
     """The newest first-parent commit that changed `path` (deepening a shallow checkout: its
     oldest commits seem to add every file they hold)."""
     for depth in (*_DEPTHS, 0):
-        found = git.run("log", "-1", "--first-parent", "--format=%H", tip, "--", path)
+        found = last_change_of(git, tip, path)
         if found not in shallow_boundary(git) or not is_shallow(git):
             return found
         _deepen(git, tip, depth, remote)
     return ""
 
 
-def shallow_boundary(git: Git) -> set[str]:
-    """The commits a shallow checkout has without their parents (empty when not shallow)."""
-    where = Path(git.run("rev-parse", "--git-path", "shallow"))
-    path = where if where.is_absolute() else git.path / where
-    return set(path.read_text().split()) if path.exists() else set()
-
-
 def _deepen(git: Git, tip: str, depth: int, remote: str) -> None:
     if depth:
         deepen(git, tip, depth, remote)
     else:
-        git.execute(["fetch", "--no-tags", "--quiet", "--unshallow", remote], check=False)
-
-
-def commits_after(git: Git, mark: str, tip: str) -> list[str]:
-    """Commits reachable from `tip` and not from `mark`, oldest first."""
-    out = git.run("rev-list", "--reverse", "--topo-order", tip, f"^{mark}", "--")
-    return out.split()
+        unshallow(git, remote)
 
 
 def _touched(commit: Commit) -> set[str]:

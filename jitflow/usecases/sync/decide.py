@@ -15,7 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from jitflow.adapters.git import Git
+from jitflow.adapters.git import Git, graph
+from jitflow.adapters.git.log import committed_at
 from jitflow.adapters.git.reading import changed_files
 from jitflow.adapters.git.remote import fetch_missing
 from jitflow.core.evaluation import RequestDecision
@@ -180,7 +181,7 @@ def decide(
 
 def _default_tip(git: Git, branch: str) -> str:
     remote = f"refs/remotes/origin/{branch}"
-    return git.rev_parse(remote if git.ok("rev-parse", "--verify", "--quiet", remote) else "HEAD")
+    return git.rev_parse(remote if graph.ref_exists(git, remote) else "HEAD")
 
 
 def _landing(
@@ -194,8 +195,10 @@ def _landing(
             "first-parent history: main does not contain what was merged"
         )
     depth = len(pr.commits) + 1
-    out = git.run("rev-list", "--first-parent", "--parents", "-n", str(depth), merge)
-    chain = [ChainStep(line.split()[0], tuple(line.split()[1:])) for line in out.splitlines()]
+    chain = [
+        ChainStep(sha, parents)
+        for sha, parents in graph.first_parents_with_parents(git, merge, depth)
+    ]
     api_files = _file_view(pr.files)
 
     def same_change(base: str) -> bool:
@@ -217,17 +220,15 @@ def _landing(
 
 def _on_first_parent_chain(git: Git, commit: str, tip: str) -> bool:
     """Whether `commit` is on `tip`'s first-parent chain (walks only the commits since it)."""
-    if not git.ok("cat-file", "-e", f"{commit}^{{commit}}"):
+    if not graph.is_commit(git, commit):
         return False
-    parents = git.run("rev-list", "--parents", "-n", "1", commit).split()[1:]
-    walked = git.run("rev-list", "--first-parent", tip, "--not", *parents).split()
-    return commit in walked
+    return commit in graph.first_parents_down_to(git, tip, graph.parents_of(git, commit))
 
 
 def _merged_at(git: Git, pr: PullRequestFacts) -> datetime:
     if pr.merged_at is not None:
         return pr.merged_at
-    return datetime.fromisoformat(git.run("log", "-1", "--format=%cI", pr.merge_commit_sha or ""))
+    return committed_at(git, pr.merge_commit_sha or "")
 
 
 def _file_view(files: list[ChangedFile] | tuple[ChangedFile, ...]) -> set[tuple[str, str]]:

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from jitflow.adapters.git import Git
+from jitflow.adapters.git.log import messages_containing
+from jitflow.adapters.git.reading import files_containing
 from jitflow.adapters.git.writing import LedgerCommit
 from jitflow.core.approvals import approvers_of
 from jitflow.core.history import parse_time, parse_trailers
@@ -98,11 +100,7 @@ def unreviewed_grants(git: Git, state: MainState, now: datetime) -> list[BreakGl
 def _archived_with_marker(git: Git, commit: str, since: datetime, now: datetime) -> list[str]:
     """Archive records in the month folders a grant issued since `since` can have ended in."""
     folders = sorted({f"{ARCHIVE_DIR}/{day:%Y/%m}/" for day in _days(since, now)})
-    result = git.execute(
-        ["grep", "-l", "-z", "-F", "-e", _MARKER, commit, "--", *folders], check=False
-    )
-    names = [n.decode(errors="replace") for n in result.stdout.split(b"\0") if n]
-    return [n.partition(":")[2] for n in names if n.endswith(".yaml")]
+    return [p for p in files_containing(git, commit, _MARKER, folders) if p.endswith(".yaml")]
 
 
 def _days(start: datetime, end: datetime) -> Iterable[datetime]:
@@ -136,19 +134,9 @@ def _break_glass_grant(request_id: str, text: bytes, since: datetime) -> BreakGl
 
 def _reviewed_ids(git: Git, commit: str, since: datetime) -> set[str]:
     """Requests whose post-review is already recorded on main."""
-    out = git.execute(
-        [
-            "log",
-            "-z",
-            "--format=%B",
-            "--fixed-strings",
-            f"--grep=Jitflow-Event: {Event.POST_REVIEW.value}",
-            f"--since={format_time(since - timedelta(days=1))}",
-            commit,
-        ]
-    ).stdout.decode(errors="replace")
+    text = f"Jitflow-Event: {Event.POST_REVIEW.value}"
     reviewed: set[str] = set()
-    for message in out.split("\0"):
+    for message in messages_containing(git, commit, since - timedelta(days=1), text):
         trailers = parse_trailers(message)
         if trailers.get("jitflow-event") == Event.POST_REVIEW.value:
             reviewed |= {p.strip() for p in trailers.get("jitflow-request", "").split(",")}

@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from jitflow.adapters.git import Git
+from jitflow.adapters.git.graph import first_parents_since, has_parent_here
+from jitflow.adapters.git.log import first_parent_messages
 from jitflow.adapters.git.remote import deepen, is_shallow
 from jitflow.adapters.git.writing import LedgerCommit
 from jitflow.core.durations import format_duration
@@ -72,24 +74,15 @@ def warn_expiring(
 def _warned(git: Git, tip: str, since: datetime) -> set[str]:
     """Ids with a warn commit on main's first parents since `since` (deepening a shallow
     checkout until the history reaches back that far)."""
-    stamp = format_time(since)
     for depth in (0, *_DEPTHS):
         if depth:
             deepen(git, tip, depth)
-        shas = git.run("rev-list", "--first-parent", f"--since={stamp}", tip).split()
+        shas = first_parents_since(git, tip, since)
         oldest = shas[-1] if shas else tip
-        if not is_shallow(git) or git.ok("cat-file", "-e", f"{oldest}^"):
+        if not is_shallow(git) or has_parent_here(git, oldest):
             break
-    log = git.run(
-        "log",
-        "--first-parent",
-        f"--since={stamp}",
-        "--format=%B%x00",
-        "--grep=^Jitflow-Event: warn$",
-        tip,
-    )
     found = set()
-    for message in log.split("\0"):
+    for message in first_parent_messages(git, tip, since, "^Jitflow-Event: warn$"):
         trailers = parse_trailers(message)
         if trailers.get("jitflow-event") == Event.WARN.value:
             found.add(trailers.get("jitflow-request", ""))
