@@ -13,7 +13,7 @@ from pathlib import Path
 
 from jitflow.adapters.git import Git
 from jitflow.adapters.git.log import author_name
-from jitflow.adapters.git.reading import changed_files
+from jitflow.adapters.git.reading import changed_files, read_files
 from jitflow.core.approvals import ApprovalFacts
 from jitflow.core.changes import ChangeKind, classify
 from jitflow.core.check_report import CheckReport
@@ -79,5 +79,5 @@ def evaluate_change(
 
 
 def read_requests(git: Git, commit: str, paths: tuple[str, ...]) -> list[Loaded]:
-    blobs = git.cat_blobs([f"{commit}:{p}" for p in paths])
+    blobs = read_files(git, commit, paths)
     return [parse_request(blob or b"", path) for path, blob in zip(paths, blobs, strict=True)]

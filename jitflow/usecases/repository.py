@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from jitflow.adapters.git import Git
-from jitflow.adapters.git.reading import archived_among, ledger_paths, names_in
+from jitflow.adapters.git.reading import archived_among, ledger_paths, names_in, read_files
 from jitflow.core.changes import is_request_path
 from jitflow.core.ledger import parse_active_record
 from jitflow.core.loading import (
@@ -55,7 +55,7 @@ def snapshot(git: Git, commit: str, asked_ids: Iterable[str] = ()) -> Snapshot:
     active_paths = [p for p in paths if p.startswith(f"{ACTIVE_DIR}/") and p.count("/") == 2]
     waiting_paths = [p for p in paths if is_request_path(p)]
     wanted = [*active_paths, *waiting_paths, ONCALL_PATH, GROUPS_PATH]
-    blobs = git.cat_blobs([f"{commit}:{p}" for p in wanted])
+    blobs = read_files(git, commit, wanted)
     active = tuple(
         grant
         for path, blob in zip(active_paths, blobs, strict=False)
@@ -87,7 +87,7 @@ def read_policies(git: Git, commit: str, names: Sequence[str]) -> dict[str, Load
     """Parse the named policies at `commit`; names with no file are left out."""
     unique = sorted(set(names))
     paths = [f"{POLICY_DIR}/{name}.yaml" for name in unique]
-    blobs = git.cat_blobs([f"{commit}:{p}" for p in paths])
+    blobs = read_files(git, commit, paths)
     return {
         name: parse_policy(blob, path)
         for name, path, blob in zip(unique, paths, blobs, strict=True)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from jitflow.adapters.git.runner import Git
-from jitflow.core.history import Commit, FileChange
+from jitflow.core.history import Commit, FileChange, parse_time
 from jitflow.core.loading import format_time
 from jitflow.errors import GitError
 
@@ -152,3 +153,55 @@ def messages_containing(git: Git, tip: str, since: datetime, text: str) -> list[
         ]
     ).stdout.decode(errors="replace")
     return out.split("\0")
+
+
+# -- main's first-parent line with the files each commit changed -----------------------------
+
+
+@dataclass(frozen=True)
+class FirstParentCommit:
+    sha: str
+    committer_email: str
+    committed_at: datetime | None
+    trailer: str  # the values of the trailer asked for, comma-separated ("" when none)
+    changes: tuple[tuple[str, str], ...]  # (status letter, path)
+
+
+def first_parent_commits(
+    git: Git, tip: str, limit: int | None, trailer: str
+) -> Iterator[FirstParentCommit]:
+    """Main's first-parent commits from `tip`, newest first, with the files each changed and
+    the values of the `trailer` key in its message."""
+    args = ["log", "--first-parent", "--no-renames", "--name-status", "-z"]
+    args.append(f"--format={_first_parent_format(trailer)}")
+    if limit is not None:
+        args.append(f"--max-count={limit}")
+    out = git.execute([*args, tip, "--"]).stdout.decode("utf-8", errors="replace")
+    for chunk in out.split("\x01"):
+        if chunk:
+            yield _parse_first_parent(chunk)
+
+
+def first_parents_oldest_first(git: Git, tip: str, trailer: str) -> Iterator[FirstParentCommit]:
+    """The same as `first_parent_commits`, oldest first, streamed (the whole line)."""
+    args = ["log", "--reverse", "--first-parent", "--no-renames", "--name-status", "-z"]
+    buffer = ""
+    for line in git.stream(*args, f"--format={_first_parent_format(trailer)}", tip, "--"):
+        buffer += line.decode("utf-8", errors="replace")
+        *complete, buffer = buffer.split("\x01")
+        for chunk in complete:
+            if chunk:
+                yield _parse_first_parent(chunk)
+    if buffer:
+        yield _parse_first_parent(buffer)
+
+
+def _first_parent_format(trailer: str) -> str:
+    return f"%x01%H%x02%ce%x02%cI%x02%(trailers:key={trailer},valueonly,separator=%x2C)%x02"
+
+
+def _parse_first_parent(chunk: str) -> FirstParentCommit:
+    sha, email, when, trailer, rest = chunk.split("\x02", 4)
+    items = [i for i in (i.strip("\n") for i in rest.split("\0")) if i]
+    changes = tuple(zip(items[0::2], items[1::2], strict=False))
+    return FirstParentCommit(sha, email, parse_time(when), trailer, changes)

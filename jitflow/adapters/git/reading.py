@@ -96,6 +96,12 @@ def read_files(git: Git, commit: str, paths: Sequence[str]) -> list[bytes | None
     return git.cat_blobs([f"{commit}:{p}" for p in paths])
 
 
+def read_files_at(git: Git, wanted: Sequence[tuple[str, str]]) -> list[bytes | None]:
+    """The content of each (commit, path) in `wanted` (None where there is no such file), read
+    in one process."""
+    return git.cat_blobs([f"{commit}:{path}" for commit, path in wanted])
+
+
 def blob_id(git: Git, commit: str, path: str) -> str | None:
     """The object id of `path` at `commit`; None when either is not here."""
     found = git.execute(["rev-parse", "--verify", "--quiet", f"{commit}:{path}"], check=False)

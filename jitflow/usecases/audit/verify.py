@@ -40,6 +40,7 @@ from pathlib import Path
 
 from jitflow.adapters.git import Git
 from jitflow.adapters.git.log import iter_commits
+from jitflow.adapters.git.reading import read_files_at
 from jitflow.core.audit_rows import Outcome, as_mapping, build_row
 from jitflow.core.history import ACTIVE_PATH, ARCHIVE_PATH, HistoryFolder, RequestTrail
 from jitflow.core.loading import (
@@ -110,11 +111,11 @@ class _PolicyReader:
         return self._groups[key]
 
     def read(self, wanted: Sequence[tuple[str, str]]) -> list[tuple[Policy | None, Groups]]:
-        specs: list[str] = []
+        files: list[tuple[str, str]] = []
         for commit, name in wanted:
-            specs += [f"{commit}:policies/{name}.yaml", f"{commit}:policies/groups.yaml"]
-            specs.append(f"{commit}:{ONCALL_PATH}")
-        blobs = self.git.cat_blobs(specs)
+            files += [(commit, f"policies/{name}.yaml"), (commit, "policies/groups.yaml")]
+            files.append((commit, ONCALL_PATH))
+        blobs = read_files_at(self.git, files)
         results: list[tuple[Policy | None, Groups]] = []
         for index, (_, name) in enumerate(wanted):
             policy = self._policy(blobs[3 * index], name)

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from jitflow.adapters.git import Git, graph
 from jitflow.adapters.git.log import committed_at
-from jitflow.adapters.git.reading import changed_files
+from jitflow.adapters.git.reading import changed_files, read_files
 from jitflow.adapters.git.remote import fetch_missing
 from jitflow.core.evaluation import RequestDecision
 from jitflow.core.loading import (
@@ -251,7 +251,7 @@ def _current_groups_findings(
     path: str,
 ) -> tuple[Finding, ...]:
     """At issue time main's current groups must allow the grant as well as the merge's."""
-    [blob, rotations] = git.cat_blobs([f"{tip}:{GROUPS_PATH}", f"{tip}:{ONCALL_PATH}"])
+    [blob, rotations] = read_files(git, tip, [GROUPS_PATH, ONCALL_PATH])
     current = with_rotations(parse_groups(blob), parse_oncall(rotations))
     merged_at = _merged_at(git, pr)
     now_judged = judge_pull(git, github, pr, pr.files, base, merge, merged_at, groups=current)

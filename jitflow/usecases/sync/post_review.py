@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 
 from jitflow.adapters.git import Git
 from jitflow.adapters.git.log import messages_containing
-from jitflow.adapters.git.reading import files_containing
+from jitflow.adapters.git.reading import files_containing, read_files
 from jitflow.adapters.git.writing import LedgerCommit
 from jitflow.core.approvals import approvers_of
 from jitflow.core.history import parse_time, parse_trailers
@@ -83,7 +83,7 @@ def unreviewed_grants(git: Git, state: MainState, now: datetime) -> list[BreakGl
     since = now - LOOKBACK
     texts = dict(state.active_bytes)
     archived = _archived_with_marker(git, state.commit, since, now)
-    blobs = git.cat_blobs([f"{state.commit}:{p}" for p in archived])
+    blobs = read_files(git, state.commit, archived)
     for path, blob in zip(archived, blobs, strict=True):
         texts[request_id_for(path)] = blob or b""
     grants = [
@@ -169,7 +169,7 @@ def _eligible(
     """Logins that may review the grant: its policy's approvers, minus the people involved."""
     loaded = read_policies(git, grant.policy_commit, [grant.policy]).get(grant.policy)
     policy = loaded.value if loaded is not None else None
-    [groups_blob] = git.cat_blobs([f"{grant.policy_commit}:{GROUPS_PATH}"])
+    [groups_blob] = read_files(git, grant.policy_commit, [GROUPS_PATH])
     groups = parse_groups(groups_blob).value
     if not isinstance(policy, Policy) or not isinstance(groups, Groups):
         return set()  # no readable rules: nobody is eligible (audit verify reports it)

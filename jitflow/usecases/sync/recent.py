@@ -21,10 +21,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from jitflow.adapters.git import Git
+from jitflow.adapters.git.log import (
+    FirstParentCommit,
+    first_parent_commits,
+    first_parents_oldest_first,
+)
 from jitflow.adapters.git.reading import archived_among
 from jitflow.adapters.git.remote import deepen, is_shallow
 from jitflow.core.changes import is_active_path, is_request_path
-from jitflow.core.history import parse_time
 from jitflow.core.ledger import RevokedDeletion
 from jitflow.core.loading import ARCHIVE_DIR, request_id_for
 
@@ -58,15 +62,6 @@ def parse_checkpoint(value: str) -> dict[str, str] | None:
 
 
 @dataclass(frozen=True)
-class FirstParentCommit:
-    sha: str
-    committer_email: str
-    committed_at: datetime | None
-    checkpoint: dict[str, str] | None
-    changes: tuple[tuple[str, str], ...]  # (status letter, path)
-
-
-@dataclass(frozen=True)
 class RecentHistory:
     added_by: dict[str, tuple[str, datetime | None]]  # pending id -> adding commit, its time
     deletion_candidates: dict[str, str]  # id -> newest commit deleting requests/active/<id>
@@ -77,11 +72,11 @@ def read_recent(git: Git, tip: str, pending_ids: Iterable[str], runner_email: st
     """Walk main's first parents from `tip` only as far as the answers need."""
     wanted = set(pending_ids)
     for page in _PAGES:
-        commits = list(first_parent_commits(git, tip, page))
+        commits = list(_first_parents(git, tip, page))
         shallow = len(commits) < page and is_shallow(git)
         if shallow:  # a checkout without history (the workflows): fetch this page's commits
             deepen(git, tip, page)
-            commits = list(first_parent_commits(git, tip, page))
+            commits = list(_first_parents(git, tip, page))
             shallow = is_shallow(git)
         complete = len(commits) < page and not shallow  # all of main's first parents are here
         # Unless the history ends here, the last commit is left for the next page: a commit is
@@ -124,7 +119,7 @@ def _scan(commits: list[FirstParentCommit], wanted: set[str], runner_email: str)
             elif status == "A" and path.startswith(f"{ARCHIVE_DIR}/") and path.endswith(".yaml"):
                 scan.archived.add(request_id_for(path))
         if scan.checkpoint is None and _is_runner(commit, runner_email):
-            scan.checkpoint = commit.checkpoint
+            scan.checkpoint = parse_checkpoint(commit.trailer)
         if scan.done(wanted):
             break
     return scan
@@ -134,7 +129,7 @@ def _whole_history(git: Git, tip: str, wanted: set[str]) -> RecentHistory:
     """No checkpoint in a quarter million commits: read everything once (old ledgers)."""
     added: dict[str, tuple[str, datetime | None]] = {}
     deleted: dict[str, str] = {}
-    commits = list(first_parent_commits(git, tip, None))
+    commits = list(_first_parents(git, tip, None))
     for commit in commits:
         for status, path in commit.changes:
             if status == "A" and is_request_path(path) and request_id_for(path) in wanted:
@@ -145,30 +140,15 @@ def _whole_history(git: Git, tip: str, wanted: set[str]) -> RecentHistory:
 
 
 def _is_runner(commit: FirstParentCommit, runner_email: str) -> bool:
-    return commit.checkpoint is not None and commit.committer_email.lower() == runner_email.lower()
+    return (
+        parse_checkpoint(commit.trailer) is not None
+        and commit.committer_email.lower() == runner_email.lower()
+    )
 
 
-def first_parent_commits(git: Git, tip: str, limit: int | None) -> Iterator[FirstParentCommit]:
+def _first_parents(git: Git, tip: str, limit: int | None) -> Iterator[FirstParentCommit]:
     """Main's first-parent commits from `tip`, newest first, with the files each changed."""
-    args = ["log", "--first-parent", "--no-renames", "--name-status", "-z", f"--format={_FORMAT}"]
-    if limit is not None:
-        args.append(f"--max-count={limit}")
-    out = git.execute([*args, tip, "--"]).stdout.decode("utf-8", errors="replace")
-    for chunk in out.split("\x01"):
-        if chunk:
-            yield _parse_commit(chunk)
-
-
-_FORMAT = (
-    f"%x01%H%x02%ce%x02%cI%x02%(trailers:key={CHECKPOINT_TRAILER},valueonly,separator=%x2C)%x02"
-)
-
-
-def _parse_commit(chunk: str) -> FirstParentCommit:
-    sha, email, when, trailer, rest = chunk.split("\x02", 4)
-    items = [i for i in (i.strip("\n") for i in rest.split("\0")) if i]
-    changes = tuple(zip(items[0::2], items[1::2], strict=False))
-    return FirstParentCommit(sha, email, parse_time(when), parse_checkpoint(trailer), changes)
+    return first_parent_commits(git, tip, limit, CHECKPOINT_TRAILER)
 
 
 def unsettled(
@@ -188,7 +168,6 @@ __all__ = [
     "RecentHistory",
     "checkpoint_lies",
     "checkpoint_trailer",
-    "first_parent_commits",
     "parse_checkpoint",
     "read_recent",
     "unsettled",
@@ -207,9 +186,9 @@ def checkpoint_lies(git: Git, head: str, runner_email: str) -> Iterator[Checkpoi
     name each active file deleted on main before it that is still neither archived nor active
     again at its parent (naming more is harmless: sync looks those up)."""
     unsettled: dict[str, str] = {}
-    for commit in _first_parents_oldest_first(git, head):
+    for commit in first_parents_oldest_first(git, head, CHECKPOINT_TRAILER):
         if _is_runner(commit, runner_email):
-            listed = commit.checkpoint or {}
+            listed = parse_checkpoint(commit.trailer) or {}
             for request_id, sha in sorted(unsettled.items()):
                 if request_id not in listed:
                     yield CheckpointLie(commit.sha, request_id, sha)
@@ -220,16 +199,3 @@ def checkpoint_lies(git: Git, head: str, runner_email: str) -> Iterator[Checkpoi
             archived = path.startswith(f"{ARCHIVE_DIR}/") and path.endswith(".yaml")
             if status == "A" and (archived or is_active_path(path)):
                 unsettled.pop(request_id_for(path), None)
-
-
-def _first_parents_oldest_first(git: Git, head: str) -> Iterator[FirstParentCommit]:
-    args = ["log", "--reverse", "--first-parent", "--no-renames", "--name-status", "-z"]
-    buffer = ""
-    for line in git.stream(*args, f"--format={_FORMAT}", head, "--"):
-        buffer += line.decode("utf-8", errors="replace")
-        *complete, buffer = buffer.split("\x01")
-        for chunk in complete:
-            if chunk:
-                yield _parse_commit(chunk)
-    if buffer:
-        yield _parse_commit(buffer)

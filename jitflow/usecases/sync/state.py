@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from jitflow.adapters.git import Git
-from jitflow.adapters.git.reading import archived_among, ledger_paths
+from jitflow.adapters.git.reading import archived_among, ledger_paths, read_files
 from jitflow.core.changes import is_active_path, is_request_path
 from jitflow.core.ledger import (
     RUNNER_EMAIL,
@@ -40,7 +40,7 @@ def read_state(git: Git, commit: str, runner_email: str = RUNNER_EMAIL) -> MainS
     paths = ledger_paths(git, commit)
     pending_paths = [p for p in paths if is_request_path(p)]
     active_paths = [p for p in paths if is_active_path(p)]
-    blobs = git.cat_blobs([f"{commit}:{p}" for p in pending_paths + active_paths])
+    blobs = read_files(git, commit, pending_paths + active_paths)
     request_bytes = {
         request_id_for(p): b or b"" for p, b in zip(pending_paths, blobs, strict=False)
     }
