@@ -14,7 +14,7 @@ import jitflow
 _ROOT = Path(jitflow.__file__).parent
 _TYPED = [
     "usecases/port.py",
-    "usecases/live.py",
+    "usecases/pull_decision.py",
     "usecases/gate.py",
     "usecases/check.py",
     "usecases/creds.py",

@@ -42,7 +42,11 @@ def revoke(
     repo: Path,
 ) -> None:
     """Create a branch deleting requests/active/ID.yaml: merging it revokes the grant."""
-    from jitflow.usecases.revoke import RevokeOptions, create_revocation, open_revocation_pr
+    from jitflow.usecases.revocation_branch import (
+        RevokeOptions,
+        create_revocation,
+        open_revocation_pr,
+    )
 
     made = create_revocation(RevokeOptions(repo, request_id, reason, login, base))
     click.echo(f"created branch {made.branch} ({made.commit[:12]})")

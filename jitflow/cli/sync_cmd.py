@@ -17,7 +17,7 @@ from jitflow.errors import ExitCode
 if TYPE_CHECKING:
     from jitflow.usecases.outbound.deliver import OutboundStore, OutboundSummary
     from jitflow.usecases.sync import SyncOptions
-    from jitflow.usecases.sync.context import SyncReport
+    from jitflow.usecases.sync.run_memory import SyncReport
 
 _REPO = repo_option()
 

@@ -112,3 +112,14 @@ class TokenInfo:
     def receipt_of(self) -> str | None:
         """For a certificate receipt: the accessor of the anchor it belongs to."""
         return self.meta.get("jitflow_receipt_of") or None
+
+
+def kind_guess(vault: Mapping[str, str]) -> GrantKind:
+    """The grant kind of a record too damaged to say, from the identifiers it kept."""
+    if vault.get("entity_id"):
+        return GrantKind.IDENTITY_GROUP
+    if vault.get("path"):
+        return GrantKind.SECRET
+    if vault.get("lease_id"):
+        return GrantKind.DATABASE
+    return GrantKind.VAULT_TOKEN

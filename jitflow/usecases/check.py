@@ -21,7 +21,7 @@ from jitflow.core.evaluation import Context, evaluate
 from jitflow.core.loading import Loaded, parse_request
 from jitflow.core.model import ChangedFile
 from jitflow.usecases.repository import all_policy_names, read_policies, snapshot
-from jitflow.usecases.revocation import evaluate_revocation
+from jitflow.usecases.revocation_check import evaluate_revocation
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,8 @@ from jitflow.core.evaluation import Decision
 from jitflow.core.model import ChangeStatus, PullRequestFacts
 from jitflow.errors import ExitCode, UsageError
 from jitflow.reporters.pr_comment import render_pr_comment, status_descriptions
-from jitflow.usecases.live import judge_pull, mismatch_finding
 from jitflow.usecases.port import GatePort, PullFacts
+from jitflow.usecases.pull_decision import judge_pull, mismatch_finding
 
 POLICY_CONTEXT = "jitflow/policy"
 APPROVAL_CONTEXT = "jitflow/approval"

@@ -22,7 +22,7 @@ from jitflow.reporters.audit_html import ReportContext, render_html
 from jitflow.reporters.audit_text import write_csv, write_json, write_markdown
 from jitflow.reporters.ocsf import OcsfContext, to_ocsf
 from jitflow.reporters.outbound import event_json, slack_line
-from jitflow.usecases.sync.steps import end_commit, ended_note
+from jitflow.usecases.sync.recording import end_commit, ended_note
 from tests.audit.test_audit_ocsf import schema_errors
 from tests.audit.test_ocsf_event_facts import REPLACED, _row
 

@@ -1,4 +1,4 @@
-"""The one decision (`usecases.live.judge_pull`) table by table, one table per rule, in the
+"""The one decision (`usecases.pull_decision.judge_pull`) table by table, one table per rule, in the
 style of policy-bot's predicate tests: each row fills the plain-struct port fake
 (tests/port_fake.py) with what GitHub would answer, over a real git repository holding the
 policies and the request commits; no server.
@@ -26,7 +26,7 @@ from jitflow.core.model import (
     Review,
     ReviewState,
 )
-from jitflow.usecases.live import Judged, judge_pull
+from jitflow.usecases.pull_decision import Judged, judge_pull
 from tests.port_fake import FakePullFacts, as_port
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"

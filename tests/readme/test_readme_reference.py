@@ -16,7 +16,7 @@ import pytest
 from jitflow.cli import cli
 from jitflow.core.ledger import EndedBlock, GrantBlock
 from jitflow.errors import ExitCode
-from jitflow.usecases import policy_test
+from jitflow.usecases import policy_cases
 from tests.readme import readme
 
 _FLAG = re.compile(r"(?<![\w-])--[a-z][a-z-]*")
@@ -174,9 +174,9 @@ def test_every_ledger_field_is_documented() -> None:
 
 def test_every_policy_test_key_is_documented() -> None:
     documented = _table_fields(readme.section("### Policy tests: `policies/tests/<name>.yaml`"))
-    expected = {k for k in policy_test._CASE_KEYS if k not in ("context", "expect")}
-    expected |= {f"context.{k}" for k in policy_test._CONTEXT_KEYS}
-    expected |= {f"expect.{k}" for k in policy_test._EXPECT_KEYS}
+    expected = {k for k in policy_cases._CASE_KEYS if k not in ("context", "expect")}
+    expected |= {f"context.{k}" for k in policy_cases._CONTEXT_KEYS}
+    expected |= {f"expect.{k}" for k in policy_cases._EXPECT_KEYS}
     assert sorted(expected - documented) == []
     assert sorted(documented - expected) == []
 

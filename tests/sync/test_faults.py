@@ -15,8 +15,8 @@ from jitflow.core.yamlio import load_yaml
 from jitflow.sandbox.servers.openbao import free_port
 from jitflow.usecases.sync import SyncOptions, run_sync
 from jitflow.usecases.sync.decide import decide
+from jitflow.usecases.sync.recording import order_for
 from jitflow.usecases.sync.state import read_state
-from jitflow.usecases.sync.steps import order_for
 from tests.standin_helpers import clone
 from tests.sync.conftest import World
 

@@ -6,8 +6,8 @@ from jitflow.adapters.git import Git
 from jitflow.adapters.github import GitHubGateway
 from jitflow.adapters.vault import GrantOrder, IssuedGrant, VaultGateway
 from jitflow.usecases.sync.decide import decide
+from jitflow.usecases.sync.recording import order_for
 from jitflow.usecases.sync.state import read_state
-from jitflow.usecases.sync.steps import order_for
 from tests.sync.conftest import World
 from tests.sync.observe import active_grant, events, vault_tokens
 

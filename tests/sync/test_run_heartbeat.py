@@ -13,7 +13,7 @@ from jitflow.adapters.git import Git
 from jitflow.adapters.github import GitHubGateway
 from jitflow.adapters.vault import VaultGateway
 from jitflow.usecases.sync import SyncOptions, run_sync
-from jitflow.usecases.sync.context import SyncReport
+from jitflow.usecases.sync.run_memory import SyncReport
 from tests.standin_helpers import clone
 from tests.sync.conftest import World
 from tests.sync.observe import active_grant, events, vault_tokens

@@ -21,7 +21,7 @@ from jitflow.sandbox.demo.progress import Narrator, StepFailed
 from jitflow.sandbox.demo.world import BOT, OWNER, REPO, DemoWorld
 
 if TYPE_CHECKING:
-    from jitflow.usecases.sync.context import SyncReport
+    from jitflow.usecases.sync.run_memory import SyncReport
 
 OUTSIDER = "mallory"
 

@@ -36,8 +36,8 @@ from jitflow.core.merge import (
     reviews_before,
 )
 from jitflow.core.model import ChangedFile, Finding, PullRequestFacts
-from jitflow.usecases.live import judge_pull, request_digest
 from jitflow.usecases.port import PullFacts
+from jitflow.usecases.pull_decision import judge_pull, request_digest
 
 
 @dataclass(frozen=True)

@@ -29,14 +29,14 @@ from datetime import datetime
 
 from jitflow.adapters.git.writing import LedgerCommit
 from jitflow.core.extension import extension_findings, new_end
-from jitflow.core.grants import GrantHandle, IssuedGrant
+from jitflow.core.grants import GrantHandle, IssuedGrant, kind_guess
 from jitflow.core.ledger import ActiveRecord, Event
 from jitflow.core.model import ActiveGrant, GrantKind
 from jitflow.errors import JitflowError
 from jitflow.usecases.port import VaultPort
-from jitflow.usecases.sync import steps
-from jitflow.usecases.sync.context import Comment, RunMemory, kind_guess
+from jitflow.usecases.sync import recording
 from jitflow.usecases.sync.decide import Verdict
+from jitflow.usecases.sync.run_memory import Comment, RunMemory
 from jitflow.usecases.sync.state import MainState
 
 
@@ -85,7 +85,9 @@ def judge_extension(
     return replace(verdict, issue_for=end - now)
 
 
-def with_extension(state: MainState, verdict: Verdict, facts: steps.IssueFacts) -> steps.IssueFacts:
+def with_extension(
+    state: MainState, verdict: Verdict, facts: recording.IssueFacts
+) -> recording.IssueFacts:
     """The issue record of an extension names the grant it replaces and that grant's start."""
     grant_id = extended_id(verdict)
     if grant_id is None:
@@ -123,11 +125,11 @@ def supersede(
         memory.revoked.add(grant_id)
     memory.superseded[grant_id] = verdict.request_id
     content = state.active_bytes[grant_id]
-    commit = steps.end_commit(
+    commit = recording.end_commit(
         record, content, Event.EXTEND, now, runner, extended_by=verdict.request_id
     )
     if record.pr is not None:
-        note = steps.ended_note(record, Event.EXTEND, runner, verdict.request_id)
+        note = recording.ended_note(record, Event.EXTEND, runner, verdict.request_id)
         comments.append((record.pr, f"ended:{grant_id}", note))
     return [commit], None
 

@@ -15,27 +15,21 @@ from datetime import datetime
 from jitflow.adapters.git import Git
 from jitflow.adapters.git.writing import LedgerCommit
 from jitflow.adapters.vault.types import SecretOutlivesGrantError
-from jitflow.core.grants import GrantHandle, IssuedGrant, RevokeOutcome, TokenInfo
+from jitflow.core.grants import GrantHandle, IssuedGrant, RevokeOutcome, TokenInfo, kind_guess
 from jitflow.core.ledger import Event, Transition
 from jitflow.core.model import Finding, GrantKind
 from jitflow.errors import ConfigError, DeliveryError, JitflowError
 from jitflow.usecases.port import SyncPort, VaultPort
-from jitflow.usecases.sync import steps
-from jitflow.usecases.sync.context import (
-    Comment,
-    RunMemory,
-    SyncReport,
-    deny,
-    kind_guess,
-    verdict_for,
-)
+from jitflow.usecases.sync import recording
 from jitflow.usecases.sync.decide import Verdict
+from jitflow.usecases.sync.denying import deny
 from jitflow.usecases.sync.extending import (
     extension_note,
     judge_extension,
     supersede,
     with_extension,
 )
+from jitflow.usecases.sync.run_memory import Comment, RunMemory, SyncReport, verdict_for
 from jitflow.usecases.sync.state import MainState
 
 Fresh = tuple[Verdict, IssuedGrant]  # an approved request and what Vault issued for it
@@ -78,7 +72,7 @@ def issue_due(run: IssueRun, issues: Sequence[Transition]) -> list[LedgerCommit]
         issued = memory.issued.get(t.request_id)
         if issued is None:
             try:
-                issued = run.vault.issue(steps.order_for(verdict))
+                issued = run.vault.issue(recording.order_for(verdict))
             except SecretOutlivesGrantError as exc:
                 # refused after the fact: deny, so no later run issues another one
                 refused = replace(
@@ -111,13 +105,15 @@ def deliver_and_record(
     kind = verdict.decision.policy.grant.kind  # type: ignore[union-attr]
     pr = verdict.pr
     assert pr is not None  # an approved verdict always has its PR
-    facts = with_extension(run.state, verdict, steps.facts_of(issued, kind))
-    issue = steps.issue_commit(verdict, run.state.request_bytes[request_id], facts, run.now, event)
+    facts = with_extension(run.state, verdict, recording.facts_of(issued, kind))
+    issue = recording.issue_commit(
+        verdict, run.state.request_bytes[request_id], facts, run.now, event
+    )
     why = run.memory.failed.get(request_id)
     missing_key = False
     if why is None:
         try:
-            steps.deliver(run.github, run.vault, verdict, issued, run.environ)
+            recording.deliver(run.github, run.vault, verdict, issued, run.environ)
         except JitflowError as exc:
             why, missing_key = exc.message, isinstance(exc, DeliveryError)
             if not _revoke_undelivered(run, verdict, issued, why):
@@ -128,7 +124,7 @@ def deliver_and_record(
                 return [issue] if kind is GrantKind.SSH and not receipt else []
             run.memory.failed[request_id] = why
     if why is None:
-        note = steps.issued_note(verdict, issued) + extension_note(facts.extends, kind)
+        note = recording.issued_note(verdict, issued) + extension_note(facts.extends, kind)
         run.comments.append((pr.number, f"status:{request_id}", note))
         until = f"until {issued.expires_at:%Y-%m-%dT%H:%M:%SZ}"
         run.report.done.append((event.value, request_id, until))
@@ -141,11 +137,13 @@ def deliver_and_record(
             run.report.done.append(("extend", facts.extends, f"replaced by {request_id}"))
         return [issue, *ended]
     requester = verdict.decision.request.requester  # type: ignore[union-attr]
-    note = steps.failed_note(request_id, requester, why, missing_key=missing_key)
+    note = recording.failed_note(request_id, requester, why, missing_key=missing_key)
     run.comments.append((pr.number, f"status:{request_id}", note))
     # Recorded in `done`, not `errors`: the run did its job (see the module docstring).
     run.report.done.append(("fail", request_id, f"credentials not delivered, revoked: {why}"))
-    failed = steps.failed_delivery_commit(issue, request_id, run.now, run.runner, pr.number, why)
+    failed = recording.failed_delivery_commit(
+        issue, request_id, run.now, run.runner, pr.number, why
+    )
     return [issue, failed]
 
 
@@ -235,6 +233,6 @@ def _lost_race_commit(run: IssueRun, verdict: Verdict, issued: IssuedGrant) -> L
             f"; the SSH certificate it signed (serial {serial}) was never delivered and can't "
             f"be revoked: it stays valid until {issued.expires_at:%Y-%m-%dT%H:%M:%SZ}"
         )
-    return steps.orphan_revoke_commit(
+    return recording.orphan_revoke_commit(
         verdict.request_id, issued.accessor or "", request.policy, request.requester, run.now, why
     )

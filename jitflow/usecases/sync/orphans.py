@@ -27,10 +27,11 @@ from jitflow.core.ledger import Action, Event, Transition
 from jitflow.core.loading import format_time
 from jitflow.core.model import GrantKind
 from jitflow.errors import JitflowError
-from jitflow.usecases.sync import steps
-from jitflow.usecases.sync.context import deny, verdict_for
+from jitflow.usecases.sync import recording
 from jitflow.usecases.sync.decide import Verdict
+from jitflow.usecases.sync.denying import deny
 from jitflow.usecases.sync.issuing import IssueRun, deliver_and_record
+from jitflow.usecases.sync.run_memory import verdict_for
 from jitflow.usecases.sync.state import MainState
 
 
@@ -119,10 +120,10 @@ def _record_kept(
     own = run.memory.issued.get(request_id)
     if own is not None and own.accessor == anchor.accessor:
         kind = verdict.decision.policy.grant.kind  # type: ignore[union-attr]
-        facts = steps.facts_of(own, kind)
+        facts = recording.facts_of(own, kind)
         request_bytes = run.state.request_bytes[request_id]
         run.report.done.append(("issue", request_id, anchor.accessor))
-        return [steps.issue_commit(verdict, request_bytes, facts, run.now, Event.ISSUE)]
+        return [recording.issue_commit(verdict, request_bytes, facts, run.now, Event.ISSUE)]
     issued: IssuedGrant | None
     try:
         if anchor.accessor in receipts:
@@ -169,8 +170,8 @@ def _lost_certificate(run: IssueRun, verdict: Verdict, anchor: TokenInfo) -> lis
         return []
     kind = GrantKind.SSH
     request_bytes = run.state.request_bytes[request_id]
-    facts = steps.facts_of(issued, kind)
-    issue = steps.issue_commit(verdict, request_bytes, facts, run.now, Event.ADOPT)
+    facts = recording.facts_of(issued, kind)
+    issue = recording.issue_commit(verdict, request_bytes, facts, run.now, Event.ADOPT)
     why = (
         "the sync run that asked Vault to sign the certificate died before recording the "
         f"answer: a certificate with key id {key_id} may exist (serial unknown). It was never "
@@ -180,10 +181,10 @@ def _lost_certificate(run: IssueRun, verdict: Verdict, anchor: TokenInfo) -> lis
     pr = verdict.pr
     assert pr is not None  # an approved verdict always has its PR
     requester = verdict.decision.request.requester  # type: ignore[union-attr]
-    note = steps.failed_note(request_id, requester, why, missing_key=False, revoked=False)
+    note = recording.failed_note(request_id, requester, why, missing_key=False, revoked=False)
     run.comments.append((pr.number, f"status:{request_id}", note))
     run.report.done.append(("fail", request_id, f"certificate lost, not signed again: {why}"))
-    failed = steps.failed_delivery_commit(
+    failed = recording.failed_delivery_commit(
         issue, request_id, run.now, run.runner, pr.number, why, revoked=False
     )
     return [issue, failed]
@@ -219,7 +220,7 @@ def _revoke_all(
             continue
         why = _why(info, receipts, reason)
         commits.append(
-            steps.orphan_revoke_commit(
+            recording.orphan_revoke_commit(
                 request_id, info.accessor, info.policy or "", info.requester or "", run.now, why
             )
         )

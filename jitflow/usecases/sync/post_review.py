@@ -26,10 +26,10 @@ from jitflow.core.loading import ARCHIVE_DIR, GROUPS_PATH, format_time, parse_gr
 from jitflow.core.model import Groups, Policy, PullRequestFacts, Review, ReviewState
 from jitflow.core.yamlio import YamlError, load_yaml
 from jitflow.errors import JitflowError
-from jitflow.usecases.live import approval_facts_for, resolve_teams
 from jitflow.usecases.port import PullFacts
+from jitflow.usecases.pull_decision import approval_facts_for, resolve_teams
 from jitflow.usecases.repository import read_policies
-from jitflow.usecases.sync.context import SyncReport
+from jitflow.usecases.sync.run_memory import SyncReport
 from jitflow.usecases.sync.state import MainState
 
 # Grants issued longer ago than this are left alone: their review window is long closed, and

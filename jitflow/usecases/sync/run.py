@@ -21,22 +21,17 @@ from pathlib import Path
 from jitflow.adapters.git import Git, remote_auth_env
 from jitflow.adapters.git.remote import fetch, push
 from jitflow.adapters.git.writing import Identity, LedgerCommit, LedgerWriter
-from jitflow.core.grants import GrantHandle
+from jitflow.core.grants import GrantHandle, kind_guess
 from jitflow.core.ledger import Action, Event, OrphanToken, Transition, plan
 from jitflow.errors import GitError, JitflowError
 from jitflow.usecases.port import PullFacts, Signer, SyncPort, VaultPort
-from jitflow.usecases.sync import steps
-from jitflow.usecases.sync.context import (
-    Comment,
-    RunMemory,
-    SyncReport,
-    kind_guess,
-)
+from jitflow.usecases.sync import recording
 from jitflow.usecases.sync.inflight import Scan, Waited, main_moved, split_by_run, wait_for_runs
 from jitflow.usecases.sync.issuing import IssueRun, issue_due
 from jitflow.usecases.sync.orphans import membership_held, reconcile_orphans
 from jitflow.usecases.sync.post_review import record_post_reviews
 from jitflow.usecases.sync.recent import checkpoint_trailer
+from jitflow.usecases.sync.run_memory import Comment, RunMemory, SyncReport
 from jitflow.usecases.sync.signing import ledger_signer, record_anchor
 from jitflow.usecases.sync.state import MainState, read_state
 from jitflow.usecases.sync.waiting import deny_unapproved_waiting
@@ -359,19 +354,19 @@ def _end_grants(
     for t, record, content in targets:
         if t.deletion_commit:
             by, pr = _revoker(github, t.deletion_commit, runner)
-            commit = steps.end_commit(
+            commit = recording.end_commit(
                 record, content, Event.REVOKE, now, by, pr=pr, still_active_file=False
             )
             event = Event.REVOKE
         elif t.action is Action.REVOKE:
             by, event = actor, Event.REVOKE
-            commit = steps.end_commit(record, content, Event.REVOKE, now, actor)
+            commit = recording.end_commit(record, content, Event.REVOKE, now, actor)
         else:
             by, event = runner, Event.EXPIRE
-            commit = steps.end_commit(record, content, Event.EXPIRE, now, runner)
+            commit = recording.end_commit(record, content, Event.EXPIRE, now, runner)
         planned.append((t, record, commit))
         if record.pr is not None:  # the requester hears it on the grant's own PR
-            note = steps.ended_note(record, event, by)
+            note = recording.ended_note(record, event, by)
             endings[record.id] = (record.pr, f"ended:{record.id}", note)
     # git builds these commits while Vault revokes; only those revoked are kept below.
     writer.start_early([commit for _, _, commit in planned])

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from jitflow.errors import JitflowError
 from jitflow.usecases.port import LedgerSource, Signer
-from jitflow.usecases.sync.context import SyncReport
+from jitflow.usecases.sync.run_memory import SyncReport
 
 
 def ledger_signer(

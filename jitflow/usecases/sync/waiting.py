@@ -9,8 +9,9 @@ from collections.abc import Sequence
 from jitflow.adapters.git.writing import LedgerCommit
 from jitflow.core.ledger import Transition
 from jitflow.errors import JitflowError
-from jitflow.usecases.sync.context import deny, verdict_for
+from jitflow.usecases.sync.denying import deny
 from jitflow.usecases.sync.issuing import IssueRun
+from jitflow.usecases.sync.run_memory import verdict_for
 
 
 def deny_unapproved_waiting(run: IssueRun, waiting: Sequence[Transition]) -> list[LedgerCommit]:

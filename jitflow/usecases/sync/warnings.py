@@ -26,7 +26,7 @@ from jitflow.core.loading import format_time
 from jitflow.core.model import DEFAULT_WARN_BEFORE, Policy
 from jitflow.reporters.escape import markdown_code, markdown_mention
 from jitflow.usecases.repository import read_policies
-from jitflow.usecases.sync.context import Comment, SyncReport
+from jitflow.usecases.sync.run_memory import Comment, SyncReport
 from jitflow.usecases.sync.state import MainState
 
 _DEPTHS = (64, 512, 4096)
