@@ -11,6 +11,7 @@ from typing import Protocol
 
 from jitflow.adapters.git import Git
 from jitflow.adapters.git.branches import commit_on_new_branch
+from jitflow.adapters.git.remote import push_branch
 from jitflow.core.ledger import active_path
 from jitflow.errors import UsageError
 from jitflow.usecases.request import resolve_login
@@ -60,6 +61,5 @@ def open_revocation_pr(
     repo: Path, made: RevocationBranch, remote: str, base: str, github: PullOpener
 ) -> int:
     """Push the revocation branch to `remote` and open its PR into `base`'s branch."""
-    ref = f"refs/heads/{made.branch}"
-    Git(repo).run("push", "--quiet", remote, f"{ref}:{ref}")
+    push_branch(Git(repo), remote, made.branch)
     return github.create_pull(made.branch, base.split("/")[-1], made.title, made.body)
