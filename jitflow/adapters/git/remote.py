@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
+from jitflow.adapters.git.graph import ref_exists
 from jitflow.adapters.git.runner import Git
 from jitflow.errors import GitError
 
@@ -130,6 +131,17 @@ def remote_tip(git: Git, remote: str, branch: str) -> str | None:
     return None
 
 
+def fetched_tip(git: Git, remote: str, branch: str) -> str:
+    """Where `branch` of `remote` was at the last fetch (its remote-tracking ref)."""
+    return git.rev_parse(f"refs/remotes/{remote}/{branch}")
+
+
+def fetched_tip_or_head(git: Git, remote: str, branch: str) -> str:
+    """`fetched_tip`, or HEAD in a clone that never fetched `branch` (a local repository)."""
+    tracking = f"refs/remotes/{remote}/{branch}"
+    return git.rev_parse(tracking if ref_exists(git, tracking) else "HEAD")
+
+
 def fetch(git: Git, remote: str, branch: str, attempts: int = 3) -> str:
     """Fetch `branch` and return its tip. A local ref that moved under the fetch (another
     sync in the same clone: "cannot lock ref ... but expected") is fetched again."""
@@ -147,4 +159,4 @@ def fetch(git: Git, remote: str, branch: str, attempts: int = 3) -> str:
             moved = any(m in exc.message for m in ("cannot lock ref", "unable to update local ref"))
             if not moved or attempt == attempts:
                 raise
-    return git.rev_parse(f"refs/remotes/{remote}/{branch}")
+    return fetched_tip(git, remote, branch)

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from jitflow.adapters.git import Git
+from jitflow.adapters.git.remote import fetched_tip
 from jitflow.adapters.outbound_http import Target, post
 from jitflow.core.ledger_events import LedgerEvent
 from jitflow.core.outbound import (
@@ -220,7 +221,7 @@ def after_sync(
 ) -> OutboundSummary:
     """The hook sync calls once its run is over: deliver what main holds now."""
     try:
-        tip = repo.rev_parse(f"refs/remotes/{remote}/{branch}")
+        tip = fetched_tip(repo, remote, branch)
         return deliver(repo, tip, store, environ, remote=remote)
     except JitflowError as exc:
         return OutboundSummary(warnings=[f"outbound delivery did not run: {exc.message}"])

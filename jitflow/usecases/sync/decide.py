@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from jitflow.adapters.git import Git, graph
 from jitflow.adapters.git.log import committed_at
 from jitflow.adapters.git.reading import changed_files, read_files
-from jitflow.adapters.git.remote import fetch_missing
+from jitflow.adapters.git.remote import fetch_missing, fetched_tip_or_head
 from jitflow.core.evaluation import RequestDecision
 from jitflow.core.loading import (
     GROUPS_PATH,
@@ -180,8 +180,7 @@ def decide(
 
 
 def _default_tip(git: Git, branch: str) -> str:
-    remote = f"refs/remotes/origin/{branch}"
-    return git.rev_parse(remote if graph.ref_exists(git, remote) else "HEAD")
+    return fetched_tip_or_head(git, "origin", branch)
 
 
 def _landing(
