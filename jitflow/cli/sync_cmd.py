@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
@@ -17,7 +16,6 @@ from jitflow.errors import ExitCode
 if TYPE_CHECKING:
     from jitflow.usecases.outbound.deliver import OutboundStore, OutboundSummary
     from jitflow.usecases.sync import SyncOptions
-    from jitflow.usecases.sync.run_memory import SyncReport
 
 _REPO = repo_option()
 
@@ -66,6 +64,7 @@ def sync(
 
     Needs VAULT_ADDR (+ VAULT_TOKEN or GitHub OIDC), GITHUB_TOKEN and GITHUB_REPOSITORY.
     """
+    from jitflow.reporters.sync import render_sync_json, render_sync_problems, render_sync_text
     from jitflow.usecases.sync import SyncOptions, run_sync
 
     environ = wiring.environment()
@@ -73,34 +72,15 @@ def sync(
     vault = wiring.vault(environ)
     with wiring.github(environ) as github:
         report = run_sync(options, vault, github, environ)
-    from jitflow.reporters.escape import log_line
-
     outbound = None if dry_run else _outbound(options, vault, environ)
     if outbound is not None:
         report.warnings.extend(outbound.warnings)
+    deliveries = outbound.results if outbound is not None else None
     if output_format == "json":
-        record = _sync_record(report, dry_run)
-        if outbound is not None:
-            record["outbound"] = [vars(result) for result in outbound.results]
-        click.echo(json.dumps(record, indent=2))
-        raise SystemExit(int(ExitCode.OK if report.ok else ExitCode.UNEXPECTED))
-    if dry_run:
-        for t in report.planned:
-            click.echo(log_line(f"would {t.action.value}: {t.request_id} ({t.why})"))
-        if not report.planned:
-            click.echo("nothing to do")
+        click.echo(render_sync_json(report, dry_run, deliveries), nl=False)
     else:
-        for event, request_id, detail in report.done:
-            click.echo(log_line(f"{event}: {request_id}" + (f" ({detail})" if detail else "")))
-        if not report.done:
-            click.echo("nothing to do")
-        for result in outbound.results if outbound else ():
-            if result.events:
-                click.echo(f"outbound {result.name}: {result.events} events delivered")
-    for warning in report.warnings:
-        click.echo(log_line(f"jitflow: warning: {warning}"), err=True)
-    for error in report.errors:
-        click.echo(log_line(f"jitflow: error: {error}"), err=True)
+        click.echo(render_sync_text(report, dry_run, deliveries or ()), nl=False)
+        click.echo(render_sync_problems(report), nl=False, err=True)
     raise SystemExit(int(ExitCode.OK if report.ok else ExitCode.UNEXPECTED))
 
 
@@ -112,20 +92,3 @@ def _outbound(
 
     git = wiring.pushing_git(options.repo, environ)
     return after_sync(git, options.remote, options.branch, vault.outbound(environ), environ)
-
-
-def _sync_record(report: SyncReport, dry_run: bool) -> dict[str, object]:
-    """What `--format json` prints: the plan (dry run) or what was done, and any problems."""
-    record: dict[str, object] = {"dry_run": dry_run, "ok": report.ok}
-    if dry_run:
-        record["planned"] = [
-            {"action": t.action.value, "id": t.request_id, "why": t.why} for t in report.planned
-        ]
-    else:
-        record["done"] = [
-            {"event": event, "id": request_id, "detail": detail}
-            for event, request_id, detail in report.done
-        ]
-    record["warnings"] = list(report.warnings)
-    record["errors"] = list(report.errors)
-    return record

@@ -160,12 +160,12 @@ def test_reporting_commands_print_json(base: Path, args: list[str], keys: set[st
 
 
 def test_sync_json_lists_the_plan() -> None:
-    from jitflow.cli.sync_cmd import _sync_record
     from jitflow.core.ledger import Action, Transition
+    from jitflow.reporters.sync import sync_record
     from jitflow.usecases.sync.run_memory import SyncReport
 
     report = SyncReport(planned=[Transition(Action.EXPIRE, "alice-x", "expired at 10:00")])
-    record = _sync_record(report, dry_run=True)
+    record = sync_record(report, dry_run=True)
     assert json.loads(json.dumps(record))["planned"] == [
         {"action": "expire", "id": "alice-x", "why": "expired at 10:00"}
     ]
