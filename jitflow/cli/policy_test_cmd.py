@@ -19,7 +19,8 @@ from jitflow.errors import ExitCode
 @REPO_OPTION
 def policy_test(output_format: str, repo: Path) -> None:
     """Run the policy unit tests under policies/tests/ (policies from the work tree)."""
-    from jitflow.usecases.policy_cases import render_policy_tests, run_policy_tests
+    from jitflow.reporters.policy_cases import render_policy_tests
+    from jitflow.usecases.policy_cases import run_policy_tests
 
     report = run_policy_tests(repo)
     if output_format == "json":

@@ -7,7 +7,6 @@ changes a policy is tested against its new version.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from jitflow.core.loading import (
     with_rotations,
 )
 from jitflow.core.model import ActiveGrant, Finding, Groups, Location, Review, ReviewState
+from jitflow.core.policy_cases import CaseResult, PolicyTestReport
 from jitflow.core.yamlio import Document, YamlError, dump, load_yaml
 from jitflow.errors import ConfigError
 
@@ -37,26 +37,6 @@ _CASE_KEYS = {"name", "request", "context", "expect"}
 _CONTEXT_KEYS = {"author", "now", "groups", "active", "reviews", "id"}
 _EXPECT_KEYS = {"allowed", "approved", "findings", "approvals_missing"}
 _DEFAULT_NOW = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class CaseResult:
-    file: str
-    line: int
-    name: str
-    passed: bool
-    expected: dict[str, Any]
-    actual: dict[str, Any]
-    messages: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class PolicyTestReport:
-    results: tuple[CaseResult, ...] = field(default_factory=tuple)
-
-    @property
-    def passed(self) -> bool:
-        return all(r.passed for r in self.results)
 
 
 def run_policy_tests(repo: Path) -> PolicyTestReport:
@@ -195,22 +175,3 @@ def _observed(decision: RequestDecision, expect: dict[str, Any]) -> dict[str, An
         else 0,
     }
     return {key: observed[key] for key in expect}
-
-
-def render_policy_tests(report: PolicyTestReport) -> str:
-    lines = []
-    for result in report.results:
-        mark = "PASS" if result.passed else "FAIL"
-        lines.append(f"{mark} {result.file}:{result.line} {result.name}")
-        if not result.passed:
-            for key in result.expected:
-                if result.expected[key] != result.actual.get(key):
-                    lines.append(f"    {key}: expected {result.expected[key]!r}")
-                    lines.append(f"    {' ' * len(key)}       got {result.actual.get(key)!r}")
-            lines.extend(f"    finding {message}" for message in result.messages)
-    failed = sum(not r.passed for r in report.results)
-    total = len(report.results)
-    lines.append(
-        f"{failed} of {total} policy cases FAILED" if failed else f"all {total} policy cases pass"
-    )
-    return "\n".join(lines) + "\n"
