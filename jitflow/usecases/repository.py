@@ -44,6 +44,31 @@ def request_ids(paths: Iterable[str]) -> frozenset[str]:
     )
 
 
+@dataclass(frozen=True)
+class LedgerFiles:
+    """The ledger at a commit except its archive (which grows for ever), read in two git
+    processes: what the gate's snapshot and sync's state are both made of."""
+
+    paths: list[str]  # the entries directly under requests/ and requests/active/
+    pending: dict[str, bytes | None]  # requests/<id>.yaml -> content
+    active: dict[str, bytes | None]  # requests/active/<name> -> content
+    extra: list[bytes | None]  # the other files asked for, in order
+
+
+def read_ledger_files(git: Git, commit: str, extra: Sequence[str] = ()) -> LedgerFiles:
+    """The pending and active files at `commit`, with the `extra` files, in one read."""
+    paths = ledger_paths(git, commit)
+    active = [p for p in paths if p.startswith(f"{ACTIVE_DIR}/") and p.count("/") == 2]
+    pending = [p for p in paths if is_request_path(p)]
+    blobs = read_files(git, commit, [*active, *pending, *extra])
+    return LedgerFiles(
+        paths,
+        dict(zip(pending, blobs[len(active) : len(active) + len(pending)], strict=True)),
+        dict(zip(active, blobs[: len(active)], strict=True)),
+        blobs[len(active) + len(pending) :],
+    )
+
+
 def snapshot(git: Git, commit: str, asked_ids: Iterable[str] = ()) -> Snapshot:
     """Ids and active grants at `commit`, in a few git processes whatever the history.
 
@@ -51,23 +76,20 @@ def snapshot(git: Git, commit: str, asked_ids: Iterable[str] = ()) -> Snapshot:
     only the ids in `asked_ids`: the ids a change is about are looked up, never the whole
     archive listed, so a check costs the same at 100 or 100,000 archived grants.
     """
-    paths = ledger_paths(git, commit)
-    active_paths = [p for p in paths if p.startswith(f"{ACTIVE_DIR}/") and p.count("/") == 2]
-    waiting_paths = [p for p in paths if is_request_path(p)]
-    wanted = [*active_paths, *waiting_paths, ONCALL_PATH, GROUPS_PATH]
-    blobs = read_files(git, commit, wanted)
+    files = read_ledger_files(git, commit, [ONCALL_PATH, GROUPS_PATH])
     active = tuple(
         grant
-        for path, blob in zip(active_paths, blobs, strict=False)
+        for path, blob in files.active.items()
         if blob is not None and (grant := parse_active(blob, path)) is not None
     )
     waiting = tuple(
         grant
-        for path, blob in zip(waiting_paths, blobs[len(active_paths) :], strict=False)
+        for path, blob in files.pending.items()
         if blob is not None and (grant := parse_active(blob, path)) is not None
     )
-    existing = request_ids(paths) | archived_among(git, commit, asked_ids)
-    groups = with_rotations(parse_groups(blobs[-1]), parse_oncall(blobs[-2]))
+    existing = request_ids(files.paths) | archived_among(git, commit, asked_ids)
+    oncall, groups_file = files.extra
+    groups = with_rotations(parse_groups(groups_file), parse_oncall(oncall))
     return Snapshot(commit, existing, active, groups, waiting)
 
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from jitflow.adapters.git import Git
-from jitflow.adapters.git.reading import archived_among, ledger_paths, read_files
-from jitflow.core.changes import is_active_path, is_request_path
+from jitflow.adapters.git.reading import archived_among
+from jitflow.core.changes import is_active_path
 from jitflow.core.ledger import (
     RUNNER_EMAIL,
     ActiveRecord,
@@ -19,6 +19,7 @@ from jitflow.core.ledger import (
     parse_active_record,
 )
 from jitflow.core.loading import REQUEST_DIR, parse_request, request_id_for
+from jitflow.usecases.repository import read_ledger_files
 from jitflow.usecases.sync.recent import read_recent, unsettled
 
 
@@ -37,16 +38,10 @@ class MainState:
 def read_state(git: Git, commit: str, runner_email: str = RUNNER_EMAIL) -> MainState:
     """The ledger at `commit`: its tree (pending and active files only, never the archive)
     plus the bounded walk of recent first parents (`recent.read_recent`)."""
-    paths = ledger_paths(git, commit)
-    pending_paths = [p for p in paths if is_request_path(p)]
-    active_paths = [p for p in paths if is_active_path(p)]
-    blobs = read_files(git, commit, pending_paths + active_paths)
-    request_bytes = {
-        request_id_for(p): b or b"" for p, b in zip(pending_paths, blobs, strict=False)
-    }
+    files = read_ledger_files(git, commit)
+    request_bytes = {request_id_for(p): b or b"" for p, b in files.pending.items()}
     active_bytes = {
-        request_id_for(p): b or b""
-        for p, b in zip(active_paths, blobs[len(pending_paths) :], strict=True)
+        request_id_for(p): b or b"" for p, b in files.active.items() if is_active_path(p)
     }
     recent = read_recent(git, commit, request_bytes, runner_email)
     added = recent.added_by
