@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from jitflow.adapters.git.remote import ensure_merge_base
+from jitflow.adapters.git.remote import ensure_merge_base, fetch_blobs_under
 from jitflow.adapters.git.runner import Git
 from jitflow.core.loading import ACTIVE_DIR, ARCHIVE_DIR, REQUEST_DIR
 from jitflow.core.model import ChangedFile, ChangeStatus
@@ -111,6 +111,7 @@ def blob_id(git: Git, commit: str, path: str) -> str | None:
 def files_containing(git: Git, commit: str, text: str, folders: Sequence[str]) -> list[str]:
     """The paths of the files below `folders` at `commit` whose content holds `text` (an
     empty list when none does, or a folder is not there)."""
+    fetch_blobs_under(git, commit, folders)  # in a partial clone: one request, not one per file
     result = git.execute(
         ["grep", "-l", "-z", "-F", "-e", text, commit, "--", *folders], check=False
     )
@@ -119,28 +120,39 @@ def files_containing(git: Git, commit: str, text: str, folders: Sequence[str]) -
 
 
 def archived_among(git: Git, commit: str, ids: Iterable[str]) -> frozenset[str]:
-    """Which of `ids` have a file somewhere under the archive at `commit` (bounded lookups:
-    one listing of the archive's folders, then one existence check per folder and id)."""
+    """Which of `ids` have a file somewhere under the archive at `commit`, in three processes:
+    the year folders, their month folders with their tree ids, then those month trees read at
+    once. Only trees are read, never a record, so a partial clone without the archive's blobs
+    (the sync workflow's checkout) fetches nothing to answer."""
     wanted = sorted({i for i in ids if i and "/" not in i})
     if not wanted:
         return frozenset()
-    folders = _subfolders(git, commit, [f"{ARCHIVE_DIR}/"])  # years, then their months:
-    folders = _subfolders(git, commit, [f"{f}/" for f in folders])  # never the files
-    specs = [
-        (request_id, f"{commit}:{folder}/{request_id}.yaml")
-        for folder in folders
-        for request_id in wanted
-    ]
-    found = git.objects_exist([spec for _, spec in specs])
+    years = [f"{path}/" for path, _ in _subfolders(git, commit, [f"{ARCHIVE_DIR}/"])]
+    months = git.cat_blobs([tree for _, tree in _subfolders(git, commit, years)])
     return frozenset(
-        request_id for (request_id, _), there in zip(specs, found, strict=True) if there
+        i for i in wanted if any(m is not None and _has_entry(m, f"{i}.yaml") for m in months)
     )
 
 
-def _subfolders(git: Git, commit: str, parents: Sequence[str]) -> list[str]:
+def _has_entry(tree: bytes, name: str) -> bool:
+    """Whether a raw tree object (`<mode> <name>\\0<20-byte id>` entries) has `name`."""
+    needle = b" " + name.encode() + b"\0"
+    at = tree.find(needle)
+    while at != -1:
+        if tree[max(0, at - 5) : at].isdigit():  # the entry's mode, not bytes of an object id
+            return True
+        at = tree.find(needle, at + 1)
+    return False
+
+
+def _subfolders(git: Git, commit: str, parents: Sequence[str]) -> list[tuple[str, str]]:
+    """(path, tree id) of the folders directly under each of `parents` at `commit`."""
     if not parents:
         return []
-    out = git.execute(
-        ["ls-tree", "-d", "-z", "--name-only", "--full-tree", commit, "--", *parents]
-    ).stdout
-    return [f.decode(errors="replace") for f in out.split(b"\0") if f and b"\n" not in f]
+    out = git.execute(["ls-tree", "-d", "-z", "--full-tree", commit, "--", *parents]).stdout
+    folders = []
+    for record in out.split(b"\0"):
+        meta, _, path = record.partition(b"\t")
+        if path and b"\n" not in path:
+            folders.append((path.decode(errors="replace"), meta.split(b" ")[2].decode()))
+    return folders

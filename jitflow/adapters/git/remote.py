@@ -3,7 +3,7 @@ where a branch is. Pushes are never forced."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from jitflow.adapters.git.graph import ref_exists
@@ -43,6 +43,30 @@ def ensure_merge_base(git: Git, base: str, head: str, remote: str = "origin") ->
         if git.ok("merge-base", base, head):
             return
     git.execute(["fetch", "--no-tags", "--quiet", "--unshallow", remote], check=False)
+
+
+def fetch_blobs_under(
+    git: Git, commit: str, folders: Sequence[str], remote: str = "origin"
+) -> None:
+    """In a partial clone (the sync workflow's checkout has no archive blobs), fetch the blobs
+    under `folders` at `commit` in one request, as git's own on-demand fetch does for one
+    object: without it, reading them (`git grep`, `cat-file`) fetches them one at a time."""
+    if (
+        git.execute(["config", "--bool", f"remote.{remote}.promisor"], check=False).text.strip()
+        != "true"
+    ):
+        return
+    listing = git.execute(["ls-tree", "-r", "-z", "--full-tree", commit, "--", *folders]).stdout
+    blobs = [
+        meta.split(b" ")[2]
+        for meta, _, _ in (r.partition(b"\t") for r in listing.split(b"\0") if r)
+        if meta.split(b" ")[1] == b"blob"
+    ]
+    if not blobs:
+        return
+    args = ["-c", "fetch.negotiationAlgorithm=noop", "fetch", "--quiet", "--no-tags"]
+    args += ["--no-write-fetch-head", "--recurse-submodules=no", "--filter=blob:none"]
+    git.execute([*args, "--stdin", remote], input=b"\n".join(blobs) + b"\n", check=False)
 
 
 def deepen(git: Git, tip: str, depth: int, remote: str = "origin") -> None:
