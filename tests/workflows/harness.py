@@ -325,9 +325,15 @@ class _Job:
 
     def _checkout(self, given: Mapping[str, Any]) -> None:
         """What actions/checkout does, from the stand-in's bare repository."""
-        if set(given) - {"ref", "fetch-depth", "persist-credentials"}:
+        emulated = {"ref", "fetch-depth", "persist-credentials", "filter", "sparse-checkout"}
+        if set(given) - emulated:
             raise HarnessError(f"checkout inputs not emulated: {sorted(given)}")
         depth = int(given.get("fetch-depth", 1))
+        # As actions/checkout v4: `sparse-checkout` (cone mode) fetches with blob:none unless a
+        # `filter` is given; git records the filter and fetches missing blobs on demand.
+        sparse = str(given.get("sparse-checkout") or "").split()
+        wanted = str(given.get("filter") or ("blob:none" if sparse else ""))
+        partial = [f"--filter={wanted}"] if wanted else []
         ref, sha = self.event.ref, self.event.sha
         if given.get("ref"):
             ref = str(given["ref"])
@@ -340,15 +346,15 @@ class _Job:
         shallow = [f"--depth={depth}"] if depth > 0 else []
         if depth == 0:
             everything = ["+refs/heads/*:refs/remotes/origin/*", "+refs/tags/*:refs/tags/*"]
-            git.run("fetch", "--quiet", "--prune", "--tags", "origin", *everything)
-        if ref.startswith("refs/heads/"):
-            branch = ref.removeprefix("refs/heads/")
-            remote = f"refs/remotes/origin/{branch}"
-            git.run("fetch", "--quiet", "--no-tags", *shallow, "origin", f"+{sha}:{remote}")
-            git.run("checkout", "--quiet", "--force", "-B", branch, remote)
+            git.run("fetch", "--quiet", "--prune", "--tags", *partial, "origin", *everything)
+        branch = ref.removeprefix("refs/heads/") if ref.startswith("refs/heads/") else ""
+        local = f"refs/remotes/origin/{branch}" if branch else "refs/remotes/" + ref[5:]
+        git.run("fetch", "--quiet", "--no-tags", *partial, *shallow, "origin", f"+{sha}:{local}")
+        if sparse:
+            git.run("sparse-checkout", "set", "--cone", *sparse)
+        if branch:
+            git.run("checkout", "--quiet", "--force", "-B", branch, local)
         else:
-            local = "refs/remotes/" + ref.removeprefix("refs/")
-            git.run("fetch", "--quiet", "--no-tags", *shallow, "origin", f"+{sha}:{local}")
             git.run("checkout", "--quiet", "--force", local)
         if given.get("persist-credentials", True) is not False:
             basic = base64.b64encode(f"x-access-token:{self.platform.token}".encode()).decode()

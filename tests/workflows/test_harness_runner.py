@@ -123,6 +123,59 @@ def test_runner_semantics(bare_platform: tuple[Platform, Trigger], tmp_path: Pat
     assert never.status is StepStatus.SKIPPED
 
 
+SPARSE = """\
+name: sparse checkout
+on: push
+jobs:
+  one:
+    runs-on: ubuntu-latest
+    permissions: {contents: read}
+    steps:
+      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
+        with:
+          persist-credentials: false
+          sparse-checkout: |
+            policies
+            requests/active
+      - name: look
+        run: |
+          echo "promisor=$(git config remote.origin.promisor)"
+          find . -path ./.git -prune -o -type f -print | sort
+          echo "missing=$(git rev-list --objects --missing=print HEAD | grep -c '^?')"
+          git ls-tree --name-only -r HEAD requests/archive
+"""
+
+
+def test_sparse_checkout_is_a_blobless_partial_clone(tmp_path: Path) -> None:
+    """As actions/checkout: `sparse-checkout` fetches with blob:none and writes out the cone
+    (its folders and the files of their parents); other blobs stay on the server."""
+    files = {
+        "README.md": b"hello\n",
+        "policies/p.yaml": b"name: p\n",
+        "requests/pending.yaml": b"policy: p\n",
+        "requests/active/now.yaml": b"policy: p\n",
+        "requests/archive/2026/01/old.yaml": b"policy: p\nended: {}\n",
+    }
+    bare = make_bare_repo(tmp_path, files)
+    Git(bare).run("config", "uploadpack.allowFilter", "true")  # as GitHub (and the stand-in)
+    sha = Git(bare).rev_parse("main")
+    platform = Platform(bare, "acme/access", "http://127.0.0.1:9", "job-token-x")
+    trigger = Trigger("push", {"ref": "refs/heads/main", "after": sha}, "refs/heads/main", sha)
+    workflow = tmp_path / "sparse.yml"
+    workflow.write_text(SPARSE)
+    job = run_workflow(workflow, platform, trigger, tmp_path / "runs").jobs["one"]
+
+    assert job.step("look").stdout.splitlines() == [
+        "promisor=true",
+        "./README.md",
+        "./policies/p.yaml",
+        "./requests/active/now.yaml",
+        "./requests/pending.yaml",
+        "missing=1",  # the archived record's blob, never fetched
+        "requests/archive/2026/01/old.yaml",  # though its tree is there
+    ]
+
+
 @pytest.mark.parametrize(
     ("script", "error", "message"),
     [

@@ -64,6 +64,9 @@ def git_path(owner: str, repo: str, path: str) -> str | None:
 
 
 def install_hook(bare: Path) -> None:
+    # GitHub serves partial clones (`--filter=blob:none`, what actions/checkout's `filter` and
+    # `sparse-checkout` inputs fetch with); git's upload-pack refuses filters unless told.
+    subprocess.run(["git", "config", "uploadpack.allowFilter", "true"], cwd=bare, check=True)
     hook = bare / "hooks" / "pre-receive"
     hook.parent.mkdir(exist_ok=True)
     hook.write_text(HOOK, encoding="utf-8")
