@@ -7,7 +7,7 @@ blobs are read a few hundred at a time by blob id.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +19,11 @@ from jitflow.core.yamlio import YamlError, load_yaml
 
 DEFAULT_RUNNER_EMAIL = "jitflow-sync@users.noreply.github.com"
 BLOB_BATCH = 512
+
+
+def runner_email_from(environ: Mapping[str, str], explicit: str | None = None) -> str:
+    """The runner identity whose commits own the ledger folders."""
+    return explicit or environ.get("JITFLOW_RUNNER_EMAIL") or DEFAULT_RUNNER_EMAIL
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,11 +17,11 @@ from jitflow.core.audit_rows import AuditRow, build_row, format_time
 from jitflow.errors import UsageError
 from jitflow.reporters.audit_text import write_csv, write_json, write_markdown, write_table
 from jitflow.usecases.audit.gitlog import (
-    DEFAULT_RUNNER_EMAIL,
     LedgerEntry,
     head_of,
     iter_ledger,
     iter_trails,
+    runner_email_from,
 )
 
 
@@ -50,11 +50,6 @@ class AuditOptions:
     now: datetime | None = None
     runner_email: str | None = None
     incremental: bool = False  # use and refresh the row cache (jitflow.usecases.audit.cache)
-
-
-def runner_email_from(environ: Mapping[str, str], explicit: str | None = None) -> str:
-    """The runner identity whose commits own the ledger folders."""
-    return explicit or environ.get("JITFLOW_RUNNER_EMAIL") or DEFAULT_RUNNER_EMAIL
 
 
 def iter_rows(options: AuditOptions, git: Git, head: str, now: datetime) -> Iterator[AuditRow]:

@@ -26,8 +26,7 @@ from jitflow.reporters.audit_sample_html import (
     render_sample,
 )
 from jitflow.usecases.audit.evidence import repository_links, repository_name, verify_result
-from jitflow.usecases.audit.gitlog import head_of, iter_ledger, iter_trails
-from jitflow.usecases.audit.report import runner_email_from
+from jitflow.usecases.audit.gitlog import head_of, iter_ledger, iter_trails, runner_email_from
 
 ALL_KINDS = (SampleKind.ISSUE, SampleKind.END)
 

@@ -61,9 +61,8 @@ from jitflow.usecases.audit.checks import (
 )
 from jitflow.usecases.audit.extensions import Extensions, check_extension
 from jitflow.usecases.audit.github_checks import PullRequests, check_github
-from jitflow.usecases.audit.gitlog import LedgerEntry, head_of, iter_ledger
+from jitflow.usecases.audit.gitlog import LedgerEntry, head_of, iter_ledger, runner_email_from
 from jitflow.usecases.audit.memberships import Memberships, MembershipSource, check_memberships
-from jitflow.usecases.audit.report import runner_email_from
 from jitflow.usecases.audit.signatures import TrustRoot, check_signatures, load_trust
 from jitflow.usecases.audit.vault_checks import check_ledger_vault
 from jitflow.usecases.port import LedgerSource

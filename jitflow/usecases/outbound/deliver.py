@@ -43,8 +43,8 @@ from jitflow.core.outbound import (
 from jitflow.errors import JitflowError
 from jitflow.reporters.ocsf import OcsfContext
 from jitflow.reporters.outbound import envelope, hec_body, slack_payload
+from jitflow.usecases.audit.gitlog import runner_email_from
 from jitflow.usecases.audit.ocsf_export import ocsf_context
-from jitflow.usecases.audit.report import runner_email_from
 from jitflow.usecases.outbound.events import events_after, last_change, reachable
 
 
