@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from jitflow.cli import EXIT_CODES_HELP, cli
+from jitflow.cli.group import EXIT_CODES_HELP, cli
 from jitflow.cli.options import IsoTime, complete_policy, format_option, repo_option
 
 REPO_OPTION = repo_option()

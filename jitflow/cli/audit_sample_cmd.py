@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from jitflow.cli import EXIT_CODES_HELP
 from jitflow.cli.audit_cmd import REF_OPTION, REPO_OPTION, RUNNER_OPTION, audit
+from jitflow.cli.group import EXIT_CODES_HELP
 from jitflow.cli.options import (
     IsoTime,
 )

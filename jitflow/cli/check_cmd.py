@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from jitflow.cli import EXIT_CODES_HELP, cli
+from jitflow.cli.group import EXIT_CODES_HELP, cli
 from jitflow.cli.options import IsoTime, format_option, now_or, repo_option
 from jitflow.cli.style import paint
 from jitflow.errors import ExitCode, UsageError

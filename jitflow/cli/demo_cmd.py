@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from jitflow.cli import EXIT_CODES_HELP, cli
+from jitflow.cli.group import EXIT_CODES_HELP, cli
 
 
 @cli.command(epilog=EXIT_CODES_HELP)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from jitflow.cli import EXIT_CODES_HELP, cli
+from jitflow.cli.group import EXIT_CODES_HELP, cli
 from jitflow.cli.options import format_option
 from jitflow.cli.style import paint
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from jitflow.cli import cli
+from jitflow.cli.group import cli
 from jitflow.cli.options import format_option, repo_option
 
 

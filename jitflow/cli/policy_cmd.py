@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from jitflow.cli import EXIT_CODES_HELP, cli
+from jitflow.cli.group import EXIT_CODES_HELP, cli
 from jitflow.cli.options import repo_option
 
 REPO_OPTION = repo_option()

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from jitflow.cli import EXIT_CODES_HELP, wiring
+from jitflow.cli import wiring
+from jitflow.cli.group import EXIT_CODES_HELP
 from jitflow.cli.options import IsoTime, format_option, json_text, now_or
 from jitflow.cli.policy_cmd import REPO_OPTION, policy
 

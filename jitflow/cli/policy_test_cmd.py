@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from jitflow.cli import EXIT_CODES_HELP
+from jitflow.cli.group import EXIT_CODES_HELP
 from jitflow.cli.options import format_option, json_text
 from jitflow.cli.policy_cmd import REPO_OPTION, policy
 from jitflow.cli.style import paint

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from jitflow.cli import EXIT_CODES_HELP, cli, wiring
+from jitflow.cli import wiring
+from jitflow.cli.group import EXIT_CODES_HELP, cli
 from jitflow.cli.options import complete_grant, repo_option
 
 _REPO = repo_option()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from jitflow.cli import cli
+from jitflow.cli.group import cli
 
 
 @cli.command()

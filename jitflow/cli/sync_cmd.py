@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Protocol
 
 import click
 
-from jitflow.cli import EXIT_CODES_HELP, cli, wiring
+from jitflow.cli import wiring
+from jitflow.cli.group import EXIT_CODES_HELP, cli
 from jitflow.cli.options import IsoTime, complete_grant, format_option, now_or, repo_option
 from jitflow.errors import ExitCode
 
