@@ -167,3 +167,25 @@ def test_an_import_for_type_checking_only_makes_no_circle() -> None:
         ),
     }
     assert circles(modules) == []
+
+
+def test_each_command_lives_in_the_cli_module_named_after_it() -> None:
+    import click
+
+    from jitflow.cli import cli
+
+    def homes(group: click.Group, path: tuple[str, ...]) -> Iterator[tuple[str, str]]:
+        for name, command in group.commands.items():
+            words = (*path, name)
+            assert command.callback is not None
+            yield " ".join(words), command.callback.__module__
+            if isinstance(command, click.Group):
+                yield from homes(command, words)
+
+    found = dict(homes(cli, ()))
+    assert found, "no command registered"
+    assert {
+        command: module
+        for command, module in found.items()
+        if module != f"jitflow.cli.{command.replace(' ', '_')}_cmd"
+    } == {}
