@@ -529,6 +529,7 @@ def _github_retry(policy: RetryPolicy, *, creates: bool) -> GithubRetry:
         status_forcelist=[429] if creates else [429, *range(500, 600)],
         backoff_factor=policy.backoff,
         raise_on_status=False,
+        retry_after_max=max(1, int(policy.max_rate_limit_wait)),  # a 503's too
         max_rate_limit_wait=policy.max_rate_limit_wait,
         secondary_rate_wait=min(60.0, policy.max_rate_limit_wait),
     )
