@@ -77,3 +77,43 @@ def shim_calls(directory: Path, command: str) -> int:
     """How many times the shim failed `command`."""
     counted = directory / f"{command}.count"
     return int(counted.read_text()) if counted.exists() else 0
+
+
+_KILLER = """#!/bin/sh
+# jitflow test shim: SIGKILLs the sync running `{command}` ({when} git does it), once.
+if [ "$1" = {command} ] && [ ! -e {fired} ]; then
+  : > {fired}
+  sync_pid=$PPID
+{work}
+fi
+exec {real} "$@"
+"""
+
+
+def install_git_killer(directory: Path, command: str, *, after: bool) -> str:
+    """A shim that SIGKILLs its parent (the sync) the first time it runs `git <command>`:
+    before git does anything, or right after git did it (a push that landed, objects that
+    fast-import wrote). Returns a PATH value that puts it first."""
+    real = shutil.which("git")
+    assert real is not None, "git is not installed"
+    directory.mkdir(parents=True, exist_ok=True)
+    if after:
+        work = f'  {shlex.quote(real)} "$@"; done=$?\n  kill -9 "$sync_pid"\n  exit "$done"'
+    else:
+        work = '  kill -9 "$sync_pid"\n  cat > /dev/null\n  exit 1'
+    script = directory / "git"
+    script.write_text(
+        _KILLER.format(
+            command=shlex.quote(command),
+            when="after" if after else "before",
+            fired=shlex.quote(str(directory / f"{command}.fired")),
+            work=work,
+            real=shlex.quote(real),
+        )
+    )
+    script.chmod(0o755)
+    return f"{directory}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
+def killer_fired(directory: Path, command: str) -> bool:
+    return (directory / f"{command}.fired").exists()

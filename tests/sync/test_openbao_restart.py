@@ -29,6 +29,7 @@ from jitflow.sandbox.servers.vault_setup import configure_dev_vault
 from tests.conftest_servers import JitflowVault
 from tests.sync.conftest import OWNER, REPO, World
 from tests.sync.fault_ledger import assert_ledger_matches_vault, merge_one_of_each
+from tests.sync.git_shims import install_git_killer, killer_fired
 from tests.sync.observe import later, revoke_leftovers
 from tests.sync.vault_proxy import CuttableVaultProxy
 
@@ -130,4 +131,27 @@ def test_openbao_dies_or_hangs_mid_sync(
     world.sync()  # the settling run
     assert_ledger_matches_vault(world, proxy, merged, draw)
     world.sync("--now", later(180))  # everything expired
+    assert_ledger_matches_vault(world, proxy, merged, draw, ended=True)
+
+
+@pytest.mark.parametrize("seed", _seeds())
+def test_sync_killed_inside_git(
+    raft_world: tuple[World, CuttableVaultProxy], tmp_path: Path, seed: int
+) -> None:
+    """The sync SIGKILLed at a seeded git step of recording what it issued: before or after
+    `git fast-import` writes the ledger commits, before or after its push lands."""
+    world, proxy = raft_world
+    rng = random.Random(f"git-{seed}")
+    command, after = rng.choice(["fast-import", "push"]), rng.random() < 0.5
+    draw = f"seed {seed}: killed {'after' if after else 'before'} git {command}"
+    merged = merge_one_of_each(world)
+    path = install_git_killer(tmp_path / "shim", command, after=after)
+
+    faulted = world.sync(check=False, env_extra={"PATH": path})
+    assert killer_fired(tmp_path / "shim", command), f"{draw}: {faulted.stdout}"
+    assert faulted.returncode == -signal.SIGKILL, draw
+
+    world.sync()  # the settling run
+    assert_ledger_matches_vault(world, proxy, merged, draw)
+    world.sync("--now", later(180))
     assert_ledger_matches_vault(world, proxy, merged, draw, ended=True)

@@ -76,7 +76,10 @@ def _one_request(
     if keep is not None:
         why = f"a duplicate: the grant is recorded with token {keep.accessor}"
     elif approved:
-        why = "its credentials never reached the requester: fresh ones are issued and delivered"
+        why = (
+            "the run that made it died before recording it, so whatever it delivered is void: "
+            "fresh credentials are issued and delivered"
+        )
     else:
         why = "its request is not pending and issuable"
     ending = [i for i in infos if i.accessor not in spare]

@@ -162,21 +162,29 @@ def _attempts(run: _Run) -> SyncReport:
         if not commits:
             return report
         tip = writer.write(commits)
+        # Told before the push, so a run killed once its push landed has told everyone; a
+        # run killed before it leaves orphans, replaced and told afresh by the next run.
+        _post(run, comments)
         pushes += 1
         if push(git, options.remote, options.branch, tip, base):
             report.pushed = tip
             record_anchor(vault, run.environ, tip, report)
             fetch(git, options.remote, options.branch)
-            for number, marker, body in comments:
-                try:
-                    run.github.upsert_comment(number, marker, body)
-                except JitflowError as exc:
-                    report.errors.append(f"commenting on PR #{number}: {exc.message}")
             return report
     raise GitError(
         f"{options.remote}/{options.branch} kept moving: gave up after {MAX_ATTEMPTS} pushes; "
         "the Vault side is consistent and the next sync records what is missing"
     )
+
+
+def _post(run: _Run, comments: Sequence[Comment]) -> None:
+    """Each PR comment, in place of the one with the same marker (so a re-plan's replace an
+    earlier attempt's)."""
+    for number, marker, body in comments:
+        try:
+            run.github.upsert_comment(number, marker, body)
+        except JitflowError as exc:
+            run.report.errors.append(f"commenting on PR #{number}: {exc.message}")
 
 
 def _replan(run: _Run, state: MainState, scan: Scan) -> bool:

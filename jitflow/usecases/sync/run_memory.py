@@ -14,7 +14,7 @@ from jitflow.usecases.port import PullFacts
 from jitflow.usecases.sync.decide import Verdict, decide
 from jitflow.usecases.sync.state import MainState
 
-Comment = tuple[int, str, str]  # (PR number, marker, body), posted once the push succeeded
+Comment = tuple[int, str, str]  # (PR number, marker, body), posted just before the push
 
 
 @dataclass
