@@ -2,9 +2,10 @@
 a certificate from a throwaway CA (trusted by jitflow through `ca_file`), HMAC signatures and
 their replay window checked, delivery ids remembered so a batch sent again is processed once.
 
-Each path can be told to misbehave: answer 500, answer after a delay (the request is processed
-first, like a slow receiver that commits before answering), or call `on_receive` after
-processing and never answer (the test kills the sender there).
+Each path can be told to misbehave: answer 500, answer 429 with `Retry-After` (always, or once),
+answer after a delay (the request is processed first, like a slow receiver that commits before
+answering), or call `on_receive` after processing and never answer (the test kills the sender
+there).
 """
 
 from __future__ import annotations
@@ -93,7 +94,8 @@ class Receiver:
     hec_token: str
     received: list[Received] = field(default_factory=list)
     processed: dict[str, list[str]] = field(default_factory=dict)  # path -> delivery ids
-    modes: dict[str, str] = field(default_factory=dict)  # path -> ok | fail | slow | kill
+    modes: dict[str, str] = field(default_factory=dict)  # ok|fail|busy|busy-once|slow|kill
+    retry_after: str = "1"  # what a busy path says in Retry-After
     slow_seconds: float = 4.0
     on_receive: Callable[[], None] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -119,6 +121,11 @@ class Receiver:
             if mode == "fail":
                 record.answered = 500
                 return 500, 0, False
+            if mode in ("busy", "busy-once"):  # rate limited: not processed
+                if mode == "busy-once":
+                    self.modes[path] = "ok"
+                record.answered = 429
+                return 429, 0, False
             done = self.processed.setdefault(path, [])
             if record.delivery not in done or not record.delivery:
                 done.append(record.delivery)  # processed once per delivery id
@@ -146,6 +153,8 @@ def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
             time.sleep(delay)
             try:
                 self.send_response(status)
+                if status == 429:
+                    self.send_header("Retry-After", receiver.retry_after)
                 self.send_header("Content-Type", "application/json")
                 self.end_headers()
                 self.wfile.write(b'{"text":"Success","code":0}')

@@ -25,7 +25,7 @@ from typing import Protocol
 
 from jitflow.adapters.git import Git
 from jitflow.adapters.git.remote import fetched_tip
-from jitflow.adapters.outbound_http import Target, post
+from jitflow.adapters.outbound_http import Pacing, Target, post, proxy_for
 from jitflow.core.ledger_events import LedgerEvent
 from jitflow.core.outbound import (
     DELIVERY_HEADER,
@@ -145,7 +145,8 @@ def _prepare(
         if pem is None:
             raise JitflowError(f"ca_file {endpoint.ca_file} is not in the repository")
         cadata = pem.decode("ascii", errors="replace")
-    target = Target(endpoint.name, url, endpoint.timeout, cadata, endpoint.allow_http)
+    proxy = proxy_for(url, env)
+    target = Target(endpoint.name, url, endpoint.timeout, cadata, endpoint.allow_http, proxy)
     return _Prepared(endpoint, target, key)
 
 
@@ -181,10 +182,11 @@ def _deliver_one(
     if mark == tip:
         return
     grouped = events_after(git, mark, tip, runner_email_from(env), remote)
+    pacing = Pacing()  # Retry-After waits of this endpoint in this run, bounded in total
     for last, chunk in batches(grouped, endpoint.batch):
         body, headers = _request(prepared, chunk, context, clock)
         try:
-            post(prepared.target, body, headers)
+            post(prepared.target, body, headers, pacing)
         except JitflowError as exc:
             result.error = exc.message
             return
