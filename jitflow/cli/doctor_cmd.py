@@ -38,6 +38,13 @@ vault (VAULT_ADDR and VAULT_TOKEN; skipped when unset):
   vault.token-role            JITFLOW_VAULT_TOKEN_ROLE: orphan, explicit max TTL, not batch
   vault.grant.<policy>        what each policy grants exists: database/ssh mount and role,
                               Vault policies (allowed by the token role), internal group
+outbound (.jitflow/outbound.yaml; skipped when absent):
+  outbound.config             the file loads (file:line:column of each problem)
+  outbound.<endpoint>         https:// (or allowed loopback http://); every secret it names
+                              is set ({env: NAME}) or in Vault KV ({vault: PATH, key: K})
+  outbound.<endpoint>.mark    its high-water mark reads from Vault and is a commit of main
+  outbound.<endpoint>.reachable  (--probe) the server answers a HEAD of its root over TLS,
+                              through HTTPS_PROXY if set; no body, no credentials
 
 Exit 0 when nothing failed (warnings and skips allowed), 1 when a check failed.
 Tokens are never printed.
@@ -60,16 +67,29 @@ Tokens are never printed.
 @click.option(
     "--skip",
     "skipped",
-    type=click.Choice(["github", "vault"]),
+    type=click.Choice(["github", "vault", "outbound"]),
     multiple=True,
     help="Leave out a section (repeatable).",
 )
-def doctor(repo: Path, branch: str, output_format: str, skipped: tuple[str, ...]) -> None:
+@click.option(
+    "--probe",
+    is_flag=True,
+    help="Also contact each outbound endpoint (a HEAD of its root: no body, no credentials).",
+)
+def doctor(
+    repo: Path, branch: str, output_format: str, skipped: tuple[str, ...], probe: bool
+) -> None:
     from jitflow.reporters.doctor import render_doctor
     from jitflow.usecases.doctor import DoctorOptions, run_doctor
 
     report = run_doctor(
-        DoctorOptions(repo=repo, branch=branch, skip=frozenset(skipped), environ=dict(os.environ))
+        DoctorOptions(
+            repo=repo,
+            branch=branch,
+            skip=frozenset(skipped),
+            environ=dict(os.environ),
+            probe=probe,
+        )
     )
     rendered = render_doctor(report, output_format)
     click.echo(paint(rendered, sys.stdout) if output_format == "text" else rendered, nl=False)

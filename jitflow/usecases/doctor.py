@@ -55,7 +55,7 @@ if TYPE_CHECKING:
     from jitflow.adapters.github import GitHubGateway
     from jitflow.adapters.vault.inspect import VaultInspector
 
-SECTIONS = ("repository", "github", "vault")
+SECTIONS = ("repository", "github", "vault", "outbound")
 T = TypeVar("T")
 
 
@@ -65,19 +65,23 @@ class DoctorOptions:
     branch: str = "main"
     skip: frozenset[str] = frozenset()
     environ: Mapping[str, str] = field(default_factory=dict, repr=False)
+    probe: bool = False  # contact each outbound endpoint (no body, no credentials)
 
 
 def run_doctor(options: DoctorOptions) -> DoctorReport:
     """Every check, in section order; raises UsageError only for bad options."""
     unknown = sorted(options.skip - set(SECTIONS[1:]))
     if unknown:
-        raise UsageError(f"--skip takes github or vault, not {', '.join(unknown)}")
+        raise UsageError(f"--skip takes github, vault or outbound, not {', '.join(unknown)}")
     if not options.repo.is_dir():
         raise UsageError(f"{options.repo} is not a directory: pass --repo with the access clone")
     repository_checks, policies = _repository(options.repo)
     sections = [Section("repository", tuple(repository_checks))]
     sections.append(Section("github", tuple(_github(options))))
     sections.append(Section("vault", tuple(_vault(options, policies))))
+    outbound = _outbound(options)  # none without a .jitflow/outbound.yaml
+    if outbound:
+        sections.append(Section("outbound", tuple(outbound)))
     return DoctorReport(options.repo, options.branch, tuple(sections))
 
 
@@ -265,6 +269,15 @@ def _guard(checks: list[Check], check_id: str, fix: str, read: Callable[[], T]) 
     except JitflowError as exc:
         checks.append(fail(check_id, exc.message, fix))
         return None
+
+
+def _outbound(options: DoctorOptions) -> list[Check]:
+    from jitflow.usecases.doctor_outbound import outbound_checks
+
+    if "outbound" in options.skip:
+        return [skip("outbound", "skipped (--skip outbound)")]
+    vault = "vault" not in options.skip
+    return outbound_checks(options.repo, options.branch, options.environ, vault, options.probe)
 
 
 # ---- Vault --------------------------------------------------------------------------------

@@ -20,10 +20,15 @@ Call = Callable[..., dict[str, Any] | None]
 class OutboundVault:
     def __init__(self, call: Call, anchor_path: str) -> None:
         self._call = call
-        self._base = anchor_path.rstrip("/") + "/outbound"
+        self._anchor = anchor_path
 
     def mark_path(self, endpoint: str) -> str:
-        return f"{self._base}/{endpoint}"
+        return self.path_of(self._anchor, endpoint)
+
+    @staticmethod
+    def path_of(anchor_path: str, endpoint: str) -> str:
+        """Where an endpoint's mark lives, for a ledger anchor path (doctor reads it)."""
+        return f"{anchor_path.rstrip('/')}/outbound/{endpoint}"
 
     def read_mark(self, endpoint: str) -> Mark:
         answer = self._read(self.mark_path(endpoint))
