@@ -4,8 +4,9 @@
 recorded on main since its high-water mark (the last main commit whose events it accepted),
 batch by batch, advancing the mark after each accepted batch. Batches hold whole commits, so
 a mark is always a commit; they are cut the same way on every run, so a batch sent again after
-a lost answer carries the same delivery id (`delivery_id`), and every event keeps its own
-stable id: a receiver that drops what it has seen processes each event exactly once.
+a lost answer carries the same delivery id (`delivery_id`) unless it was not full and grew
+with new commits; every event keeps its own stable id: a receiver that drops the event ids it
+has seen processes each event exactly once.
 
 The signature is the Stripe/GitHub webhook scheme: `Jitflow-Signature: t=<unix time>,v1=<hex
 HMAC-SHA256(key, "<t>." + body)>`; a receiver recomputes it, compares in constant time and

@@ -55,6 +55,9 @@ def test_the_receiver_snippet_accepts_jitflow_and_refuses_the_rest() -> None:
     seen: set[str] = set()
     assert verified_events(headers, body, b"k", seen) == [{"id": "e1"}]
     assert verified_events(headers, body, b"k", seen) == []  # the same batch again
+    grown = json.dumps({"delivery": "d3", "events": [{"id": "e1"}, {"id": "e2"}]}).encode()
+    signed = {"Jitflow-Signature": sign(b"k", int(time.time()), grown), "Jitflow-Delivery": "d3"}
+    assert verified_events(signed, grown, b"k", seen) == [{"id": "e2"}]  # it grew since
     other = {**headers, "Jitflow-Delivery": "d2"}
     assert verified_events(other, body + b" ", b"k", seen) == []  # a changed body
     assert verified_events(other, body, b"wrong", seen) == []

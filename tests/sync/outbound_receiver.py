@@ -1,6 +1,7 @@
 """A local HTTPS receiver for outbound delivery, as a careful customer would write one: TLS with
 a certificate from a throwaway CA (trusted by jitflow through `ca_file`), HMAC signatures and
-their replay window checked, delivery ids remembered so a batch sent again is processed once.
+their replay window checked, event ids remembered so an event sent again is processed once (and
+must come back byte for byte the same).
 
 Each path can be told to misbehave: answer 500, answer 429 with `Retry-After` (always, or once),
 answer after a delay (the request is processed first, like a slow receiver that commits before
@@ -16,6 +17,7 @@ import json
 import ssl
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -93,7 +95,10 @@ class Receiver:
     hmac_keys: dict[str, bytes]  # path -> key
     hec_token: str
     received: list[Received] = field(default_factory=list)
-    processed: dict[str, list[str]] = field(default_factory=dict)  # path -> delivery ids
+    processed: dict[str, Counter[str]] = field(default_factory=dict)  # path -> event ids
+    again: dict[str, Counter[str]] = field(default_factory=dict)  # ids that came once more
+    changed: list[str] = field(default_factory=list)  # ids that came again, different
+    first: dict[tuple[str, str], str] = field(default_factory=dict)  # (path, id) -> JSON
     modes: dict[str, str] = field(default_factory=dict)  # ok|fail|busy|busy-once|slow|kill
     retry_after: str = "1"  # what a busy path says in Retry-After
     slow_seconds: float = 4.0
@@ -126,13 +131,33 @@ class Receiver:
                     self.modes[path] = "ok"
                 record.answered = 429
                 return 429, 0, False
-            done = self.processed.setdefault(path, [])
-            if record.delivery not in done or not record.delivery:
-                done.append(record.delivery)  # processed once per delivery id
+            self._process(path, record)
         if mode == "kill":
             return 0, 0, True
         record.answered = 200
         return 200, self.slow_seconds if mode == "slow" else 0, False
+
+    def _process(self, path: str, record: Received) -> None:
+        """Process each event whose id is new; remember the ids that came again."""
+        for event in record.events():
+            uid = event_uid(path, event)
+            if not uid:  # a Slack message: no event ids
+                return
+            text = json.dumps(event, sort_keys=True)
+            if (path, uid) in self.first:
+                self.again.setdefault(path, Counter())[uid] += 1
+                if self.first[path, uid] != text:
+                    self.changed.append(uid)
+                continue
+            self.first[path, uid] = text
+            self.processed.setdefault(path, Counter())[uid] += 1
+
+
+def event_uid(path: str, event: dict[str, Any]) -> str:
+    """An event's id in a json, ocsf or HEC delivery ('' for anything else)."""
+    if path.startswith("/services/collector"):
+        event = event.get("event") or {}
+    return str(event.get("id") or (event.get("metadata") or {}).get("uid") or "")
 
 
 def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:

@@ -1,7 +1,8 @@
 """Outbound delivery after sync runs, end to end: real syncs (OpenBao, the stand-in, git) send
 the ledger's new events to a local HTTPS receiver that checks every signature, and each event
-is processed exactly once across normal runs, a receiver answering 500 then recovering, a slow
-receiver (timeout), and a sync killed between sending and recording its mark."""
+is processed exactly once across runs, receivers that fail (500, 429 with a Retry-After past the
+bound, an answer after the timeout) then recover, and a sync killed between sending and
+recording its mark. Two grants and four syncs carry every drill."""
 
 from __future__ import annotations
 
@@ -12,16 +13,16 @@ import sys
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from jitflow.adapters.git import Git
 from tests.audit.test_audit_ocsf import schema_errors
 from tests.sync.conftest import World, vault_api
-from tests.sync.outbound_receiver import Receiver, https_receiver
+from tests.sync.outbound_receiver import Receiver, event_uid, https_receiver
 
 HMAC_OCSF = b"ocsf-key-for-the-test"
 HMAC_JSON = b"json-key-from-vault"
 HEC_TOKEN = "11111111-2222-3333-4444-555555555555"
+HEC = "/services/collector/event"
 HOSTILE = "<!channel> @here see https://evil.example now, urgent fix for INC-1"
 
 
@@ -90,24 +91,6 @@ def expected_ids(world: World, since: str, now: datetime) -> set[str]:
     return {e["metadata"]["uid"] for e in events if e["metadata"]["original_event_uid"] in after}
 
 
-def processed_ids(receiver: Receiver, path: str) -> Counter[str]:
-    """Event ids the receiver processed: those of each delivery id it accepted, once."""
-    ids: Counter[str] = Counter()
-    for delivery in receiver.processed.get(path, []):
-        first = next(r for r in receiver.on(path) if r.delivery == delivery)
-        for event in first.events():
-            ids[_uid(path, event)] += 1
-    return ids
-
-
-def _uid(path: str, event: dict[str, Any]) -> str:
-    if path == "/ocsf":
-        return str(event["metadata"]["uid"])
-    if path.startswith("/services/collector"):
-        return str(event["event"]["metadata"]["uid"])
-    return str(event["id"])
-
-
 def killed_sync(world: World, env: dict[str, str], receiver: Receiver) -> int:
     proc = subprocess.Popen(
         [sys.executable, "-m", "jitflow", "sync", "--repo", str(world.runner.path)],
@@ -138,7 +121,7 @@ def test_every_event_reaches_every_endpoint_exactly_once(world: World, tmp_path:
             "JITFLOW_TEST_OCSF_URL": f"{receiver.url}/ocsf",
             "JITFLOW_TEST_OCSF_KEY": HMAC_OCSF.decode(),
             "JITFLOW_TEST_JSON_URL": f"{receiver.url}/hooks",
-            "JITFLOW_TEST_HEC_URL": f"{receiver.url}/services/collector/event",
+            "JITFLOW_TEST_HEC_URL": f"{receiver.url}{HEC}",
             "JITFLOW_TEST_HEC_TOKEN": HEC_TOKEN,
             "JITFLOW_TEST_SLACK_URL": f"{receiver.url}/slack",
         }
@@ -153,78 +136,70 @@ def test_every_event_reaches_every_endpoint_exactly_once(world: World, tmp_path:
         reason = f"{HOSTILE} and the orders backlog"
         body = f"policy: ops-read\nrequester: alice\nduration: 30m\nreason: '{reason}'\n"
 
-        # 1. a normal run: the merge and the issue, to every endpoint
+        # 1. the SIEM answers 500, Splunk is rate limited past the wait bound, the hooks
+        #    receiver processes the batch but answers after the 2s timeout: the run still
+        #    issues, succeeds, and says so
+        receiver.modes.update({"/ocsf": "fail", HEC: "busy", "/hooks": "slow"})
+        receiver.retry_after = "3600"
         world.approved_merge(body=body)
-        run = world.sync(env_extra=env)
-        assert "outbound siem-ocsf: 2 events delivered" in run.stdout, run.stdout + run.stderr
-
-        # 2. the SIEM answers 500: the run still issues, succeeds, and says so
-        receiver.modes["/ocsf"] = "fail"
-        world.approved_merge()
         run = world.sync(env_extra=env)
         assert run.returncode == 0 and "issue" in run.stdout
         assert "outbound siem-ocsf: endpoint siem-ocsf: answered HTTP 500" in run.stderr
-        assert "outbound hooks: 2 events delivered" in run.stdout
-
-        # ... and once it recovers, the next run (with nothing to issue) catches up
-        receiver.modes["/ocsf"] = "ok"
-        run = world.sync(env_extra=env)
-        assert "outbound siem-ocsf: 2 events delivered" in run.stdout
-        assert "outbound hooks" not in run.stdout  # nothing new for the others
-
-        # 3. the hooks receiver processes, then answers after the 2s timeout
-        receiver.modes["/hooks"] = "slow"
-        world.approved_merge()
-        run = world.sync(env_extra=env)
+        assert "endpoint splunk: answered HTTP 429, Retry-After 3600s" in run.stderr
         assert "outbound hooks: endpoint hooks: no answer within 2s" in run.stderr
-        receiver.modes["/hooks"] = "ok"
-        world.sync(env_extra=env)
+        assert "outbound chat: 2 events delivered" in run.stdout
 
-        # 4. the sync is killed after the SIEM processed a batch, before the mark moved
-        receiver.modes["/ocsf"] = "kill"
+        # 2. the next sync issues another grant, then is killed after the SIEM processed a
+        #    batch, before the mark moved (the SIEM is the first endpoint: nothing else runs)
+        receiver.modes.update({"/ocsf": "kill", HEC: "ok", "/hooks": "ok"})
         world.approved_merge()
         assert killed_sync(world, env, receiver) == -signal.SIGKILL
-        receiver.modes["/ocsf"] = "ok"
-        world.sync(env_extra=env)
 
-        # 5. grants end: the expiries go out too
+        # 3. every endpoint catches up: the batches whose answers were lost come again, the
+        #    same events under the same delivery id
+        receiver.modes["/ocsf"] = "ok"
+        run = world.sync(env_extra=env)
+        for name in ("siem-ocsf", "hooks", "splunk"):
+            assert f"outbound {name}: 4 events delivered" in run.stdout, run.stdout
+
+        # 4. grants end: the expiries go out too, and every mark reaches main's tip
         later = datetime.now(UTC) + timedelta(hours=1)
-        world.sync("--now", later.strftime("%Y-%m-%dT%H:%M:%SZ"), env_extra=env)
-        quiet = json.loads(world.sync("--format", "json", env_extra=env).stdout)  # nothing new
-        assert [(o["name"], o["events"], o["error"]) for o in quiet["outbound"]] == [
-            (name, 0, "") for name in ("siem-ocsf", "hooks", "splunk", "chat")
+        at = later.strftime("%Y-%m-%dT%H:%M:%SZ")
+        done = json.loads(world.sync("--now", at, "--format", "json", env_extra=env).stdout)
+        assert [(o["name"], o["events"], o["error"]) for o in done["outbound"]] == [
+            (name, 2, "") for name in ("siem-ocsf", "hooks", "splunk", "chat")
         ]
         tip = Git(world.bare).rev_parse("main")
-        assert {o["mark"] for o in quiet["outbound"]} == {tip}
+        assert {o["mark"] for o in done["outbound"]} == {tip}
 
         expected = expected_ids(world, config, later)
         kinds = Counter(uid.split(":")[1] for uid in expected)
-        assert kinds == {"request-merged": 4, "issued": 4, "expired": 4}
-        for path in ("/ocsf", "/hooks", "/services/collector/event"):
+        assert kinds == {"request-merged": 2, "issued": 2, "expired": 2}
+        for path in ("/ocsf", "/hooks", HEC):
             assert all(r.signature_ok for r in receiver.on(path)), path
-            ids = processed_ids(receiver, path)
+            ids = receiver.processed[path]
             assert set(ids) == expected, path  # nothing lost, nothing foreign
+            assert set(receiver.again.get(path, ())) <= expected, path  # resent: same ids
             assert max(ids.values()) == 1, path  # processed once
+        assert receiver.changed == []  # an event sent again is byte for byte the same
         _resends_are_identical(receiver)
         _ocsf_is_valid(receiver)
         _slack_is_inert(receiver, len(expected))
 
 
 def _resends_are_identical(receiver: Receiver) -> None:
-    """The wire is at-least-once: a batch whose answer was lost (the 500, the timeout, the
-    kill) came again under the same delivery id with the same events, and only those."""
-    for path in ("/ocsf", "/hooks"):
-        by_delivery: dict[str, list[list[str]]] = {}
-        for record in receiver.on(path):
-            ids = [_uid(path, e) for e in record.events()]
-            by_delivery.setdefault(record.delivery, []).append(ids)
-        again = {d: sends for d, sends in by_delivery.items() if len(sends) > 1}
-        assert again, f"{path}: the drills should have caused resends"
-        for sends in again.values():
-            assert all(s == sends[0] for s in sends), path
-    hooks_again = [r for r in receiver.on("/hooks") if r.answered == 200]
-    deliveries = Counter(r.delivery for r in hooks_again)
-    assert max(deliveries.values()) == 2  # the slow batch: processed, answered late, resent
+    """The wire is at-least-once: what a lost answer left (the timeout, the kill) came again.
+    A batch resent with nothing new after it keeps its delivery id (the SIEM's, after the
+    kill); one that grew (the hooks', after the timeout, new commits) keeps its event ids."""
+    by_delivery: dict[str, list[list[str]]] = {}
+    for record in receiver.on("/ocsf"):
+        ids = [event_uid("/ocsf", e) for e in record.events()]
+        by_delivery.setdefault(record.delivery, []).append(ids)
+    again = {d: sends for d, sends in by_delivery.items() if len(sends) > 1}
+    assert again, "the kill should have caused a resend under the same delivery id"
+    for sends in again.values():
+        assert all(s == sends[0] for s in sends)
+    assert sum(receiver.again["/hooks"].values()) == 2  # the slow batch's two events
 
 
 def _ocsf_is_valid(receiver: Receiver) -> None:

@@ -8,10 +8,10 @@ Guarantee, per endpoint (proved by tests/sync/test_outbound.py):
   timed-out or unanswered batch is sent again by the next run, with everything after it;
 - nothing sent twice, except a batch whose acceptance was not recorded (the run was killed,
   or the answer or the mark write was lost, between sending and marking): the next run sends
-  that batch again, byte for byte the same events, under the same delivery id (the
-  `Jitflow-Delivery` header and `delivery` field), and every event keeps its own id. The wire
-  is at-least-once; a receiver that skips delivery ids (or event ids) it has already seen
-  processes every event exactly once. Splunk HEC and Slack don't de-duplicate: there a lost
+  those events again, byte for byte the same with the same ids, under the same delivery id
+  (the `Jitflow-Delivery` header and `delivery` field) when no commit came in between (a
+  batch that was not full grows with new commits). The wire is at-least-once; a receiver
+  that skips event ids it has already seen processes every event exactly once. Splunk HEC and Slack don't de-duplicate: there a lost
   acknowledgement shows the batch twice (search with `dedup metadata.uid`).
 """
 
