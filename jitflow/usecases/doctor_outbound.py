@@ -91,14 +91,13 @@ def _marks(
     environ: Mapping[str, str],
 ) -> dict[str, MarkFact]:
     from jitflow.adapters.git import Git
+    from jitflow.adapters.git.graph import is_ancestor, is_commit
+    from jitflow.adapters.git.remote import fetched_tip_or_head
     from jitflow.adapters.vault.ledger import LedgerSettings
     from jitflow.adapters.vault.outbound import OutboundVault
 
     git = Git(repo)
-    tip = next(
-        (r for r in (f"refs/remotes/origin/{branch}", branch) if git.ok("rev-parse", "-q", r)),
-        "HEAD",
-    )
+    tip = fetched_tip_or_head(git, "origin", branch)
     anchor = LedgerSettings.from_env(environ).anchor_path
     marks = {}
     for endpoint in config.endpoints:
@@ -108,8 +107,7 @@ def _marks(
         if problem or not isinstance(commit, str) or not commit:
             marks[endpoint.name] = MarkFact(path, problem=problem)
             continue
-        here = git.ok("cat-file", "-e", f"{commit}^{{commit}}")
-        known = git.ok("merge-base", "--is-ancestor", commit, tip) if here else None
+        known = is_ancestor(git, commit, tip) if is_commit(git, commit) else None
         marks[endpoint.name] = MarkFact(path, commit, known)
     return marks
 
