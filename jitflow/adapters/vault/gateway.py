@@ -7,14 +7,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeVar, Unpack
 
 from jitflow.adapters.vault import issue, issue_ssh, secret
 from jitflow.adapters.vault.heartbeat import Heartbeat
 from jitflow.adapters.vault.ledger import LedgerSettings, LedgerVault
 from jitflow.adapters.vault.login import DEFAULT_RUN_ROLE, settings_from_env
 from jitflow.adapters.vault.outbound import OutboundVault
-from jitflow.adapters.vault.transport import Transport, VaultApiError
+from jitflow.adapters.vault.transport import Transport, VaultApiError, VaultConnection
 from jitflow.adapters.vault.types import (
     GrantHandle,
     GrantOrder,
@@ -44,15 +44,11 @@ class VaultGateway:
         addr: str,
         token: str,
         *,
-        namespace: str | None = None,
-        verify: bool | str = True,
         token_role: str = "jitflow-grant",  # noqa: S107 (a role name)
         identity_mount: str = "userpass",
-        retries: int = 3,
-        backoff: float = 0.2,
         confirm_by_listing_from: int = 32,
-        timeout: float = 30.0,
         run_role: str = DEFAULT_RUN_ROLE,
+        **connection: Unpack[VaultConnection],
     ) -> None:
         self.addr = addr.rstrip("/")
         self.token_role = token_role
@@ -65,15 +61,7 @@ class VaultGateway:
         # Where signed certificates are kept on the runner's disk the moment Vault answers
         # (set by sync: inside the repository's git directory); None: Vault's receipt only.
         self.certificate_journal: Path | None = None
-        self._transport = Transport(
-            addr,
-            token,
-            namespace=namespace,
-            verify=verify,
-            retries=retries,
-            backoff=backoff,
-            timeout=timeout,
-        )
+        self._transport = Transport(addr, token, **connection)
 
     def __repr__(self) -> str:
         return f"VaultGateway(addr={self.addr!r}, token=<redacted>)"

@@ -7,7 +7,7 @@ Reads go through the same `Transport` as the runner (hvac stays in this package,
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Unpack
 from urllib.parse import quote
 
 from jitflow.adapters.vault.gateway import VaultGateway
@@ -18,7 +18,7 @@ from jitflow.adapters.vault.login import (
     DEFAULT_TOKEN_ROLE,
     settings_from_env,
 )
-from jitflow.adapters.vault.transport import Transport, VaultApiError
+from jitflow.adapters.vault.transport import Transport, VaultApiError, VaultConnection
 
 
 class VaultInspector:
@@ -29,22 +29,21 @@ class VaultInspector:
         addr: str,
         token: str,
         *,
-        namespace: str | None = None,
-        verify: bool | str = True,
         jwt_mount: str = DEFAULT_JWT_MOUNT,
         jwt_role: str = DEFAULT_JWT_ROLE,
         token_role: str = DEFAULT_TOKEN_ROLE,
         run_role: str = DEFAULT_RUN_ROLE,
+        **connection: Unpack[VaultConnection],
     ) -> None:
         self.addr = addr.rstrip("/")
         self.jwt_mount = jwt_mount.strip("/")
         self.jwt_role = jwt_role
         self.token_role = token_role
         self.run_role = run_role
-        self._transport = Transport(
-            addr, token, namespace=namespace, verify=verify, retries=1, timeout=10.0
-        )
-        self._gateway = VaultGateway(addr, token, namespace=namespace, verify=verify, retries=1)
+        quick: VaultConnection = {**connection, "retries": 1}
+        quicker: VaultConnection = {**quick, "timeout": 10.0}
+        self._transport = Transport(addr, token, **quicker)
+        self._gateway = VaultGateway(addr, token, **quick)
 
     def __repr__(self) -> str:
         return f"VaultInspector(addr={self.addr!r}, token=<redacted>)"

@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, TypedDict, TypeVar, Unpack
 
 from jitflow.errors import VaultError
 
@@ -68,6 +68,17 @@ class _Silence:
         self.message: str | None = None
 
 
+class VaultConnection(TypedDict, total=False):
+    """How to reach one Vault server (the token apart), as the gateway, the inspector and
+    the transport they build take it; what is left out takes the transport's default."""
+
+    namespace: str | None  # default None
+    verify: bool | str  # default True; a CA bundle path
+    timeout: float  # default 30 s per attempt (JITFLOW_VAULT_TIMEOUT)
+    retries: int  # default 3
+    backoff: float  # default 0.2 s, doubling
+
+
 class Transport:
     """Sends requests to one Vault server with one token; safe to share between threads.
 
@@ -81,20 +92,16 @@ class Transport:
         addr: str,
         token: str,
         *,
-        namespace: str | None = None,
-        verify: bool | str = True,
-        timeout: float = 30.0,
-        retries: int = 3,
-        backoff: float = 0.2,
         pool_size: int = 32,
+        **connection: Unpack[VaultConnection],
     ) -> None:
         self.addr = addr.rstrip("/")
         self._token = token
-        self.namespace = namespace
-        self.verify = verify
-        self.timeout = timeout
-        self.retries = retries
-        self.backoff = backoff
+        self.namespace = connection.get("namespace")
+        self.verify = connection.get("verify", True)
+        self.timeout = connection.get("timeout", 30.0)
+        self.retries = connection.get("retries", 3)
+        self.backoff = connection.get("backoff", 0.2)
         self._pool_size = pool_size
         self._local = threading.local()
         self._secrets: list[str] = [token] if token else []
@@ -105,19 +112,20 @@ class Transport:
 
     def with_token(self, token: str) -> Transport:
         """The same server, acting with another token (e.g. a grant's anchor token)."""
-        other = Transport(
-            self.addr,
-            token,
+        other = Transport(self.addr, token, pool_size=4, **self.connection)
+        other._secrets.extend(self._secrets)
+        other._silence = self._silence
+        return other
+
+    @property
+    def connection(self) -> VaultConnection:
+        return VaultConnection(
             namespace=self.namespace,
             verify=self.verify,
             timeout=self.timeout,
             retries=self.retries,
             backoff=self.backoff,
-            pool_size=4,
         )
-        other._secrets.extend(self._secrets)
-        other._silence = self._silence
-        return other
 
     def forget_secret_later(self, value: str) -> None:
         """Remember a secret so that it is scrubbed from any error message."""
