@@ -344,3 +344,47 @@ def check_database_sessions(policy: Policy, role: Mapping[str, Any] | None) -> C
         "(not PostgreSQL's DROP ROLE)",
         f"make them terminate the user's sessions (MySQL: KILL its threads; see {_DOCS} step 4)",
     )
+
+
+_RENEW_PATHS = ("auth/token/renew-accessor", "sys/leases/renew")
+
+
+def runner_policy_names(jwt_role: Mapping[str, Any] | None) -> list[str]:
+    """The Vault policies the runner's login gives it."""
+    role = jwt_role or {}
+    return _values(role.get("token_policies") or role.get("policies"))
+
+
+def check_extend_in_place(
+    policies: Sequence[Policy],
+    token_role: Mapping[str, Any] | None,
+    runner_acls: Mapping[str, str | None],
+) -> Check | None:
+    """`vault.extend-in-place`: where policies allow extensions, the token role issues
+    renewable tokens and the runner may renew them by accessor and renew their leases; else
+    every extension is by replacement (it still works: a warning, not a failure)."""
+    extending = sorted(p.name for p in policies if p.extension is not None)
+    if not extending:
+        return None
+    from jitflow.core.doctor_secret import capabilities_on
+
+    problems = []
+    if token_role is not None and token_role.get("renewable") is False:
+        problems.append("the token role issues no renewable tokens (renewable=false)")
+    texts = [t for t in runner_acls.values() if t]
+    missing = [p for p in _RENEW_PATHS if "update" not in capabilities_on(p, texts)]
+    if missing:
+        names = ", ".join(sorted(runner_acls)) or "none"
+        problems.append(f"the runner's policies ({names}) give no update on {', '.join(missing)}")
+    if problems:
+        return warn(
+            "vault.extend-in-place",
+            f"{'; '.join(problems)}: extensions of {', '.join(extending)} are by replacement "
+            "(new credentials) instead of in place",
+            f"see {_DOCS} steps 2 and 3 (renewable=true on the token role; the runner policy's "
+            "renew lines)",
+        )
+    return ok(
+        "vault.extend-in-place",
+        f"extensions of {', '.join(extending)} can renew the same credentials in place",
+    )

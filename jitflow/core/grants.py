@@ -40,6 +40,10 @@ class GrantOrder:
     revocable: bool = True
     # the accessor of the issuing sync run's heartbeat token (empty: none)
     run: str = ""
+    # how long from issue the runner may renew the grant's anchor token (the policy's total
+    # maximum, extensions included); 0: not renewable. Never for ssh (a certificate can't be
+    # extended) nor for the token a `vault-token` holder gets with the `default` policy.
+    ceiling_seconds: int = 0
 
 
 @dataclass(frozen=True)

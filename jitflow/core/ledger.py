@@ -93,6 +93,7 @@ class GrantBlock:
     ssh_key_fingerprint: str = ""  # SHA256 of the signed key, as `ssh-keygen -lf` shows it
     extends: str = ""  # the grant this one extends (and replaces)
     started_at: datetime | None = None  # an extension: the first issue of the grant it extends
+    extension: str = ""  # an extension: `in-place` (same credentials, renewed) or `replacement`
     # why approval held through the on-call rotation at the policy commit (login -> rotation),
     # and the rotation whose on-call requester needed no approval
     approved_by_oncall: Mapping[str, str] = field(default_factory=dict)
@@ -112,6 +113,9 @@ class EndedBlock:
     extended_by: str = ""  # reason extended: the extension that replaced this grant
     sessions: str = ""  # what the end did to sessions opened with the grant (live_sessions)
     note: str = ""  # an early end of credentials that can't be revoked: they stay valid
+    extension: str = ""  # reason extended: `in-place` (credentials go on) or `replacement`
+    # an ssh grant's certificate can't be revoked: it stays valid past `at`, until this
+    certificate_valid_until: datetime | None = None
 
 
 def _with_newline(content: bytes) -> bytes:
@@ -129,6 +133,7 @@ def render_grant(block: GrantBlock) -> str:
         expires_at=format_time(block.expires_at),
         extends=block.extends,
         started_at=format_time(block.started_at) if block.started_at else "",
+        extension=block.extension,
         requested_seconds=block.requested_seconds,
         granted_seconds=block.granted_seconds,
         approved_by=list(block.approved_by),
@@ -140,7 +145,7 @@ def render_grant(block: GrantBlock) -> str:
         policy_commit=block.policy_commit,
         break_glass=block.break_glass,
     )
-    for key in ("extends", "started_at"):
+    for key in ("extends", "started_at", "extension"):
         if not data[key]:
             del data[key]  # a grant that extends nothing reads as before
     if not block.approved_at:
@@ -167,6 +172,10 @@ def render_ended(block: EndedBlock) -> str:
         data["merge_commit"] = block.merge_commit
     if block.extended_by:
         data["extended_by"] = block.extended_by
+    if block.extension:
+        data["extension"] = block.extension
+    if block.certificate_valid_until is not None:
+        data["certificate_valid_until"] = format_time(block.certificate_valid_until)
     if block.findings:
         data["findings"] = [{"code": f.code, "message": f.message} for f in block.findings]
     if block.sessions:

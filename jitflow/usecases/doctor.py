@@ -34,11 +34,13 @@ from jitflow.core.doctor_vault import (
     LoginExpectation,
     VaultFacts,
     check_database_sessions,
+    check_extend_in_place,
     check_grant_target,
     check_jwt_role,
     check_run_role,
     check_token_role,
     grant_targets,
+    runner_policy_names,
 )
 from jitflow.core.loading import (
     GROUPS_PATH,
@@ -329,6 +331,14 @@ def _vault(options: DoctorOptions, policies: list[Policy]) -> list[Check]:
     checks.append(_ledger_signing(options, inspector))
     if not policies:
         return checks
+    acls = _guard(
+        checks,
+        "vault.extend-in-place",
+        readable,
+        lambda: {n: inspector.acl_policy_text(n) for n in runner_policy_names(jwt_role)},
+    )
+    in_place = check_extend_in_place(policies, token_role, acls) if acls is not None else None
+    checks += [in_place] if in_place is not None else []
     targets = grant_targets(policies, database_policy_name)
     facts = _guard(
         checks,

@@ -11,6 +11,7 @@ hvac-based `VaultGateway` satisfies structurally.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from jitflow.core.grants import (
@@ -129,6 +130,10 @@ class VaultPort(LedgerSource, Protocol):
         ...
 
     def issue(self, order: GrantOrder) -> IssuedGrant: ...
+
+    def renew_in_place(self, handle: GrantHandle, until: datetime) -> IssuedGrant | None:
+        """Extend the grant's own credentials to `until`; None: extend by replacement."""
+        ...
 
     def revoke_many(
         self, handles: Iterable[GrantHandle]

@@ -243,6 +243,7 @@ def test_other_changes_in_a_deleting_pr_are_not_a_revocation(builder: HistoryBui
 class FakeToken:
     accessor: str
     request_id: str | None
+    expire_time: datetime | None = None
 
 
 class FakeTokens:

@@ -4,7 +4,7 @@ token metadata, anchor and CA, and GitHub's PR facts (plain-struct fakes of the 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -65,6 +65,7 @@ def test_record_without_a_grant_block(builder: HistoryBuilder) -> None:
 class Token:
     accessor: str
     request_id: str | None
+    expire_time: datetime | None = None
 
 
 @dataclass

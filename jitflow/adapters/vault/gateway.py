@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar, Unpack
 
-from jitflow.adapters.vault import issue, issue_ssh, secret
+from jitflow.adapters.vault import issue, issue_ssh, renew, secret
 from jitflow.adapters.vault.heartbeat import Heartbeat
 from jitflow.adapters.vault.ledger import LedgerSettings, LedgerVault
 from jitflow.adapters.vault.login import DEFAULT_RUN_ROLE, settings_from_env
@@ -153,6 +153,11 @@ class VaultGateway:
         if order.kind is GrantKind.SECRET:
             return secret.issue_secret(self._transport, order, token_role)
         raise ConfigError(f"unknown grant kind {order.kind!r}")
+
+    def renew_in_place(self, handle: GrantHandle, until: datetime) -> IssuedGrant | None:
+        """Extend the grant's own credentials to `until` (jitflow.adapters.vault.renew), or
+        None when Vault can't do it securely: the caller extends by replacement."""
+        return renew.renew_in_place(self._transport, handle, until)
 
     def recover_certificate(self, anchor: TokenInfo, receipt: TokenInfo) -> IssuedGrant:
         """An ssh grant whose run died after signing, from its receipt: nothing is re-signed."""

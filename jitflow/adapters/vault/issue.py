@@ -11,6 +11,7 @@ from typing import Any
 from jitflow.adapters.vault.naming import database_policy_name, token_display_name
 from jitflow.adapters.vault.transport import Transport, VaultApiError
 from jitflow.adapters.vault.types import GrantOrder, IssuedGrant, Secret, TokenInfo
+from jitflow.core.model import GrantKind
 from jitflow.errors import ConfigError, VaultError
 
 
@@ -22,6 +23,7 @@ class Anchor:
     accessor: str
     granted_ttl_seconds: int
     expires_at: datetime
+    renewable_until: str = ""  # the ceiling fixed at issue (RFC 3339), empty: not renewable
 
 
 def parse_vault_time(value: Any) -> datetime | None:
@@ -60,11 +62,12 @@ def create_anchor(
     orphan scan of a later sync finds it even when this run dies before recording anything.
     """
     duration = f"{ttl_seconds or order.duration_seconds}s"
-    body = {
+    renewable = renewable_anchor(order, ttl_seconds)
+    body: dict[str, Any] = {
         "policies": list(policies),
         "ttl": duration,
-        "explicit_max_ttl": duration,
-        "renewable": False,
+        "explicit_max_ttl": f"{order.ceiling_seconds}s" if renewable else duration,
+        "renewable": renewable,
         "display_name": token_display_name(order.request_id),
         "meta": {
             "jitflow_request": order.request_id,
@@ -76,6 +79,10 @@ def create_anchor(
             **(meta or {}),
         },
     }
+    if renewable:
+        # without `default` the token can't renew itself (`auth/token/renew-self`): only the
+        # runner renews it, by accessor, for an approved extension
+        body["no_default_policy"] = True
     answer = transport.call("POST", f"auth/token/create/{token_role}", body, retry=False)
     auth = (answer or {}).get("auth") or {}
     token = auth.get("client_token")
@@ -93,7 +100,20 @@ def create_anchor(
         raise
     if expires_at is None:
         expires_at = datetime.now(UTC) + timedelta(seconds=granted)
-    return Anchor(token, accessor, granted, expires_at)
+    until = ""
+    issued_at = parse_vault_time(data.get("issue_time"))
+    ceiling = int(data.get("explicit_max_ttl") or 0)
+    if renewable and bool(data.get("renewable")) and issued_at and ceiling > granted:
+        until = (issued_at + timedelta(seconds=ceiling)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return Anchor(token, accessor, granted, expires_at, until)
+
+
+def renewable_anchor(order: GrantOrder, ttl_seconds: int | None = None) -> bool:
+    """An anchor the runner may renew for an extension: its policy allows extensions, and it
+    is not an ssh grant's (a certificate can't be extended) nor a receipt."""
+    if ttl_seconds is not None or order.kind is GrantKind.SSH or not order.revocable:
+        return False
+    return order.ceiling_seconds > order.duration_seconds
 
 
 def revoke_quietly(transport: Transport, accessor: str) -> None:
@@ -110,7 +130,7 @@ def issue_vault_token(transport: Transport, order: GrantOrder, token_role: str) 
         accessor=anchor.accessor,
         granted_ttl_seconds=anchor.granted_ttl_seconds,
         expires_at=anchor.expires_at,
-        identifiers={"token_role": token_role},
+        identifiers={"token_role": token_role, "renewable_until": anchor.renewable_until},
         secret=Secret({"token": anchor.token, "accessor": anchor.accessor}),
         public_material=None,
         capped=anchor.granted_ttl_seconds < order.duration_seconds,
@@ -143,7 +163,12 @@ def issue_database(transport: Transport, order: GrantOrder, token_role: str) -> 
         accessor=anchor.accessor,
         granted_ttl_seconds=granted,
         expires_at=expires_at,
-        identifiers={"lease_id": lease_id, "db_username": username, "token_role": token_role},
+        identifiers={
+            "lease_id": lease_id,
+            "db_username": username,
+            "token_role": token_role,
+            "renewable_until": anchor.renewable_until,
+        },
         secret=Secret({"username": username, "password": password}),
         public_material=None,
         capped=granted < order.duration_seconds,
@@ -225,6 +250,7 @@ def issue_identity_group(
             "group_id": group_id,
             "group": order.group,
             "token_role": token_role,
+            "renewable_until": anchor.renewable_until,
         },
         secret=None,
         public_material=None,

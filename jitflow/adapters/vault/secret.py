@@ -71,6 +71,7 @@ def issue_secret(transport: Transport, order: GrantOrder, token_role: str) -> Is
         "cert_serial": str(data.get("serial_number") or ""),
         "not_after": ends.strftime("%Y-%m-%dT%H:%M:%SZ") if ends else "",
         "token_role": token_role,
+        "renewable_until": anchor.renewable_until,
     }
     if note and (ends is None or ends > anchor.expires_at + CLOCK_SLACK):
         _refuse(transport, anchor.accessor, lease_id, order, ends)

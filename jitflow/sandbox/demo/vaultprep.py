@@ -78,7 +78,7 @@ def adapt_to_examples(
                 "allowed_policies": sorted(set(grantable)),
                 "orphan": True,
                 "token_type": "service",
-                "renewable": False,
+                "renewable": True,  # extensions in place (docs/vault-setup.md)
                 "token_explicit_max_ttl": role.get("token_explicit_max_ttl") or "24h",
             },
         )

@@ -65,6 +65,9 @@ path "auth/token/lookup-accessor" {{ capabilities = ["update"] }}
 path "auth/token/accessors" {{ capabilities = ["list", "sudo"] }}
 path "sys/leases/revoke" {{ capabilities = ["update"] }}
 path "auth/token/lookup-self" {{ capabilities = ["read"] }}
+# extend grants in place: renew an anchor token by accessor, and its lease
+path "auth/token/renew-accessor" {{ capabilities = ["update"] }}
+path "sys/leases/renew" {{ capabilities = ["update"] }}
 # deliver secrets as single-use wrapping tokens
 path "sys/wrapping/wrap" {{ capabilities = ["update"] }}
 # ssh certificates
@@ -176,7 +179,9 @@ def configure_dev_vault(
             "allowed_policies": grantable,
             "orphan": True,
             "token_type": "service",
-            "renewable": False,
+            # renewable so the runner can extend a grant in place; each token says whether it
+            # is (only under a policy that allows extensions) and its holder can't renew it
+            "renewable": True,
             "token_explicit_max_ttl": token_max_ttl,
         },
     )

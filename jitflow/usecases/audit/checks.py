@@ -14,6 +14,7 @@ from jitflow.adapters.git import Git, graph
 from jitflow.core.approvals import approvers_of
 from jitflow.core.audit_rows import AuditRow, approval_shortfalls, as_mapping
 from jitflow.core.history import RequestTrail, login_matches, parse_time
+from jitflow.core.loading import format_time
 from jitflow.core.model import Groups, Policy
 from jitflow.core.oncall import at_time, claim_problems, waiver_holds
 from jitflow.core.verify_report import Violation
@@ -27,6 +28,9 @@ class LiveToken(Protocol):
 
     @property
     def request_id(self) -> str | None: ...
+
+    @property
+    def expire_time(self) -> datetime | None: ...
 
 
 class TokenSource(Protocol):
@@ -333,20 +337,29 @@ def _check_times(
     return found
 
 
-def check_vault(tokens: TokenSource, grants: Sequence[tuple[str, str]]) -> list[Violation]:
-    """`grants`: (accessor, request id) of every active grant in git."""
-    live = {t.accessor: t.request_id or "" for t in tokens.list_jitflow_tokens()}
+def check_vault(
+    tokens: TokenSource,
+    grants: Sequence[tuple[str, str]],
+    owners: Mapping[str, str] | None = None,
+    ends: Mapping[str, datetime] | None = None,
+) -> list[Violation]:
+    """`grants`: (accessor, request id) of every active grant in git; `owners`: by accessor,
+    the request a token extended in place was issued for (its metadata names that one);
+    `ends`: by accessor, the end the ledger says Vault enforces (`vault-end-differs`)."""
+    listed = tokens.list_jitflow_tokens()
+    live = {t.accessor: t.request_id or "" for t in listed}
     active = dict(grants)
+    owner = {accessor: (owners or {}).get(accessor, rid) for accessor, rid in grants}
     found = [
         Violation(
             "vault-token-other-request",
             request_id,
             "",
             f"the grant's accessor {accessor} belongs to a Vault token whose metadata names "
-            f"request {live[accessor]!r}, not {request_id!r}",
+            f"request {live[accessor]!r}, not {owner[accessor]!r}",
         )
         for accessor, request_id in sorted(grants)
-        if live.get(accessor) and live[accessor] != request_id
+        if live.get(accessor) and live[accessor] != owner[accessor]
     ]
     found += [
         Violation(
@@ -368,6 +381,32 @@ def check_vault(tokens: TokenSource, grants: Sequence[tuple[str, str]]) -> list[
         for accessor, request_id in sorted(active.items())
         if accessor not in live
     ]
+    return found + _end_differs(listed, active, ends or {})
+
+
+# Vault's expiry is recorded to the second; more than this apart is not the same end.
+END_TOLERANCE = timedelta(minutes=1)
+
+
+def _end_differs(
+    listed: Sequence[LiveToken], active: Mapping[str, str], ends: Mapping[str, datetime]
+) -> list[Violation]:
+    found = []
+    for token in listed:
+        ledger_end = ends.get(token.accessor)
+        vault_end = token.expire_time
+        if ledger_end is None or vault_end is None:
+            continue
+        if abs(vault_end - ledger_end) > END_TOLERANCE:
+            found.append(
+                Violation(
+                    "vault-end-differs",
+                    active.get(token.accessor, ""),
+                    "",
+                    f"Vault ends the token (accessor {token.accessor}) at "
+                    f"{format_time(vault_end)}, the ledger at {format_time(ledger_end)}",
+                )
+            )
     return found
 
 

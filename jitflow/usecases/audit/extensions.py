@@ -10,7 +10,9 @@ Codes (README, for auditors):
 - `extension-over-total-max`: from the first issue (`grant.started_at`) to the end, the grant
   lasts longer than the policy's `extension.total_max`.
 - `extension-of-unknown-grant`: the extended grant is not, in history, a grant of the same
-  requester and policy, first issued at `started_at`, and ended as `extended` by this one.
+  requester and policy, first issued at `started_at`, and ended as `extended` by this one; or
+  the record says `extension: in-place` but does not hold that grant's own credentials (same
+  accessor, ended as extended in place).
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ class _Grant:
     policy: str
     started_at: datetime | None
     extended_by: str
+    accessor: str = ""
+    ended_in_place: bool = False
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,8 @@ class _Claim:
     policy: str
     started_at: datetime | None
     commit: str
+    accessor: str = ""
+    in_place: bool = False
 
 
 @dataclass
@@ -65,10 +71,22 @@ class Extensions:
         if not grant:
             return
         started = parse_time(grant.get("started_at")) or row.issued_at
-        self.grants[row.id] = _Grant(row.requester, row.policy, started, row.extended_by)
+        accessor = str(as_mapping(grant.get("vault")).get("accessor") or "")
+        ended = as_mapping(as_mapping(record).get("ended"))
+        self.grants[row.id] = _Grant(
+            row.requester,
+            row.policy,
+            started,
+            row.extended_by,
+            accessor,
+            ended.get("extension") == "in-place",
+        )
         extends = extends_of(record)
         if extends:
-            claim = _Claim(row.id, extends, row.requester, row.policy, started, commit)
+            in_place = grant.get("extension") == "in-place"
+            claim = _Claim(
+                row.id, extends, row.requester, row.policy, started, commit, accessor, in_place
+            )
             self.claims.append(claim)
 
     def check(self) -> list[Violation]:
@@ -97,7 +115,37 @@ class Extensions:
             )
         if target.started_at != claim.started_at:
             return f"started_at differs from the first issue of {claim.extends}"
+        if claim.in_place and (target.accessor != claim.accessor or not target.ended_in_place):
+            return (
+                f"says it extends {claim.extends} in place, but holds accessor "
+                f"{claim.accessor or 'none'} where that grant held "
+                f"{target.accessor or 'none'} (ended in place: {target.ended_in_place})"
+            )
         return ""
+
+
+# kinds whose anchor token's expiry is the grant's end as Vault enforces it (a database or
+# secret lease may end before its token; an ssh certificate has its own end)
+_TOKEN_ENDS = ("vault-token", "identity-group")
+
+
+def vault_claims(
+    accessor: str,
+    grant: Mapping[str, Any],
+    row: AuditRow,
+    owners: dict[str, str],
+    ends: dict[str, datetime],
+) -> None:
+    """What `--vault` compares for one active grant: the request its token's metadata names
+    (the first of a chain extended in place), and the end Vault must enforce: a grant
+    extended in place (its token and lease renewed to the same end) or whose token is it."""
+    vault = as_mapping(grant.get("vault"))
+    owner = vault.get("token_request")
+    if isinstance(owner, str) and owner:
+        owners[accessor] = owner
+    in_place = grant.get("extension") == "in-place"
+    if row.expires_at is not None and (in_place or grant.get("kind") in _TOKEN_ENDS):
+        ends[accessor] = row.expires_at
 
 
 def check_extension(

@@ -59,7 +59,7 @@ from jitflow.usecases.audit.checks import (
     check_vault,
     text_field,
 )
-from jitflow.usecases.audit.extensions import Extensions, check_extension
+from jitflow.usecases.audit.extensions import Extensions, check_extension, vault_claims
 from jitflow.usecases.audit.github_checks import PullRequests, check_github
 from jitflow.usecases.audit.gitlog import LedgerEntry, head_of, iter_ledger, runner_email_from
 from jitflow.usecases.audit.memberships import Memberships, MembershipSource, check_memberships
@@ -175,6 +175,8 @@ def run_verify(
     checker = AppendOnlyChecker(runner)
     violations: list[Violation] = []
     active_grants: list[tuple[str, str]] = []  # (accessor, request id)
+    owners: dict[str, str] = {}  # accessor -> request its token was issued for (in place)
+    ends: dict[str, datetime] = {}  # accessor -> the end Vault must enforce
     memberships = Memberships()
     extensions = Extensions()
     checked = 0
@@ -203,6 +205,7 @@ def run_verify(
             accessor = as_mapping(grant.get("vault")).get("accessor")
             if row.outcome is Outcome.ACTIVE and isinstance(accessor, str):
                 active_grants.append((accessor, row.id))
+                vault_claims(accessor, grant, row, owners, ends)
             receipt = as_mapping(grant.get("vault")).get("receipt_accessor")
             if row.outcome is Outcome.ACTIVE and isinstance(receipt, str):
                 active_grants.append((receipt, row.id))  # an ssh grant's certificate receipt
@@ -224,7 +227,7 @@ def run_verify(
     ]
     if options.vault:
         source = tokens or _vault_from_env()
-        violations += check_vault(source, active_grants)
+        violations += check_vault(source, active_grants, owners, ends)
         if isinstance(source, MembershipSource):
             violations += check_memberships(source, memberships)
         if isinstance(source, LedgerSource):  # a token list without a ledger skips these

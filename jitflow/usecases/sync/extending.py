@@ -1,15 +1,23 @@
-"""Extending an active grant at sync: re-judge the extension against main's ledger now, issue
-credentials that run to the new end, deliver them, then end the grant they replace.
+"""Extending an active grant at sync: re-judge the extension against main's ledger now, then
+extend the same credentials in place where Vault allows it securely, or else issue credentials
+that run to the new end, deliver them, and end the grant they replace.
 
-Every kind is extended by replacement, so the new end is enforced by Vault exactly as an
-issue's is (the new anchor token's `explicit_max_ttl` is the time left to the new end):
+In place (`grant.extension: in-place`; jitflow.adapters.vault.renew): a grant issued under a
+policy that allows extensions has a renewable anchor token, with a ceiling fixed at issue (the
+policy's `extension.total_max` from the first issue, `grant.vault.renewable_until`). The runner
+renews it by accessor to the new end, and a `database` grant's lease (or a renewable `secret`
+lease) with it: same accessor, same user, same secret, nothing to deliver. The holder can't
+renew: a `vault-token` grant's token has no `default` policy (no `renew-self`), and the other
+kinds deliver no Vault token at all. The new end stays enforced by Vault (the renewed TTL).
 
-- `vault-token`: a new token. The old one can't be renewed in place: its holder could renew
-  a renewable token themselves, past any approval.
+By replacement (`grant.extension: replacement`), where Vault can't renew in place (a grant
+issued before renewal existed, past its ceiling, a lease Vault won't renew or caps short):
+
+- `vault-token`: a new token.
 - `database`: new credentials read with a new anchor token; the old user is dropped once the
   new ones are delivered.
-- `ssh`: a new certificate valid to the new end; the old one can't be revoked (it ends at its
-  own, earlier, `valid_before`), its anchor token is.
+- `ssh`: always; a new certificate valid to the new end; the old one can't be revoked (it ends
+  at its own, earlier, `valid_before`: `ended.certificate_valid_until`), its anchor token is.
 - `identity-group`: the membership stays (the new grant holds it); only the old anchor token
   ends.
 - `secret` (any leased secret): a new lease read with the new anchor token; the old lease is
@@ -17,9 +25,9 @@ issue's is (the new anchor token's `explicit_max_ttl` is the time left to the ne
   certificates), which then stay valid until their own, earlier, end, as for any revocation.
 
 The old grant ends only after the new credentials were delivered, with a commit of its own
-(event `extend`, `ended.reason: extended`, `ended.extended_by`). A failed delivery ends the
-extension as `failed` and leaves the old grant untouched. Only the named grant is ended: other
-grants of the same person never are.
+(event `extend`, `ended.reason: extended`, `ended.extended_by`, `ended.extension`). A failed
+delivery ends the extension as `failed` and leaves the old grant untouched. Only the named
+grant is ended: other grants of the same person never are.
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from jitflow.adapters.git.writing import LedgerCommit
-from jitflow.core.extension import extension_findings, new_end
+from jitflow.core.extension import SLACK, extension_findings, new_end
 from jitflow.core.grants import GrantHandle, IssuedGrant, kind_guess
 from jitflow.core.ledger import ActiveRecord, Event
 from jitflow.core.model import ActiveGrant, GrantKind
@@ -94,7 +102,95 @@ def with_extension(
         return facts
     record = next((r for r in state.ledger.active if r.id == grant_id), None)
     started = record.started_at if record is not None else None
-    return replace(facts, extends=grant_id, started_at=started)
+    return replace(facts, extends=grant_id, started_at=started, extension=REPLACEMENT)
+
+
+IN_PLACE = "in-place"
+REPLACEMENT = "replacement"
+
+
+def ceiling_seconds(state: MainState, verdict: Verdict, now: datetime) -> int:
+    """How long from now the grant may run, extensions included (the policy's total maximum
+    from the grant's first issue): the renewable anchor's ceiling. 0: no extensions."""
+    decision = verdict.decision
+    policy = decision.policy if decision is not None else None
+    if policy is None or policy.extension is None:
+        return 0
+    started = now
+    grant_id = extended_id(verdict)
+    record = next((r for r in state.ledger.active if r.id == grant_id), None)
+    if record is not None and record.started_at is not None:
+        started = record.started_at
+    return max(0, int((started + policy.extension.total_max + SLACK - now).total_seconds()))
+
+
+def extend_in_place(
+    state: MainState,
+    vault: VaultPort,
+    memory: RunMemory,
+    now: datetime,
+    runner: str,
+    verdict: Verdict,
+    comments: list[Comment],
+) -> list[LedgerCommit] | None:
+    """Renew the extended grant's own credentials to the new end and record it: the
+    extension's issue (same Vault identifiers) and the old record's end, nothing revoked.
+    None when Vault can't extend it in place: the caller extends by replacement."""
+    grant_id = extended_id(verdict)
+    record = next((r for r in state.ledger.active if r.id == grant_id), None)
+    if grant_id is None or record is None or verdict.issue_for is None:
+        return None
+    kind = record.kind or kind_guess(record.vault)
+    renewed = memory.renewed.get(verdict.request_id)
+    if renewed is None:
+        handle = GrantHandle(grant_id, kind, record.accessor, dict(record.vault))
+        renewed = vault.renew_in_place(handle, now + verdict.issue_for)
+        if renewed is None:
+            return None
+        memory.renewed[verdict.request_id] = renewed
+    # the token's metadata names the request it was issued for, down the whole chain
+    ids = {**record.vault, "token_request": record.vault.get("token_request") or grant_id}
+    facts = recording.IssueFacts(
+        kind,
+        renewed.expires_at,
+        renewed.granted_ttl_seconds,
+        ids,
+        extends=grant_id,
+        started_at=record.started_at,
+        extension=IN_PLACE,
+    )
+    request_bytes = state.request_bytes[verdict.request_id]
+    issue = recording.issue_commit(verdict, request_bytes, facts, now, Event.ISSUE)
+    memory.superseded[grant_id] = verdict.request_id
+    ended = recording.end_commit(
+        record,
+        state.active_bytes[grant_id],
+        Event.EXTEND,
+        now,
+        runner,
+        extended_by=verdict.request_id,
+        extension=IN_PLACE,
+    )
+    if verdict.pr is not None:
+        note = recording.issued_note(verdict, renewed) + in_place_note(grant_id, kind)
+        comments.append((verdict.pr.number, f"status:{verdict.request_id}", note))
+    if record.pr is not None:
+        note = recording.ended_note(record, Event.EXTEND, runner, verdict.request_id, in_place=True)
+        comments.append((record.pr, f"ended:{grant_id}", note))
+    return [issue, ended]
+
+
+def in_place_note(extends: str, kind: GrantKind) -> str:
+    """What the requester reads when their grant was extended in place."""
+    what = (
+        "your Vault entity stays in the group"
+        if kind is GrantKind.IDENTITY_GROUP
+        else ("keep using the credentials you already have")
+    )
+    return (
+        f"\nThis extends `{extends}` **in place**: Vault renewed the same credentials to the "
+        f"new end; {what}, there is nothing new to fetch.\n"
+    )
 
 
 def supersede(
@@ -126,7 +222,13 @@ def supersede(
     memory.superseded[grant_id] = verdict.request_id
     content = state.active_bytes[grant_id]
     commit = recording.end_commit(
-        record, content, Event.EXTEND, now, runner, extended_by=verdict.request_id
+        record,
+        content,
+        Event.EXTEND,
+        now,
+        runner,
+        extended_by=verdict.request_id,
+        extension=REPLACEMENT,
     )
     if record.pr is not None:
         note = recording.ended_note(record, Event.EXTEND, runner, verdict.request_id)

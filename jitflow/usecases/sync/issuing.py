@@ -24,6 +24,9 @@ from jitflow.usecases.sync import recording
 from jitflow.usecases.sync.decide import Verdict
 from jitflow.usecases.sync.denying import deny
 from jitflow.usecases.sync.extending import (
+    ceiling_seconds,
+    extend_in_place,
+    extended_id,
     extension_note,
     judge_extension,
     supersede,
@@ -69,10 +72,28 @@ def issue_due(run: IssueRun, issues: Sequence[Transition]) -> list[LedgerCommit]
                 ("deny", t.request_id, "; ".join(f.code for f in verdict.all_findings()))
             )
             continue
+        try:
+            renewed = extend_in_place(
+                run.state, run.vault, memory, run.now, run.runner, verdict, run.comments
+            )
+        except JitflowError as exc:
+            report.errors.append(f"extending {t.request_id} in place: {exc.message} (will retry)")
+            continue
+        if renewed is not None:
+            commits += renewed
+            ends = memory.renewed[t.request_id].expires_at
+            old = extended_id(verdict) or ""
+            report.done.append(("issue", t.request_id, f"until {ends:%Y-%m-%dT%H:%M:%SZ}"))
+            report.done.append(("extend", old, f"extended in place by {t.request_id}"))
+            continue
         issued = memory.issued.get(t.request_id)
         if issued is None:
             try:
-                issued = run.vault.issue(recording.order_for(verdict))
+                order = replace(
+                    recording.order_for(verdict),
+                    ceiling_seconds=ceiling_seconds(run.state, verdict, run.now),
+                )
+                issued = run.vault.issue(order)
             except SecretOutlivesGrantError as exc:
                 # refused after the fact: deny, so no later run issues another one
                 refused = replace(

@@ -197,9 +197,17 @@ def denied_note(request_id: str, findings: tuple[Finding, ...], requester: str =
     return "\n".join(lines) + "\n"
 
 
-def ended_note(record: ActiveRecord, event: Event, by: str, extended_by: str = "") -> str:
+def ended_note(
+    record: ActiveRecord, event: Event, by: str, extended_by: str = "", *, in_place: bool = False
+) -> str:
     """Told on the grant's PR when it ends: expired, revoked (by whom), or replaced."""
     head = f"### `{record.id}` has ended\n\n{markdown_mention(record.requester)}, your grant "
+    if event is Event.EXTEND and in_place:
+        text = head + (
+            f"was extended in place by `{extended_by}`: the same credentials stay valid, "
+            "to the new end that extension's PR gives."
+        )
+        return text + "\n"
     if event is Event.EXTEND:
         text = head + f"was replaced by its extension `{extended_by}`."
     elif event is Event.EXPIRE:
@@ -235,6 +243,7 @@ class IssueFacts:
     vault: Mapping[str, str]
     extends: str = ""  # an extension: the grant it replaces
     started_at: datetime | None = None  # an extension: that grant's first issue
+    extension: str = ""  # an extension: `in-place` or `replacement`
 
 
 def facts_of(issued: IssuedGrant, kind: GrantKind) -> IssueFacts:
@@ -270,6 +279,7 @@ def issue_commit(
         ssh_key_fingerprint=fingerprint(decision.request.ssh_public_key or ""),
         extends=facts.extends,
         started_at=facts.started_at,
+        extension=facts.extension,
         approved_by_oncall=verdict.approved_by_oncall,
         oncall_waived=decision.approvals.oncall_waived if decision.approvals else "",
     )
@@ -320,6 +330,7 @@ def end_commit(
     still_active_file: bool = True,
     findings: tuple[Finding, ...] = (),
     extended_by: str = "",
+    extension: str = "",
 ) -> LedgerCommit:
     reason = {
         Event.EXPIRE: EndReason.EXPIRED,
@@ -337,6 +348,8 @@ def end_commit(
         extended_by=extended_by,
         sessions=sessions,
         note=early_end_note(record.kind, record.vault, record.expires_at) if early else "",
+        extension=extension,
+        certificate_valid_until=_certificate_outlives(record, now),
     )
     files: dict[str, bytes | None] = {
         archive_path(record.id, now): archive_record(record_bytes, ended)
@@ -347,7 +360,16 @@ def end_commit(
         event, record.id, record.policy, record.requester, record.approved_by, record.expires_at
     )
     body = f"Replaced by its approved extension {extended_by}." if extended_by else ""
+    if extension == "in-place":
+        body = f"Extended in place by its approved extension {extended_by}."
     return LedgerCommit(commit_message(trailers, body), files, now)
+
+
+def _certificate_outlives(record: ActiveRecord, now: datetime) -> datetime | None:
+    """An ssh grant ended before its certificate's own end: the certificate stays valid."""
+    if record.kind is GrantKind.SSH and record.expires_at and record.expires_at > now:
+        return record.expires_at
+    return None
 
 
 def failed_delivery_commit(

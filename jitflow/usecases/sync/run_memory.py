@@ -37,6 +37,8 @@ class RunMemory:
     """Vault work already done in this run, kept across re-plans after a rejected push."""
 
     issued: dict[str, IssuedGrant] = field(default_factory=dict)  # by request id
+    # extensions whose grant Vault renewed in place, by the extension's request id
+    renewed: dict[str, IssuedGrant] = field(default_factory=dict)
     verdicts: dict[str, Verdict] = field(default_factory=dict)
     revoked: set[str] = field(default_factory=set)  # request ids whose grant is revoked
     failed: dict[str, str] = field(default_factory=dict)  # request id -> why delivery failed
