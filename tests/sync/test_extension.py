@@ -59,13 +59,18 @@ def _token_end(world: World, accessor: str) -> tuple[int, str] | None:
 
 def test_self_approved_extension_replaces_the_token_up_to_the_new_end(world: World) -> None:
     world.env["JITFLOW_GITHUB_WRITE_INTERVAL"] = "0"
-    _publish(world, {"policies/ops-ext.yaml": EXT_POLICY})
+    # issued while the policy allowed no extensions: its token is not renewable, so the
+    # extension (allowed since) is by replacement (in place: test_extension_in_place)
+    fixed = EXT_POLICY.replace(b"extension: {total_max: 2h, self_approve_up_to: 30m}\n", b"")
+    _publish(world, {"policies/ops-ext.yaml": fixed})
     grant_id, _ = world.approved_merge("ops-ext")
     other_id, _ = world.approved_merge("ops-read")  # another grant of alice's: left alone
     world.sync()
     old = active_grant(world, grant_id)
     other = active_grant(world, other_id)
     assert old is not None and other is not None
+    assert "renewable_until" not in old["vault"]
+    _publish(world, {"policies/ops-ext.yaml": EXT_POLICY})
 
     ext_id, number = _extension(world, "ops-ext", grant_id, "20m")
     world.standin.merge_pull(number, "alice")  # 20m <= self_approve_up_to: no review needed
@@ -73,16 +78,17 @@ def test_self_approved_extension_replaces_the_token_up_to_the_new_end(world: Wor
 
     new = active_grant(world, ext_id)
     assert new is not None, world.main_paths()
-    assert new["extends"] == grant_id
+    assert new["extends"] == grant_id and new["extension"] == "replacement"
     assert new["started_at"] == old["issued_at"]
     end = parse_time(old["expires_at"]) + timedelta(minutes=20)
     # Vault counts the TTL from when it creates the token, a few seconds after the sync read
     # its clock: the end drifts later by that much (extension.SLACK allows a minute)
     assert -timedelta(seconds=2) <= parse_time(new["expires_at"]) - end <= timedelta(seconds=60)
     assert new["approved_by"] == []
-    # Vault itself ends it: the new token's explicit max TTL runs to the new end
+    # Vault itself ends it: the new token's TTL runs to the new end; being renewable (the
+    # policy allows extensions now), its ceiling is what is left of total_max
     max_ttl, expire_time = _token_end(world, new["vault"]["accessor"]) or (0, "")
-    assert max_ttl == new["granted_seconds"]
+    assert max_ttl > new["granted_seconds"] and "renewable_until" in new["vault"]
     assert expire_time[:19] == new["expires_at"][:19] or abs(
         parse_time(expire_time[:19] + "Z") - parse_time(new["expires_at"])
     ) <= timedelta(seconds=2)
@@ -91,6 +97,7 @@ def test_self_approved_extension_replaces_the_token_up_to_the_new_end(world: Wor
     [record] = archived(world, grant_id)
     assert record["ended"]["reason"] == "extended"
     assert record["ended"]["extended_by"] == ext_id
+    assert record["ended"]["extension"] == "replacement"
     assert _token_end(world, old["vault"]["accessor"]) is None
     assert events(world, grant_id) == ["issue", "extend"]
     [issued] = ledger_trailers(world, ext_id)
@@ -182,11 +189,18 @@ def test_identity_group_extension_keeps_the_membership(world: World) -> None:
     new = active_grant(world, ext_id)
     assert new is not None and new["extends"] == grant_id
     assert entity in _members(world)  # never dropped in between
-    assert _token_end(world, old["vault"]["accessor"]) is None  # the old anchor ended
+    # in place: the same anchor token, renewed to the new end
+    assert new["extension"] == "in-place"
+    assert new["vault"]["accessor"] == old["vault"]["accessor"]
+    _, expire_time = _token_end(world, old["vault"]["accessor"]) or (0, "")
+    assert expire_time[:19] == new["expires_at"][:19] or abs(
+        parse_time(expire_time[:19] + "Z") - parse_time(new["expires_at"])
+    ) <= timedelta(seconds=2)
     assert [r["ended"]["reason"] for r in archived(world, grant_id)] == ["extended"]
 
     world.sync("--now", new["expires_at"])
     assert entity not in _members(world)
+    assert _token_end(world, old["vault"]["accessor"]) is None
 
 
 WARN_POLICY = EXT_POLICY.replace(b"name: ops-ext", b"name: ops-warn") + b"warn_before: 20m\n"

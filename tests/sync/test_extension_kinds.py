@@ -52,11 +52,13 @@ def test_database_extension_new_login_works_old_role_dropped_sessions_ended(
     world: World, postgres: PostgresServer
 ) -> None:
     world.env["JITFLOW_GITHUB_WRITE_INTERVAL"] = "0"
-    _publish(world, {"policies/orders-db.yaml": DB_POLICY + EXTENDABLE})
+    # issued before the policy allowed extensions: its lease's token is not renewable, so the
+    # extension is by replacement (in place: test_extension_in_place)
     grant_id, _ = world.approved_merge("orders-db")
     world.sync()
     old = active_grant(world, grant_id)
-    assert old is not None
+    assert old is not None and "renewable_until" not in old["vault"]
+    _publish(world, {"policies/orders-db.yaml": DB_POLICY + EXTENDABLE})
     old_user, old_password = _database_creds(world, grant_id)
     table = _table(postgres, grant_id, old_user)
 
@@ -70,6 +72,7 @@ def test_database_extension_new_login_works_old_role_dropped_sessions_ended(
     new = active_grant(world, ext_id)
     assert new is not None, world.main_paths()
     assert new["extends"] == grant_id and new["kind"] == "database"
+    assert new["extension"] == "replacement"
     end = parse_time(old["expires_at"]) + timedelta(minutes=20)
     assert -timedelta(seconds=2) <= parse_time(new["expires_at"]) - end <= timedelta(seconds=60)
     new_user, new_password = _database_creds(world, ext_id)
@@ -136,6 +139,7 @@ def test_ssh_extension_signs_a_certificate_to_the_new_end(world: World) -> None:
     assert record["ended"]["note"] == (
         f"still valid until {old['expires_at']}: an SSH certificate can't be revoked"
     )
+    assert record["ended"]["extension"] == "replacement"
     old_path = world.key.with_name("old-cert.pub")
     old_path.write_text(old_cert + "\n")
     assert ssh_validity(old_path)[1].astimezone() == parse_time(old["expires_at"])

@@ -38,7 +38,13 @@ def _override(world: World, login: str) -> None:
     """An admin hands the rotation to `login` for the next two hours."""
     now = datetime.now(UTC)
     span = f"start: {format_time(now - timedelta(minutes=5))}, end: {format_time(now + timedelta(hours=2))}"
-    _publish(world, {"policies/rotations.yaml": ONCALL + f"    overrides:\n      - {{login: {login}, {span}}}\n".encode()})
+    _publish(
+        world,
+        {
+            "policies/rotations.yaml": ONCALL
+            + f"    overrides:\n      - {{login: {login}, {span}}}\n".encode()
+        },
+    )
 
 
 def _carol_approves(world: World) -> str:

@@ -79,9 +79,10 @@ def create_anchor(
             **(meta or {}),
         },
     }
-    if renewable:
-        # without `default` the token can't renew itself (`auth/token/renew-self`): only the
-        # runner renews it, by accessor, for an approved extension
+    if renewable and order.kind is GrantKind.VAULT_TOKEN:
+        # the one token a holder gets: without `default` it can't renew itself
+        # (`auth/token/renew-self`), only the runner renews it, by accessor, for an approved
+        # extension (other anchors are never delivered)
         body["no_default_policy"] = True
     answer = transport.call("POST", f"auth/token/create/{token_role}", body, retry=False)
     auth = (answer or {}).get("auth") or {}
