@@ -271,3 +271,19 @@ def test_vault_tokens_must_equal_active_grants(builder: HistoryBuilder) -> None:
     assert {(v.code, v.request_id) for v in report.violations} == {
         ("grant-without-vault-token", handle.id)
     }
+
+
+def test_vault_must_end_a_token_grant_when_the_ledger_says(builder: HistoryBuilder) -> None:
+    handle = builder.request("alice", at=T0)
+    builder.merge(handle, "bob", T0 + timedelta(minutes=2))
+    builder.issue(handle, T0 + timedelta(minutes=3), grant={"kind": "identity-group"})
+    assert handle.expires_at is not None
+    options = VerifyOptions(repo=builder.root, now=T0 + timedelta(minutes=5), vault=True)
+    on_time = FakeToken(f"acc-{handle.id}", handle.id, handle.expires_at)
+    assert run_verify(options, FakeTokens(on_time)).ok
+    # renewed past the ledger's end (by hand, or an extension nobody recorded)
+    later = FakeToken(f"acc-{handle.id}", handle.id, handle.expires_at + timedelta(hours=1))
+    report = run_verify(options, FakeTokens(later))
+    assert [(v.code, v.request_id) for v in report.violations] == [
+        ("vault-end-differs", handle.id)
+    ]

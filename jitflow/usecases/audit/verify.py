@@ -25,7 +25,8 @@ Checked for every request on main (codes are stable):
   Vault side (`vault_checks`).
 - the ledger's writer is proven by signatures (`signatures`: `ledger-unsigned`), records are
   append-only and ledger commits stay in the ledger (`append_only`), times agree with the
-  policy and the commits (`checks`), and `--github` checks GitHub's record (`github_checks`).
+  policy and the commits (`checks`), expiry warnings are the runner's and fall in their grant's
+  life (`expiry_warnings`), and `--github` checks GitHub's record (`github_checks`).
   README's auditors section lists every code.
 """
 
@@ -59,6 +60,7 @@ from jitflow.usecases.audit.checks import (
     check_vault,
     text_field,
 )
+from jitflow.usecases.audit.expiry_warnings import WarningCommits
 from jitflow.usecases.audit.extensions import Extensions, check_extension, vault_claims
 from jitflow.usecases.audit.github_checks import PullRequests, check_github
 from jitflow.usecases.audit.gitlog import LedgerEntry, head_of, iter_ledger, runner_email_from
@@ -134,11 +136,14 @@ def _chunks(entries: Iterable[LedgerEntry]) -> Iterator[list[LedgerEntry]]:
         yield chunk
 
 
-def _trails(git: Git, head: str, runner: str, checker: AppendOnlyChecker) -> Iterator[RequestTrail]:
-    """`iter_trails`, with every commit also shown to the append-only checker."""
+def _trails(
+    git: Git, head: str, runner: str, checker: AppendOnlyChecker, warns: WarningCommits
+) -> Iterator[RequestTrail]:
+    """`iter_trails`, with every commit also shown to the append-only and warning checkers."""
     folder = HistoryFolder(runner)
     for commit in iter_commits(git, head):
         checker.feed(commit)
+        warns.feed(commit)
         yield from folder.feed(commit)
     yield from folder.finish()
 
@@ -180,7 +185,8 @@ def run_verify(
     memberships = Memberships()
     extensions = Extensions()
     checked = 0
-    trails = _trails(git, head, runner, checker)
+    warns = WarningCommits(runner)
+    trails = _trails(git, head, runner, checker, warns)
     for chunk in _chunks(iter_ledger(git, trails, with_request_text=True)):
         wanted = [
             (e.trail.merge_parents[0], text_field(e.record, "policy"))
@@ -193,6 +199,7 @@ def run_verify(
             has_terms = bool(entry.trail.merge and entry.trail.merge_parents)
             policy = next(terms) if has_terms else (None, Groups())
             row = build_row(entry.trail, entry.record)
+            warns.grant(row)
             violations += check_entry(entry, row, policy, git, now, options.tolerance)
             issue_sha = entry.trail.issue.sha if entry.trail.issue else ""
             if entry.trail.issue is not None:
@@ -214,6 +221,7 @@ def run_verify(
     violations += _drain(git, checker, trust)
     violations += checker.violations
     violations += extensions.check()
+    violations += warns.check()
     violations += [
         Violation(
             "checkpoint-hides-deletion",
