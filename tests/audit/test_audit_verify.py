@@ -284,6 +284,4 @@ def test_vault_must_end_a_token_grant_when_the_ledger_says(builder: HistoryBuild
     # renewed past the ledger's end (by hand, or an extension nobody recorded)
     later = FakeToken(f"acc-{handle.id}", handle.id, handle.expires_at + timedelta(hours=1))
     report = run_verify(options, FakeTokens(later))
-    assert [(v.code, v.request_id) for v in report.violations] == [
-        ("vault-end-differs", handle.id)
-    ]
+    assert [(v.code, v.request_id) for v in report.violations] == [("vault-end-differs", handle.id)]
