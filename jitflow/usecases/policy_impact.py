@@ -3,6 +3,11 @@
 Every request in the repository's history (pending, active and archived records at HEAD)
 is replayed against the policies and groups at BASE and at HEAD; requests whose verdict or
 required approvals change are listed, and so are active grants the new policies would refuse.
+
+An extension (`extends:`) is replayed against the grant it extended as that grant stood when
+the extension was decided (its end and first issue, from the ledger), so a change to the
+policy's `extension:` rule (allowed at all, `self_approve_up_to`, `total_max`) shows which
+extensions it would newly allow, refuse, or no longer let the requester approve alone.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from jitflow.adapters.git import Git
 from jitflow.adapters.git.reading import files_below, read_files
 from jitflow.core.evaluation import Context, RequestDecision, evaluate
 from jitflow.core.loading import Loaded, parse_request, parse_time
+from jitflow.core.model import ActiveGrant
 from jitflow.core.yamlio import YamlError, dump, load_yaml
 from jitflow.usecases.repository import read_policies, snapshot
 
@@ -30,6 +36,7 @@ class ImpactRow:
     active: bool
     before: str
     after: str
+    extends: str = ""  # an extension: the grant it extends
 
 
 @dataclass(frozen=True)
@@ -47,7 +54,9 @@ class ImpactReport:
 def run_impact(repo: Path, base: str, head: str, now: datetime) -> ImpactReport:
     git = Git(repo)
     base_sha, head_sha = git.rev_parse(base), git.rev_parse(head)
-    records = _history_requests(git, head_sha)
+    raw = _records(git, head_sha)
+    records = _history_requests(raw)
+    grants = _grants(raw)
     names = [loaded.value.policy for _path, loaded, _when in records if loaded.value is not None]
     before_policies = read_policies(git, base_sha, names)
     after_policies = read_policies(git, head_sha, names)
@@ -57,7 +66,12 @@ def run_impact(repo: Path, base: str, head: str, now: datetime) -> ImpactReport:
         request = loaded.value
         if request is None:
             continue
-        context = Context(now=when or now, author=request.requester)
+        target = grants.get(request.extends or "")
+        context = Context(
+            now=when or now,
+            author=request.requester,
+            active_grants=(target,) if target is not None else (),
+        )
         old = evaluate([loaded], before_policies, before_groups, context).requests[0]
         new = evaluate([loaded], after_policies, after_groups, context).requests[0]
         old_text, new_text = _verdict(old), _verdict(new)
@@ -71,13 +85,28 @@ def run_impact(repo: Path, base: str, head: str, now: datetime) -> ImpactReport:
                     "/active/" in path,
                     old_text,
                     new_text,
+                    request.extends or "",
                 )
             )
     return ImpactReport(base_sha, head_sha, len(records), tuple(changed))
 
 
-def _history_requests(git: Git, commit: str) -> list[tuple[str, Loaded, datetime | None]]:
-    """Every request record at `commit`, with ledger blocks removed, and when it was decided."""
+def _history_requests(raw: Records) -> list[tuple[str, Loaded, datetime | None]]:
+    """Every request record, with ledger blocks removed, and when it was decided."""
+    out = []
+    for path, data in raw:
+        when = _decided_at(data)
+        request_only = {k: v for k, v in data.items() if k not in _LEDGER_KEYS}
+        name = path.rsplit("/", 1)[-1]
+        out.append((path, parse_request(dump(request_only).encode(), f"requests/{name}"), when))
+    return out
+
+
+Records = list[tuple[str, dict[str, object]]]
+
+
+def _records(git: Git, commit: str) -> Records:
+    """Every readable record under requests/ at `commit`."""
     paths = [p for p in files_below(git, commit, "requests/") if p.endswith(".yaml")]
     blobs = read_files(git, commit, paths)
     out = []
@@ -88,13 +117,32 @@ def _history_requests(git: Git, commit: str) -> list[tuple[str, Loaded, datetime
             data = load_yaml(blob, path).data
         except YamlError:
             continue
-        if not isinstance(data, dict):
-            continue
-        when = _decided_at(data)
-        request_only = {k: v for k, v in data.items() if k not in _LEDGER_KEYS}
-        name = path.rsplit("/", 1)[-1]
-        out.append((path, parse_request(dump(request_only).encode(), f"requests/{name}"), when))
+        if isinstance(data, dict):
+            out.append((path, data))
     return out
+
+
+def _grants(raw: Records) -> dict[str, ActiveGrant]:
+    """Every issued grant as an extension saw it: its end before being extended and its
+    first issue."""
+    out = {}
+    for path, data in raw:
+        grant = data.get("grant")
+        if not isinstance(grant, dict):
+            continue
+        name = path.rsplit("/", 1)[-1].removesuffix(".yaml")
+        started = _time(grant.get("started_at")) or _time(grant.get("issued_at"))
+        expires = _time(grant.get("expires_at"))
+        policy, requester = str(data.get("policy", "")), str(data.get("requester", ""))
+        out[name] = ActiveGrant(name, policy, requester, expires, started)
+    return out
+
+
+def _time(value: object) -> datetime | None:
+    try:
+        return parse_time(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 def _decided_at(data: dict[str, object]) -> datetime | None:
@@ -116,6 +164,8 @@ def _verdict(decision: RequestDecision) -> str:
     )
     if codes:
         return "denied (" + ", ".join(codes) + ")"
+    if decision.approvals is not None and decision.approvals.waived:
+        return f"allowed, needs no approval ({decision.approvals.waived})"
     rules = decision.approvals.rules if decision.approvals else ()
     needs = "; ".join(rule.describe() for rule in rules) or "no approval"
     return f"allowed, needs {needs}"
@@ -139,7 +189,7 @@ def render_impact(report: ImpactReport, output_format: str = "text") -> str:
             )
         lines += ["", "| request | requester | policy | before | after |", "|---|---|---|---|---|"]
         lines += [
-            f"| `{r.id}`{' (active)' if r.active else ''} | @{r.requester} | `{r.policy}` | {r.before} | {r.after} |"
+            f"| `{r.id}`{' (active)' if r.active else ''}{f' extends `{r.extends}`' if r.extends else ''} | @{r.requester} | `{r.policy}` | {r.before} | {r.after} |"
             for r in report.changed
         ]
         if report.newly_refused_active:
@@ -152,7 +202,10 @@ def render_impact(report: ImpactReport, output_format: str = "text") -> str:
         f"replayed {report.replayed} request(s); {len(report.changed)} would be decided differently"
     ]
     for r in report.changed:
-        lines.append(f"  {r.id}{' [ACTIVE]' if r.active else ''} ({r.requester}, {r.policy})")
+        extends = f", extends {r.extends}" if r.extends else ""
+        lines.append(
+            f"  {r.id}{' [ACTIVE]' if r.active else ''} ({r.requester}, {r.policy}{extends})"
+        )
         lines.append(f"      before: {r.before}")
         lines.append(f"      after:  {r.after}")
     for r in report.newly_refused_active:

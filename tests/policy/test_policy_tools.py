@@ -83,3 +83,52 @@ def test_impact_lists_past_and_active_requests_a_change_would_refuse(tmp_path: P
     assert "alice-a [ACTIVE]" in result.output and "duration-over-max" in result.output
     assert "warning: active grant alice-a would not be allowed" in result.output
     assert "alice-b" not in result.output
+
+
+def _record(request_id: str, duration: str, grant: str, extends: str = "") -> str:
+    text = (
+        f"policy: orders-db-write\nrequester: alice\nduration: {duration}\n"
+        "reason: Fix stuck rows in orders for INC-1\nticket: INC-1\n"
+    )
+    return text + (f"extends: {extends}\n" if extends else "") + "grant:\n" + grant
+
+
+def test_impact_replays_extensions_against_the_grant_they_extended(tmp_path: Path) -> None:
+    git = _repo(tmp_path)
+    (tmp_path / "requests/active").mkdir(parents=True)
+    (tmp_path / "requests/archive/2026/11").mkdir(parents=True)
+    first = "  kind: database\n  merged_at: '2026-11-20T10:00:00Z'\n  issued_at: '2026-11-20T10:00:05Z'\n"
+    # alice-a: 2h, extended by alice-b (20m, self-approved), then by alice-c (1h, approved)
+    (tmp_path / "requests/archive/2026/11/alice-a.yaml").write_text(
+        _record("alice-a", "2h", first + "  expires_at: '2026-11-20T12:00:05Z'\n")
+    )
+    started = "  started_at: '2026-11-20T10:00:05Z'\n  kind: database\n"
+    (tmp_path / "requests/archive/2026/11/alice-b.yaml").write_text(
+        _record("alice-b", "20m", started + "  merged_at: '2026-11-20T11:50:00Z'\n"
+                "  expires_at: '2026-11-20T12:20:05Z'\n", extends="alice-a")
+    )  # fmt: skip
+    (tmp_path / "requests/active/alice-c.yaml").write_text(
+        _record("alice-c", "1h", started + "  merged_at: '2026-11-20T12:10:00Z'\n"
+                "  expires_at: '2026-11-20T13:20:05Z'\n", extends="alice-b")
+    )  # fmt: skip
+    git.run("add", "--all")
+    git.run("commit", "--quiet", "-m", "history")
+    base = git.run("rev-parse", "HEAD")
+    args = ["policy", "impact", "--repo", str(tmp_path), "--base", base, "--head", "HEAD"]
+    unchanged = CliRunner().invoke(cli, args)
+    assert "0 would be decided differently" in unchanged.output, unchanged.output
+
+    policy = tmp_path / "policies/orders-db-write.yaml"
+    rule = "extension: {total_max: 4h, self_approve_up_to: 30m}"
+    policy.write_text(policy.read_text().replace(rule, "extension: {total_max: 3h}"))
+    git.run("commit", "--quiet", "-am", "tighten extensions")
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "replayed 3 request(s); 2 would be decided differently" in result.output
+    # alice-b: self-approved before, needs a lead now
+    assert "alice-b (alice, orders-db-write, extends alice-a)" in result.output
+    assert "before: allowed, needs no approval (" in result.output
+    # alice-c: from the first issue to its end 3h20m, over the new total maximum
+    assert "alice-c [ACTIVE] (alice, orders-db-write, extends alice-b)" in result.output
+    assert "after:  denied (extension-over-total-max)" in result.output
+    assert "warning: active grant alice-c would not be allowed" in result.output
