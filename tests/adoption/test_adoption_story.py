@@ -331,9 +331,11 @@ def test_an_organisation_adopts_jitflow_from_the_readme(org: Org) -> None:
     creds = org.jitflow("alice", "creds", first, "--identity", str(org.alice_key),
                         "--format", "json")  # fmt: skip
     token = json.loads(creds.stdout)["token"]
-    looked = requests.get(f"{org.vault.addr}/v1/auth/token/lookup-self",
+    # what jitflow-readonly allows (404: allowed, no such secret); a token whose policy allows
+    # extensions has no `default` policy (no renew-self, hence no lookup-self either)
+    looked = requests.get(f"{org.vault.addr}/v1/secret/data/app",
                           headers={"X-Vault-Token": token}, timeout=30)  # fmt: skip
-    assert looked.status_code == 200 and "jitflow-readonly" in looked.json()["data"]["policies"]
+    assert looked.status_code == 404, looked.text
 
     # 3. A request with a future start (merged now, not yet due), and a short grant. The start
     #    leaves room for the gate, the merge and its sync on a loaded machine (16 s did not).

@@ -34,15 +34,16 @@ STEP_LINES = [
     r"✓ alice runs jitflow creds: decrypted with her SSH key, unwrapped once: token s\.\*\*\*\*",
     r"✓ alice opens PR #\d: orders-api-cert for 30m",
     r"X\.509 client certificate CN=alice\.clients\.example\.test, serial [0-9a-f:]+, key \*\*\*\*",
-    r"✓ alice uses them: Vault token lookup-self OK \(policies: default, staging-read\)",
+    r"✓ alice uses them: Vault read of secret/data/staging/app allowed \(staging-read\)",
     r"mTLS handshake OK: the endpoint admits the certificate",
     r"✓ now = \S+Z; sync comments on #1.*: @alice, your grant ends soon, with `jitflow request "
     r"\.\.\. --extends <id>` \(recorded once: a second sync stays quiet\)",
     r"✓ alice opens PR #\d+ \(extends: alice-staging-readonly-\S+, for 20m\); carol approves "
-    r"and merges; sync issues a new token until the old end \+ 20m and revokes the old one",
-    r"✓ the token of alice-staging-readonly-\S+ \(replaced\): Vault token lookup-self denied",
+    r"and merges; sync renews the same token in place until the old end \+ 20m",
+    r"✓ the token of alice-staging-readonly-\S+, renewed for alice-staging-readonly-\S+: "
+    r"Vault read of secret/data/staging/app allowed",
     r"✓ now = \S+Z; sync expires and revokes \d grant\(s\)",
-    r"✓ refused: Vault token lookup-self denied \(403\)",
+    r"✓ refused: Vault read of secret/data/staging/app denied \(403\)",
     r"mTLS handshake refused by the endpoint: certificate revoked",
     r"✓ jitflow audit: \d request\(s\), from git history alone",
     r"✓ jitflow audit verify --vault --github: \d request\(s\) checked, every ledger commit "

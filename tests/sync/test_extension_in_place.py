@@ -8,10 +8,9 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
-from jitflow.sandbox.postgres import PostgresServer
-
 from jitflow.adapters.vault import VaultGateway
 from jitflow.core.loading import parse_time
+from jitflow.sandbox.servers.postgres import PostgresServer
 from jitflow.usecases.audit.verify import VerifyOptions, run_verify
 from tests.sync.conftest import World, vault_api
 from tests.sync.observe import active_grant, archived, events

@@ -1,5 +1,5 @@
 """The demo's extension chapter: the expiry warning on the PR, then alice extends her grant
-by an `extends:` request, and the sync replaces it with credentials that run 20 minutes longer.
+by an `extends:` request, and the sync renews the same token in place, 20 minutes longer.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ def warn(world: DemoWorld, narrator: Narrator, opened: list[OpenedRequest], now:
 
 
 def extend(world: DemoWorld, narrator: Narrator, request: OpenedRequest) -> OpenedRequest:
-    """alice extends `request` by 20 minutes; the sync replaces the grant."""
+    """alice extends `request` by 20 minutes; the sync renews the grant's token in place."""
     from jitflow.usecases.publish import pull_request_text
     from jitflow.usecases.request import RequestOptions, create_request
 
@@ -79,7 +79,7 @@ def extend(world: DemoWorld, narrator: Narrator, request: OpenedRequest) -> Open
             raise StepFailed(f"sync did not end {request.request_id} as extended")
         step.done(
             f"alice opens PR #{number} (extends: {request.request_id}, for {EXTRA}); "
-            f"{ask.approver} approves and merges; sync issues a new token until the old end "
-            f"+ {EXTRA} and revokes the old one (archived as extended)"
+            f"{ask.approver} approves and merges; sync renews the same token in place until "
+            f"the old end + {EXTRA} (the old record archived as extended in place)"
         )
     return replace(request, request_id=created.id, number=number, head_sha=created.commit)
