@@ -164,7 +164,15 @@ def build_row(trail: RequestTrail, record: Mapping[str, Any] | None) -> AuditRow
             for f in findings
         )
     if not detail and ended.get("extended_by"):
-        detail = f"extended by {_text(ended.get('extended_by'))}"
+        how = {"in-place": " in place", "replacement": " (replaced)"}
+        detail = (
+            f"extended{how.get(_text(ended.get('extension')), '')} by "
+            f"{_text(ended.get('extended_by'))}"
+        )
+    if ended.get("certificate_valid_until"):
+        # an ssh certificate can't be revoked: it outlives the grant's end
+        valid = f"certificate valid until {_text(ended.get('certificate_valid_until'))}"
+        detail = f"{detail}; {valid}" if detail else valid
     ended_by = _text(ended.get("by"))
     if not ended_by and trail.revocation is not None:
         ended_by = trail.revocation.name

@@ -6,6 +6,7 @@ can't be revoked and is recorded so; a PKI `secret` likewise)."""
 # ruff: noqa: S608  (SQL built from Vault's generated login)
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -16,6 +17,7 @@ import pytest
 
 from jitflow.core.loading import parse_time
 from jitflow.sandbox.servers.postgres import PostgresServer, find_psql
+from jitflow.usecases.audit.report import AuditOptions, ReportFormat, run_audit
 from tests.sync.conftest import POLICIES, World
 from tests.sync.observe import active_grant, archived, events
 from tests.sync.test_extension import _extension
@@ -140,6 +142,15 @@ def test_ssh_extension_signs_a_certificate_to_the_new_end(world: World) -> None:
         f"still valid until {old['expires_at']}: an SSH certificate can't be revoked"
     )
     assert record["ended"]["extension"] == "replacement"
+    # audit says how it was extended and that the certificate outlives the grant's end
+    world.runner.run("fetch", "--quiet", "origin")
+    out = io.StringIO()
+    run_audit(
+        AuditOptions(repo=world.runner.path, ref="origin/main", format=ReportFormat.JSON), out
+    )
+    [row] = [r for r in json.loads(out.getvalue())["rows"] if r["id"] == grant_id]
+    assert row["outcome_detail"] == f"extended (replaced) by {ext_id}"
+    assert row["end_note"] == record["ended"]["note"]
     old_path = world.key.with_name("old-cert.pub")
     old_path.write_text(old_cert + "\n")
     assert ssh_validity(old_path)[1].astimezone() == parse_time(old["expires_at"])
