@@ -142,6 +142,7 @@ def test_database_lease_is_renewed_in_place_and_the_open_session_stays(
     [record] = archived(world, grant_id)
     assert record["ended"]["extension"] == "in-place"
     assert record["ended"]["extended_by"] == ext_id
+    assert record["ended"]["sessions"].startswith("go on: ")
     assert _verify_vault(world, grant_id, ext_id) == []
 
     world.sync("--now", new["expires_at"])

@@ -338,7 +338,9 @@ def end_commit(
         Event.EXTEND: EndReason.EXTENDED,
     }.get(event, EndReason.REVOKED)
     sessions = live_sessions(record.kind)
-    early = reason in (EndReason.REVOKED, EndReason.EXTENDED)
+    early = reason in (EndReason.REVOKED, EndReason.EXTENDED) and extension != "in-place"
+    if extension == "in-place":  # nothing ended: the same credentials go on
+        sessions = "go on: the same credentials were extended in place"
     ended = EndedBlock(
         at=now,
         reason=reason,
