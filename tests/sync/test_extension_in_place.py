@@ -148,3 +148,45 @@ def test_database_lease_is_renewed_in_place_and_the_open_session_stays(
     world.sync("--now", new["expires_at"])
     assert [r["ended"]["reason"] for r in archived(world, ext_id)] == ["expired"]
     assert _sql(postgres, f"SELECT count(*) FROM pg_roles WHERE rolname = '{user}'") == "0"
+
+
+LEASED_SECRET = b"""\
+name: db-secret
+description: Database credentials read as a generic leased secret
+grant:
+  kind: secret
+  path: database/creds/readwrite
+  policies: [jitflow-database-readwrite]
+duration: {default: 30m, max: 1h}
+requesters: {groups: [sre]}
+approvals:
+  rules:
+    - {count: 1, from: {groups: [leads]}}
+extension: {total_max: 3h, self_approve_up_to: 30m}
+"""
+
+
+def test_a_renewable_secret_lease_is_renewed_in_place(
+    world: World,
+    postgres: PostgresServer,  # the database engine the secret's path reads
+) -> None:
+    world.env["JITFLOW_GITHUB_WRITE_INTERVAL"] = "0"
+    _publish(world, {"policies/db-secret.yaml": LEASED_SECRET})
+    grant_id, _ = world.approved_merge("db-secret")
+    world.sync()
+    old = active_grant(world, grant_id)
+    assert old is not None and old["vault"]["revocable"] == "true"
+    ext_id, number = _extension(world, "db-secret", grant_id, "20m")
+    world.standin.merge_pull(number, "alice")
+    world.sync()
+    new = active_grant(world, ext_id)
+    assert new is not None and new["extension"] == "in-place", world.main_paths()
+    assert new["vault"]["lease_id"] == old["vault"]["lease_id"]
+    lease = vault_api(
+        world.vault.addr,
+        world.vault.root_token,
+        "PUT",
+        "sys/leases/lookup",
+        {"lease_id": old["vault"]["lease_id"]},
+    ).json()["data"]
+    assert _near(parse_time(lease["expire_time"][:19] + "Z"), parse_time(new["expires_at"]))

@@ -6,9 +6,10 @@ was. Codes (README, for auditors):
 
 - `warning-forged`: a commit on main says `Jitflow-Event: warn` but its author or committer
   is not the runner (a runner's own is also signature-checked, as every ledger commit).
-- `warning-misplaced`: the warning names no grant that was active when it was written
-  (never issued, not yet issued, already ended), comes at or after the grant's end, or its
-  `Jitflow-Expires` is not the end the grant's record says.
+- `warning-misplaced`: the warning names no grant issued before it was written (never issued,
+  not yet issued), comes at or after the grant's expiry, or its `Jitflow-Expires` is not the
+  end the grant's record says. (Compared with the expiry, not with an earlier actual end: a
+  warning's time is its run's clock, which a demo or a late run may set apart from the end's.)
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ class _Warning:
 @dataclass(frozen=True)
 class _Life:
     issued_at: datetime | None
-    ends: datetime | None  # the earlier of its expiry and its actual end
     expires_at: datetime | None
 
 
@@ -73,8 +73,7 @@ class WarningCommits:
     def grant(self, row: AuditRow) -> None:
         if row.issued_at is None:
             return
-        ends = [t for t in (row.expires_at, row.ended_at) if t is not None]
-        self.lives[row.id] = _Life(row.issued_at, min(ends, default=None), row.expires_at)
+        self.lives[row.id] = _Life(row.issued_at, row.expires_at)
 
     def check(self) -> list[Violation]:
         found = list(self.violations)
@@ -92,8 +91,8 @@ class WarningCommits:
             return f"warns of {warning.request_id or 'no request'}, which was never issued"
         if life.issued_at is not None and warning.at < life.issued_at:
             return f"written at {stamp(warning.at)}, before the grant was issued"
-        if life.ends is not None and warning.at >= life.ends:
-            return f"written at {stamp(warning.at)}, once the grant had ended ({stamp(life.ends)})"
+        if life.expires_at is not None and warning.at >= life.expires_at:
+            return f"written at {stamp(warning.at)}, once the grant had expired"
         if warning.expires != life.expires_at:
             said = stamp(warning.expires) if warning.expires else "nothing"
             real = stamp(life.expires_at) if life.expires_at else "none"
