@@ -169,10 +169,6 @@ def build_row(trail: RequestTrail, record: Mapping[str, Any] | None) -> AuditRow
             f"extended{how.get(_text(ended.get('extension')), '')} by "
             f"{_text(ended.get('extended_by'))}"
         )
-    if ended.get("certificate_valid_until"):
-        # an ssh certificate can't be revoked: it outlives the grant's end
-        valid = f"certificate valid until {_text(ended.get('certificate_valid_until'))}"
-        detail = f"{detail}; {valid}" if detail else valid
     ended_by = _text(ended.get("by"))
     if not ended_by and trail.revocation is not None:
         ended_by = trail.revocation.name

@@ -114,8 +114,6 @@ class EndedBlock:
     sessions: str = ""  # what the end did to sessions opened with the grant (live_sessions)
     note: str = ""  # an early end of credentials that can't be revoked: they stay valid
     extension: str = ""  # reason extended: `in-place` (credentials go on) or `replacement`
-    # an ssh grant's certificate can't be revoked: it stays valid past `at`, until this
-    certificate_valid_until: datetime | None = None
 
 
 def _with_newline(content: bytes) -> bytes:
@@ -174,8 +172,6 @@ def render_ended(block: EndedBlock) -> str:
         data["extended_by"] = block.extended_by
     if block.extension:
         data["extension"] = block.extension
-    if block.certificate_valid_until is not None:
-        data["certificate_valid_until"] = format_time(block.certificate_valid_until)
     if block.findings:
         data["findings"] = [{"code": f.code, "message": f.message} for f in block.findings]
     if block.sessions:

@@ -19,7 +19,8 @@ from datetime import datetime
 
 from jitflow.core.audit_rows import AuditRow
 from jitflow.core.history import Commit, parse_time, parse_trailers, split_list
-from jitflow.usecases.audit.checks import Violation, stamp
+from jitflow.core.verify_report import Violation
+from jitflow.usecases.audit.checks import stamp
 
 _MARK = "jitflow-event: warn"
 

@@ -17,7 +17,7 @@ issued before renewal existed, past its ceiling, a lease Vault won't renew or ca
 - `database`: new credentials read with a new anchor token; the old user is dropped once the
   new ones are delivered.
 - `ssh`: always; a new certificate valid to the new end; the old one can't be revoked (it ends
-  at its own, earlier, `valid_before`: `ended.certificate_valid_until`), its anchor token is.
+  at its own, earlier, `valid_before`: `ended.note`), its anchor token is.
 - `identity-group`: the membership stays (the new grant holds it); only the old anchor token
   ends.
 - `secret` (any leased secret): a new lease read with the new anchor token; the old lease is

@@ -351,7 +351,6 @@ def end_commit(
         sessions=sessions,
         note=early_end_note(record.kind, record.vault, record.expires_at) if early else "",
         extension=extension,
-        certificate_valid_until=_certificate_outlives(record, now),
     )
     files: dict[str, bytes | None] = {
         archive_path(record.id, now): archive_record(record_bytes, ended)
@@ -365,13 +364,6 @@ def end_commit(
     if extension == "in-place":
         body = f"Extended in place by its approved extension {extended_by}."
     return LedgerCommit(commit_message(trailers, body), files, now)
-
-
-def _certificate_outlives(record: ActiveRecord, now: datetime) -> datetime | None:
-    """An ssh grant ended before its certificate's own end: the certificate stays valid."""
-    if record.kind is GrantKind.SSH and record.expires_at and record.expires_at > now:
-        return record.expires_at
-    return None
 
 
 def failed_delivery_commit(
