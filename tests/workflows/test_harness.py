@@ -25,6 +25,7 @@ from jitflow.sandbox.github_standin import GitHubStandIn
 from jitflow.sandbox.github_standin.events import build_event
 from jitflow.usecases.init import workflow_templates
 from tests.conftest_servers import TEST_REPOSITORY, JitflowVault, JwtSigner
+from tests.port_owners import describe_port
 from tests.standin_helpers import clone, make_bare_repo, push_branch
 from tests.workflows.github_side import load_workflow
 from tests.workflows.harness import (
@@ -125,7 +126,11 @@ class Access:
         whose = [
             f"{i}: {'served by the stand-in' if i in ids else 'NOT the stand-in'}" for i in named
         ]
-        return f"--- stand-in at {self.platform.api_url} served last: {served}\n--- {whose}"
+        port = int(self.platform.api_url.rsplit(":", 1)[1])
+        return (
+            f"--- stand-in at {self.platform.api_url} served last: {served}\n--- {whose}\n"
+            f"--- {describe_port(port)}"
+        )
 
     def on_pull(self, workflow: Path, kind: str, number: int) -> WorkflowResult:
         """Run `workflow` for a webhook event of `kind` (e.g. pull_request.opened) on PR #n."""

@@ -1,0 +1,67 @@
+"""Who holds a local TCP port, from /proc (for failure messages: an answer that did not come
+from the server a test started shows who else was listening or connected on its port)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+_STATES = {"0A": "LISTEN", "01": "ESTABLISHED", "06": "TIME_WAIT", "08": "CLOSE_WAIT"}
+
+
+def describe_port(port: int) -> str:
+    """Every socket on `port` (state, local -> remote, owning process), or why unknown."""
+    try:
+        sockets = _sockets_on(port)
+        owners = _owners({inode for *_, inode in sockets})
+    except OSError as exc:
+        return f"port {port}: /proc unreadable ({exc})"
+    rows = [
+        f"{_STATES.get(state, state)} {local} -> {remote} by {owners.get(inode, '?')}"
+        for state, local, remote, inode in sockets
+    ]
+    return f"port {port}: " + ("; ".join(rows) or "no socket")
+
+
+def _sockets_on(port: int) -> list[tuple[str, str, str, str]]:
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text(encoding="ascii").splitlines()[1:]:
+            fields = line.split()
+            local, remote, state, inode = fields[1], fields[2], fields[3], fields[9]
+            if (
+                int(local.rsplit(":", 1)[1], 16) == port
+                or int(remote.rsplit(":", 1)[1], 16) == port
+            ):
+                found.append((state, _endpoint(local), _endpoint(remote), inode))
+    return found
+
+
+def _endpoint(hex_endpoint: str) -> str:
+    address, port = hex_endpoint.rsplit(":", 1)
+    if len(address) == 8:  # IPv4, little-endian
+        address = ".".join(str(b) for b in reversed(bytes.fromhex(address)))
+    return f"{address}:{int(port, 16)}"
+
+
+def _owners(inodes: set[str]) -> dict[str, str]:
+    owners: dict[str, str] = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            fds = os.listdir(f"/proc/{pid}/fd")
+            raw = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")[:120]
+        except OSError:
+            continue
+        for link in filter(None, (_readlink(f"/proc/{pid}/fd/{fd}") for fd in fds)):
+            inode = link.removeprefix("socket:[").removesuffix("]")
+            if inode in inodes:
+                command = " ".join(raw.decode(errors="replace").split())
+                owners[inode] = f"pid {pid} ({command})"
+    return owners
+
+
+def _readlink(path: str) -> str:
+    try:
+        return os.readlink(path)
+    except OSError:  # closed since listed (the listing's own descriptor, for one)
+        return ""
