@@ -44,7 +44,7 @@ def prepare_open(repo: Path, remote: str, environ: Mapping[str, str]) -> dict[st
     """Check everything `--open` needs before the first side effect (no branch, no push):
     the remote, a token, the repository (from GITHUB_REPOSITORY or the remote's URL).
     Returns the environment the gateway is built from."""
-    from jitflow.adapters.github_http import settings_from_env
+    from jitflow.adapters.github.http import settings_from_env
 
     git = Git(repo)
     url = remote_url(git, remote)

@@ -10,14 +10,14 @@ from datetime import UTC, datetime
 import pytest
 
 from jitflow.adapters.github import DEFAULT_API_URL, GitHubGateway
-from jitflow.adapters.github_comments import has_marker, marker_tag, with_marker
-from jitflow.adapters.github_http import (
+from jitflow.adapters.github.http import (
     RetryPolicy,
     is_rate_limited,
     next_page_url,
     rate_limit_wait,
 )
-from jitflow.adapters.github_mapping import changed_file, ensure_complete, review
+from jitflow.adapters.github.mapping import changed_file, ensure_complete, review
+from jitflow.adapters.github.markers import has_marker, marker_tag, with_marker
 from jitflow.core.model import ChangeStatus, ReviewState
 from jitflow.errors import GitHubError, UsageError
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from jitflow.adapters.github_mapping import head_in_repository
+from jitflow.adapters.github.mapping import head_in_repository
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""GitHub through PyGithub: the only module that imports `github`.
+"""GitHub through PyGithub (`github` is imported only inside this package).
 
 PyGithub does the HTTP: its `GithubRetry` (urllib3's `Retry` on its session) retries rate
 limits, 5xx answers and broken connections with bounded backoff, refusing a rate-limit wait
@@ -7,7 +7,7 @@ their files, reviews and commits, comments, keys and team memberships. Raw reque
 remain only where PyGithub has no method, or one that costs an extra request (branch
 protection, branch rules, rulesets, repository activity, commit statuses). What is ours: the
 messages (`GitHubError`: what failed, which permission is likely missing, tokens scrubbed),
-re-reading a PR that moved while read, and creating a comment only once. `github_mapping`
+re-reading a PR that moved while read, and creating a comment only once. `mapping`
 turns what GitHub answered into core types.
 """
 
@@ -21,9 +21,8 @@ import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from jitflow.adapters import github_mapping as mapping
-from jitflow.adapters.github_comments import has_marker, with_marker
-from jitflow.adapters.github_http import (
+from jitflow.adapters.github import mapping
+from jitflow.adapters.github.http import (
     DEFAULT_API_URL,
     RetryPolicy,
     checked_api_url,
@@ -36,6 +35,7 @@ from jitflow.adapters.github_http import (
     settings_from_env,
     team_permission,
 )
+from jitflow.adapters.github.markers import has_marker, with_marker
 from jitflow.core.model import PullRequestFacts
 from jitflow.errors import GitHubError, UsageError
 

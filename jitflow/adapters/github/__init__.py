@@ -1,0 +1,12 @@
+"""GitHub adapter: the only package that imports `github` (PyGithub), lazily.
+
+- `gateway`: `GitHubGateway`, one repository on GitHub through PyGithub.
+- `http`: where to connect, when to retry, what to say on giving up (no GitHub library).
+- `mapping`: GitHub's JSON and typed objects to core values (no GitHub library).
+- `markers`: the hidden markers that let jitflow find its own PR comments again.
+"""
+
+from jitflow.adapters.github.gateway import STATUS_DESCRIPTION_LIMIT, GitHubGateway
+from jitflow.adapters.github.http import DEFAULT_API_URL
+
+__all__ = ["DEFAULT_API_URL", "STATUS_DESCRIPTION_LIMIT", "GitHubGateway"]
