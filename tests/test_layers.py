@@ -4,7 +4,9 @@ Read from the source (every import, lazy ones and TYPE_CHECKING ones too), so a 
 trust the folders: the product (cli, usecases, reporters, adapters, core) never imports
 `jitflow.sandbox` (the GitHub stand-in, the local servers, the demo), except the `demo`
 command, lazily; the CLI builds adapters in cli/wiring.py only; and no modules import one
-another round a loop, not even through an import inside a function.
+another round a loop, not even through an import inside a function. Each library that talks
+to a system of record has one room: `github` (PyGithub) only inside adapters/github/, `hvac`
+only inside adapters/vault/, `yaml` only in core/yamlio.py.
 
 Use-cases may call reporters for the messages they deliver themselves (the PR comment, the
 outbound events); the output of a command is rendered by its CLI module.
@@ -36,6 +38,12 @@ ADAPTER_WIRING = frozenset({"jitflow.cli.wiring"})
 KNOWN_CIRCLES = [["jitflow.sandbox.demo.extend_story", "jitflow.sandbox.demo.story"]]
 # The one product module that starts the sandbox: `jitflow demo`.
 SANDBOX_DOORS = frozenset({"jitflow.cli.demo_cmd"})
+# Where each of these libraries may be imported (a module, or a package and its modules).
+LIBRARY_ROOMS: Mapping[str, str] = {
+    "github": "jitflow.adapters.github",
+    "hvac": "jitflow.adapters.vault",
+    "yaml": "jitflow.core.yamlio",
+}
 
 
 def module_name(path: Path) -> str:
@@ -68,6 +76,25 @@ def _walk(tree: ast.AST, *, skip_type_checking: bool) -> Iterator[ast.AST]:
             continue
         yield node
         yield from _walk(node, skip_type_checking=skip_type_checking)
+
+
+def libraries(tree: ast.AST) -> Iterator[str]:
+    """The top-level names of what a module's source imports, lazily or not."""
+    for node in _walk(tree, skip_type_checking=False):
+        if isinstance(node, ast.Import):
+            yield from (a.name.split(".")[0] for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            yield node.module.split(".")[0]
+
+
+def out_of_room(modules: Mapping[str, ast.AST]) -> list[str]:
+    found = []
+    for name, tree in modules.items():
+        for library in sorted(set(libraries(tree)) & LIBRARY_ROOMS.keys()):
+            room = LIBRARY_ROOMS[library]
+            if name != room and not name.startswith(f"{room}."):
+                found.append(f"{name} imports {library} (its room: {room})")
+    return sorted(found)
 
 
 def layer(module: str) -> str:
@@ -143,6 +170,23 @@ def test_only_the_cli_wiring_builds_adapters() -> None:
 
 def test_no_import_circle_not_even_through_a_lazy_import() -> None:
     assert circles(sources()) == KNOWN_CIRCLES
+
+
+def test_github_hvac_and_yaml_are_each_imported_in_their_room_only() -> None:
+    assert out_of_room(sources()) == []
+
+
+def test_the_room_check_sees_a_library_imported_elsewhere() -> None:
+    modules = {
+        "jitflow.adapters.github.gateway": ast.parse("def f():\n    import github"),
+        "jitflow.adapters.github_extra": ast.parse("from github.GithubRetry import GithubRetry"),
+        "jitflow.usecases.x": ast.parse("def f():\n    import hvac.exceptions"),
+        "jitflow.core.yamlio": ast.parse("import yaml"),
+    }
+    assert out_of_room(modules) == [
+        "jitflow.adapters.github_extra imports github (its room: jitflow.adapters.github)",
+        "jitflow.usecases.x imports hvac (its room: jitflow.adapters.vault)",
+    ]
 
 
 def test_the_checks_see_an_upward_import_a_sandbox_import_and_a_circle() -> None:
