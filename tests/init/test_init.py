@@ -144,9 +144,10 @@ def test_init_without_action_needs_one_unless_installed_from_a_github_commit(
 
 def test_schema_lines_resolve_in_the_users_repository(empty_repo: Path, tmp_path: Path) -> None:
     """Each `yaml-language-server: $schema=` is resolved the way the editor does (relative to
-    the file) and the file is validated with check-jsonschema against what it points at."""
-    import subprocess
-    import sys
+    the file) and the file is validated with check-jsonschema against what it points at (its
+    command run in-process: the test is about the schema lines, not the process boundary)."""
+    from check_jsonschema import main as check_jsonschema
+    from click.testing import CliRunner
 
     assert _jitflow("init", str(empty_repo))[0] == 0
     git = Git(empty_repo, env=IDENTITY)
@@ -167,13 +168,8 @@ def test_schema_lines_resolve_in_the_users_repository(empty_repo: Path, tmp_path
         assert first.startswith("# yaml-language-server: $schema="), path
         schema = (path.parent / first.split("=", 1)[1]).resolve()
         assert schema.is_relative_to(empty_repo.resolve()) and schema.is_file(), (path, schema)
-        done = subprocess.run(
-            [sys.executable, "-m", "check_jsonschema", "--schemafile", str(schema), str(path)],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        assert done.returncode == 0, done.stdout + done.stderr
+        done = CliRunner().invoke(check_jsonschema, ["--schemafile", str(schema), str(path)])
+        assert done.exit_code == 0, done.output
 
 
 def test_the_pre_commit_configuration_runs_with_pre_commit(empty_repo: Path, tmp_path: Path) -> None:
