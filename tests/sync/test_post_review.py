@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 
 from jitflow.adapters.git import Git
@@ -105,10 +104,12 @@ def test_verify_judges_by_review_time_not_record_time(world: World) -> None:
     world.sync()
     record = load_yaml(world.main_file(f"requests/active/{prompt}.yaml") or b"", "a").data
     issued_at = parse_time(record["grant"]["issued_at"])
-    world.standin.submit_review(prompt_pr, "bob", "APPROVE")  # in the 30s window (room for load)
-    time.sleep(max(0.0, (issued_at + timedelta(seconds=32) - datetime.now(UTC)).total_seconds()))
-    world.standin.submit_review(late_pr, "bob", "APPROVE")  # after the window
-    world.sync()  # records both, more than 30s after issue
+    # GitHub's review times, not the clock, decide: one inside the 30s window, one after it
+    in_window, after_window = issued_at + timedelta(seconds=10), issued_at + timedelta(seconds=35)
+    world.standin.submit_review(prompt_pr, "bob", "APPROVE", submitted_at=in_window)
+    world.standin.submit_review(late_pr, "bob", "APPROVE", submitted_at=after_window)
+    later = (issued_at + timedelta(seconds=40)).isoformat().replace("+00:00", "Z")
+    world.sync("--now", later)  # records both, more than 30s after issue
 
     recorded = _post_reviews(world)
     assert set(recorded) == {prompt, late}

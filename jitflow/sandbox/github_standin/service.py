@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import secrets
 import threading
+from datetime import datetime
 
 from jitflow.sandbox.github_standin import pushes
 from jitflow.sandbox.github_standin.enforcement import ruleset_merge_blockers
@@ -170,7 +171,13 @@ class Service:
         return pull
 
     def submit_review(
-        self, number: int, reviewer: str, event: str | None, body: str, commit_id: str | None
+        self,
+        number: int,
+        reviewer: str,
+        event: str | None,
+        body: str,
+        commit_id: str | None,
+        at: datetime | None = None,
     ) -> Review:
         pull = self.pull(number)
         state = REVIEW_EVENTS.get(event or "", "PENDING")
@@ -188,7 +195,7 @@ class Service:
         commit = commit_id or pull.head_sha
         if commit not in (pull.head_sha, *self.pull_commits(pull)):
             raise invalid("PullRequestReview", "commit_id")
-        now = timestamp()
+        now = timestamp(at)
         review = Review(
             id=self.store.ids.next("review"),
             user=reviewer,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -242,14 +243,19 @@ class GitHubStandIn(LocalServer):
         state: str,
         commit_sha: str | None = None,
         body: str = "",
+        submitted_at: datetime | None = None,
     ) -> int:
-        """state is APPROVE, REQUEST_CHANGES or COMMENT; the commit defaults to the head."""
+        """state is APPROVE, REQUEST_CHANGES or COMMENT; the commit defaults to the head; a
+        test may date the review (`submitted_at`) instead of waiting for that moment."""
         if state not in REVIEW_EVENTS:
             raise StandInError(422, f"review state must be one of {sorted(REVIEW_EVENTS)}")
         with self._call():
             self._require_user(reviewer)
             text = body or ("" if state == "APPROVE" else f"{state.lower()} by {reviewer}")
-            return self._service.submit_review(number, reviewer, state, text, commit_sha).id
+            review = self._service.submit_review(
+                number, reviewer, state, text, commit_sha, submitted_at
+            )
+            return review.id
 
     def dismiss_review(self, number: int, review_id: int, message: str = "") -> None:
         with self._call():
