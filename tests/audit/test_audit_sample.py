@@ -135,3 +135,28 @@ def test_sample_as_pdf(standard: StandardHistory, tmp_path: Path) -> None:
     html = sample(standard.path, count=3, seed=5, now=standard.now)
     for _, request_id in sampled_ids(html):
         assert request_id in text
+
+
+def test_every_sampled_event_links_to_its_pr_and_its_own_commit(tmp_path: Path) -> None:
+    """Not one example: each of the sample's sections, issue and end alike."""
+    builder = HistoryBuilder(tmp_path / "ledger")
+    handles = {
+        h.id: h
+        for h in (
+            builder.lifecycle("alice", "bob", T0),
+            builder.lifecycle("carol", "bob", T0 + timedelta(hours=2)),
+            builder.lifecycle("dave", "erin", T0 + timedelta(hours=4)),
+        )
+    }
+    builder.git.run("remote", "add", "origin", REMOTE)
+    html = sample(builder.root, count=25, seed=9, now=T0 + timedelta(days=1))
+    base = "https://github.com/acme/access"
+    sections = html.split('<section class="grant')[1:]
+    drawn = sampled_ids(html)
+    assert sorted(drawn) == sorted((k, i) for i in handles for k in ("issue", "end"))
+    for (kind, request_id), section in zip(drawn, sections, strict=True):
+        handle = handles[request_id]
+        own = handle.issue_commit if kind == "issue" else handle.end_commit
+        assert f'href="{base}/pull/{handle.pr}"' in section, (kind, request_id)
+        assert f'href="{base}/commit/{own}"' in section, (kind, request_id)
+        assert f'href="{base}/commit/{handle.merge_commit}"' in section, (kind, request_id)
