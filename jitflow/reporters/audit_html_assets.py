@@ -62,12 +62,10 @@ font-weight:600}
 .pill.flag{background:var(--bad)}
 .muted{color:var(--muted)}
 .late{color:#b45309;font-weight:600}
-code{font-size:11.5px;color:#334155}
-.l{display:block}
+code,tt,a.c{font:11.5px ui-monospace,"DejaVu Sans Mono",monospace;color:#334155}
+a.c{color:#1d4ed8}
 .hidden{display:none}
 @media print{
-  .l{display:inline}
-  .l+.l::before{content:" \\00b7  ";color:var(--muted)}
   @page{size:A4 landscape;margin:10mm}
   *{-webkit-print-color-adjust:exact;print-color-adjust:exact}
   body{background:#fff;font-size:10px}
@@ -84,7 +82,7 @@ code{font-size:11.5px;color:#334155}
   tr{break-inside:avoid}
   td,th{padding:3px 4px}
   a{color:inherit;text-decoration:none}
-  code{font-size:7.5px}
+  code,tt,a.c{font-size:7.5px}
 }
 """
 

@@ -6,7 +6,9 @@ Screenshots and PDFs land in tests/artifacts/ (gitignored) for a human to look a
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,10 +19,11 @@ from jitflow.core.links import links_from_remote
 from jitflow.reporters.audit_html import ReportContext, VerifyResult, render_html
 from jitflow.reporters.audit_timeline import step_for
 from jitflow.usecases.audit.report import AuditOptions, ReportFormat, run_audit
+from tests.audit import cdp
 from tests.audit.conftest import StandardHistory
 from tests.audit.history_builder import RUNNER_EMAIL, RUNNER_NAME, T0, Handle, HistoryBuilder
 from tests.audit.synthetic import SyntheticFlag, synthetic_rows
-from tests.audit.test_audit_html import ARTIFACTS, chromium, needs_chromium
+from tests.audit.test_audit_html import ARTIFACTS, CHROMIUM, chromium, needs_chromium
 
 REMOTE = "git@ghe.example.com:acme/access.git"
 GHE = "https://ghe.example.com/acme/access"
@@ -52,8 +55,7 @@ def forged(tmp_path_factory: pytest.TempPathFactory) -> tuple[HistoryBuilder, Ha
     handle = builder.lifecycle("alice", "bob", T0)
     forge_grant(builder, T0 + timedelta(hours=2))
     builder.git.run("remote", "add", "origin", REMOTE)
-    ARTIFACTS.mkdir(exist_ok=True)
-    target = ARTIFACTS / "evidence-2.html"
+    target = tmp_path_factory.mktemp("forged-report") / "evidence-2.html"  # one per worker
     run_audit(
         AuditOptions(
             repo=builder.root,
@@ -201,27 +203,31 @@ def synthetic_report(count: int) -> tuple[Path, str]:
     return target, flagged.id
 
 
-def print_and_look(html: Path, tmp_path: Path) -> tuple[str, int]:
-    """Screenshot the page, print it to PDF, render the PDF's first pages to PNG for a human;
-    return the PDF's text and its number of pages."""
+def print_and_look(html: Path, flagged: str = "") -> tuple[str, int]:
+    """Load the page once in headless Chromium: screenshot it, print it to PDF (A4 landscape
+    from the print stylesheet), render the PDF's first two pages and the page holding the
+    flagged row to PNG for a human; return the PDF's text and its number of pages."""
     import pypdfium2
 
+    assert CHROMIUM is not None
     stem = html.with_suffix("")
-    shot = f"--screenshot={stem}.png"
-    chromium(tmp_path, "--window-size=1400,1600", shot, html.as_uri(), timeout=300)
     pdf_path = Path(f"{stem}.pdf")
-    pdf_path.unlink(missing_ok=True)
-    # 10,000 grants make ~500 pages: about 30 s on an idle 2-core machine, minutes when busy
-    printed = f"--print-to-pdf={pdf_path}"
-    chromium(tmp_path, "--no-pdf-header-footer", printed, html.as_uri(), timeout=900)
+    with cdp.chromium(CHROMIUM) as browser:
+        browser.open(html.as_uri(), 1400, 1600)
+        browser.screenshot(Path(f"{stem}.png"))
+        browser.print_pdf(pdf_path)
     pdf = pypdfium2.PdfDocument(pdf_path)
     try:
-        for index in range(min(len(pdf), 2)):
-            pdf[index].render(scale=1.4).to_pil().save(f"{stem}-pdf-page{index + 1}.png")
         width, height = pdf[0].get_size()
         assert width > height, "the print stylesheet asks for landscape pages"
-        text = "\n".join(pdf[i].get_textpage().get_text_range() for i in range(len(pdf)))
-        return text, len(pdf)
+        texts = [pdf[i].get_textpage().get_text_range() for i in range(len(pdf))]
+        pages = {"page1": 0, "page2": min(1, len(pdf) - 1)}
+        if flagged:  # the flagged row's page (its id may wrap inside its cell)
+            holding = [i for i, t in enumerate(texts) if flagged in "".join(t.split())]
+            pages["flagged"] = holding[-1]  # its row (the verdict names it on page 1 too)
+        for name, index in pages.items():
+            pdf[index].render(scale=1.4).to_pil().save(f"{stem}-pdf-{name}.png")
+        return "\n".join(texts), len(pdf)
     finally:
         pdf.close()
 
@@ -243,11 +249,14 @@ def red_pixels(png: Path) -> int:
 def test_two_grants_in_chromium_and_pdf(
     forged: tuple[HistoryBuilder, Handle, Path], tmp_path: Path
 ) -> None:
-    _, handle, html = forged
+    _, handle, made = forged
+    ARTIFACTS.mkdir(exist_ok=True)
+    html = ARTIFACTS / "evidence-2.html"  # this test alone writes evidence-2.*
+    shutil.copyfile(made, html)
     dom = chromium(tmp_path, "--dump-dom", html.as_uri())
     assert "2 request(s) shown" in dom
     assert re.search(rf'<tr id="req-{FORGED}" class="flagged"', dom)
-    text, pages = print_and_look(html, tmp_path)
+    text, pages = print_and_look(html, FORGED)
     flat = " ".join(text.split())
     dense = "".join(text.split())
     assert "audit verify FAILED" in flat and FORGED in dense and handle.id in dense
@@ -255,6 +264,7 @@ def test_two_grants_in_chromium_and_pdf(
         assert sha[:8] in flat
     assert "Routine maintenance of the orders table" in flat
     assert red_pixels(Path(f"{html.with_suffix('')}-pdf-page1.png")) > 500
+    assert red_pixels(Path(f"{html.with_suffix('')}-pdf-flagged.png")) > 500
     assert pages >= 1
 
 
@@ -267,32 +277,43 @@ def check_many(html: Path, count: int) -> str:
     return page
 
 
+PRINT_SIZES = [1000, 10000] if os.environ.get("JITFLOW_PRINT_10K") else [1000]
+
+
 @needs_chromium
-def test_ten_thousand_grants_in_chromium(tmp_path: Path) -> None:
-    """Rendered and screenshotted; its PDF (about 500 pages) takes minutes on a shared CI
-    machine, so the print is proven at 1,000 grants (same stylesheet, same row layout)."""
-    html, flagged = synthetic_report(10000)
-    check_many(html, 10000)
-    shot = Path(f"{html.with_suffix('')}.png")
-    chromium(
-        tmp_path, "--window-size=1400,1600", f"--screenshot={shot}", html.as_uri(), timeout=600
-    )
-    assert red_pixels(shot) > 500
+@pytest.mark.parametrize("count", PRINT_SIZES)
+def test_many_grants_in_chromium_and_pdf(count: int) -> None:
+    """The page and its print at 1,000 grants (and 10,000 with JITFLOW_PRINT_10K=1): every
+    row is in the PDF, the flagged grant is red at the top of the page, of the PDF and in its
+    row's page. At 10,000 Chromium 156's print stalls (notes: the renderer grows to ~5 GB and
+    never hands the document over), so that size runs only when asked."""
+    html, flagged = synthetic_report(count)
+    check_many(html, count)
+    text, pages = print_and_look(html, flagged)
+    flat = " ".join(text.split())
+    assert "audit verify FAILED" in flat
+    dense = "".join(text.split())  # ids may wrap inside their cell
+    printed = {int(n) for n in re.findall(r"\d{12}-(\d{5})", dense)}
+    assert printed == set(range(count)), f"{count - len(printed)} row(s) missing from the PDF"
+    assert pages < count / 5  # compact print rows: about 17 per page
+    stem = html.with_suffix("")
+    assert red_pixels(Path(f"{stem}.png")) > 500  # the verdict, at the top of the page
+    assert red_pixels(Path(f"{stem}-pdf-page1.png")) > 500  # ... and of the PDF
+    assert red_pixels(Path(f"{stem}-pdf-flagged.png")) > 200  # the flagged row's page
     assert flagged in html.read_text().split('<div class="cards">')[0]  # named in the verdict
 
 
 @needs_chromium
-@pytest.mark.parametrize("count", [1000])
-def test_many_grants_in_chromium_and_pdf(count: int, tmp_path: Path) -> None:
-    html, _ = synthetic_report(count)
-    page = check_many(html, count)
-    text, pages = print_and_look(html, tmp_path)
-    flat = " ".join(text.split())
-    assert "audit verify FAILED" in flat
-    ids = re.findall(r'<tr id="req-([^"]+)"', page)
-    assert len(ids) == count
-    dense = "".join(text.split())  # ids may wrap inside their cell
-    missing = [i for i in ids if i not in dense]
-    assert missing == [], f"{len(missing)} row(s) missing from the PDF"
-    assert pages < count / 5  # compact print rows: about 20 per page
-    assert red_pixels(Path(f"{html.with_suffix('')}.png")) > 500
+def test_ten_thousand_grants_in_chromium() -> None:
+    """The page at 10,000 grants, loaded and screenshotted: bucketed timeline with years, every
+    row, the flagged grant red at the top. Its print: test_many_grants_in_chromium_and_pdf with
+    JITFLOW_PRINT_10K=1 (not in the default suite: Chromium stalls on it)."""
+    assert CHROMIUM is not None
+    html, flagged = synthetic_report(10000)
+    check_many(html, 10000)
+    shot = Path(f"{html.with_suffix('')}.png")
+    with cdp.chromium(CHROMIUM) as browser:
+        browser.open(html.as_uri(), 1400, 1600)
+        browser.screenshot(shot)
+    assert red_pixels(shot) > 500
+    assert flagged in html.read_text().split('<div class="cards">')[0]  # named in the verdict

@@ -122,7 +122,7 @@ def test_evidence_pack_marks_oncall_extension_and_not_revocable() -> None:
     html = render_html([REPLACED, EXTENSION], context)
     assert "carol (on call: primary)" in html
     assert "approval waived: alice on call (primary)" in html
-    assert f"extends <code>{OLD}</code>" in html
+    assert f"extends <tt>{OLD}</tt>" in html
     assert "can't be revoked early: a certificate stays valid until its notAfter" in html
 
 
