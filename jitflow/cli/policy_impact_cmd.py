@@ -42,7 +42,8 @@ def policy_impact(
     Lists requests whose verdict or required approvals would change, and active grants the
     new policies would not allow.
     """
-    from jitflow.usecases.policy_impact import render_impact, run_impact
+    from jitflow.reporters.policy_impact import render_impact
+    from jitflow.usecases.policy_impact import run_impact
 
     report = run_impact(repo, base, head, now_or(now))
     if output_format == "json":

@@ -111,8 +111,9 @@ def _policy_verdict(
     git: Git, pr: PullRequestFacts, repo: Path, now: datetime
 ) -> tuple[Verdict, tuple[str, ...]]:
     from jitflow.reporters.policy_cases import render_policy_tests
+    from jitflow.reporters.policy_impact import render_impact
     from jitflow.usecases.policy_cases import run_policy_tests
-    from jitflow.usecases.policy_impact import render_impact, run_impact
+    from jitflow.usecases.policy_impact import run_impact
     from jitflow.usecases.repository import all_policy_names, read_policies
 
     names = all_policy_names(git, pr.head_sha)

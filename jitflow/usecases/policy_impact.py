@@ -12,7 +12,6 @@ extensions it would newly allow, refuse, or no longer let the requester approve 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -21,34 +20,11 @@ from jitflow.adapters.git.reading import files_below, read_files
 from jitflow.core.evaluation import Context, RequestDecision, evaluate
 from jitflow.core.loading import Loaded, parse_request, parse_time
 from jitflow.core.model import ActiveGrant
+from jitflow.core.policy_impact import ImpactReport, ImpactRow
 from jitflow.core.yamlio import YamlError, dump, load_yaml
 from jitflow.usecases.repository import read_policies, snapshot
 
 _LEDGER_KEYS = ("grant", "ended")
-
-
-@dataclass(frozen=True)
-class ImpactRow:
-    id: str
-    path: str
-    policy: str
-    requester: str
-    active: bool
-    before: str
-    after: str
-    extends: str = ""  # an extension: the grant it extends
-
-
-@dataclass(frozen=True)
-class ImpactReport:
-    base: str
-    head: str
-    replayed: int
-    changed: tuple[ImpactRow, ...]
-
-    @property
-    def newly_refused_active(self) -> tuple[ImpactRow, ...]:
-        return tuple(r for r in self.changed if r.active and r.after.startswith("denied"))
 
 
 def run_impact(repo: Path, base: str, head: str, now: datetime) -> ImpactReport:
@@ -173,41 +149,3 @@ def _verdict(decision: RequestDecision) -> str:
 
 # Findings that depend on when and where a request is replayed, not on the policy.
 _REPLAY_NOISE = {"duplicate-id", "start-in-past", "active-limit"}
-
-
-def render_impact(report: ImpactReport, output_format: str = "text") -> str:
-    if output_format == "markdown":
-        lines = [
-            "### jitflow: policy change impact",
-            "",
-            f"Replayed {report.replayed} request(s) against policies at `{report.base[:12]}` and `{report.head[:12]}`.",
-        ]
-        if not report.changed:
-            return (
-                "\n".join([*lines, "", "No past or active request would be decided differently."])
-                + "\n"
-            )
-        lines += ["", "| request | requester | policy | before | after |", "|---|---|---|---|---|"]
-        lines += [
-            f"| `{r.id}`{' (active)' if r.active else ''}{f' extends `{r.extends}`' if r.extends else ''} | @{r.requester} | `{r.policy}` | {r.before} | {r.after} |"
-            for r in report.changed
-        ]
-        if report.newly_refused_active:
-            lines += [
-                "",
-                f"⚠️ {len(report.newly_refused_active)} active grant(s) would not be allowed under the new policies.",
-            ]
-        return "\n".join(lines) + "\n"
-    lines = [
-        f"replayed {report.replayed} request(s); {len(report.changed)} would be decided differently"
-    ]
-    for r in report.changed:
-        extends = f", extends {r.extends}" if r.extends else ""
-        lines.append(
-            f"  {r.id}{' [ACTIVE]' if r.active else ''} ({r.requester}, {r.policy}{extends})"
-        )
-        lines.append(f"      before: {r.before}")
-        lines.append(f"      after:  {r.after}")
-    for r in report.newly_refused_active:
-        lines.append(f"warning: active grant {r.id} would not be allowed under the new policies")
-    return "\n".join(lines) + "\n"
