@@ -6,7 +6,8 @@
 - `markers`: the hidden markers that let jitflow find its own PR comments again.
 """
 
-from jitflow.adapters.github.gateway import STATUS_DESCRIPTION_LIMIT, GitHubGateway
+from jitflow.adapters.github.comments import STATUS_DESCRIPTION_LIMIT
+from jitflow.adapters.github.gateway import GitHubGateway
 from jitflow.adapters.github.http import DEFAULT_API_URL
 
 __all__ = ["DEFAULT_API_URL", "STATUS_DESCRIPTION_LIMIT", "GitHubGateway"]
