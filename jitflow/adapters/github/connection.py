@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from jitflow.adapters.github.http import (
     DEFAULT_API_URL,
+    Failure,
     RetryPolicy,
     checked_api_url,
     describe_failure,
@@ -167,15 +168,10 @@ class GitHubConnection:
         self, exc: GithubException, action: str, permission: str, attempts: int
     ) -> GitHubError:
         said = self._scrub(github_said(exc.data))
-        message = describe_failure(
-            exc.status,
-            exc.headers or {},
-            said,
-            action=action,
-            permission=permission,
-            attempts=attempts,
-            now=time.time(),
+        failure = Failure(
+            exc.status, exc.headers or {}, said, action, permission, attempts, time.time()
         )
+        message = describe_failure(failure)
         return GitHubError(self._scrub(message))
 
     def _scrub(self, text: str) -> str:

@@ -113,22 +113,24 @@ def follow_pages(
     raise GitHubError(f"GitHub kept paginating {url} past {max_pages} pages")
 
 
-def describe_failure(
-    status: int,
-    headers: Mapping[str, str],
-    said: str,
-    *,
-    action: str,
-    permission: str,
-    attempts: int,
-    now: float,
-) -> str:
+@dataclass(frozen=True)
+class Failure:
+    """What GitHub answered to one action (GitHub's words in `said`), and what it needed."""
+
+    status: int
+    headers: Mapping[str, str]
+    said: str
+    action: str
+    permission: str
+    attempts: int
+    now: float
+
+
+def describe_failure(failure: Failure) -> str:
     """A message for a person: what failed, why, and what to do (GitHub's words in `said`),
     with GitHub's request id, which GitHub support asks for and which tells whose answer it was."""
-    message = _failure_reason(
-        status, headers, said, action=action, permission=permission, attempts=attempts, now=now
-    )
-    request_id = header_value(headers, "X-GitHub-Request-Id")
+    message = _failure_reason(failure)
+    request_id = header_value(failure.headers, "X-GitHub-Request-Id")
     return f"{message} [GitHub request id {request_id}]" if request_id else message
 
 
@@ -138,19 +140,12 @@ def header_value(headers: Mapping[str, str], name: str) -> str:
     return next((str(v).strip() for k, v in headers.items() if k.lower() == wanted), "")
 
 
-def _failure_reason(
-    status: int,
-    headers: Mapping[str, str],
-    said: str,
-    *,
-    action: str,
-    permission: str,
-    attempts: int,
-    now: float,
-) -> str:
+def _failure_reason(failure: Failure) -> str:
+    status, headers, said = failure.status, failure.headers, failure.said
+    action, permission, attempts = failure.action, failure.permission, failure.attempts
     detail = f": {said}" if said else ""
     if is_rate_limited(status, headers, said):
-        wait = rate_limit_wait(headers, now)
+        wait = rate_limit_wait(headers, failure.now)
         when = f" (it resets in about {int(wait)} s)" if wait is not None else ""
         return (
             f"GitHub's rate limit stopped {action} after {attempts} attempt(s){when}: "
