@@ -1,7 +1,11 @@
 """GitHub adapter: the only package that imports `github` (PyGithub), lazily.
 
-- `gateway`: `GitHubGateway`, one repository on GitHub through PyGithub.
-- `http`: where to connect, when to retry, what to say on giving up (no GitHub library).
+- `gateway`: `GitHubGateway`, one repository on GitHub through PyGithub, assembled from
+  `connection` (clients, pages, error translation), `pulls`, `people`, `comments`
+  (statuses, marked comments), `repository` (protection, rules, Actions settings); `retry`
+  is the GithubRetry policy.
+- `http`: where to connect, when to retry, pages, settings (no GitHub library).
+- `failures`: what to say on giving up: messages and permission hints (no GitHub library).
 - `mapping`: GitHub's JSON and typed objects to core values (no GitHub library).
 - `markers`: the hidden markers that let jitflow find its own PR comments again.
 """

@@ -16,14 +16,12 @@ import urllib.parse
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from jitflow.adapters.github.failures import Failure, describe_failure, github_said
 from jitflow.adapters.github.http import (
     DEFAULT_API_URL,
-    Failure,
     RetryPolicy,
     checked_api_url,
-    describe_failure,
     follow_pages,
-    github_said,
     is_rate_limited,
     is_transient,
 )

@@ -7,7 +7,7 @@ team), often with a second token for teams.
 from __future__ import annotations
 
 from jitflow.adapters.github.connection import GitHubConnection
-from jitflow.adapters.github.http import team_permission
+from jitflow.adapters.github.failures import team_permission
 
 
 class People(GitHubConnection):

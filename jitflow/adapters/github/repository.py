@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from jitflow.adapters.github.connection import GitHubConnection, quote
-from jitflow.adapters.github.http import github_said
+from jitflow.adapters.github.failures import github_said
 
 
 class RepositorySettings(GitHubConnection):
