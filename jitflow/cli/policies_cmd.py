@@ -24,9 +24,9 @@ def policies(login: str | None, ref: str, output_format: str, repo: Path) -> Non
     and column, and the exit code is 2.
     """
     from jitflow.reporters.policies import policy_problems, render_policies
-    from jitflow.usecases.policies import list_policies
+    from jitflow.usecases.policies import PoliciesOptions, list_policies
 
-    listing = list_policies(repo, ref, login)
+    listing = list_policies(PoliciesOptions(repo=repo, ref=ref, login=login))
     click.echo(render_policies(listing, output_format), nl=False)
     for line in policy_problems(listing):
         click.echo(f"jitflow: {line}", err=True)

@@ -43,9 +43,9 @@ def policy_impact(
     new policies would not allow.
     """
     from jitflow.reporters.policy_impact import render_impact
-    from jitflow.usecases.policy_impact import run_impact
+    from jitflow.usecases.policy_impact import ImpactOptions, run_impact
 
-    report = run_impact(repo, base, head, now_or(now))
+    report = run_impact(ImpactOptions(repo=repo, base=base, head=head, now=now_or(now)))
     if output_format == "json":
         refused = [r.id for r in report.newly_refused_active]
         click.echo(json_text({**dataclasses.asdict(report), "newly_refused_active": refused}))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from jitflow.adapters.git import Git
@@ -12,9 +13,18 @@ from jitflow.core.policy_listing import PolicyListing
 from jitflow.usecases.repository import all_policy_names, read_policies, snapshot
 
 
-def list_policies(repo: Path, ref: str, login: str | None) -> PolicyListing:
-    git = Git(repo)
-    commit = git.rev_parse(ref)
+@dataclass(frozen=True)
+class PoliciesOptions:
+    """What `jitflow policies` lists: the policies at `ref`, only those `login` may request."""
+
+    repo: Path
+    ref: str = "HEAD"
+    login: str | None = None
+
+
+def list_policies(options: PoliciesOptions) -> PolicyListing:
+    git, login = Git(options.repo), options.login
+    commit = git.rev_parse(options.ref)
     loaded = read_policies(git, commit, all_policy_names(git, commit))
     groups_loaded = snapshot(git, commit).groups
     groups = groups_loaded.value or Groups()

@@ -113,7 +113,7 @@ def _policy_verdict(
     from jitflow.reporters.policy_cases import render_policy_tests
     from jitflow.reporters.policy_impact import render_impact
     from jitflow.usecases.policy_cases import run_policy_tests
-    from jitflow.usecases.policy_impact import run_impact
+    from jitflow.usecases.policy_impact import ImpactOptions, run_impact
     from jitflow.usecases.repository import all_policy_names, read_policies
 
     names = all_policy_names(git, pr.head_sha)
@@ -129,7 +129,9 @@ def _policy_verdict(
         tests = run_policy_tests(repo)
     except JitflowError as exc:
         return Verdict("failure", "policy change: the policy tests can't run"), (exc.message,)
-    impact = render_impact(run_impact(repo, pr.base_sha, pr.head_sha, now), "markdown")
+    impact = render_impact(
+        run_impact(ImpactOptions(repo, pr.base_sha, pr.head_sha, now)), "markdown"
+    )
     outcome = f"```\n{render_policy_tests(tests).rstrip()}\n```"
     if not tests.passed:
         return Verdict("failure", "policy change: policy tests fail"), (outcome, impact)

@@ -12,6 +12,7 @@ extensions it would newly allow, refuse, or no longer let the requester approve 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -27,9 +28,19 @@ from jitflow.usecases.repository import read_policies, snapshot
 _LEDGER_KEYS = ("grant", "ended")
 
 
-def run_impact(repo: Path, base: str, head: str, now: datetime) -> ImpactReport:
-    git = Git(repo)
-    base_sha, head_sha = git.rev_parse(base), git.rev_parse(head)
+@dataclass(frozen=True)
+class ImpactOptions:
+    """What `policy impact` compares: the policies at `base` and at `head`, as of `now`."""
+
+    repo: Path
+    base: str
+    head: str
+    now: datetime
+
+
+def run_impact(options: ImpactOptions) -> ImpactReport:
+    git, now = Git(options.repo), options.now
+    base_sha, head_sha = git.rev_parse(options.base), git.rev_parse(options.head)
     raw = _records(git, head_sha)
     records = _history_requests(raw)
     grants = _grants(raw)
