@@ -66,6 +66,15 @@ class IsoTime(click.ParamType):  # type: ignore[type-arg]
             )
 
 
+remote_option = click.option(
+    "--remote",
+    metavar="NAME",
+    default="origin",
+    show_default=True,
+    help="With --open: where to push the branch.",
+)
+
+
 def duration_value(value: str, flag: str) -> timedelta:
     """A duration flag's value (`90d`, `15m`), or a usage error naming the flag."""
     from jitflow.core.durations import DurationError, parse_duration

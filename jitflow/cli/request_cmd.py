@@ -10,7 +10,14 @@ from pathlib import Path
 import click
 
 from jitflow.cli.group import EXIT_CODES_HELP, cli
-from jitflow.cli.options import IsoTime, complete_policy, format_option, now_or, repo_option
+from jitflow.cli.options import (
+    IsoTime,
+    complete_policy,
+    format_option,
+    now_or,
+    remote_option,
+    repo_option,
+)
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
@@ -59,13 +66,7 @@ from jitflow.cli.options import IsoTime, complete_policy, format_option, now_or,
     is_flag=True,
     help="Push the branch and open the pull request (needs GITHUB_TOKEN; checked first).",
 )
-@click.option(
-    "--remote",
-    metavar="NAME",
-    default="origin",
-    show_default=True,
-    help="With --open: where to push the branch.",
-)
+@remote_option
 @click.option(
     "--into",
     metavar="BRANCH",

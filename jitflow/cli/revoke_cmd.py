@@ -8,7 +8,7 @@ import click
 
 from jitflow.cli import wiring
 from jitflow.cli.group import EXIT_CODES_HELP, cli
-from jitflow.cli.options import complete_grant, repo_option
+from jitflow.cli.options import complete_grant, remote_option, repo_option
 
 _REPO = repo_option()
 
@@ -25,13 +25,7 @@ _REPO = repo_option()
     show_default=True,
     help="Branch the revocation from this commit.",
 )
-@click.option(
-    "--remote",
-    metavar="NAME",
-    default="origin",
-    show_default=True,
-    help="With --open: where to push the branch.",
-)
+@remote_option
 @_REPO
 def revoke(
     request_id: str,
