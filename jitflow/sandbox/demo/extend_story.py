@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from jitflow.sandbox.demo.progress import Narrator, StepFailed
-from jitflow.sandbox.demo.story import OpenedRequest, gate_statuses, run_demo_sync
+from jitflow.sandbox.demo.steps import OpenedRequest, gate_statuses, run_demo_sync
 from jitflow.sandbox.demo.world import DemoWorld
 
 EXTRA = "20m"

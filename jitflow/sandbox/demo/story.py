@@ -9,32 +9,21 @@ credentials stop working; the audit tells the whole story from git alone.
 from __future__ import annotations
 
 import io
-import json
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from jitflow.sandbox.demo import cert_story
+from jitflow.sandbox.demo.extend_story import extend, warn
 from jitflow.sandbox.demo.progress import Narrator, StepFailed
-from jitflow.sandbox.demo.world import BOT, OWNER, REPO, DemoWorld
-
-if TYPE_CHECKING:
-    from jitflow.usecases.sync.run_memory import SyncReport
+from jitflow.sandbox.demo.steps import (
+    Ask,
+    OpenedRequest,
+    gate_statuses,
+    run_sync_as_the_workflow,
+)
+from jitflow.sandbox.demo.world import BOT, DemoWorld
 
 OUTSIDER = "mallory"
-
-
-@dataclass(frozen=True)
-class Ask:
-    """One access request alice makes, and who may approve it under the example policies."""
-
-    policy: str
-    duration: str
-    reason: str
-    approver: str
-    ticket: str | None = None
-    needs_postgres: bool = False
 
 
 ASKS = (
@@ -59,14 +48,6 @@ ASKS = (
         approver="bob",
     ),
 )
-
-
-@dataclass(frozen=True)
-class OpenedRequest:
-    ask: Ask
-    request_id: str
-    number: int
-    head_sha: str
 
 
 def play(world: DemoWorld, narrator: Narrator, now: datetime) -> datetime:
@@ -95,7 +76,6 @@ def _extension_chapter(
     secrets: dict[str, dict[str, str]],
 ) -> tuple[list[OpenedRequest], dict[str, dict[str, str]]]:
     """The warning before expiry, then alice extends her first grant (extend_story)."""
-    from jitflow.sandbox.demo.extend_story import extend, warn
 
     warn(world, narrator, opened, _expiry(world, opened) - timedelta(minutes=9))
     first = opened[0]
@@ -138,29 +118,6 @@ def _open_request(world: DemoWorld, narrator: Narrator, ask: Ask, now: datetime)
             f"(jitflow request wrote {created.path})"
         )
     return OpenedRequest(ask, created.id, number, created.commit)
-
-
-def gate_statuses(world: DemoWorld, number: int, action: str, now: datetime) -> dict[str, str]:
-    """What `jitflow check --event` does in the workflow; returns the statuses it set."""
-    from jitflow.usecases.gate import GateOptions, run_gate
-
-    pull = world.standin.pull(number)
-    event_name = "pull_request" if action == "opened" else "pull_request_review"
-    event = {
-        "action": action if action == "opened" else "submitted",
-        "number": number,
-        "pull_request": pull,
-        "repository": {"full_name": f"{OWNER}/{REPO}", "name": REPO, "owner": {"login": OWNER}},
-        "sender": {"login": pull["user"]["login"]},
-    }
-    path = world.workdir / f"event-{event_name}-{number}.json"
-    path.write_text(json.dumps(event), encoding="utf-8")
-    world.runner.run("fetch", "--quiet", "origin")
-    run_gate(GateOptions(world.runner.path, path, now, world.runner_env))
-    latest: dict[str, str] = {}
-    for status in world.standin.statuses(str(pull["head"]["sha"])):
-        latest.setdefault(str(status["context"]), str(status["state"]))
-    return latest
 
 
 def _check(
@@ -240,7 +197,7 @@ def _sync(
 ) -> None:
     label = "time jumps past the expiry; sync" if expect == "expire" else "sync"
     with narrator.step(label) as step:
-        report = _run_sync(world, now)
+        report = run_sync_as_the_workflow(world, now)
         done = {request_id for event, request_id, _ in report.done if event == expect}
         missing = [r.request_id for r in opened if r.request_id not in done]
         if missing:
@@ -251,22 +208,6 @@ def _sync(
             f"{when}sync {verb} {len(opened)} grant(s), one commit each on main "
             f"(pushed {str(report.pushed)[:12]})"
         )
-
-
-def _run_sync(world: DemoWorld, now: datetime) -> SyncReport:
-    from jitflow.usecases.sync import SyncOptions, run_sync
-
-    with world.github_as(BOT) as github:
-        options = SyncOptions(world.runner.path, now)
-        report = run_sync(options, world.runner_vault(), github, world.runner_env)
-    if report.errors:
-        raise StepFailed("; ".join(report.errors))
-    return report
-
-
-def run_demo_sync(world: DemoWorld, now: datetime) -> list[tuple[str, str, str]]:
-    """One sync run as the workflow does it, at `now`: what it did (event, id, detail)."""
-    return _run_sync(world, now).done
 
 
 def _fetch_credentials(
