@@ -7,6 +7,7 @@ Each connection's verdict is kept: the client name it admitted, or OpenSSL's rea
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import socket
 import ssl
@@ -120,6 +121,10 @@ class MtlsServer:
         return read, self.verdicts.get(timeout=30)
 
     def close(self) -> None:
+        # Wake the accept loop first: a listener closed under a blocked accept() goes on
+        # listening in this sandbox's kernel (gVisor) and takes the next connection to its port.
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)
         self._listener.close()
 
 

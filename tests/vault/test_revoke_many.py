@@ -65,6 +65,10 @@ class CountingProxy:
             self.open_now -= 1
 
     def close(self) -> None:
+        # Wake the accept loop first: a listener closed under a blocked accept() goes on
+        # listening in this sandbox's kernel (gVisor) and takes the next connection to its port.
+        with contextlib.suppress(OSError):
+            self._listener.shutdown(socket.SHUT_RDWR)
         self._listener.close()
 
 
