@@ -18,6 +18,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import ec
+
     from jitflow.sandbox.demo.world import DemoWorld
 
 
@@ -100,16 +103,13 @@ def _handshake(client_context: ssl.SSLContext, server_context: ssl.SSLContext) -
     return "the handshake did not complete"
 
 
-def _self_signed(folder: Path) -> tuple[Path, Path]:
-    """The endpoint's own certificate for localhost (the client pins it), made at run time."""
+def localhost_certificate() -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    """A self-signed certificate for localhost (a client pins it) and its key, made at run time."""
     from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
 
-    cert_path, key_path = folder / "server.pem", folder / "server.key"
-    if cert_path.exists():
-        return cert_path, key_path
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
     now = datetime.now(UTC)
@@ -124,6 +124,17 @@ def _self_signed(folder: Path) -> tuple[Path, Path]:
         .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
         .sign(key, hashes.SHA256())
     )
+    return cert, key
+
+
+def _self_signed(folder: Path) -> tuple[Path, Path]:
+    """The endpoint's own certificate for localhost, made once per demo folder."""
+    from cryptography.hazmat.primitives import serialization
+
+    cert_path, key_path = folder / "server.pem", folder / "server.key"
+    if cert_path.exists():
+        return cert_path, key_path
+    cert, key = localhost_certificate()
     key_path.touch(mode=0o600)
     key_path.write_bytes(
         key.private_bytes(
