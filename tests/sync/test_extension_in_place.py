@@ -14,7 +14,7 @@ from jitflow.sandbox.servers.postgres import PostgresServer
 from jitflow.usecases.audit.verify import VerifyOptions, run_verify
 from tests.sync.conftest import World, vault_api
 from tests.sync.observe import active_grant, archived, events
-from tests.sync.test_extension import EXT_POLICY, _extension
+from tests.sync.test_extension import EXT_POLICY, _extension, _token_end
 from tests.sync.test_extension_kinds import DB_POLICY, EXTENDABLE, _database_creds
 from tests.sync.test_kinds_through_sync import _publish
 from tests.sync.test_lifecycle import _creds
@@ -22,16 +22,8 @@ from tests.sync.test_live_sessions import _held_session, _sql, _table
 
 
 def _vault_end(world: World, accessor: str) -> datetime | None:
-    answer = vault_api(
-        world.vault.addr,
-        world.vault.root_token,
-        "POST",
-        "auth/token/lookup-accessor",
-        {"accessor": accessor},
-    )
-    if answer.status_code != 200:
-        return None
-    return parse_time(answer.json()["data"]["expire_time"][:19] + "Z")
+    found = _token_end(world, accessor)
+    return None if found is None else parse_time(found[1][:19] + "Z")
 
 
 def _near(a: datetime, b: datetime, seconds: int = 10) -> bool:
