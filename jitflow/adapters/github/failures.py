@@ -11,7 +11,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from jitflow.adapters.github.http import is_rate_limited, is_transient, rate_limit_wait
+from jitflow.adapters.github.http import (
+    is_rate_limited,
+    is_transient,
+    lowered_headers,
+    rate_limit_wait,
+)
 
 
 @dataclass(frozen=True)
@@ -31,14 +36,8 @@ def describe_failure(failure: Failure) -> str:
     """A message for a person: what failed, why, and what to do (GitHub's words in `said`),
     with GitHub's request id, which GitHub support asks for and which tells whose answer it was."""
     message = _failure_reason(failure)
-    request_id = header_value(failure.headers, "X-GitHub-Request-Id")
+    request_id = str(lowered_headers(failure.headers).get("x-github-request-id", "")).strip()
     return f"{message} [GitHub request id {request_id}]" if request_id else message
-
-
-def header_value(headers: Mapping[str, str], name: str) -> str:
-    """A response header by name, whatever its case (PyGithub hands headers as a plain dict)."""
-    wanted = name.lower()
-    return next((str(v).strip() for k, v in headers.items() if k.lower() == wanted), "")
 
 
 def _failure_reason(failure: Failure) -> str:

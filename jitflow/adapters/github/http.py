@@ -39,11 +39,16 @@ class RetryPolicy:
         return float(self.backoff * (2**attempt))
 
 
+def lowered_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """Response headers by lower-case name (PyGithub hands them as a plain dict, any case)."""
+    return {key.lower(): value for key, value in headers.items()}
+
+
 def is_rate_limited(status: int, headers: Mapping[str, str], message: str) -> bool:
     """GitHub signals rate limits with 403 or 429 plus headers or a telling message."""
     if status not in (403, 429):
         return False
-    lowered = {key.lower(): value for key, value in headers.items()}
+    lowered = lowered_headers(headers)
     if lowered.get("x-ratelimit-remaining") == "0" or "retry-after" in lowered:
         return True
     text = message.lower()
@@ -52,7 +57,7 @@ def is_rate_limited(status: int, headers: Mapping[str, str], message: str) -> bo
 
 def rate_limit_wait(headers: Mapping[str, str], now: float) -> float | None:
     """Seconds GitHub asks us to wait (`retry-after`, else `x-ratelimit-reset`), if it says."""
-    lowered = {key.lower(): value for key, value in headers.items()}
+    lowered = lowered_headers(headers)
     retry_after = lowered.get("retry-after")
     if retry_after is not None:
         try:
