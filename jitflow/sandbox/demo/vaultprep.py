@@ -7,11 +7,16 @@ the demo adds those, the way an operator adopting the examples would.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from jitflow.errors import VaultError
+from jitflow.sandbox.servers.vault_setup import (
+    SetupApi,
+    write_database_connection,
+    write_database_policy,
+    write_token_role,
+)
 
 if TYPE_CHECKING:
     from jitflow.sandbox.servers.postgres import PostgresServer
@@ -23,47 +28,13 @@ EXAMPLE_VAULT_POLICIES: Mapping[str, str] = {
 }
 EXAMPLE_SSH_ROLE = "prod-admin"
 EXAMPLE_DATABASE_ROLE = "orders-write"
-_DATABASE_CONNECTION = "jitflow-postgres"
-
-
-class _RootApi:
-    """Vault's HTTP API as root, for setup only; errors never echo request bodies."""
-
-    def __init__(self, addr: str, token: str) -> None:
-        import requests
-
-        self._addr = addr.rstrip("/")
-        self._session = requests.Session()
-        self._session.headers["X-Vault-Token"] = token
-
-    def __repr__(self) -> str:
-        return f"_RootApi({self._addr!r}, token=<redacted>)"
-
-    def call(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
-        import requests
-
-        try:
-            response = self._session.request(
-                method, f"{self._addr}/v1/{path}", data=json.dumps(body or {}), timeout=30
-            )
-        except requests.RequestException as exc:
-            raise VaultError(f"demo setup: cannot reach OpenBao: {type(exc).__name__}") from exc
-        if response.status_code >= 400:
-            errors = response.json().get("errors") if response.content else None
-            raise VaultError(
-                f"demo setup: {method} {path} failed ({response.status_code}): {errors}"
-            )
-        return response.json() if response.content else None
-
-    def close(self) -> None:
-        self._session.close()
 
 
 def adapt_to_examples(
     addr: str, root_token: str, setup: DevVaultSetup, postgres: PostgresServer | None
 ) -> None:
     """Create the Vault policies and roles the example policies name."""
-    api = _RootApi(addr, root_token)
+    api = SetupApi(addr, root_token)
     try:
         for name, hcl in EXAMPLE_VAULT_POLICIES.items():
             api.call("POST", f"sys/policies/acl/{name}", {"policy": hcl})
@@ -71,17 +42,8 @@ def adapt_to_examples(
         role = api.call("GET", f"auth/token/roles/{setup.token_role}")["data"]
         if postgres is not None and setup.database_mount and setup.database_role:
             grantable.append(_add_database_role(api, setup.database_mount, setup, postgres))
-        api.call(
-            "POST",
-            f"auth/token/roles/{setup.token_role}",
-            {
-                "allowed_policies": sorted(set(grantable)),
-                "orphan": True,
-                "token_type": "service",
-                "renewable": True,  # extensions in place (docs/vault-setup.md)
-                "token_explicit_max_ttl": role.get("token_explicit_max_ttl") or "24h",
-            },
-        )
+        max_ttl = role.get("token_explicit_max_ttl") or "24h"
+        write_token_role(api, setup.token_role, sorted(set(grantable)), max_ttl)
         ssh_role = api.call("GET", f"{setup.ssh_mount}/roles/{setup.ssh_role}")["data"]
         ssh_fields = ("key_type", "allow_user_certificates", "allowed_users", "ttl", "max_ttl")
         api.call(
@@ -98,10 +60,9 @@ def adapt_to_examples(
 
 
 def _add_database_role(
-    api: _RootApi, mount: str, setup: DevVaultSetup, postgres: PostgresServer
+    api: SetupApi, mount: str, setup: DevVaultSetup, postgres: PostgresServer
 ) -> str:
     """Copy the documented database role as `orders-write`; return its grant policy."""
-    from jitflow.adapters.vault.naming import database_policy_name
 
     source = api.call("GET", f"{mount}/roles/{setup.database_role}")["data"]
     api.call(
@@ -115,30 +76,14 @@ def _add_database_role(
             "max_ttl": source.get("max_ttl") or "24h",
         },
     )
-    api.call(
-        "POST",
-        f"{mount}/config/{_DATABASE_CONNECTION}",
-        {
-            "plugin_name": "postgresql-database-plugin",
-            "connection_url": (
-                f"postgresql://{{{{username}}}}:{{{{password}}}}@{postgres.host}:{postgres.port}"
-                f"/{postgres.database}?sslmode=disable"
-            ),
-            "username": postgres.superuser,
-            "password": postgres.password,
-            "allowed_roles": [setup.database_role, EXAMPLE_DATABASE_ROLE],
-            "verify_connection": True,
-        },
-    )
-    policy = database_policy_name(mount, EXAMPLE_DATABASE_ROLE)
-    hcl = f'path "{mount}/creds/{EXAMPLE_DATABASE_ROLE}" {{ capabilities = ["read"] }}\n'
-    api.call("POST", f"sys/policies/acl/{policy}", {"policy": hcl})
-    return policy
+    allowed_roles = [str(setup.database_role), EXAMPLE_DATABASE_ROLE]
+    write_database_connection(api, mount, postgres, allowed_roles)
+    return write_database_policy(api, mount, EXAMPLE_DATABASE_ROLE)
 
 
 def create_runner_token(addr: str, root_token: str, runner_policy: str) -> str:
     """A token with only the runner policy, like the one the sync workflow logs in for."""
-    api = _RootApi(addr, root_token)
+    api = SetupApi(addr, root_token)
     try:
         answer = api.call(
             "POST",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +26,7 @@ SSH_MOUNT = "ssh"
 SSH_ROLE = "jitflow-user"
 DATABASE_MOUNT = "database"
 DATABASE_ROLE = "readwrite"
+DATABASE_CONNECTION = "jitflow-postgres"
 IDENTITY_MOUNT = "userpass"
 GROUP = "jitflow-oncall"
 GROUP_POLICY = "jitflow-oncall-admin"
@@ -120,13 +121,17 @@ class DevVaultSetup:
         return allowed_signers_line(self.ledger_ca_public_key)
 
 
-class _Api:
-    """Minimal Vault HTTP client for setup (the adapter's hvac client is for the runner)."""
+class SetupApi:
+    """Minimal Vault HTTP client for setup (the adapter's hvac client is for the runner);
+    errors never echo request bodies."""
 
     def __init__(self, addr: str, token: str) -> None:
         self._addr = addr.rstrip("/")
         self._session = requests.Session()
         self._session.headers["X-Vault-Token"] = token
+
+    def __repr__(self) -> str:
+        return f"SetupApi({self._addr!r}, token=<redacted>)"
 
     def call(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
         try:
@@ -148,6 +153,9 @@ class _Api:
     def read(self, path: str) -> Any:
         return self.call("GET", path)
 
+    def close(self) -> None:
+        self._session.close()
+
 
 def configure_dev_vault(
     addr: str,
@@ -161,7 +169,7 @@ def configure_dev_vault(
     run_period: str = RUN_PERIOD,
 ) -> DevVaultSetup:
     """Create policies, roles, engines, entities and auth methods on a fresh server."""
-    api = _Api(addr, root_token)
+    api = SetupApi(addr, root_token)
     for name, hcl in EXAMPLE_POLICIES.items():
         api.write(f"sys/policies/acl/{name}", {"policy": hcl})
     api.write(f"sys/policies/acl/{RUNNER_POLICY}", {"policy": runner_policy_hcl()})
@@ -173,18 +181,7 @@ def configure_dev_vault(
         db_policy = _configure_database(api, postgres)
         grantable.append(db_policy)
 
-    api.write(
-        f"auth/token/roles/{TOKEN_ROLE}",
-        {
-            "allowed_policies": grantable,
-            "orphan": True,
-            "token_type": "service",
-            # renewable so the runner can extend a grant in place; each token says whether it
-            # is (only under a policy that allows extensions) and its holder can't renew it
-            "renewable": True,
-            "token_explicit_max_ttl": token_max_ttl,
-        },
-    )
+    write_token_role(api, TOKEN_ROLE, grantable, token_max_ttl)
     configure_run_role(api, run_period)
     ca_key = _configure_ssh(api)
     ledger_ca = configure_ledger_signing(api)
@@ -215,7 +212,25 @@ def configure_dev_vault(
     )
 
 
-def configure_run_role(api: _Api, period: str = RUN_PERIOD) -> None:
+def write_token_role(
+    api: SetupApi, role: str, allowed_policies: Sequence[str], max_ttl: str
+) -> None:
+    """The token role grants are issued under: orphan service tokens of these policies."""
+    api.write(
+        f"auth/token/roles/{role}",
+        {
+            "allowed_policies": list(allowed_policies),
+            "orphan": True,
+            "token_type": "service",
+            # renewable so the runner can extend a grant in place; each token says whether it
+            # is (only under a policy that allows extensions) and its holder can't renew it
+            "renewable": True,
+            "token_explicit_max_ttl": max_ttl,
+        },
+    )
+
+
+def configure_run_role(api: SetupApi, period: str = RUN_PERIOD) -> None:
     """The role of each sync run's heartbeat: periodic, renewable, the `default` policy only
     (which lets a token renew and revoke itself), capped at the runner login's lifetime."""
     api.write(
@@ -235,7 +250,7 @@ def allowed_signers_line(ca_public_key: str) -> str:
     return f'{LEDGER_PRINCIPAL} cert-authority,namespaces="git" {ca_public_key.strip()}\n'
 
 
-def configure_ledger_signing(api: _Api) -> str:
+def configure_ledger_signing(api: SetupApi) -> str:
     """The ledger CA, its one role and the anchor's KV mount; returns the CA public key."""
     api.write(f"sys/mounts/{LEDGER_MOUNT}", {"type": "ssh"})
     ca = api.write(
@@ -258,7 +273,7 @@ def configure_ledger_signing(api: _Api) -> str:
     return str(ca["data"]["public_key"]).strip()
 
 
-def configure_pki(api: _Api) -> str:
+def configure_pki(api: SetupApi) -> str:
     """A PKI engine issuing client certificates to grant tokens (docs/vault-setup.md step 9);
     returns the CA certificate (PEM)."""
     api.write(f"sys/mounts/{PKI_MOUNT}", {"type": "pki", "config": {"max_lease_ttl": "87600h"}})
@@ -307,10 +322,12 @@ def drop_role_statements(owner: str) -> list[str]:
     ]
 
 
-def _configure_database(api: _Api, postgres: PostgresServer) -> str:
-    api.write(f"sys/mounts/{DATABASE_MOUNT}", {"type": "database"})
+def write_database_connection(
+    api: SetupApi, mount: str, postgres: PostgresServer, allowed_roles: Sequence[str]
+) -> None:
+    """The database engine's connection to `postgres` (as its superuser), for these roles."""
     api.write(
-        f"{DATABASE_MOUNT}/config/jitflow-postgres",
+        f"{mount}/config/{DATABASE_CONNECTION}",
         {
             "plugin_name": "postgresql-database-plugin",
             "connection_url": (
@@ -319,15 +336,28 @@ def _configure_database(api: _Api, postgres: PostgresServer) -> str:
             ),
             "username": postgres.superuser,
             "password": postgres.password,
-            "allowed_roles": [DATABASE_ROLE],
+            "allowed_roles": list(allowed_roles),
             "verify_connection": True,
         },
     )
+
+
+def write_database_policy(api: SetupApi, mount: str, role: str) -> str:
+    """The Vault policy that reads `role`'s credentials; returns its name."""
+    policy = database_policy_name(mount, role)
+    hcl = f'path "{mount}/creds/{role}" {{ capabilities = ["read"] }}\n'
+    api.write(f"sys/policies/acl/{policy}", {"policy": hcl})
+    return policy
+
+
+def _configure_database(api: SetupApi, postgres: PostgresServer) -> str:
+    api.write(f"sys/mounts/{DATABASE_MOUNT}", {"type": "database"})
+    write_database_connection(api, DATABASE_MOUNT, postgres, [DATABASE_ROLE])
     owner = postgres.superuser
     api.write(
         f"{DATABASE_MOUNT}/roles/{DATABASE_ROLE}",
         {
-            "db_name": "jitflow-postgres",
+            "db_name": DATABASE_CONNECTION,
             "creation_statements": [
                 "CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' "
                 "VALID UNTIL '{{expiration}}';",
@@ -340,13 +370,10 @@ def _configure_database(api: _Api, postgres: PostgresServer) -> str:
             "max_ttl": "24h",
         },
     )
-    policy = database_policy_name(DATABASE_MOUNT, DATABASE_ROLE)
-    hcl = f'path "{DATABASE_MOUNT}/creds/{DATABASE_ROLE}" {{ capabilities = ["read"] }}\n'
-    api.write(f"sys/policies/acl/{policy}", {"policy": hcl})
-    return policy
+    return write_database_policy(api, DATABASE_MOUNT, DATABASE_ROLE)
 
 
-def _configure_ssh(api: _Api) -> str:
+def _configure_ssh(api: SetupApi) -> str:
     api.write(f"sys/mounts/{SSH_MOUNT}", {"type": "ssh"})
     ca = api.write(f"{SSH_MOUNT}/config/ca", {"generate_signing_key": True, "key_type": "ed25519"})
     api.write(
@@ -366,7 +393,7 @@ def _configure_ssh(api: _Api) -> str:
     return str(ca["data"]["public_key"])
 
 
-def _configure_identity(api: _Api) -> tuple[str, dict[str, str], str]:
+def _configure_identity(api: SetupApi) -> tuple[str, dict[str, str], str]:
     api.write(f"sys/auth/{IDENTITY_MOUNT}", {"type": "userpass"})
     accessor = str(api.read("sys/auth")["data"][f"{IDENTITY_MOUNT}/"]["accessor"])
     entity_ids: dict[str, str] = {}
@@ -385,7 +412,7 @@ def _configure_identity(api: _Api) -> tuple[str, dict[str, str], str]:
     return accessor, entity_ids, str(group["data"]["id"])
 
 
-def _configure_jwt(api: _Api, public_key_pem: str, *, repository: str, audience: str) -> None:
+def _configure_jwt(api: SetupApi, public_key_pem: str, *, repository: str, audience: str) -> None:
     api.write(f"sys/auth/{JWT_MOUNT}", {"type": "jwt"})
     api.write(
         f"auth/{JWT_MOUNT}/config",
