@@ -23,7 +23,7 @@ from jitflow.core.model import (
     Principals,
     Request,
 )
-from jitflow.core.yamlio import Document, YamlError, load_yaml
+from jitflow.core.yamlio import Document, JsonPath, YamlError, load_yaml
 
 REQUEST_DIR = "requests"
 ACTIVE_DIR = "requests/active"
@@ -173,19 +173,8 @@ def parse_policy(content: bytes, path: str) -> Loaded:
     data: dict[str, Any] = document.data
     expected_name = path.rsplit("/", 1)[-1].removesuffix(".yaml")
     if data["name"] != expected_name:
-        line, column = document.position(("name",))
-        return Loaded(
-            None,
-            (
-                Finding(
-                    "policy-invalid",
-                    f"policy name {data['name']!r} must equal its file name {expected_name!r}",
-                    path,
-                    line,
-                    column,
-                ),
-            ),
-        )
+        message = f"policy name {data['name']!r} must equal its file name {expected_name!r}"
+        return Loaded(None, (_invalid(document, path, ("name",), message),))
     bad_durations = _duration_findings(document, path)
     if bad_durations:
         return Loaded(None, tuple(bad_durations))
@@ -193,35 +182,31 @@ def parse_policy(content: bytes, path: str) -> Loaded:
     if secret_problem is not None:
         return Loaded(None, (secret_problem,))
     policy = _build_policy(data, path)
+    limits_problem = _limits_finding(policy, document, path)
+    if limits_problem is not None:
+        return Loaded(None, (limits_problem,))
+    return Loaded(policy, ())
+
+
+def _limits_finding(policy: Policy, document: Document, path: str) -> Finding | None:
+    """Durations of a policy that contradict each other."""
     if policy.extension is not None and policy.extension.total_max < policy.max_duration:
-        line, column = document.position(("extension", "total_max"))
-        return Loaded(
-            None,
-            (
-                Finding(
-                    "policy-invalid",
-                    "extension.total_max is shorter than duration.max: no grant could be extended",
-                    path,
-                    line,
-                    column,
-                ),
-            ),
+        return _invalid(
+            document,
+            path,
+            ("extension", "total_max"),
+            "extension.total_max is shorter than duration.max: no grant could be extended",
         )
     if policy.default_duration > policy.max_duration:
-        line, column = document.position(("duration", "default"))
-        return Loaded(
-            None,
-            (
-                Finding(
-                    "policy-invalid",
-                    "duration.default is longer than duration.max",
-                    path,
-                    line,
-                    column,
-                ),
-            ),
-        )
-    return Loaded(policy, ())
+        key = ("duration", "default")
+        return _invalid(document, path, key, "duration.default is longer than duration.max")
+    return None
+
+
+def _invalid(document: Document, path: str, key: JsonPath, message: str) -> Finding:
+    """What makes the policy invalid, placed at `key` of its document."""
+    line, column = document.position(key)
+    return Finding("policy-invalid", message, path, line, column)
 
 
 def _secret_grant_finding(document: Document, path: str) -> Finding | None:
@@ -230,8 +215,7 @@ def _secret_grant_finding(document: Document, path: str) -> Finding | None:
     params, ttl_param = grant.get("params") or {}, grant.get("ttl_param")
 
     def finding(key: str, message: str) -> Finding:
-        line, column = document.position(("grant", key) if key in grant else ("grant",))
-        return Finding("policy-invalid", message, path, line, column)
+        return _invalid(document, path, ("grant", key) if key in grant else ("grant",), message)
 
     if params and grant.get("method", "GET") != "POST":
         return finding("params", "grant.params are sent with a POST only: set method: POST")
@@ -272,9 +256,8 @@ def _duration_findings(document: Document, path: str) -> list[Finding]:
         try:
             parse_duration(value)
         except DurationError as exc:
-            line, column = document.position((section, key) if section else (key,))
-            name = f"{section}.{key}" if section else key
-            findings.append(Finding("policy-invalid", f"{name}: {exc}", path, line, column))
+            at, name = ((section, key), f"{section}.{key}") if section else ((key,), key)
+            findings.append(_invalid(document, path, at, f"{name}: {exc}"))
     return findings
 
 
