@@ -9,19 +9,14 @@ from __future__ import annotations
 
 import itertools
 import time
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 from jitflow.adapters.github import mapping
 from jitflow.adapters.github.connection import quote
-from jitflow.adapters.github.markers import has_marker, with_marker
+from jitflow.adapters.github.markers import marker_tag, with_marker
 from jitflow.adapters.github.people import People
 from jitflow.adapters.github.retry import creation_unsure
 from jitflow.errors import UsageError
-
-if TYPE_CHECKING:
-    from github.IssueComment import IssueComment
-    from github.NamedUser import NamedUser
-    from github.Organization import Organization
 
 STATUS_DESCRIPTION_LIMIT = 140
 STATUS_STATES = frozenset({"error", "failure", "pending", "success"})
@@ -62,7 +57,7 @@ class Comments(People):
         return self._call(
             f"reading comments of pull request #{number} in {self.repository}",
             "pull-requests: read",
-            lambda: [(c.id, _login(c.user), c.body or "") for c in self._marked(number, marker)],
+            lambda: [(c.id, c.login, c.body) for c in self._marked(number, marker)],
         )
 
     def upsert_comment(self, number: int, marker: str, body: str) -> int:
@@ -75,18 +70,24 @@ class Comments(People):
             lambda: self._upsert(number, marker, text, me),
         )
 
-    def _marked(self, number: int, marker: str) -> list[IssueComment]:
-        comments = self._all(self._repo_obj().get_issue(number).get_comments())
-        return [c for c in comments if has_marker(c.body or "", marker)]
+    def _marked(self, number: int, marker: str) -> list[_Comment]:
+        """The PR's comments carrying `marker`, read as GitHub's JSON (`listed`): typed
+        `IssueComment`s cost more CPU than the request on a PR with many comments."""
+        from jitflow.adapters.github.listed import listed
+
+        url = f"{self._repo}/issues/{number}/comments"
+        tag = marker_tag(marker)  # what `has_marker` looks for, made once
+        comments = (c.raw_data for c in self._all(listed(self._requester, url)))
+        return [_Comment.of(c) for c in comments if tag in _body(c)]
 
     def _upsert(self, number: int, marker: str, text: str, me: str) -> int:
         """Edit our marked comment, or create it; a creation that may have landed although
         GitHub failed to say so is looked for before it is tried again, never repeated blind."""
         for attempt in itertools.count():
-            ours = [c for c in self._marked(number, marker) if _login(c.user).lower() == me]
+            ours = [c for c in self._marked(number, marker) if c.login.lower() == me]
             if ours:
-                if ours[0].body != text:
-                    ours[0].edit(text)
+                if ours[0].body != text:  # PyGithub's lazy comment: the PATCH only
+                    self._repo_obj().get_issue(number).get_comment(ours[0].id).edit(text)
                 return ours[0].id
             try:
                 return self._once_repo().get_issue(number).create_comment(text).id
@@ -97,5 +98,21 @@ class Comments(People):
         raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _login(user: NamedUser | Organization | None) -> str:
-    return (user.login or "") if user is not None else ""
+@dataclass(frozen=True)
+class _Comment:
+    """What an upsert reads of a listed comment."""
+
+    id: int
+    login: str
+    body: str
+
+    @classmethod
+    def of(cls, data: dict[str, object]) -> _Comment:
+        user = data.get("user")
+        login = user.get("login") if isinstance(user, dict) else None
+        return cls(int(str(data["id"])), str(login or ""), _body(data))
+
+
+def _body(data: dict[str, object]) -> str:
+    body = data.get("body")
+    return body if isinstance(body, str) else ""

@@ -81,6 +81,7 @@ class GitHubConnection:
         self._once = connect(token, creates=True)  # creations: never twice blind
         self._teams = connect(teams_token) if teams_token else self._github
         self._repository: Repository | None = None
+        self._once_repository: Repository | None = None
 
     def close(self) -> None:
         for client in self._clients:
@@ -113,7 +114,9 @@ class GitHubConnection:
         return self._repository
 
     def _once_repo(self) -> Repository:
-        return self._once.get_repo(self.repository)  # lazy: no request
+        if self._once_repository is None:
+            self._once_repository = self._once.get_repo(self.repository)  # lazy: no request
+        return self._once_repository
 
     def _all(self, items: Iterable[T]) -> list[T]:
         """Every item of a PyGithub list (it follows GitHub's pages), within a sane bound."""
