@@ -105,12 +105,12 @@ def test_bad_credentials_give_a_clear_error_without_retrying(github_world: World
 def test_an_error_names_githubs_request_id_of_the_answer(github_world: World) -> None:
     """GitHub support asks for X-GitHub-Request-Id; it also tells whose answer an error was."""
     gateway = github_world.gateway("no-org", max_retries=1)
-    before = len(github_world.server.request_ids)
+    before = len(github_world.server.requests_served)
 
     with pytest.raises(GitHubError, match=r"HTTP 404") as caught:
         gateway.pull_request(999_999)
 
-    (answered,) = github_world.server.request_ids[before:]
+    (answered,) = (r.request_id for r in github_world.server.requests_served[before:])
     assert re.fullmatch(r"[0-9A-F]{16}", answered)
     assert str(caught.value).endswith(f"[GitHub request id {answered}]")
 

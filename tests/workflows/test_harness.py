@@ -120,8 +120,9 @@ class Access:
     def _what_the_standin_served(self, failure: str) -> str:
         """The stand-in's last answers, and whether the failing answer was one of them: an
         error names GitHub's request id, so an answer from another server shows."""
-        ids = self.standin.request_ids
-        served = list(zip(self.standin.requests_log, ids, strict=True))[-20:]
+        records = self.standin.requests_served
+        ids = {r.request_id for r in records}
+        served = [tuple(r) for r in records[-20:]]
         named = re.findall(r"GitHub request id ([0-9A-F]+)", failure)
         whose = [
             f"{i}: {'served by the stand-in' if i in ids else 'NOT the stand-in'}" for i in named

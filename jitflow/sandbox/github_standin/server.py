@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Callable
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from jitflow.sandbox.github_standin.api import Api, Request, Response
@@ -22,14 +22,22 @@ DOCS = "https://docs.github.com/rest"
 RATE_LIMIT = 5000
 
 
+class ServedRequest(NamedTuple):
+    """One request the stand-in answered, and the X-GitHub-Request-Id it answered with
+    ("" for git's, which GitHub does not number)."""
+
+    method: str
+    path: str
+    status: int
+    request_id: str
+
+
 class Recorder:
-    """What was served: (method, path, status) for everyone, bodies for the contract test."""
+    """What was served: one record per request for everyone, bodies for the contract test."""
 
     def __init__(self) -> None:
-        self.requests: list[tuple[str, str, int]] = []
+        self.requests: list[ServedRequest] = []
         self.served: list[tuple[str, int, Any]] = []
-        # X-GitHub-Request-Id of each recorded request, in the same order as `requests`.
-        self.request_ids: list[str] = []
 
 
 def error_body(status: int, message: str, errors: list[Any] | None = None) -> dict[str, Any]:
@@ -92,15 +100,13 @@ def make_handler(service: Service, api: Api, recorder: Recorder) -> type[BaseHTT
                         self.headers.get,
                         raw,
                     )
-                    recorder.requests.append((method, path, answer.status))
-                    recorder.request_ids.append("")
+                    recorder.requests.append(ServedRequest(method, path, answer.status, ""))
                 self._send_git(answer)
                 return
             with service.lock:
                 operation_id, response = self._dispatch(method, path, split.query, raw)
-                response.headers.setdefault("X-GitHub-Request-Id", _request_id())
-                recorder.requests.append((method, path, response.status))
-                recorder.request_ids.append(response.headers["X-GitHub-Request-Id"])
+                request_id = response.headers.setdefault("X-GitHub-Request-Id", _request_id())
+                recorder.requests.append(ServedRequest(method, path, response.status, request_id))
                 if operation_id:
                     recorder.served.append((operation_id, response.status, response.body))
             self._send(response)

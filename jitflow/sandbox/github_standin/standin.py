@@ -19,7 +19,7 @@ from jitflow.sandbox.github_standin.landing import update_branch
 from jitflow.sandbox.github_standin.messages import ApiError
 from jitflow.sandbox.github_standin.render import Renderer
 from jitflow.sandbox.github_standin.rulesets import make_ruleset
-from jitflow.sandbox.github_standin.server import Recorder, make_handler
+from jitflow.sandbox.github_standin.server import Recorder, ServedRequest, make_handler
 from jitflow.sandbox.github_standin.service import REVIEW_EVENTS, Service
 from jitflow.sandbox.github_standin.state import Fault, Team, TimelineEvent, timestamp
 from jitflow.sandbox.lifecycle import LocalServer
@@ -108,14 +108,14 @@ class GitHubStandIn(LocalServer):
 
     @property
     def requests_log(self) -> list[tuple[str, str, int]]:
-        with self._service.lock:
-            return list(self._recorder.requests)
+        """(method, path, status) of each request served, in order."""
+        return [(r.method, r.path, r.status) for r in self.requests_served]
 
     @property
-    def request_ids(self) -> list[str]:
-        """X-GitHub-Request-Id of each request in `requests_log` ("" for git's)."""
+    def requests_served(self) -> list[ServedRequest]:
+        """Each request served, in order, with the X-GitHub-Request-Id it was answered with."""
         with self._service.lock:
-            return list(self._recorder.request_ids)
+            return list(self._recorder.requests)
 
     @property
     def served(self) -> list[tuple[str, int, Any]]:
