@@ -77,14 +77,11 @@ class WarningCommits:
         self.lives[row.id] = _Life(row.issued_at, row.expires_at)
 
     def check(self) -> list[Violation]:
-        found = list(self.violations)
-        for warning in self.warnings:
-            problem = self._problem(warning)
-            if problem:
-                found.append(
-                    Violation("warning-misplaced", warning.request_id, warning.sha, problem)
-                )
-        return found
+        return self.violations + [
+            Violation("warning-misplaced", warning.request_id, warning.sha, problem)
+            for warning in self.warnings
+            if (problem := self._problem(warning))
+        ]
 
     def _problem(self, warning: _Warning) -> str:
         life = self.lives.get(warning.request_id)

@@ -90,14 +90,11 @@ class Extensions:
             self.claims.append(claim)
 
     def check(self) -> list[Violation]:
-        found = []
-        for claim in self.claims:
-            problem = self._problem(claim)
-            if problem:
-                found.append(
-                    Violation("extension-of-unknown-grant", claim.id, claim.commit, problem)
-                )
-        return found
+        return [
+            Violation("extension-of-unknown-grant", claim.id, claim.commit, problem)
+            for claim in self.claims
+            if (problem := self._problem(claim))
+        ]
 
     def _problem(self, claim: _Claim) -> str:
         target = self.grants.get(claim.extends)
