@@ -11,12 +11,12 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from jitflow.errors import VaultError
-from jitflow.sandbox.servers.vault_setup import (
-    SetupApi,
+from jitflow.sandbox.servers.setup_api import SetupApi
+from jitflow.sandbox.servers.vault_database import (
     write_database_connection,
     write_database_policy,
-    write_token_role,
 )
+from jitflow.sandbox.servers.vault_setup import write_token_role
 
 if TYPE_CHECKING:
     from jitflow.sandbox.servers.postgres import PostgresServer

@@ -6,17 +6,17 @@ run against exactly what the documentation tells operators to create.
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-import requests
-
-from jitflow.adapters.vault.naming import database_policy_name
-from jitflow.errors import VaultError
 from jitflow.sandbox.servers.postgres import PostgresServer
+from jitflow.sandbox.servers.setup_api import SetupApi
+from jitflow.sandbox.servers.vault_database import (
+    DATABASE_MOUNT,
+    DATABASE_ROLE,
+    configure_database,
+)
 
 TOKEN_ROLE = "jitflow-grant"  # noqa: S105 (a role name)
 RUN_ROLE = "jitflow-run"  # each sync run's heartbeat token
@@ -24,9 +24,6 @@ RUN_PERIOD = "15s"
 RUNNER_POLICY = "jitflow-runner"
 SSH_MOUNT = "ssh"
 SSH_ROLE = "jitflow-user"
-DATABASE_MOUNT = "database"
-DATABASE_ROLE = "readwrite"
-DATABASE_CONNECTION = "jitflow-postgres"
 IDENTITY_MOUNT = "userpass"
 GROUP = "jitflow-oncall"
 GROUP_POLICY = "jitflow-oncall-admin"
@@ -121,42 +118,6 @@ class DevVaultSetup:
         return allowed_signers_line(self.ledger_ca_public_key)
 
 
-class SetupApi:
-    """Minimal Vault HTTP client for setup (the adapter's hvac client is for the runner);
-    errors never echo request bodies."""
-
-    def __init__(self, addr: str, token: str) -> None:
-        self._addr = addr.rstrip("/")
-        self._session = requests.Session()
-        self._session.headers["X-Vault-Token"] = token
-
-    def __repr__(self) -> str:
-        return f"SetupApi({self._addr!r}, token=<redacted>)"
-
-    def call(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> Any:
-        try:
-            response = self._session.request(
-                method, f"{self._addr}/v1/{path}", data=json.dumps(body or {}), timeout=30
-            )
-        except requests.RequestException as exc:
-            raise VaultError(
-                f"setup: cannot reach Vault at {self._addr}: {type(exc).__name__}"
-            ) from exc
-        if response.status_code >= 400:
-            errors = response.json().get("errors") if response.content else None
-            raise VaultError(f"setup: {method} {path} failed ({response.status_code}): {errors}")
-        return response.json() if response.content else None
-
-    def write(self, path: str, body: Mapping[str, Any] | None = None) -> Any:
-        return self.call("POST", path, body)
-
-    def read(self, path: str) -> Any:
-        return self.call("GET", path)
-
-    def close(self) -> None:
-        self._session.close()
-
-
 def configure_dev_vault(
     addr: str,
     root_token: str,
@@ -178,7 +139,7 @@ def configure_dev_vault(
 
     db_policy: str | None = None
     if postgres is not None:
-        db_policy = _configure_database(api, postgres)
+        db_policy = configure_database(api, postgres)
         grantable.append(db_policy)
 
     write_token_role(api, TOKEN_ROLE, grantable, token_max_ttl)
@@ -299,78 +260,6 @@ def configure_pki(api: SetupApi) -> str:
     hcl = f'path "{PKI_MOUNT}/issue/{PKI_ROLE}" {{ capabilities = ["create", "update"] }}\n'
     api.write(f"sys/policies/acl/{PKI_POLICY}", {"policy": hcl})
     return str(root["data"]["certificate"]).strip() + "\n"
-
-
-# Revoking a database grant ends its live sessions: a role dropped while connected keeps its
-# open transactions, cursors, locks and running statements. Terminate its backends first (and
-# wait up to 5 s for each to exit, PostgreSQL 14+), then drop it; last, end any session whose
-# role is gone (a client that reconnected while the revocation ran, before it committed).
-TERMINATE_SESSIONS = (
-    "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE usename = '{{name}}';",
-    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = "
-    "'client backend' AND usesysid IS NOT NULL AND usename IS NULL;",
-)
-
-
-def drop_role_statements(owner: str) -> list[str]:
-    """Drop the role (what it owns goes to `owner`), then end sessions left without a role."""
-    return [
-        f'REASSIGN OWNED BY "{{{{name}}}}" TO "{owner}";',
-        'DROP OWNED BY "{{name}}";',
-        'DROP ROLE IF EXISTS "{{name}}";',
-        TERMINATE_SESSIONS[1],
-    ]
-
-
-def write_database_connection(
-    api: SetupApi, mount: str, postgres: PostgresServer, allowed_roles: Sequence[str]
-) -> None:
-    """The database engine's connection to `postgres` (as its superuser), for these roles."""
-    api.write(
-        f"{mount}/config/{DATABASE_CONNECTION}",
-        {
-            "plugin_name": "postgresql-database-plugin",
-            "connection_url": (
-                f"postgresql://{{{{username}}}}:{{{{password}}}}@{postgres.host}:{postgres.port}"
-                f"/{postgres.database}?sslmode=disable"
-            ),
-            "username": postgres.superuser,
-            "password": postgres.password,
-            "allowed_roles": list(allowed_roles),
-            "verify_connection": True,
-        },
-    )
-
-
-def write_database_policy(api: SetupApi, mount: str, role: str) -> str:
-    """The Vault policy that reads `role`'s credentials; returns its name."""
-    policy = database_policy_name(mount, role)
-    hcl = f'path "{mount}/creds/{role}" {{ capabilities = ["read"] }}\n'
-    api.write(f"sys/policies/acl/{policy}", {"policy": hcl})
-    return policy
-
-
-def _configure_database(api: SetupApi, postgres: PostgresServer) -> str:
-    api.write(f"sys/mounts/{DATABASE_MOUNT}", {"type": "database"})
-    write_database_connection(api, DATABASE_MOUNT, postgres, [DATABASE_ROLE])
-    owner = postgres.superuser
-    api.write(
-        f"{DATABASE_MOUNT}/roles/{DATABASE_ROLE}",
-        {
-            "db_name": DATABASE_CONNECTION,
-            "creation_statements": [
-                "CREATE ROLE \"{{name}}\" WITH LOGIN PASSWORD '{{password}}' "
-                "VALID UNTIL '{{expiration}}';",
-                'GRANT USAGE, CREATE ON SCHEMA public TO "{{name}}";',
-                "GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public "
-                'TO "{{name}}";',
-            ],
-            "revocation_statements": [*TERMINATE_SESSIONS[:1], *drop_role_statements(owner)],
-            "default_ttl": "1h",
-            "max_ttl": "24h",
-        },
-    )
-    return write_database_policy(api, DATABASE_MOUNT, DATABASE_ROLE)
 
 
 def _configure_ssh(api: SetupApi) -> str:
