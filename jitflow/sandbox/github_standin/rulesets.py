@@ -13,7 +13,7 @@ from jitflow.sandbox.github_standin.enforcement import applies_to
 from jitflow.sandbox.github_standin.messages import Request, Response
 from jitflow.sandbox.github_standin.render import Json, Renderer, node_id
 from jitflow.sandbox.github_standin.service import Service, invalid, not_found
-from jitflow.sandbox.github_standin.state import timestamp
+from jitflow.sandbox.github_standin.state import Store, timestamp
 
 # GitHub answers every parameter of these rules, defaulted when the ruleset left it out.
 _RULE_DEFAULTS: Mapping[str, Json] = {
@@ -31,8 +31,11 @@ _RULE_DEFAULTS: Mapping[str, Json] = {
 }
 
 
-def make_ruleset(
-    ruleset_id: int,
+ENFORCEMENTS = ("active", "evaluate", "disabled")
+
+
+def store_ruleset(
+    store: Store,
     name: str,
     rules: Sequence[Mapping[str, Any]],
     *,
@@ -40,8 +43,8 @@ def make_ruleset(
     exclude: Sequence[str],
     bypass_actors: Sequence[Mapping[str, Any]],
     enforcement: str,
-) -> Json:
-    """A stored ruleset (create-body shape plus id and times)."""
+) -> int:
+    """Store a new ruleset (create-body shape plus id and times); return its id."""
     normalized = []
     for rule in rules:
         kind = str(rule["type"])
@@ -50,7 +53,8 @@ def make_ruleset(
             entry["parameters"] = {**_RULE_DEFAULTS.get(kind, {}), **(rule.get("parameters") or {})}
         normalized.append(entry)
     now = timestamp()
-    return {
+    ruleset_id = store.ids.next("ruleset")
+    store.rulesets[ruleset_id] = {
         "id": ruleset_id,
         "name": name,
         "target": "branch",
@@ -65,6 +69,7 @@ def make_ruleset(
         "created_at": now,
         "updated_at": now,
     }
+    return ruleset_id
 
 
 class RulesetApi:
@@ -109,7 +114,7 @@ class RulesetApi:
         enforcement = body.get("enforcement")
         if not isinstance(name, str) or not name:
             raise invalid("Ruleset", "name", "missing_field")
-        if enforcement not in ("active", "evaluate", "disabled"):
+        if enforcement not in ENFORCEMENTS:
             raise invalid("Ruleset", "enforcement")
         if body.get("target", "branch") != "branch" or not isinstance(rules, list):
             raise invalid("Ruleset", "rules")
@@ -117,9 +122,8 @@ class RulesetApi:
             raise invalid("Ruleset", "rules")
         ref_name = (body.get("conditions") or {}).get("ref_name") or {}
         store = self.svc.store
-        ruleset_id = store.ids.next("ruleset")
-        store.rulesets[ruleset_id] = make_ruleset(
-            ruleset_id,
+        ruleset_id = store_ruleset(
+            store,
             name,
             rules,
             include=list(ref_name.get("include", ["~DEFAULT_BRANCH"])),

@@ -18,7 +18,7 @@ from jitflow.sandbox.github_standin.gitrepo import ZERO_SHA, BareRepo
 from jitflow.sandbox.github_standin.landing import update_branch
 from jitflow.sandbox.github_standin.messages import ApiError
 from jitflow.sandbox.github_standin.render import Renderer
-from jitflow.sandbox.github_standin.rulesets import make_ruleset
+from jitflow.sandbox.github_standin.rulesets import ENFORCEMENTS, store_ruleset
 from jitflow.sandbox.github_standin.server import Recorder, ServedRequest, make_handler
 from jitflow.sandbox.github_standin.service import REVIEW_EVENTS, Service
 from jitflow.sandbox.github_standin.state import Fault, Team, TimelineEvent, timestamp
@@ -351,13 +351,11 @@ class GitHubStandIn(LocalServer):
                         {"required_status_checks": [{"context": "jitflow/policy"}]}}],
              bypass_actors=[{"actor_id": 5, "actor_type": "RepositoryRole"}]
         """
-        if enforcement not in ("active", "evaluate", "disabled"):
+        if enforcement not in ENFORCEMENTS:
             raise StandInError(422, f"Invalid enforcement: {enforcement}")
         with self._service.lock:
-            store = self._service.store
-            ruleset_id = store.ids.next("ruleset")
-            store.rulesets[ruleset_id] = make_ruleset(
-                ruleset_id,
+            return store_ruleset(
+                self._service.store,
                 name,
                 rules,
                 include=include,
@@ -365,7 +363,6 @@ class GitHubStandIn(LocalServer):
                 bypass_actors=bypass_actors,
                 enforcement=enforcement,
             )
-            return ruleset_id
 
     def remove_ruleset(self, ruleset_id: int) -> None:
         with self._service.lock:
