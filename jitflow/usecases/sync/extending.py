@@ -162,22 +162,10 @@ def extend_in_place(
     request_bytes = state.request_bytes[verdict.request_id]
     issue = recording.issue_commit(verdict, request_bytes, facts, now, Event.ISSUE)
     memory.superseded[grant_id] = verdict.request_id
-    ended = recording.end_commit(
-        record,
-        state.active_bytes[grant_id],
-        Event.EXTEND,
-        now,
-        runner,
-        extended_by=verdict.request_id,
-        extension=IN_PLACE,
-    )
     if verdict.pr is not None:
         note = recording.issued_note(verdict, renewed) + in_place_note(grant_id, kind)
         comments.append((verdict.pr.number, f"status:{verdict.request_id}", note))
-    if record.pr is not None:
-        note = recording.ended_note(record, Event.EXTEND, runner, verdict.request_id, in_place=True)
-        comments.append((record.pr, f"ended:{grant_id}", note))
-    return [issue, ended]
+    return [issue, _end_extended(record, state, verdict, now, runner, IN_PLACE, comments)]
 
 
 def in_place_note(extends: str, kind: GrantKind) -> str:
@@ -220,20 +208,36 @@ def supersede(
             )
         memory.revoked.add(grant_id)
     memory.superseded[grant_id] = verdict.request_id
-    content = state.active_bytes[grant_id]
+    return [_end_extended(record, state, verdict, now, runner, REPLACEMENT, comments)], None
+
+
+def _end_extended(
+    record: ActiveRecord,
+    state: MainState,
+    verdict: Verdict,
+    now: datetime,
+    runner: str,
+    extension: str,
+    comments: list[Comment],
+) -> LedgerCommit:
+    """The commit that archives `record` as ended by its extension `verdict` (in place or by a
+    replacement), and the note to the grant's PR."""
     commit = recording.end_commit(
         record,
-        content,
+        state.active_bytes[record.id],
         Event.EXTEND,
         now,
         runner,
         extended_by=verdict.request_id,
-        extension=REPLACEMENT,
+        extension=extension,
     )
     if record.pr is not None:
-        note = recording.ended_note(record, Event.EXTEND, runner, verdict.request_id)
-        comments.append((record.pr, f"ended:{grant_id}", note))
-    return [commit], None
+        in_place = extension == IN_PLACE
+        note = recording.ended_note(
+            record, Event.EXTEND, runner, verdict.request_id, in_place=in_place
+        )
+        comments.append((record.pr, f"ended:{record.id}", note))
+    return commit
 
 
 def _same_membership(record: ActiveRecord, issued: IssuedGrant) -> bool:
