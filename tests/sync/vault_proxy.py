@@ -14,8 +14,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
 from urllib.parse import urlsplit
+
+from jitflow.sandbox.lifecycle import LocalServer
 
 _HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "host"})
 
@@ -58,7 +59,7 @@ class _Answer:
     passed: int = 0
 
 
-class CuttableVaultProxy:
+class CuttableVaultProxy(LocalServer):
     """Relays every call to `upstream` until a trigger fires; then drops them all."""
 
     def __init__(self, upstream: str) -> None:
@@ -79,16 +80,11 @@ class CuttableVaultProxy:
     def addr(self) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
-    def __enter__(self) -> CuttableVaultProxy:
+    def start(self) -> CuttableVaultProxy:
         self._thread.start()
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
 
