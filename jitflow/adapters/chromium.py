@@ -11,6 +11,17 @@ from pathlib import Path
 from jitflow.errors import JitflowError, UsageError
 
 NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+# How Chromium is run: headless and quiet (no network of its own, no updates, no sync, no
+# first-run pages); the caller adds its profile directory and what to do.
+HEADLESS_FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+)
 
 
 def find_chromium() -> str | None:
@@ -32,13 +43,7 @@ def print_to_pdf(html: Path, pdf: Path, *, timeout: float = 900) -> None:
     with tempfile.TemporaryDirectory(prefix="jitflow-chromium-") as profile:
         command = [
             binary,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--no-first-run",
+            *HEADLESS_FLAGS,
             f"--user-data-dir={profile}",
             "--no-pdf-header-footer",
             f"--print-to-pdf={pdf}",

@@ -19,6 +19,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from jitflow.adapters.chromium import HEADLESS_FLAGS
+
 
 class Chromium:
     def __init__(self, process: subprocess.Popen[bytes], to_browser: int, from_browser: int):
@@ -119,13 +121,7 @@ def chromium(binary: str) -> Iterator[Chromium]:
         process = subprocess.Popen(
             [
                 binary,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
+                *HEADLESS_FLAGS,
                 "--remote-debugging-pipe",
                 f"--user-data-dir={profile}",
             ],

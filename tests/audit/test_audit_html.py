@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from jitflow.adapters.chromium import HEADLESS_FLAGS
 from jitflow.usecases.audit.report import AuditOptions, ReportFormat, run_audit
 from tests.audit.conftest import StandardHistory
 
@@ -33,13 +34,7 @@ def chromium(tmp_path: Path, *args: str, timeout: int = 90) -> str:
     assert CHROMIUM is not None
     command = [
         CHROMIUM,
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
+        *HEADLESS_FLAGS,
         f"--user-data-dir={tmp_path / 'profile'}",
         *args,
     ]
