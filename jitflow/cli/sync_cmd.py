@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
 
 import click
 
@@ -14,17 +12,7 @@ from jitflow.cli.group import EXIT_CODES_HELP, cli
 from jitflow.cli.options import IsoTime, complete_grant, format_option, now_or, repo_option
 from jitflow.errors import ExitCode
 
-if TYPE_CHECKING:
-    from jitflow.usecases.outbound.deliver import OutboundStore, OutboundSummary
-    from jitflow.usecases.sync import SyncOptions
-
 _REPO = repo_option()
-
-
-class _OutboundSource(Protocol):
-    """Where outbound delivery keeps its marks and secrets (the Vault gateway)."""
-
-    def outbound(self, environ: Mapping[str, str]) -> OutboundStore: ...
 
 
 @cli.command(epilog=EXIT_CODES_HELP)
@@ -66,30 +54,18 @@ def sync(
     Needs VAULT_ADDR (+ VAULT_TOKEN or GitHub OIDC), GITHUB_TOKEN and GITHUB_REPOSITORY.
     """
     from jitflow.reporters.sync import render_sync_json, render_sync_problems, render_sync_text
-    from jitflow.usecases.sync import SyncOptions, run_sync
+    from jitflow.usecases.sync import SyncOptions
+    from jitflow.usecases.sync.with_delivery import run_sync_with_delivery
 
     environ = wiring.environment()
     options = SyncOptions(repo, now_or(now), dry_run, no_issue, revoke_ids, remote, branch)
     vault = wiring.vault(environ)
     with wiring.github(environ) as github:
-        report = run_sync(options, vault, github, environ)
-    outbound = None if dry_run else _outbound(options, vault, environ)
-    if outbound is not None:
-        report.warnings.extend(outbound.warnings)
-    deliveries = outbound.results if outbound is not None else None
+        run = run_sync_with_delivery(options, vault, github, environ)
+    report = run.report
     if output_format == "json":
-        click.echo(render_sync_json(report, dry_run, deliveries), nl=False)
+        click.echo(render_sync_json(report, dry_run, run.deliveries), nl=False)
     else:
-        click.echo(render_sync_text(report, dry_run, deliveries or ()), nl=False)
+        click.echo(render_sync_text(report, dry_run, run.deliveries or ()), nl=False)
         click.echo(render_sync_problems(report), nl=False, err=True)
     raise SystemExit(int(ExitCode.OK if report.ok else ExitCode.UNEXPECTED))
-
-
-def _outbound(
-    options: SyncOptions, vault: _OutboundSource, environ: dict[str, str]
-) -> OutboundSummary:
-    """After the run: the ledger's new events to `.jitflow/outbound.yaml`'s endpoints."""
-    from jitflow.usecases.outbound.deliver import after_sync
-
-    git = wiring.pushing_git(options.repo, environ)
-    return after_sync(git, options.remote, options.branch, vault.outbound(environ), environ)

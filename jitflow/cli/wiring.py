@@ -1,4 +1,4 @@
-"""The CLI's composition root: the one CLI module that builds adapters (GitHub, Vault, git)
+"""The CLI's composition root: the one CLI module that builds adapters (GitHub, Vault)
 from the environment and hands them to use-cases.
 
 Each builder imports its adapter when called, so `jitflow --help` loads no Vault or GitHub
@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from jitflow.adapters.git import Git
     from jitflow.adapters.github import GitHubGateway
     from jitflow.adapters.vault import VaultGateway
 
@@ -35,10 +33,3 @@ def vault(environ: Mapping[str, str]) -> VaultGateway:
     from jitflow.adapters.vault import VaultGateway
 
     return VaultGateway.from_env(environ)
-
-
-def pushing_git(repo: Path, environ: Mapping[str, str]) -> Git:
-    """Git in `repo`, authenticated to the GitHub server for fetches and pushes."""
-    from jitflow.adapters.git import Git, remote_auth_env
-
-    return Git(repo, env=remote_auth_env(environ))
