@@ -8,8 +8,9 @@ another round a loop, not even through an import inside a function. Each library
 to a system of record has one room: `github` (PyGithub) only inside adapters/github/, `hvac`
 only inside adapters/vault/, `yaml` only in core/yamlio.py.
 
-Use-cases may call reporters for the messages they deliver themselves (the PR comment, the
-outbound events); the output of a command is rendered by its CLI module.
+Use-cases may call reporters for the messages they deliver themselves (sync's PR comments,
+the outbound events); the output of a command is rendered by its CLI module. The live gate
+renders nothing: it returns its reports, and its caller gives it the words of its PR feedback.
 """
 
 from __future__ import annotations
@@ -165,6 +166,16 @@ def test_only_the_cli_wiring_builds_adapters() -> None:
         if layer(name) == "cli" and any(layer(t) == "adapters" for t in imported(tree, modules))
     }
     assert builders <= ADAPTER_WIRING
+
+
+def test_the_gate_use_case_renders_nothing() -> None:
+    modules = sources()
+    rendering = {
+        target
+        for target in imported(modules["jitflow.usecases.gate"], modules)
+        if layer(target) == "reporters"
+    }
+    assert rendering == set()
 
 
 def test_no_import_circle_not_even_through_a_lazy_import() -> None:

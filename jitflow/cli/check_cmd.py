@@ -91,10 +91,12 @@ class CheckArgs:
 
 def _gate(args: CheckArgs) -> ExitCode:
     from jitflow.reporters.check import render_reports
+    from jitflow.reporters.pr_comment import PULL_REQUEST_FEEDBACK
     from jitflow.usecases.gate import GateOptions, run_gate
 
     assert args.event is not None
-    result = run_gate(GateOptions(repo=args.repo, event_path=args.event, now=args.now))
+    options = GateOptions(args.repo, args.event, args.now, feedback=PULL_REQUEST_FEEDBACK)
+    result = run_gate(options)
     _append_step_summary(result.reports, args.output_format)
     click.echo(result.note + render_reports(result.reports, args.output_format), nl=False)
     return result.exit_code

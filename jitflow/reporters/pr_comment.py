@@ -1,6 +1,8 @@
 """The reviewer's summary posted on a request PR, and the two commit status lines.
 
 Everything a requester wrote is escaped: a reason can't inject markdown, links or HTML.
+`PULL_REQUEST_FEEDBACK` is what the CLI gives the live gate (jitflow.usecases.gate) to say
+its verdict on the PR: the gate posts, this module renders.
 """
 
 from __future__ import annotations
@@ -170,3 +172,16 @@ def _finding(finding: Finding, blob_url: str) -> str:
     elif finding.path:
         text += f" ({markdown_code(finding.path)})"
     return text
+
+
+class PullRequestFeedback:
+    """The gate's verdict as GitHub shows it: the two commit statuses and the PR comment."""
+
+    def statuses(self, report: CheckReport) -> tuple[str, str, str, str]:
+        return status_descriptions(report)
+
+    def comment(self, report: CheckReport, blob_url: str) -> str:
+        return render_pr_comment(report, blob_url)
+
+
+PULL_REQUEST_FEEDBACK = PullRequestFeedback()

@@ -6,6 +6,10 @@ as the API reports it), policies and groups are read at the PR's base commit, an
 file list must agree with the checkout's git diff. Only PRs into the protected branch
 (`main`, or `JITFLOW_BRANCH`) are judged: a PR into any other branch gets no status, so its
 head commit can't collect green jitflow statuses that a PR into main would then show.
+
+The gate posts its verdict (two commit statuses, one PR comment) but renders none of it: the
+caller gives the words (`GateOptions.feedback`, the CLI's reporters.pr_comment), and the
+command's own output is rendered by the CLI from the reports returned.
 """
 
 from __future__ import annotations
@@ -14,9 +18,10 @@ import json
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 
 from jitflow.adapters.git import Git
 from jitflow.adapters.git.graph import is_commit
@@ -28,7 +33,6 @@ from jitflow.core.check_report import CheckReport
 from jitflow.core.evaluation import Decision
 from jitflow.core.model import ChangeStatus, PullRequestFacts
 from jitflow.errors import ExitCode, UsageError
-from jitflow.reporters.pr_comment import render_pr_comment, status_descriptions
 from jitflow.usecases.port import GatePort, PullFacts
 from jitflow.usecases.pull_decision import judge_pull, mismatch_finding
 
@@ -42,12 +46,25 @@ _QUEUE_PR = re.compile(r"/pr-(\d+)-[0-9a-f]+$")
 EventPayload = Mapping[str, object]  # a GitHub webhook payload, as JSON decoded it
 
 
+class GateFeedback(Protocol):
+    """The words of the gate's verdict on a request PR (reporters.pr_comment renders them)."""
+
+    def statuses(self, report: CheckReport) -> tuple[str, str, str, str]:
+        """(policy state, policy text, approval state, approval text) of the two statuses."""
+        ...
+
+    def comment(self, report: CheckReport, blob_url: str) -> str:
+        """The PR comment (Markdown); `blob_url` links the request files at the head."""
+        ...
+
+
 @dataclass(frozen=True)
 class GateOptions:
     repo: Path
     event_path: Path
     now: datetime
     environ: Mapping[str, str] | None = None
+    feedback: GateFeedback = field(kw_only=True)
 
 
 @dataclass(frozen=True)
@@ -80,7 +97,7 @@ def run_gate(options: GateOptions) -> GateResult:
         return GateResult(ExitCode.OK if passed else ExitCode.DENIED, note=output)
     if isinstance(report, str):
         return GateResult(ExitCode.OK, note=report)
-    publish(gateway, report, number, report.head_sha, environ)
+    publish(gateway, options.feedback, report, number, environ)
     return _result((report,))
 
 
@@ -119,16 +136,21 @@ def evaluate_pull_request(
 
 
 def publish(
-    gateway: GatePort, report: CheckReport, number: int, sha: str, environ: Mapping[str, str]
+    gateway: GatePort,
+    feedback: GateFeedback,
+    report: CheckReport,
+    number: int,
+    environ: Mapping[str, str],
 ) -> None:
     """Two statuses on the head commit and one PR comment, edited in place."""
     target = _run_url(environ)
-    policy_state, policy_text, approval_state, approval_text = status_descriptions(report)
+    sha = report.head_sha
+    policy_state, policy_text, approval_state, approval_text = feedback.statuses(report)
     gateway.set_status(sha, POLICY_CONTEXT, policy_state, policy_text, target)
     gateway.set_status(sha, APPROVAL_CONTEXT, approval_state, approval_text, target)
     server = environ.get("GITHUB_SERVER_URL", "https://github.com").rstrip("/")
     repository = environ.get("GITHUB_REPOSITORY", "")
-    body = render_pr_comment(report, f"{server}/{repository}/blob/{report.head_sha}")
+    body = feedback.comment(report, f"{server}/{repository}/blob/{sha}")
     gateway.upsert_comment(number, COMMENT_MARKER, body)
 
 
@@ -239,6 +261,7 @@ def _run_url(environ: Mapping[str, str]) -> str | None:
 
 __all__ = [
     "ApprovalStatus",
+    "GateFeedback",
     "GateOptions",
     "GateResult",
     "evaluate_pull_request",

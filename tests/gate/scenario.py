@@ -14,6 +14,7 @@ from jitflow.adapters.git import Git
 from jitflow.core.check_report import CheckReport
 from jitflow.errors import ExitCode
 from jitflow.reporters.check import render_reports
+from jitflow.reporters.pr_comment import PULL_REQUEST_FEEDBACK
 from jitflow.sandbox.github_standin import GitHubStandIn
 from jitflow.usecases.gate import GateOptions, run_gate
 
@@ -129,7 +130,9 @@ class Scenario:
             "JITFLOW_GITHUB_WRITE_INTERVAL": "0",
             **(extra_env or {}),
         }
-        result = run_gate(GateOptions(self.checkout, self.event(kind, number, actor), NOW, environ))
+        event = self.event(kind, number, actor)
+        options = GateOptions(self.checkout, event, NOW, environ, feedback=PULL_REQUEST_FEEDBACK)
+        result = run_gate(options)
         output = result.note + render_reports(result.reports, "json")
         return GateRun(result.exit_code, result.reports, output)
 

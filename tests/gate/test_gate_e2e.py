@@ -236,6 +236,7 @@ def _ssh_key() -> str:
 
 
 def test_merge_group_re_evaluates_every_pr_in_the_queue(scenario: Scenario, tmp_path: Path) -> None:
+    from jitflow.reporters.pr_comment import PULL_REQUEST_FEEDBACK
     from jitflow.sandbox.github_standin.events import build_event
     from jitflow.usecases.gate import GateOptions, run_gate
     from tests.gate.scenario import NOW
@@ -253,11 +254,13 @@ def test_merge_group_re_evaluates_every_pr_in_the_queue(scenario: Scenario, tmp_
         "GITHUB_REPOSITORY": scenario.standin.full_name,
         "JITFLOW_GITHUB_WRITE_INTERVAL": "0",
     }
-    pending = run_gate(GateOptions(scenario.checkout, path, NOW, environ))
+    pending = run_gate(
+        GateOptions(scenario.checkout, path, NOW, environ, feedback=PULL_REQUEST_FEEDBACK)
+    )
     assert pending.exit_code is ExitCode.OK
     assert statuses(scenario, queue_sha) == ("success", "failure")  # approval missing
     scenario.standin.submit_review(number, "bob", "APPROVE")
-    run_gate(GateOptions(scenario.checkout, path, NOW, environ))
+    run_gate(GateOptions(scenario.checkout, path, NOW, environ, feedback=PULL_REQUEST_FEEDBACK))
     assert statuses(scenario, queue_sha) == ("success", "success")
 
 

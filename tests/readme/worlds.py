@@ -383,6 +383,7 @@ class Lifecycle(ScenarioWorld):
         )
 
     def _ci_check(self, number: int) -> None:
+        from jitflow.reporters.pr_comment import PULL_REQUEST_FEEDBACK
         from jitflow.sandbox.github_standin.events import build_event
         from jitflow.usecases.gate import GateOptions, run_gate
 
@@ -390,7 +391,13 @@ class Lifecycle(ScenarioWorld):
         path = self.world.workdir / f"event-{number}.json"
         path.write_text(json.dumps(event), encoding="utf-8")
         self.world.runner.run("fetch", "--quiet", "origin")
-        options = GateOptions(self.world.runner.path, path, datetime.now(UTC), self.ci_env)
+        options = GateOptions(
+            self.world.runner.path,
+            path,
+            datetime.now(UTC),
+            self.ci_env,
+            feedback=PULL_REQUEST_FEEDBACK,
+        )
         result = run_gate(options)
         assert int(result.exit_code) == 0, (result.note, result.reports)
 

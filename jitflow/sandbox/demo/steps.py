@@ -37,6 +37,7 @@ class OpenedRequest:
 
 def gate_statuses(world: DemoWorld, number: int, action: str, now: datetime) -> dict[str, str]:
     """What `jitflow check --event` does in the workflow; returns the statuses it set."""
+    from jitflow.reporters.pr_comment import PULL_REQUEST_FEEDBACK
     from jitflow.usecases.gate import GateOptions, run_gate
 
     pull = world.standin.pull(number)
@@ -51,7 +52,9 @@ def gate_statuses(world: DemoWorld, number: int, action: str, now: datetime) -> 
     path = world.workdir / f"event-{event_name}-{number}.json"
     path.write_text(json.dumps(event), encoding="utf-8")
     world.runner.run("fetch", "--quiet", "origin")
-    run_gate(GateOptions(world.runner.path, path, now, world.runner_env))
+    run_gate(
+        GateOptions(world.runner.path, path, now, world.runner_env, feedback=PULL_REQUEST_FEEDBACK)
+    )
     latest: dict[str, str] = {}
     for status in world.standin.statuses(str(pull["head"]["sha"])):
         latest.setdefault(str(status["context"]), str(status["state"]))
