@@ -20,9 +20,9 @@ from jitflow.errors import ExitCode
 def policy_test(output_format: str, repo: Path) -> None:
     """Run the policy unit tests under policies/tests/ (policies from the work tree)."""
     from jitflow.reporters.policy_cases import render_policy_tests
-    from jitflow.usecases.policy_cases import run_policy_tests
+    from jitflow.usecases.policy_cases import PolicyTestOptions, run_policy_tests
 
-    report = run_policy_tests(repo)
+    report = run_policy_tests(PolicyTestOptions(repo))
     if output_format == "json":
         click.echo(json_text({"passed": report.passed, "results": report.results}))
     else:

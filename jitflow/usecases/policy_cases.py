@@ -7,6 +7,7 @@ changes a policy is tested against its new version.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,16 @@ _EXPECT_KEYS = {"allowed", "approved", "findings", "approvals_missing"}
 _DEFAULT_NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def run_policy_tests(repo: Path) -> PolicyTestReport:
+@dataclass(frozen=True)
+class PolicyTestOptions:
+    """What `jitflow policy test` runs: the cases under `repo`'s policies/tests/, against the
+    policies in `repo`'s work tree."""
+
+    repo: Path
+
+
+def run_policy_tests(options: PolicyTestOptions) -> PolicyTestReport:
+    repo = options.repo
     files = sorted(
         [*(repo / CASES_DIR).glob("*.yaml"), *(repo / CASES_DIR).glob("*.yml")],
         key=lambda p: p.name,

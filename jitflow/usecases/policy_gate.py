@@ -112,7 +112,7 @@ def _policy_verdict(
 ) -> tuple[Verdict, tuple[str, ...]]:
     from jitflow.reporters.policy_cases import render_policy_tests
     from jitflow.reporters.policy_impact import render_impact
-    from jitflow.usecases.policy_cases import run_policy_tests
+    from jitflow.usecases.policy_cases import PolicyTestOptions, run_policy_tests
     from jitflow.usecases.policy_impact import ImpactOptions, run_impact
     from jitflow.usecases.repository import all_policy_names, read_policies
 
@@ -126,7 +126,7 @@ def _policy_verdict(
         listing = "\n".join(f"- {line}" for line in broken)
         return Verdict("failure", "policy change: a policy does not load"), (listing,)
     try:
-        tests = run_policy_tests(repo)
+        tests = run_policy_tests(PolicyTestOptions(repo))
     except JitflowError as exc:
         return Verdict("failure", "policy change: the policy tests can't run"), (exc.message,)
     impact = render_impact(

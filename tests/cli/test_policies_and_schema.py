@@ -79,3 +79,10 @@ def test_schema_is_valid_draft_2020_12(name: str) -> None:
 def test_unknown_schema_name_is_a_usage_error() -> None:
     result = run_cli(["schema", "nope"])
     assert result.exit_code == 2
+
+
+def test_the_command_offers_every_schema_jitflow_ships() -> None:
+    from jitflow.cli.schema_cmd import NAMES
+    from jitflow.core.schemas import SCHEMA_NAMES
+
+    assert NAMES == SCHEMA_NAMES
