@@ -45,7 +45,7 @@ from jitflow.usecases.port import VaultPort
 from jitflow.usecases.sync import recording
 from jitflow.usecases.sync.decide import Verdict
 from jitflow.usecases.sync.run_memory import Comment, RunMemory
-from jitflow.usecases.sync.state import MainState
+from jitflow.usecases.sync.state import MainState, active_record
 
 
 def extended_id(verdict: Verdict) -> str | None:
@@ -57,7 +57,7 @@ def extended_id(verdict: Verdict) -> str | None:
 def _target(state: MainState, memory: RunMemory, grant_id: str, ext_id: str) -> ActiveGrant | None:
     """The grant as it stands on main now; gone when this run ended it (other than for this
     very extension, in an attempt whose push was rejected)."""
-    record = next((r for r in state.ledger.active if r.id == grant_id), None)
+    record = active_record(state, grant_id)
     if record is None:
         return None
     if grant_id in memory.revoked and memory.superseded.get(grant_id) != ext_id:
@@ -100,7 +100,7 @@ def with_extension(
     grant_id = extended_id(verdict)
     if grant_id is None:
         return facts
-    record = next((r for r in state.ledger.active if r.id == grant_id), None)
+    record = active_record(state, grant_id)
     started = record.started_at if record is not None else None
     return replace(facts, extends=grant_id, started_at=started, extension=REPLACEMENT)
 
@@ -117,8 +117,7 @@ def ceiling_seconds(state: MainState, verdict: Verdict, now: datetime) -> int:
     if policy is None or policy.extension is None:
         return 0
     started = now
-    grant_id = extended_id(verdict)
-    record = next((r for r in state.ledger.active if r.id == grant_id), None)
+    record = active_record(state, extended_id(verdict))
     if record is not None and record.started_at is not None:
         started = record.started_at
     return max(0, int((started + policy.extension.total_max + SLACK - now).total_seconds()))
@@ -137,7 +136,7 @@ def extend_in_place(
     extension's issue (same Vault identifiers) and the old record's end, nothing revoked.
     None when Vault can't extend it in place: the caller extends by replacement."""
     grant_id = extended_id(verdict)
-    record = next((r for r in state.ledger.active if r.id == grant_id), None)
+    record = active_record(state, grant_id)
     if grant_id is None or record is None or verdict.issue_for is None:
         return None
     kind = record.kind or kind_guess(record.vault)
@@ -193,7 +192,7 @@ def supersede(
 ) -> tuple[list[LedgerCommit], str | None]:
     """End the grant `verdict` extended, once its replacement was delivered: (commits, error)."""
     grant_id = extended_id(verdict)
-    record = next((r for r in state.ledger.active if r.id == grant_id), None)
+    record = active_record(state, grant_id)
     if grant_id is None or record is None:
         return [], None
     if grant_id not in memory.revoked:

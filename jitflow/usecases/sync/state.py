@@ -63,5 +63,6 @@ def read_state(git: Git, commit: str, runner_email: str = RUNNER_EMAIL) -> MainS
     )
 
 
-def active_records(state: MainState) -> dict[str, ActiveRecord]:
-    return {r.id: r for r in state.ledger.active}
+def active_record(state: MainState, request_id: str | None) -> ActiveRecord | None:
+    """The active record of `request_id` on main (None: not active, or no id)."""
+    return next((r for r in state.ledger.active if r.id == request_id), None)
