@@ -8,7 +8,12 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 from jitflow.sandbox.demo.progress import Narrator, StepFailed
-from jitflow.sandbox.demo.steps import OpenedRequest, gate_statuses, run_demo_sync
+from jitflow.sandbox.demo.steps import (
+    OpenedRequest,
+    alice_opens_pull,
+    gate_statuses,
+    run_demo_sync,
+)
 from jitflow.sandbox.demo.world import DemoWorld
 
 EXTRA = "20m"
@@ -40,14 +45,13 @@ def warn(world: DemoWorld, narrator: Narrator, opened: list[OpenedRequest], now:
 
 def extend(world: DemoWorld, narrator: Narrator, request: OpenedRequest) -> OpenedRequest:
     """alice extends `request` by 20 minutes; the sync renews the grant's token in place."""
-    from jitflow.usecases.publish import pull_request_text
-    from jitflow.usecases.request import RequestOptions, create_request
+    from jitflow.usecases.request import RequestOptions
 
     now = datetime.now(UTC).replace(microsecond=0)
     ask = request.ask
     with narrator.step(f"alice extends {ask.policy}") as step:
-        world.alice.run("fetch", "--quiet", "origin")
-        created = create_request(
+        created, number = alice_opens_pull(
+            world,
             RequestOptions(
                 repo=world.alice.path,
                 policy=ask.policy,
@@ -58,13 +62,8 @@ def extend(world: DemoWorld, narrator: Narrator, request: OpenedRequest) -> Open
                 ticket=ask.ticket,
                 base="origin/main",
                 extends=request.request_id,
-            )
+            ),
         )
-        ref = f"refs/heads/{created.branch}"
-        world.alice.run("push", "--quiet", "origin", f"{ref}:{ref}")
-        title, body = pull_request_text(created)
-        with world.github_as("alice") as github:
-            number = github.create_pull(created.branch, "main", title, body)
         world.standin.submit_review(number, ask.approver, "APPROVE")
         if gate_statuses(world, number, "submitted", now).get("jitflow/approval") != "success":
             raise StepFailed(f"the extension PR #{number} is not approved")

@@ -12,6 +12,7 @@ from jitflow.sandbox.demo.progress import StepFailed
 from jitflow.sandbox.demo.world import BOT, OWNER, REPO, DemoWorld
 
 if TYPE_CHECKING:
+    from jitflow.usecases.request import CreatedRequest, RequestOptions
     from jitflow.usecases.sync.run_memory import SyncReport
 
 
@@ -59,6 +60,22 @@ def gate_statuses(world: DemoWorld, number: int, action: str, now: datetime) -> 
     for status in world.standin.statuses(str(pull["head"]["sha"])):
         latest.setdefault(str(status["context"]), str(status["state"]))
     return latest
+
+
+def alice_opens_pull(world: DemoWorld, options: RequestOptions) -> tuple[CreatedRequest, int]:
+    """What alice does to ask: fetch, `jitflow request`, push the branch, open the PR (its
+    number)."""
+    from jitflow.usecases.publish import pull_request_text
+    from jitflow.usecases.request import create_request
+
+    world.alice.run("fetch", "--quiet", "origin")
+    created = create_request(options)
+    ref = f"refs/heads/{created.branch}"
+    world.alice.run("push", "--quiet", "origin", f"{ref}:{ref}")
+    title, body = pull_request_text(created)
+    with world.github_as("alice") as github:
+        number = github.create_pull(created.branch, "main", title, body)
+    return created, number
 
 
 def run_sync_as_the_workflow(world: DemoWorld, now: datetime) -> SyncReport:

@@ -18,6 +18,7 @@ from jitflow.sandbox.demo.progress import Narrator, StepFailed
 from jitflow.sandbox.demo.steps import (
     Ask,
     OpenedRequest,
+    alice_opens_pull,
     gate_statuses,
     run_sync_as_the_workflow,
 )
@@ -91,12 +92,11 @@ def _extension_chapter(
 
 
 def _open_request(world: DemoWorld, narrator: Narrator, ask: Ask, now: datetime) -> OpenedRequest:
-    from jitflow.usecases.publish import pull_request_text
-    from jitflow.usecases.request import RequestOptions, create_request
+    from jitflow.usecases.request import RequestOptions
 
     with narrator.step(f"alice requests {ask.policy}") as step:
-        world.alice.run("fetch", "--quiet", "origin")
-        created = create_request(
+        created, number = alice_opens_pull(
+            world,
             RequestOptions(
                 repo=world.alice.path,
                 policy=ask.policy,
@@ -106,13 +106,8 @@ def _open_request(world: DemoWorld, narrator: Narrator, ask: Ask, now: datetime)
                 login="alice",
                 ticket=ask.ticket,
                 base="origin/main",
-            )
+            ),
         )
-        ref = f"refs/heads/{created.branch}"
-        world.alice.run("push", "--quiet", "origin", f"{ref}:{ref}")
-        title, body = pull_request_text(created)
-        with world.github_as("alice") as github:
-            number = github.create_pull(created.branch, "main", title, body)
         step.done(
             f"alice opens PR #{number}: {ask.policy} for {ask.duration} "
             f"(jitflow request wrote {created.path})"
