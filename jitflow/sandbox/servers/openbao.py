@@ -17,6 +17,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from jitflow.errors import UsageError
@@ -54,6 +55,25 @@ def require_bao() -> str:
     return binary
 
 
+def spawn_bao(
+    args: Sequence[str], workdir: Path, env: Mapping[str, str]
+) -> subprocess.Popen[bytes]:
+    """Start `bao <args>` in `workdir` with HOME there, no stdin, its output appended to
+    workdir/server.log; the caller's Vault settings (BAO_*, VAULT_*) stay out, `env` is added."""
+    binary = require_bao()
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("BAO_", "VAULT_"))}
+    environ.update(HOME=str(workdir), **env)
+    with open(workdir / "server.log", "ab") as log:
+        return subprocess.Popen(
+            [binary, *args],
+            env=environ,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=workdir,
+        )
+
+
 class OpenBaoDevServer(LocalServer):
     """`bao server -dev` for the duration of a `with` block."""
 
@@ -84,31 +104,12 @@ class OpenBaoDevServer(LocalServer):
         )
 
     def start(self) -> OpenBaoDevServer:
-        binary = require_bao()
         self._workdir = tempfile.mkdtemp(prefix="jitflow-openbao-")
-        env = dict(os.environ)
-        env["BAO_DEV_ROOT_TOKEN_ID"] = self.root_token
-        env["HOME"] = self._workdir
-        for name in ("BAO_TOKEN", "VAULT_TOKEN", "BAO_ADDR", "VAULT_ADDR"):
-            env.pop(name, None)
-        log = open(Path(self._workdir) / "server.log", "wb")  # noqa: SIM115
-        try:
-            self._process = subprocess.Popen(
-                [
-                    binary,
-                    "server",
-                    "-dev",
-                    "-dev-no-store-token",
-                    f"-dev-listen-address=127.0.0.1:{self.port}",
-                ],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                cwd=self._workdir,
-            )
-        finally:
-            log.close()
+        self._process = spawn_bao(
+            ["server", "-dev", "-dev-no-store-token", f"-dev-listen-address=127.0.0.1:{self.port}"],
+            Path(self._workdir),
+            {"BAO_DEV_ROOT_TOKEN_ID": self.root_token},
+        )
         try:
             self._wait_healthy()
         except BaseException:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from jitflow.errors import UsageError
 from jitflow.sandbox.lifecycle import LocalServer
-from jitflow.sandbox.servers.openbao import free_port, require_bao
+from jitflow.sandbox.servers.openbao import free_port, spawn_bao
 
 _CONFIG = """\
 storage "raft" {{
@@ -69,22 +69,11 @@ class OpenBaoRaftServer(LocalServer):
 
     def start(self) -> OpenBaoRaftServer:
         """Start the process (on the data kept from before, if any), init once, unseal."""
-        binary = require_bao()
         data = self.workdir / "raft"
         data.mkdir(parents=True, exist_ok=True)
         config = self.workdir / "server.hcl"
         config.write_text(_CONFIG.format(data=data, port=self.port, cluster=self.cluster_port))
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("BAO_", "VAULT_"))}
-        env["HOME"] = str(self.workdir)
-        with open(self.workdir / "server.log", "ab") as log:
-            self._process = subprocess.Popen(
-                [binary, "server", f"-config={config}"],
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                cwd=self.workdir,
-            )
+        self._process = spawn_bao(["server", f"-config={config}"], self.workdir, {})
         try:
             if self._health() == 501:
                 self._initialise()
