@@ -8,15 +8,22 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from html import escape
 from typing import Protocol
 
 from jitflow import __version__
 from jitflow.core.audit_rows import AuditRow, Outcome, format_time
-from jitflow.core.durations import format_duration
 from jitflow.core.links import RepoLinks
 from jitflow.reporters.audit_html_assets import CSS, JS
+from jitflow.reporters.audit_html_cells import (
+    approvals_cell,
+    commit_link,
+    evidence_cell,
+    full_commit_link,
+    grant_cell,
+    joined,
+)
 from jitflow.reporters.audit_timeline import COLOURS, FLAGGED, data_attrs, render_timeline
 
 
@@ -53,33 +60,6 @@ class ReportContext:
     verify: VerifyResult | None = None
     version: str = __version__
     title: str = "Access audit"
-
-
-def _short(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M") if moment else "-"
-
-
-def commit_link(links: RepoLinks | None, sha: str, label: str = "") -> str:
-    """A short commit id (monospace), linked to the commit when the remote is known. Lean on
-    purpose: a 10,000-grant report carries 60,000 of them and Chromium prints every one."""
-    prefix = f"{label} " if label else ""
-    if links is None:
-        return f"{prefix}<tt>{escape(sha[:8])}</tt>"
-    return f'{prefix}<a class="c" href="{escape(links.commit(sha))}">{escape(sha[:8])}</a>'
-
-
-def full_commit_link(links: RepoLinks | None, sha: str) -> str:
-    if links is None:
-        return f"<code>{escape(sha)}</code>"
-    return f'<a href="{escape(links.commit(sha))}"><code>{escape(sha)}</code></a>'
-
-
-def pr_link(links: RepoLinks | None, number: int | None) -> str:
-    if number is None:
-        return ""
-    if links is None:
-        return f"PR #{number}"
-    return f'<a href="{escape(links.pull(number))}">PR #{number}</a>'
 
 
 def _header(ctx: ReportContext, rows: int) -> str:
@@ -180,89 +160,6 @@ def _filters(rows: Sequence[AuditRow]) -> str:
     )
 
 
-def _lines(parts: Sequence[str]) -> str:
-    """Facts of one cell run together, separated by a dot: no element per fact, so 10,000 rows
-    stay cheap to lay out and print (the cell wraps at its fixed width)."""
-    return " &middot; ".join(parts)
-
-
-def _seconds(value: int | None) -> str:
-    return format_duration(timedelta(seconds=value)) if value else "-"
-
-
-def _end_vs_expiry(row: AuditRow) -> str:
-    if row.ended_at is None or row.expires_at is None:
-        return ""
-    delta = row.ended_at - row.expires_at
-    if delta > timedelta(minutes=15):
-        return f' <span class="late">{format_duration(delta)} after expiry</span>'
-    if delta >= timedelta(0):
-        return f' <span class="muted">(+{format_duration(delta)})</span>'
-    return f' <span class="muted">({format_duration(-delta)} early)</span>'
-
-
-def _on_call(rotation: str) -> str:
-    return f" (on call: {escape(rotation)})" if rotation else ""
-
-
-def _approvals(row: AuditRow, links: RepoLinks | None) -> str:
-    times, rotations = dict(row.approved_at), dict(row.oncall)
-    who = [
-        f"{escape(a)}{_on_call(rotations.get(a, ''))} <span class=muted>"
-        f"{_short(times[a]) if a in times else 'time not recorded'}</span>"
-        for a in row.approvers
-    ]
-    if row.oncall_waived:
-        who.append(
-            f"approval waived: {escape(row.requester)} on call ({escape(row.oncall_waived)})"
-        )
-    if not who:
-        who = ['<span class="muted">no approval recorded</span>']
-    if row.merged_by:
-        who.append(f"merged by <b>{escape(row.merged_by)}</b> {_short(row.merged_at)}")
-    if row.pr is not None:
-        who.append(pr_link(links, row.pr))
-    return _lines(who)
-
-
-def _grant(row: AuditRow) -> str:
-    if row.issued_at is None:
-        ended = [f"ended {_short(row.ended_at)}"] if row.ended_at else []
-        return _lines(['<span class="muted">not issued</span>', *ended])
-    asked, got = row.requested_seconds, row.granted_seconds
-    capped = " <span class=late>capped</span>" if asked and got and got < asked else ""
-    lines = [
-        f"requested {_seconds(asked)} &middot; granted {_seconds(got)}{capped}",
-        f"issued {_short(row.issued_at)}",
-        f"expires {_short(row.expires_at)}",
-        f"ended {_short(row.ended_at)}{_end_vs_expiry(row)}",
-    ]
-    if row.extends:
-        lines.append(f"extends <tt>{escape(row.extends)}</tt>")
-    if row.not_revocable:
-        lines.append(
-            f'<span class="late">can\'t be revoked early: {escape(row.not_revocable)}</span>'
-        )
-    if row.end_note:
-        lines.append(f'<span class="late">ended early, {escape(row.end_note)}</span>')
-    if row.warned_at:
-        lines.append(f"warned of expiry {_short(row.warned_at)}")
-    return _lines(lines)
-
-
-def _evidence(row: AuditRow, links: RepoLinks | None) -> str:
-    ev = row.evidence
-    pairs = (
-        ("request", ev.request_commit),
-        ("merge", ev.merge_commit),
-        ("policies", ev.policy_commit),
-        ("issue", ev.issue_commit),
-        ("revocation", ev.revocation_commit),
-        ("end", ev.end_commit),
-    )
-    return _lines([commit_link(links, sha, label) for label, sha in pairs if sha])
-
-
 _COLUMNS = (
     ("Request", 17),
     ("Reason", 15),
@@ -282,7 +179,7 @@ def _row(row: AuditRow, flags: Sequence[Flag], links: RepoLinks | None) -> str:
     glass = ' <span class="late">break-glass</span>' if row.break_glass else ""
     ticket = f" <span class=muted>({escape(row.ticket)})</span>" if row.ticket else ""
     cells = (
-        _lines(
+        joined(
             [
                 f"<tt>{escape(row.id)}</tt>",
                 f"<b>{escape(row.requester)}</b> &middot; {escape(row.policy)}",
@@ -291,11 +188,11 @@ def _row(row: AuditRow, flags: Sequence[Flag], links: RepoLinks | None) -> str:
             ]
         ),
         f"{escape(row.reason)}{ticket}",
-        _approvals(row, links),
-        _grant(row),
+        approvals_cell(row, links),
+        grant_cell(row),
         f'{flag_pill}<span class="pill" style="background:{COLOURS[row.outcome]}">'
         f'{row.outcome.value}</span><div class="muted">{escape(detail)}</div>{findings}',
-        _evidence(row, links),
+        evidence_cell(row, links),
     )
     css = ' class="flagged"' if flags else ""
     body = "".join(f"<td>{c}</td>" for c in cells)

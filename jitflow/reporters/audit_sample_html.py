@@ -13,8 +13,9 @@ from jitflow import __version__
 from jitflow.core.audit_rows import format_time
 from jitflow.core.links import RepoLinks
 from jitflow.core.sampling import SampleEvent, SampleKind
-from jitflow.reporters.audit_html import Flag, commit_link, full_commit_link, pr_link
+from jitflow.reporters.audit_html import Flag
 from jitflow.reporters.audit_html_assets import CSS
+from jitflow.reporters.audit_html_cells import commit_link, full_commit_link, pr_link
 
 SAMPLE_CSS = """
 .grant h2{font-size:16px}
