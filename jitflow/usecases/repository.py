@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from jitflow.adapters.git import Git
@@ -77,20 +77,19 @@ def snapshot(git: Git, commit: str, asked_ids: Iterable[str] = ()) -> Snapshot:
     archive listed, so a check costs the same at 100 or 100,000 archived grants.
     """
     files = read_ledger_files(git, commit, [ONCALL_PATH, GROUPS_PATH])
-    active = tuple(
-        grant
-        for path, blob in files.active.items()
-        if blob is not None and (grant := parse_active(blob, path)) is not None
-    )
-    waiting = tuple(
-        grant
-        for path, blob in files.pending.items()
-        if blob is not None and (grant := parse_active(blob, path)) is not None
-    )
     existing = request_ids(files.paths) | archived_among(git, commit, asked_ids)
     oncall, groups_file = files.extra
     groups = with_rotations(parse_groups(groups_file), parse_oncall(oncall))
-    return Snapshot(commit, existing, active, groups, waiting)
+    return Snapshot(commit, existing, _grants(files.active), groups, _grants(files.pending))
+
+
+def _grants(blobs: Mapping[str, bytes | None]) -> tuple[ActiveGrant, ...]:
+    """The grants the files (path -> content) describe, as `parse_active` reads them."""
+    return tuple(
+        grant
+        for path, blob in blobs.items()
+        if blob is not None and (grant := parse_active(blob, path)) is not None
+    )
 
 
 def parse_active(content: bytes, path: str) -> ActiveGrant | None:
