@@ -176,26 +176,20 @@ def _decide(
     policy_loaded = policies.get(request.policy)
     policy: Policy | None = policy_loaded.value if policy_loaded else None
     if policy_loaded is None:
-        loc = request.where("policy")
         known = context.known_policies or tuple(n for n, p in policies.items() if p.value)
         findings.append(
-            Finding(
+            request.finding(
                 "unknown-policy",
+                "policy",
                 unknown_policy_message(request.policy, known),
-                loc.path,
-                loc.line,
-                loc.column,
             )
         )
     elif policy is None:
-        loc = request.where("policy")
         findings.append(
-            Finding(
+            request.finding(
                 "policy-invalid",
+                "policy",
                 invalid_policy_message(request.policy, policy_loaded.findings),
-                loc.path,
-                loc.line,
-                loc.column,
             )
         )
     if request.id in context.existing_ids:
@@ -269,14 +263,11 @@ def _oncall_waiver(
 
 def _check_requester(request: Request, context: Context, findings: list[Finding]) -> None:
     if request.requester.lower() != context.author.lower():
-        loc = request.where("requester")
         findings.append(
-            Finding(
+            request.finding(
                 "requester-mismatch",
+                "requester",
                 f"requester is {request.requester!r} but the PR author is {context.author!r}; you can only request access for yourself",
-                loc.path,
-                loc.line,
-                loc.column,
             )
         )
 
@@ -302,8 +293,7 @@ def _policy_findings(
     out: list[Finding] = []
 
     def add(code: str, key: str, message: str) -> None:
-        loc = request.where(key)
-        out.append(Finding(code, message, loc.path, loc.line, loc.column))
+        out.append(request.finding(code, key, message))
 
     if request.requester.lower() not in members(policy.requesters, groups, context.teams):
         add(
@@ -413,41 +403,32 @@ def _ssh_findings(
     if policy.grant.kind is not GrantKind.SSH:
         if key is None:
             return []
-        loc = request.where("ssh_public_key")
         return [
-            Finding(
+            request.finding(
                 "ssh-key-invalid",
+                "ssh_public_key",
                 f"policy {policy.name} grants {policy.grant.kind.value}, which takes no ssh_public_key; remove it",
-                loc.path,
-                loc.line,
-                loc.column,
             )
         ]
     if key is None:
-        loc = request.where("")
         return [
-            Finding(
+            request.finding(
                 "ssh-key-required",
+                "",
                 f"policy {policy.name} signs an SSH key: add ssh_public_key with your public key (the contents of ~/.ssh/id_ed25519.pub)",
-                loc.path,
-                loc.line,
-                loc.column,
             )
         ]
     problem = ssh_key_problem(key)
-    loc = request.where("ssh_public_key")
     if problem is not None:
-        return [Finding("ssh-key-invalid", problem, loc.path, loc.line, loc.column)]
+        return [request.finding("ssh-key-invalid", "ssh_public_key", problem)]
     if published is not None and not is_published(key, published):
         return [
-            Finding(
+            request.finding(
                 "ssh-key-not-published",
+                "ssh_public_key",
                 f"ssh_public_key ({fingerprint(key)}) is not one of the SSH keys "
                 f"@{request.requester} publishes on GitHub ({len(published)} published): add it "
                 "to your GitHub account (Settings > SSH keys) or use one listed there",
-                loc.path,
-                loc.line,
-                loc.column,
             )
         ]
     return []

@@ -43,8 +43,7 @@ def extension_findings(
     out: list[Finding] = []
 
     def add(code: str, key: str, message: str) -> None:
-        loc = request.where(key)
-        out.append(Finding(code, message, loc.path, loc.line, loc.column))
+        out.append(request.finding(code, key, message))
 
     grant_id = request.extends
     if policy.extension is None:

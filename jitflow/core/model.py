@@ -160,6 +160,11 @@ class Request:
     def where(self, key: str) -> Location:
         return self.locations.get(key) or self.locations.get("", Location(self.path, 1, 1))
 
+    def finding(self, code: str, key: str, message: str) -> Finding:
+        """A finding about this request, placed at `key` of its file ("" for the file)."""
+        loc = self.where(key)
+        return Finding(code, message, loc.path, loc.line, loc.column)
+
 
 @dataclass(frozen=True)
 class OnCallOverride:
