@@ -133,11 +133,17 @@ def _evidence(event: LedgerEvent, context: OcsfContext) -> dict[str, Any]:
         "pr": row.pr,
         "repository": context.repository or None,
     }
+    return linked(evidence, event, context)
+
+
+def linked(body: dict[str, Any], event: LedgerEvent, context: OcsfContext) -> dict[str, Any]:
+    """`body` with the links to the event's commit and PR (when the context knows where
+    they are), its empty (None) values left out."""
     if context.links is not None:
-        evidence["commit_url"] = context.links.commit(event.commit)
-        if row.pr is not None:
-            evidence["pr_url"] = context.links.pull(row.pr)
-    return {k: v for k, v in evidence.items() if v is not None}
+        body["commit_url"] = context.links.commit(event.commit)
+        if event.row.pr is not None:
+            body["pr_url"] = context.links.pull(event.row.pr)
+    return {k: v for k, v in body.items() if v is not None}
 
 
 def to_ocsf(event: LedgerEvent, context: OcsfContext) -> dict[str, Any]:

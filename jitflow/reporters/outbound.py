@@ -17,7 +17,7 @@ from typing import Any
 from jitflow.core.audit_rows import format_time
 from jitflow.core.ledger_events import EventKind, LedgerEvent
 from jitflow.reporters.escape import slack_text
-from jitflow.reporters.ocsf import OcsfContext, to_ocsf
+from jitflow.reporters.ocsf import OcsfContext, linked, to_ocsf
 
 
 def event_json(event: LedgerEvent, context: OcsfContext) -> dict[str, Any]:
@@ -50,11 +50,7 @@ def event_json(event: LedgerEvent, context: OcsfContext) -> dict[str, Any]:
         "detail": event.detail or None,
         "commit": event.commit,
     }
-    if context.links is not None:
-        body["commit_url"] = context.links.commit(event.commit)
-        if row.pr is not None:
-            body["pr_url"] = context.links.pull(row.pr)
-    return {k: v for k, v in body.items() if v is not None}
+    return linked(body, event, context)
 
 
 def _dumps(value: object) -> bytes:
