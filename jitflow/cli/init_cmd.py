@@ -28,12 +28,12 @@ def init(directory: Path, force: bool, action: str | None) -> None:
     .github/CODEOWNERS, .pre-commit-config.yaml and the JSON Schemas under .jitflow/schemas/.
     Refuses to overwrite existing files unless --force.
     """
-    from jitflow.usecases.init import InitOptions, next_steps, resolve_action, run_init
+    from jitflow.reporters.init import render_next_steps
+    from jitflow.usecases.init import InitOptions, run_init
 
-    pinned = resolve_action(action)
-    result = run_init(InitOptions(directory, force, pinned))
+    result = run_init(InitOptions(directory, force, action))
     for path in result.written:
         click.echo(f"  created  {path}")
     for path in result.overwritten:
         click.echo(f"  replaced {path}")
-    click.echo(f"\n{next_steps(directory, pinned)}", nl=False)
+    click.echo(f"\n{render_next_steps(result.directory, result.action)}", nl=False)

@@ -89,6 +89,7 @@ class InitResult:
     directory: Path
     written: tuple[str, ...]
     overwritten: tuple[str, ...]
+    action: str  # the pinned jitflow action the workflows run (OWNER/NAME@SHA)
 
 
 class ExistingFilesError(UsageError):
@@ -128,15 +129,16 @@ def scaffold_files(action: str) -> dict[str, bytes]:
 def run_init(options: InitOptions) -> InitResult:
     """Write the scaffold; refuse (writing nothing) to overwrite a file unless `force`."""
     directory = options.directory
+    action = resolve_action(options.action)
     if directory.exists() and not directory.is_dir():
         raise UsageError(f"{directory} is not a directory")
-    files = scaffold_files(resolve_action(options.action))
+    files = scaffold_files(action)
     existing = tuple(p for p in files if (directory / p).exists())
     if existing and not options.force:
         raise ExistingFilesError(directory, existing)
     _write(directory, files)
     written = tuple(p for p in files if p not in existing)
-    return InitResult(directory, written, existing)
+    return InitResult(directory, written, existing, action)
 
 
 def _write(directory: Path, files: Mapping[str, bytes]) -> None:
@@ -147,30 +149,3 @@ def _write(directory: Path, files: Mapping[str, bytes]) -> None:
             target.write_bytes(content)
     except OSError as exc:
         raise UsageError(f"cannot write into {directory}: {exc.strerror} ({exc.filename})") from exc
-
-
-def next_steps(directory: Path, action: str) -> str:
-    """What an operator still has to do outside the repository; the docs it cites are linked
-    at the pinned commit (they are not in the access repository)."""
-    name, _, sha = action.partition("@")
-    docs = f"https://github.com/{name}/blob/{sha}"
-    return f"""\
-Next steps (the admin guide: {docs}/README.md#for-admins):
-  1. Review policies/ (who may ask for what, who approves) and replace @your-org/access-admins
-     in .github/CODEOWNERS with the team that owns access policy.
-  2. Commit and push:  git -C {directory} add -A && git -C {directory} commit -m "jitflow init"
-  3. Set up Vault / OpenBao as in {docs}/docs/vault-setup.md
-     (the JWT role for the sync workflow, the token role, the runner policy, each engine),
-     then set the variables VAULT_ADDR and JITFLOW_VAULT_ROLE in the environment `jitflow`.
-  4. Create the jitflow GitHub App (Contents: read and write), install it on this repository,
-     set the variable JITFLOW_APP_ID and the secret JITFLOW_APP_PRIVATE_KEY in the environment
-     `jitflow`: the sync pushes the ledger to main with its token.
-  5. CODEOWNERS (or a github-team: group) names a team: create the jitflow teams App
-     (Organization permissions: Members: read, nothing else), install it on the organisation,
-     set the variable JITFLOW_TEAMS_APP_ID and the secret JITFLOW_TEAMS_APP_PRIVATE_KEY in the
-     repository: the workflows read team membership with its token ({docs}/README.md#teams).
-  6. Protect main with a ruleset whose only bypass actor is the jitflow App: require the
-     statuses jitflow/policy and jitflow/approval, a pull request with 1 approval, code owner
-     review and last-push approval (the README's ruleset.json), then run `jitflow doctor`.
-  7. Requesters: `jitflow request POLICY --reason ... --open`; `jitflow creds ID` after merge.
-"""
