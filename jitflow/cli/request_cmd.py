@@ -100,34 +100,26 @@ def request(
     The request is checked against the policy first; what check would deny is refused here
     with the same messages. Your work tree and current branch are not touched.
     """
-    from jitflow.usecases.request import RequestOptions, create_request
+    from jitflow.usecases.publish import OpenOptions, PublishOptions, publish_request
+    from jitflow.usecases.request import RequestOptions
 
-    environ = None
-    if open_pr:
-        from jitflow.usecases.publish import prepare_open
-
-        environ = prepare_open(repo, remote, os.environ)
-    created = create_request(
-        RequestOptions(
-            repo=repo,
-            policy=policy,
-            duration=duration,
-            reason=reason,
-            now=now_or(now),
-            login=login,
-            ticket=ticket,
-            start=start,
-            ssh_key_file=ssh_key,
-            break_glass=break_glass,
-            base=base,
-            extends=extends,
-        )
+    request_options = RequestOptions(
+        repo=repo,
+        policy=policy,
+        duration=duration,
+        reason=reason,
+        now=now_or(now),
+        login=login,
+        ticket=ticket,
+        start=start,
+        ssh_key_file=ssh_key,
+        break_glass=break_glass,
+        base=base,
+        extends=extends,
     )
-    opened = None
-    if environ is not None:
-        from jitflow.usecases.publish import open_request_pr
-
-        opened = open_request_pr(repo, created, remote, into, environ)
+    opening = OpenOptions(remote, into, os.environ) if open_pr else None
+    published = publish_request(PublishOptions(request_options, opening))
+    created, opened = published.created, published.pull_request
     if output_format == "json":
         record = {
             "id": created.id,

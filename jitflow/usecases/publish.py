@@ -1,11 +1,12 @@
-"""`jitflow request --open`: push the request branch and open its pull request."""
+"""`jitflow request [--open]`: write the request branch; with `--open`, push it and open its
+pull request (everything `--open` needs is checked before the branch is written)."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from jitflow.adapters.git import Git
 from jitflow.adapters.git.branches import delete_branch
@@ -13,9 +14,45 @@ from jitflow.adapters.git.remote import delete_remote_branch, push_branch, remot
 from jitflow.core.durations import format_duration
 from jitflow.core.links import links_from_remote
 from jitflow.errors import JitflowError, UsageError
+from jitflow.usecases.request import CreatedRequest, RequestOptions, create_request
 
-if TYPE_CHECKING:
-    from jitflow.usecases.request import CreatedRequest
+
+@dataclass(frozen=True)
+class OpenOptions:
+    """`--open`: push the branch to `remote`, open its PR into `into`, with the GitHub
+    settings and token of `environ`."""
+
+    remote: str
+    into: str
+    environ: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class PublishOptions:
+    """`jitflow request`'s options: the request, and whether (and where) to open its PR."""
+
+    request: RequestOptions
+    open: OpenOptions | None = None
+
+
+@dataclass(frozen=True)
+class Published:
+    """The request branch written, and its pull request when one was opened."""
+
+    created: CreatedRequest
+    pull_request: str | None = None
+
+
+def publish_request(options: PublishOptions) -> Published:
+    """Check what `--open` needs (before any side effect), write the request branch, then
+    push it and open its PR."""
+    opening = options.open
+    repo = options.request.repo
+    environ = prepare_open(repo, opening.remote, opening.environ) if opening else None
+    created = create_request(options.request)
+    if opening is None or environ is None:
+        return Published(created)
+    return Published(created, open_request_pr(repo, created, opening.remote, opening.into, environ))
 
 
 def pull_request_text(created: CreatedRequest) -> tuple[str, str]:
