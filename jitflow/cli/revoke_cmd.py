@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import click
@@ -37,15 +38,13 @@ def revoke(
     repo: Path,
 ) -> None:
     """Create a branch deleting requests/active/ID.yaml: merging it revokes the grant."""
-    from jitflow.usecases.revocation_branch import (
-        RevokeOptions,
-        create_revocation,
-        open_revocation_pr,
-    )
+    from jitflow.usecases.revocation_branch import RevokeOptions, revoke_through_pr
 
-    made = create_revocation(RevokeOptions(repo, request_id, reason, login, base))
+    options = RevokeOptions(repo, request_id, reason, login, base, open_pr, remote)
+    opener = wiring.github(wiring.environment()) if open_pr else None  # checked first
+    with opener if opener is not None else contextlib.nullcontext():
+        revocation = revoke_through_pr(options, opener)
+    made = revocation.branch
     click.echo(f"created branch {made.branch} ({made.commit[:12]})")
-    if open_pr:
-        with wiring.github(wiring.environment()) as github:
-            number = open_revocation_pr(repo, made, remote, base, github)
-        click.echo(f"opened PR #{number}")
+    if revocation.pull_number is not None:
+        click.echo(f"opened PR #{revocation.pull_number}")

@@ -30,6 +30,8 @@ class RevokeOptions:
     reason: str
     login: str | None = None
     base: str = "origin/main"
+    open_pr: bool = False  # push the branch to `remote` and open its PR into `base`'s branch
+    remote: str = "origin"
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,27 @@ def create_revocation(options: RevokeOptions) -> RevocationBranch:
     body = f"Revoke access early.\n\nReason: {options.reason.strip()}\n"
     commit = commit_on_new_branch(git, base, branch, login, f"{title}\n\n{body}", remove=path)
     return RevocationBranch(options.request_id, branch, commit, title, body)
+
+
+@dataclass(frozen=True)
+class Revocation:
+    """The revocation branch written, and its PR's number when one was opened."""
+
+    branch: RevocationBranch
+    pull_number: int | None = None
+
+
+def revoke_through_pr(options: RevokeOptions, github: PullOpener | None) -> Revocation:
+    """Write the revocation branch; with `open_pr`, push it and open its PR on `github`
+    (which the caller builds first, so its settings are checked before the branch is)."""
+    if options.open_pr and github is None:
+        raise UsageError("--open needs GitHub to open the pull request")
+    made = create_revocation(options)
+    if not options.open_pr or github is None:
+        return Revocation(made)
+    return Revocation(
+        made, open_revocation_pr(options.repo, made, options.remote, options.base, github)
+    )
 
 
 def open_revocation_pr(
