@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from datetime import datetime
 from pathlib import Path
 
@@ -43,14 +44,17 @@ def policy_impact(
     new policies would not allow.
     """
     from jitflow.reporters.policy_impact import render_impact
-    from jitflow.usecases.policy_impact import ImpactOptions, run_impact
+    from jitflow.usecases.policy_impact import ImpactComment, ImpactOptions, run_impact
 
-    report = run_impact(ImpactOptions(repo=repo, base=base, head=head, now=now_or(now)))
+    options = ImpactOptions(repo=repo, base=base, head=head, now=now_or(now))
+    if pr_number is None:
+        report = run_impact(options)
+    else:
+        with wiring.github(wiring.environment()) as github:
+            markdown = functools.partial(render_impact, output_format="markdown")
+            report = run_impact(options, ImpactComment(pr_number, github, markdown))
     if output_format == "json":
         refused = [r.id for r in report.newly_refused_active]
         click.echo(json_text({**dataclasses.asdict(report), "newly_refused_active": refused}))
     else:
         click.echo(render_impact(report, output_format), nl=False)
-    if pr_number is not None:
-        with wiring.github(wiring.environment()) as github:
-            github.upsert_comment(pr_number, "policy-impact", render_impact(report, "markdown"))

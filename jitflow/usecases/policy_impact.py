@@ -12,9 +12,11 @@ extensions it would newly allow, refuse, or no longer let the requester approve 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol
 
 from jitflow.adapters.git import Git
 from jitflow.adapters.git.reading import files_below, read_files
@@ -26,6 +28,23 @@ from jitflow.core.yamlio import YamlError, dump, load_yaml
 from jitflow.usecases.repository import read_policies, snapshot
 
 _LEDGER_KEYS = ("grant", "ended")
+IMPACT_MARKER = "policy-impact"
+
+
+class CommentPoster(Protocol):
+    """Where `--comment PR` posts the report (the GitHub gateway): one comment, kept up to date."""
+
+    def upsert_comment(self, number: int, marker: str, body: str) -> int: ...
+
+
+@dataclass(frozen=True)
+class ImpactComment:
+    """`--comment PR`: the report posted on PR `number` through `github`, in the words of
+    `render` (the caller's reporter: the use-case renders nothing)."""
+
+    number: int
+    github: CommentPoster
+    render: Callable[[ImpactReport], str]
 
 
 @dataclass(frozen=True)
@@ -38,7 +57,15 @@ class ImpactOptions:
     now: datetime
 
 
-def run_impact(options: ImpactOptions) -> ImpactReport:
+def run_impact(options: ImpactOptions, comment: ImpactComment | None = None) -> ImpactReport:
+    """The report; with `comment`, also posted on its PR (after the whole replay)."""
+    report = _replay(options)
+    if comment is not None:
+        comment.github.upsert_comment(comment.number, IMPACT_MARKER, comment.render(report))
+    return report
+
+
+def _replay(options: ImpactOptions) -> ImpactReport:
     git, now = Git(options.repo), options.now
     base_sha, head_sha = git.rev_parse(options.base), git.rev_parse(options.head)
     raw = _records(git, head_sha)
