@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from jitflow.adapters.git.remote import ensure_merge_base, fetch_blobs_under
-from jitflow.adapters.git.runner import Git
+from jitflow.adapters.git.runner import Git, tree_entries
 from jitflow.core.loading import ACTIVE_DIR, ARCHIVE_DIR, REQUEST_DIR
 from jitflow.core.model import ChangedFile, ChangeStatus
 
@@ -80,14 +80,7 @@ def entries_in(git: Git, commit: str, folder: str) -> list[tuple[str, str, str]]
     result = git.execute(["ls-tree", "-z", "--full-tree", commit, "--", folder], check=False)
     if result.returncode != 0:
         return None
-    entries = []
-    for record in result.stdout.split(b"\0"):
-        if not record:
-            continue
-        meta, _, name = record.partition(b"\t")
-        mode, _kind, oid = meta.decode().split(" ")
-        entries.append((mode, oid, name.decode(errors="replace")))
-    return entries
+    return tree_entries(result.stdout, "replace")
 
 
 def read_files(git: Git, commit: str, paths: Sequence[str]) -> list[bytes | None]:

@@ -25,6 +25,19 @@ _BASE_ENV = {
 }
 
 
+def tree_entries(out: bytes, errors: str) -> list[tuple[str, str, str]]:
+    """(mode, object id, path) of each record of `git ls-tree -z` output, the paths decoded
+    as UTF-8 with `errors` (the codec's handling of bytes that are not UTF-8)."""
+    entries = []
+    for record in out.split(b"\0"):
+        if not record:
+            continue
+        meta, _, name = record.partition(b"\t")
+        mode, _kind, oid = meta.decode().split(" ")
+        entries.append((mode, oid, name.decode("utf-8", errors=errors)))
+    return entries
+
+
 @dataclass(frozen=True)
 class GitResult:
     returncode: int
@@ -188,14 +201,7 @@ class Git:
     def list_tree(self, commit: str, directory: str) -> list[tuple[str, str, str]]:
         """(mode, object id, path) of every entry below `directory` at `commit`."""
         out = self.execute(["ls-tree", "-r", "-z", "--full-tree", commit, "--", directory]).stdout
-        entries = []
-        for record in out.split(b"\0"):
-            if not record:
-                continue
-            meta, _, name = record.partition(b"\t")
-            mode, _kind, oid = meta.decode().split(" ")
-            entries.append((mode, oid, name.decode("utf-8", errors="surrogateescape")))
-        return entries
+        return tree_entries(out, "surrogateescape")
 
     def cat_blobs(self, specs: Sequence[str]) -> list[bytes | None]:
         """Read many objects (`<commit>:<path>` or ids) in one process."""
