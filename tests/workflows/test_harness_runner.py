@@ -146,9 +146,7 @@ jobs:
 """
 
 
-def test_sparse_checkout_is_a_blobless_partial_clone(tmp_path: Path) -> None:
-    """As actions/checkout: `sparse-checkout` fetches with blob:none and writes out the cone
-    (its folders and the files of their parents); other blobs stay on the server."""
+def _sparse_repo(tmp_path: Path) -> tuple[Platform, Trigger]:
     files = {
         "README.md": b"hello\n",
         "policies/p.yaml": b"name: p\n",
@@ -160,10 +158,17 @@ def test_sparse_checkout_is_a_blobless_partial_clone(tmp_path: Path) -> None:
     Git(bare).run("config", "uploadpack.allowFilter", "true")  # as GitHub (and the stand-in)
     sha = Git(bare).rev_parse("main")
     platform = Platform(bare, "acme/access", "http://127.0.0.1:9", "job-token-x")
-    trigger = Trigger("push", {"ref": "refs/heads/main", "after": sha}, "refs/heads/main", sha)
+    return platform, Trigger(
+        "push", {"ref": "refs/heads/main", "after": sha}, "refs/heads/main", sha
+    )
+
+
+def test_sparse_checkout_is_a_blobless_partial_clone(tmp_path: Path) -> None:
+    """As actions/checkout: `sparse-checkout` fetches with blob:none and writes out the cone
+    (its folders and the files of their parents); other blobs stay on the server."""
     workflow = tmp_path / "sparse.yml"
     workflow.write_text(SPARSE)
-    job = run_workflow(workflow, platform, trigger, tmp_path / "runs").jobs["one"]
+    job = run_workflow(workflow, *_sparse_repo(tmp_path), tmp_path / "runs").jobs["one"]
 
     assert job.step("look").stdout.splitlines() == [
         "promisor=true",
@@ -173,6 +178,29 @@ def test_sparse_checkout_is_a_blobless_partial_clone(tmp_path: Path) -> None:
         "./requests/pending.yaml",
         "missing=1",  # the archived record's blob, never fetched
         "requests/archive/2026/01/old.yaml",  # though its tree is there
+    ]
+
+
+def test_a_global_sparse_index_keeps_the_archive_one_index_entry(tmp_path: Path) -> None:
+    """The sync workflows set `index.sparse` before actions/checkout: the checkout honours
+    the runner's global git config, so the folders outside the cone are one entry each."""
+    steps = "    steps:\n"
+    sparse_first = "      - run: git config --global index.sparse true\n"
+    look = "          git ls-files --sparse\n"
+    workflow = tmp_path / "sparse-index.yml"
+    workflow.write_text(
+        SPARSE.replace(steps, steps + sparse_first).replace(
+            "          git ls-tree --name-only -r HEAD requests/archive\n", look
+        )
+    )
+    job = run_workflow(workflow, *_sparse_repo(tmp_path), tmp_path / "runs").jobs["one"]
+
+    assert job.step("look").stdout.splitlines()[-5:] == [
+        "README.md",
+        "policies/p.yaml",
+        "requests/active/now.yaml",
+        "requests/archive/",  # the whole archive: one sparse-directory entry
+        "requests/pending.yaml",
     ]
 
 

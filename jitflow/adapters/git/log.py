@@ -182,6 +182,12 @@ def first_parent_commits(
             yield _parse_first_parent(chunk)
 
 
+def first_parent_count(git: Git, tip: str, limit: int) -> int:
+    """How many of main's first-parent commits from `tip` are here, counting up to `limit`
+    (in a shallow clone the walk stops at the boundary)."""
+    return int(git.run("rev-list", "--first-parent", "--count", f"--max-count={limit}", tip))
+
+
 def first_parents_oldest_first(git: Git, tip: str, trailer: str) -> Iterator[FirstParentCommit]:
     """The same as `first_parent_commits`, oldest first, streamed (the whole line)."""
     args = ["log", "--reverse", "--first-parent", "--no-renames", "--name-status", "-z"]

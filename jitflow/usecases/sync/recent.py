@@ -24,6 +24,7 @@ from jitflow.adapters.git import Git
 from jitflow.adapters.git.log import (
     FirstParentCommit,
     first_parent_commits,
+    first_parent_count,
     first_parents_oldest_first,
 )
 from jitflow.adapters.git.reading import archived_among
@@ -71,13 +72,15 @@ class RecentHistory:
 def read_recent(git: Git, tip: str, pending_ids: Iterable[str], runner_email: str) -> RecentHistory:
     """Walk main's first parents from `tip` only as far as the answers need."""
     wanted = set(pending_ids)
+    shallow = is_shallow(git)
     for page in _PAGES:
-        commits = list(_first_parents(git, tip, page))
-        shallow = len(commits) < page and is_shallow(git)
-        if shallow:  # a checkout without history (the workflows): fetch this page's commits
-            deepen(git, tip, page)
-            commits = list(_first_parents(git, tip, page))
+        if shallow and first_parent_count(git, tip, page + 1) <= page:
+            # A checkout without history (the workflows): fetch this page's commits and the
+            # parent of the last first. Logged without its parent, a commit would be diffed
+            # against nothing: every file of the ledger, the archive's too, read as added.
+            deepen(git, tip, page + 1)
             shallow = is_shallow(git)
+        commits = list(_first_parents(git, tip, page))
         complete = len(commits) < page and not shallow  # all of main's first parents are here
         # Unless the history ends here, the last commit is left for the next page: a commit is
         # examined only with its first parent present (sync reads the policies there).
