@@ -77,8 +77,8 @@ class Comments(People):
 
         url = f"{self._repo}/issues/{number}/comments"
         tag = marker_tag(marker)  # what `has_marker` looks for, made once
-        comments = (c.raw_data for c in self._all(listed(self._requester, url)))
-        return [_Comment.of(c) for c in comments if tag in _body(c)]
+        comments = self._all(listed(self._requester, url))
+        return [_Comment.of(c.raw_data) for c in comments if tag in (c.raw_data.get("body") or "")]
 
     def _upsert(self, number: int, marker: str, text: str, me: str) -> int:
         """Edit our marked comment, or create it; a creation that may have landed although
