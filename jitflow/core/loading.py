@@ -153,7 +153,11 @@ def parse_time(value: str) -> datetime:
 
 
 def format_time(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """`2026-11-22T10:00:05Z`: the time in UTC, to the second."""
+    utc = value if value.tzinfo is UTC else value.astimezone(UTC)
+    if utc.year < 1000:  # strftime's %Y does not pad
+        return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc.isoformat()[:19] + "Z"  # the same text, ~3x cheaper (an audit formats 5 a row)
 
 
 def _principals(data: Any) -> Principals:

@@ -40,9 +40,16 @@ _KEYWORDS = {
 
 # Every line matches: indent, an optional list dash, an optional `key:`, and the rest.
 # (Trailing spaces are left to the strict loader: excluding them here would slow every line.)
-_LINE = re.compile(r"^( *)(- +)?(?:([A-Za-z0-9_][A-Za-z0-9_.-]*):(?: +|$))?(.*)$", re.M)
+_LINE = re.compile(r"( *)(- +)?(?:([A-Za-z0-9_][A-Za-z0-9_.-]*):(?: +|$))?(.*)")
 
-_Line = tuple[str, str, str, str]  # indent, dash, key, value
+# indent, dash, key, value text, and the value when it is a scalar on its own (else _LATER)
+_Line = tuple[int, str, str, str, Any]
+_LATER: Any = object()  # a flow list, `{}` or text outside the subset: read where it is used
+
+# Records repeat most of their lines (`  kind: database`, `  by: jitflow-sync`): each distinct
+# line is split and typed once. Bounded, so memory stays flat however long the history is.
+_SEEN: dict[str, _Line] = {}
+_SEEN_MAX = 16384
 
 
 class _NotPlain(Exception):
@@ -62,11 +69,14 @@ def load_plain(content: bytes) -> dict[str, Any] | None:
         return None
     if " \n" in text or text.endswith(" "):
         return None
-    lines: list[_Line] = [
-        line
-        for line in _LINE.findall(text)
-        if line[1] or line[2] or (line[3] and line[3][0] != "#")  # skip blanks and comments
-    ]
+    if len(_SEEN) > _SEEN_MAX:
+        _SEEN.clear()
+    seen = _SEEN.get
+    lines: list[_Line] = []
+    for raw in text.split("\n"):
+        line = seen(raw) or _read_line(raw)
+        if line[1] or line[2] or (line[3] and line[3][0] != "#"):  # skip blanks and comments
+            lines.append(line)
     if not lines or lines[0][0]:
         return None
     reader = _Reader(lines)
@@ -75,6 +85,23 @@ def load_plain(content: bytes) -> dict[str, Any] | None:
     except _NotPlain:
         return None
     return data if reader.position == len(lines) else None
+
+
+def _read_line(raw: str) -> _Line:
+    match = _LINE.match(raw)
+    assert match is not None  # every group is optional
+    spaces, dash, key, value = match.groups("")
+    line = _SEEN[raw] = (len(spaces), dash, key, value, _scalar_or_later(value))
+    return line
+
+
+def _scalar_or_later(value: str) -> Any:
+    if not value or value == "{}" or (value[0] == "[" and value[-1] == "]"):
+        return _LATER
+    try:
+        return _scalar(value, flow=False)
+    except _NotPlain:
+        return _LATER
 
 
 class _Reader:
@@ -90,22 +117,25 @@ class _Reader:
         result: dict[str, Any] = {}
         lines, count = self.lines, len(self.lines)
         while self.position < count:
-            spaces, dash, key, value = lines[self.position]
-            at = len(spaces)
+            at, dash, key, value, scalar = lines[self.position]
             if at < indent:
                 break
             if at > indent or dash or not key or key in result:
                 raise _NotPlain  # a stray deeper line, a list or text where keys belong
             self.position += 1
-            result[key] = self._value(value, indent) if value else self._nested(indent, depth)
+            if not value:
+                result[key] = self._nested(indent, depth)
+            elif scalar is _LATER or (self.position < count and lines[self.position][0] > indent):
+                result[key] = self._value(value, indent)
+            else:
+                result[key] = scalar
         return result
 
     def _nested(self, indent: int, depth: int) -> Any:
         """The block under a `key:` line: deeper lines, an indentless list, or null."""
         if self.position >= len(self.lines):
             return None
-        spaces, dash, _, _ = self.lines[self.position]
-        at = len(spaces)
+        at, dash, _, _, _ = self.lines[self.position]
         if at > indent:
             return self.sequence(at, depth + 1) if dash else self.mapping(at, depth + 1)
         if at == indent and dash:
@@ -118,15 +148,14 @@ class _Reader:
         items: list[Any] = []
         lines, count = self.lines, len(self.lines)
         while self.position < count:
-            spaces, dash, key, value = lines[self.position]
-            at = len(spaces)
+            at, dash, key, value, scalar = lines[self.position]
             if at < indent or (at == indent and not dash):
                 break
             if at > indent or not (key or value):
                 raise _NotPlain  # a continuation line, a nested or an empty item
             if key:  # `- key: value` opens a mapping whose keys sit at the item's column
                 column = indent + len(dash)
-                lines[self.position] = (" " * column, "", key, value)
+                lines[self.position] = (column, "", key, value, scalar)
                 items.append(self.mapping(column, depth + 1))
             else:
                 self.position += 1
@@ -135,7 +164,7 @@ class _Reader:
 
     def _value(self, text: str, indent: int) -> Any:
         """A value written on its key's (or item's) line; it must not continue below."""
-        if self.position < len(self.lines) and len(self.lines[self.position][0]) > indent:
+        if self.position < len(self.lines) and self.lines[self.position][0] > indent:
             raise _NotPlain  # a multi-line scalar
         if text[0] == "[" and text[-1] == "]":
             inner = text[1:-1].strip(" ")

@@ -65,33 +65,38 @@ def _parse_record(raw: bytes, field_mark: bytes, expected_main: str) -> Commit:
         raise GitError("git log printed a record jitflow cannot read; is this a git repository?")
     ids, author_name, author_email, committer_email, timestamp, body, changes_raw = parts
     sha, *parents = ids.decode().split()
-    return Commit(
-        sha=sha,
-        parents=tuple(parents),
-        author_name=author_name.decode("utf-8", "replace"),
-        author_email=author_email.decode("utf-8", "replace"),
-        committer_email=committer_email.decode("utf-8", "replace"),
-        committed_at=datetime.fromtimestamp(int(timestamp), UTC),
-        message=body.decode("utf-8", "replace"),
-        changes=tuple(_parse_changes(changes_raw)),
-        on_main=sha == expected_main,
+    return Commit(  # positional: several times cheaper than keywords for a named tuple
+        sha,
+        tuple(parents),
+        author_name.decode("utf-8", "replace"),
+        author_email.decode("utf-8", "replace"),
+        committer_email.decode("utf-8", "replace"),
+        datetime.fromtimestamp(int(timestamp), UTC),
+        body.decode("utf-8", "replace"),
+        _parse_changes(changes_raw),
+        sha == expected_main,
     )
 
 
-def _parse_changes(raw: bytes) -> Iterator[FileChange]:
-    items = raw.split(b"\0")
+def _parse_changes(raw: bytes) -> tuple[FileChange, ...]:
+    """`:<old mode> <new mode> <old id> <new id> <status>` NUL `<path>` NUL, repeated. Decoded
+    at once: surrogateescape gives each path what decoding it alone would (UTF-8 resynchronises
+    at every ASCII byte), and the rest is ASCII."""
+    items = raw.decode("utf-8", "surrogateescape").split("\0")
     count = len(items)
+    changes = []
     index = 0
     while index < count:
-        meta = items[index].strip(b"\n")
+        meta = items[index].strip("\n")
         index += 1
-        if meta[:1] != b":":
+        if meta[:1] != ":":
             continue
-        fields = meta[1:].decode().split(" ")
-        path = items[index].decode("utf-8", "surrogateescape") if index < count else ""
+        fields = meta.split(" ")  # ":<old mode>", new mode, old id, new id, status
+        path = items[index] if index < count else ""
         index += 1
         if len(fields) >= 5:
-            yield FileChange(fields[4][:1], path, fields[2], fields[3])
+            changes.append(FileChange(fields[4][:1], path, fields[2], fields[3]))
+    return tuple(changes)
 
 
 # -- one commit's facts, and message searches ------------------------------------------------
