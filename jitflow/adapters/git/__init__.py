@@ -13,6 +13,6 @@
 Use-cases call these intention-named functions; no other module runs git.
 """
 
-from jitflow.adapters.git.runner import Git, GitResult, remote_auth_env
+from jitflow.adapters.git.runner import Git, GitResult, ObjectReader, remote_auth_env
 
-__all__ = ["Git", "GitResult", "remote_auth_env"]
+__all__ = ["Git", "GitResult", "ObjectReader", "remote_auth_env"]

@@ -6,9 +6,11 @@ event payloads, branch names or file names can't be interpreted by a shell.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import subprocess
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -232,6 +234,30 @@ class Git:
             pos += size + 1
         return results
 
+    @contextmanager
+    def object_reader(self) -> Iterator[ObjectReader]:
+        """One `git cat-file --batch` answering many `read`s (an audit reads one record per
+        request: one process for all of them, not one per batch); stopped on leaving."""
+        try:
+            proc = subprocess.Popen(
+                ["git", "cat-file", "--batch"],
+                cwd=self.path,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=self._environ(None),
+            )
+        except (FileNotFoundError, NotADirectoryError) as exc:
+            raise self._launch_error() from exc
+        try:
+            yield ObjectReader(proc)
+        finally:
+            for pipe in (proc.stdin, proc.stdout, proc.stderr):
+                if pipe:
+                    pipe.close()
+            proc.kill()
+            proc.wait()
+
     def objects_exist(self, specs: Sequence[str]) -> list[bool]:
         """Whether each object (`<commit>:<path>` or id) exists, in one process."""
         if not specs:
@@ -241,3 +267,44 @@ class Git:
         ).stdout
         answers = out.decode(errors="replace").splitlines()
         return [not a.endswith((" missing", " ambiguous")) for a in answers]
+
+
+class ObjectReader:
+    """Reads objects (`<commit>:<path>` or ids) through one running `git cat-file --batch`."""
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        assert proc.stdin is not None and isinstance(proc.stdout, io.BufferedReader)
+        self._proc, self._in, self._out = proc, proc.stdin, proc.stdout
+
+    def read(self, specs: Sequence[str]) -> list[bytes | None]:
+        """Each object's content, None where there is none. The questions are written by a
+        thread while the answers are read, so neither pipe can fill up and stall git."""
+        if not specs:
+            return []
+        if any("\n" in spec for spec in specs):
+            raise GitError("an object name with a line break")
+        questions = ("\n".join(specs) + "\n").encode()
+        writer = threading.Thread(target=self._ask, args=(questions,), daemon=True)
+        writer.start()
+        try:
+            return [self._answer() for _ in specs]
+        finally:
+            writer.join()
+
+    def _ask(self, questions: bytes) -> None:
+        with contextlib.suppress(OSError):  # git went away: the reader says why
+            self._in.write(questions)
+            self._in.flush()
+
+    def _answer(self) -> bytes | None:
+        header = self._out.readline()
+        if not header.endswith(b"\n"):
+            message = self._proc.stderr.read() if self._proc.stderr else b""
+            raise GitError(f"git cat-file failed: {message.decode(errors='replace').strip()}")
+        if header.endswith((b" missing\n", b" ambiguous\n")):
+            return None
+        size = int(header.rsplit(b" ", 1)[1])
+        content = self._out.read(size + 1)
+        if len(content) != size + 1:
+            raise GitError("git cat-file stopped in the middle of an object")
+        return content[:size]

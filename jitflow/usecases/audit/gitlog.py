@@ -2,7 +2,7 @@
 `git cat-file --batch`.
 
 No process per commit: request trails are folded out of the one streamed history, and ledger
-blobs are read a few hundred at a time by blob id.
+blobs are read a few hundred at a time by blob id, all through one `git cat-file` process.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from jitflow.adapters.git import Git
+from jitflow.adapters.git import Git, ObjectReader
 from jitflow.adapters.git.log import iter_commits
 from jitflow.core.history import HistoryFolder, RequestTrail
 from jitflow.core.plain_yaml import load_plain
@@ -51,26 +51,39 @@ def iter_trails(git: Git, head: str, runner_email: str) -> Iterator[RequestTrail
 def iter_ledger(
     git: Git, trails: Iterable[RequestTrail], *, with_request_text: bool = False
 ) -> Iterator[LedgerEntry]:
-    """Attach each trail's parsed ledger record, reading blobs in batches."""
+    """Attach each trail's parsed ledger record, reading blobs in batches through one
+    `git cat-file` process (started with the first batch: after `git log`, and not at all
+    for an empty history)."""
+    batches = _batches(trails)
+    first = next(batches, None)
+    if first is None:
+        return
+    with git.object_reader() as reader:
+        yield from _resolve(reader, first, with_request_text)
+        for batch in batches:
+            yield from _resolve(reader, batch, with_request_text)
+
+
+def _batches(trails: Iterable[RequestTrail]) -> Iterator[list[RequestTrail]]:
     batch: list[RequestTrail] = []
     for trail in trails:
         batch.append(trail)
         if len(batch) >= BLOB_BATCH:
-            yield from _resolve(git, batch, with_request_text)
+            yield batch
             batch = []
     if batch:
-        yield from _resolve(git, batch, with_request_text)
+        yield batch
 
 
 def _resolve(
-    git: Git, batch: Sequence[RequestTrail], with_request_text: bool
+    reader: ObjectReader, batch: Sequence[RequestTrail], with_request_text: bool
 ) -> Iterator[LedgerEntry]:
     specs: list[str] = []
     for trail in batch:
         specs.append(trail.record_blob or "0" * 40)
         if with_request_text:
             specs.append(trail.request_blob or "0" * 40)
-    blobs = git.cat_blobs(specs)
+    blobs = reader.read(specs)
     step = 2 if with_request_text else 1
     for position, trail in enumerate(batch):
         record_text = blobs[position * step]
