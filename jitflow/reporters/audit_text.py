@@ -82,16 +82,26 @@ def row_to_dict(row: AuditRow) -> dict[str, Any]:
     }
 
 
+def row_json(row: AuditRow) -> str:
+    """One row of the JSON report, as `write_json` writes it (and the incremental cache keeps)."""
+    return json.dumps(row_to_dict(row), ensure_ascii=False, sort_keys=False)
+
+
 def write_json(rows: Iterable[AuditRow], out: TextIO, *, generated_at: str, head: str) -> int:
     """`{"generated_at", "repository": {"head"}, "rows": [...]}`, streamed row by row."""
+    return write_json_rows(map(row_json, rows), out, generated_at=generated_at, head=head)
+
+
+def write_json_rows(rows: Iterable[str], out: TextIO, *, generated_at: str, head: str) -> int:
+    """The JSON report around rows already written by `row_json`."""
     out.write("{\n")
     out.write(f'  "generated_at": {json.dumps(generated_at)},\n')
     out.write(f'  "repository": {{"head": {json.dumps(head)}}},\n')
     out.write('  "rows": [')
     count = 0
-    for row in rows:
+    for text in rows:
         out.write(",\n    " if count else "\n    ")
-        out.write(json.dumps(row_to_dict(row), ensure_ascii=False, sort_keys=False))
+        out.write(text)
         count += 1
     out.write("\n  ]\n}\n" if count else "]\n}\n")
     return count

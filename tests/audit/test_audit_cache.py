@@ -12,6 +12,7 @@ import pytest
 
 from jitflow.adapters.git import Git
 from jitflow.core.audit_codec import row_from_json, row_to_json
+from jitflow.usecases.audit import cache as cache_module
 from jitflow.usecases.audit.cache import CacheRun, cache_path, cached_rows
 from jitflow.usecases.audit.report import AuditOptions, ReportFormat, run_audit
 from jitflow.usecases.audit.verify import VerifyOptions, run_verify
@@ -90,6 +91,31 @@ def test_new_commits_are_folded_into_the_cached_rows(tmp_path: Path) -> None:
     assert (warm.used, warm.commits_read, warm.rows) == (True, new_commits, 4)
     assert_same_as_full(builder)
     assert (cache_run(builder).used, cache_run(builder).commits_read) == (True, 0)
+
+
+def test_the_json_report_copies_cached_rows_and_renders_only_touched_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """O(new commits): with a warm cache, no unchanged row is decoded or rendered again."""
+    builder = HistoryBuilder(tmp_path / "ledger")
+    _, waiting = first_days(builder)
+    full_before = report(builder, incremental=False)
+    assert report(builder, incremental=True) == full_before  # builds the cache
+    builder.issue(waiting, T0 + timedelta(hours=3))  # touches one cached row
+    rendered: list[str] = []
+    real_row_json = cache_module.row_json
+    monkeypatch.setattr(cache_module, "row_from_json", _never)
+    monkeypatch.setattr(
+        cache_module, "row_json", lambda row: rendered.append(row.id) or real_row_json(row)
+    )
+    warm = report(builder, incremental=True)
+    monkeypatch.undo()
+    assert rendered == [waiting.id]
+    assert warm == report(builder, incremental=False) != full_before
+
+
+def _never(data: object) -> object:
+    raise AssertionError("a cached row was decoded")
 
 
 def test_filters_apply_to_cached_rows(builder: HistoryBuilder) -> None:

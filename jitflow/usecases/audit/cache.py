@@ -3,9 +3,10 @@ commits made since the last one.
 
 The cache is one file, `<git dir>/jitflow/audit-cache.jsonl` (the common git directory of
 the clone: `git rev-parse --git-common-dir`), safe to delete at any time. Each line is one
-request: `<id> TAB <open> TAB <row JSON> TAB <trail JSON>`, in the order a full read yields
-them; the last line names the head it was read at, the runner identity and a SHA-256 of the
-lines above it. A run with the cache:
+request: `<id> TAB <open> TAB <row JSON> TAB <trail JSON> TAB <report JSON>`, in the order a
+full read yields them (the report JSON is the row as the JSON report writes it); the last line
+names the head it was read at, the runner identity and a SHA-256 of the lines above it. A run
+with the cache:
 
 - checks the last line (format, runner, digest) and that the cached head is on the first-parent
   line of today's head; anything else -- a deleted, truncated, edited or foreign file, a
@@ -14,6 +15,12 @@ lines above it. A run with the cache:
   cached trails they touch (`core.history.continue_trail`) and rereads those records;
 - writes the new cache next to the old one and renames it over it (a killed run leaves the
   old one).
+
+What a repeated run costs: git and Python work for the new commits only, plus one pass over
+the cache's bytes (its digest, and the copy into the new cache). The JSON report without
+filters (`cached_report_rows`) copies each unchanged row's report text as it is, so nothing of
+an old row is parsed or rendered again; the other formats and the filters decode the cached
+rows (`cached_rows`), which is per-row work again, though still no git.
 
 Only the report reads it: `audit verify` always reads the whole history and never this file.
 The cache is as trustworthy as the `.git` directory it lives in.
@@ -29,7 +36,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypeVar
 
 from jitflow.adapters.git import Git
 from jitflow.adapters.git.clone import common_dir
@@ -38,9 +45,12 @@ from jitflow.adapters.git.log import iter_commits
 from jitflow.core.audit_codec import row_from_json, row_to_json, trail_from_json, trail_to_json
 from jitflow.core.audit_rows import AuditRow, build_row
 from jitflow.core.history import HistoryFolder, RequestTrail, continue_trail
+from jitflow.reporters.audit_text import row_json
 from jitflow.usecases.audit.gitlog import iter_ledger, parse_record
 
-FORMAT = "jitflow-audit-cache/3"  # 2: on-call approvals, revocability; 3: ended.note, ssh
+FORMAT = "jitflow-audit-cache/4"  # 3: ended.note, ssh; 4: the report JSON of each row
+_FIELDS = 5  # id, open, row JSON, trail JSON, report JSON
+_Row = TypeVar("_Row", bound=AuditRow | None)
 _SHA = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?\Z")
 
 
@@ -61,10 +71,25 @@ def cache_path(git: Git) -> Path:
 
 def cached_rows(git: Git, head: str, runner: str, run: CacheRun) -> Iterator[AuditRow]:
     """Every audit row at `head` (unfiltered), from the cache and the commits since."""
+    for row, _ in _cached(git, head, runner, run, decode=True):
+        assert row is not None
+        yield row
+
+
+def cached_report_rows(git: Git, head: str, runner: str, run: CacheRun) -> Iterator[str]:
+    """Every row of the JSON report at `head` (unfiltered, as `row_json` writes them): the
+    cached rows' texts copied, only the rows new commits touched rendered."""
+    for _, text in _cached(git, head, runner, run, decode=False):
+        yield text
+
+
+def _cached(
+    git: Git, head: str, runner: str, run: CacheRun, *, decode: bool
+) -> Iterator[tuple[AuditRow | None, str]]:
     plan = _Plan.make(git, head, runner, run)
     writer = _Writer(run.path, head, runner)
     try:
-        rows = plan.rows(git, writer) if plan else _full(git, head, runner, writer, run)
+        rows = plan.rows(git, writer, decode) if plan else _full(git, head, runner, writer, run)
         for row in rows:
             run.rows += 1
             yield row
@@ -142,17 +167,20 @@ class _Plan:
             handle, new, {r: (t, b) for (r, t), b in zip(continued.items(), blobs, strict=True)}
         )
 
-    def rows(self, git: Git, writer: _Writer) -> Iterator[AuditRow]:
+    def rows(
+        self, git: Git, writer: _Writer, decode: bool
+    ) -> Iterator[tuple[AuditRow | None, str]]:
         for entry in iter_ledger(git, self.new):
             yield writer.add(entry.trail, build_row(entry.trail, entry.record), is_open=False)
         self.handle.seek(0)
         for line in self.handle:
-            if line.count(b"\t") != 3:
+            if line.count(b"\t") != _FIELDS - 1:
                 continue  # the trailer
-            rid, flag, row_json, _ = line.split(b"\t")
+            rid, flag, row_json, _, report = line.split(b"\t")
             found = self.continued.pop(rid.decode(), None) if flag == b"0" else None
             if found is None:
-                yield writer.copy(line, row_from_json(json.loads(row_json)))
+                row = row_from_json(json.loads(row_json)) if decode else None
+                yield writer.copy(line, row, report[:-1].decode())
                 continue
             trail, text = found
             yield writer.add(trail, build_row(trail, parse_record(text, trail.id)), is_open=False)
@@ -180,11 +208,11 @@ def _checked_body(
     count = 0
     found: dict[str, RequestTrail | None] = {}
     for line in handle:
-        if line.count(b"\t") != 3:
+        if line.count(b"\t") != _FIELDS - 1:
             break  # the trailer
         hasher.update(line)
         count += 1
-        rid, flag, _, trail_json = line.split(b"\t")
+        rid, flag, _, trail_json, _ = line.split(b"\t")
         key = rid.decode()
         if key in wanted and found.get(key) is None:
             found[key] = trail_from_json(json.loads(trail_json)) if flag == b"0" else None
@@ -193,7 +221,9 @@ def _checked_body(
     return found
 
 
-def _full(git: Git, head: str, runner: str, writer: _Writer, run: CacheRun) -> Iterator[AuditRow]:
+def _full(
+    git: Git, head: str, runner: str, writer: _Writer, run: CacheRun
+) -> Iterator[tuple[AuditRow, str]]:
     folder = HistoryFolder(runner)
     finished: set[int] = set()
 
@@ -221,23 +251,25 @@ class _Writer:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.handle = self.temp.open("wb")
 
-    def add(self, trail: RequestTrail, row: AuditRow, *, is_open: bool) -> AuditRow:
+    def add(self, trail: RequestTrail, row: AuditRow, *, is_open: bool) -> tuple[AuditRow, str]:
         dumps = json.dumps
+        report = row_json(row)  # JSON escapes tabs and line breaks: one field on one line
         line = "\t".join(
             (
                 trail.id,
                 "1" if is_open else "0",
                 dumps(row_to_json(row), separators=(",", ":")),
                 dumps(trail_to_json(trail), separators=(",", ":")),
+                report,
             )
         )
-        return self.copy(line.encode() + b"\n", row)
+        return self.copy(line.encode() + b"\n", row, report)
 
-    def copy(self, line: bytes, row: AuditRow) -> AuditRow:
+    def copy(self, line: bytes, row: _Row, report: str) -> tuple[_Row, str]:
         self.hasher.update(line)
         self.handle.write(line)
         self.count += 1
-        return row
+        return row, report
 
     def commit(self) -> None:
         trailer = {

@@ -15,7 +15,13 @@ from typing import TextIO
 from jitflow.adapters.git import Git
 from jitflow.core.audit_rows import AuditRow, build_row, format_time
 from jitflow.errors import UsageError
-from jitflow.reporters.audit_text import write_csv, write_json, write_markdown, write_table
+from jitflow.reporters.audit_text import (
+    write_csv,
+    write_json,
+    write_json_rows,
+    write_markdown,
+    write_table,
+)
 from jitflow.usecases.audit.gitlog import (
     LedgerEntry,
     head_of,
@@ -53,14 +59,29 @@ class AuditOptions:
 
 
 def iter_rows(options: AuditOptions, git: Git, head: str, now: datetime) -> Iterator[AuditRow]:
-    """Rows that pass the filters, streamed (newest requests first)."""
+    """Rows that pass the filters, streamed (newest requests first); nothing is read before
+    the first row is asked for."""
     if options.incremental:
         from jitflow.usecases.audit.cache import CacheRun, cache_path, cached_rows
 
         runner = runner_email_from(os.environ, options.runner_email)
         run = CacheRun(cache_path(git))
-        return (r for r in cached_rows(git, head, runner, run) if _wanted(options, r, now))
-    return (row for _, row in iter_entries(options, git, head, now))
+        yield from (r for r in cached_rows(git, head, runner, run) if _wanted(options, r, now))
+        return
+    yield from (row for _, row in iter_entries(options, git, head, now))
+
+
+def _cached_json_rows(options: AuditOptions, git: Git, head: str) -> Iterator[str] | None:
+    """The JSON report's rows copied from the incremental cache where they can be: every row
+    is wanted (no filter). None otherwise."""
+    if not options.incremental or any(
+        (options.requester, options.policy, options.resource, options.since, options.until)
+    ):
+        return None
+    from jitflow.usecases.audit.cache import CacheRun, cache_path, cached_report_rows
+
+    runner = runner_email_from(os.environ, options.runner_email)
+    return cached_report_rows(git, head, runner, CacheRun(cache_path(git)))
 
 
 def iter_entries(
@@ -142,6 +163,9 @@ def run_audit(options: AuditOptions, stdout: TextIO | None = None) -> int:
         return len(collected)
     with _opened(options.output, stdout or sys.stdout) as out:
         if options.format is ReportFormat.JSON:
+            copied = _cached_json_rows(options, git, head)
+            if copied is not None:
+                return write_json_rows(copied, out, generated_at=generated, head=head)
             return write_json(rows, out, generated_at=generated, head=head)
         if options.format is ReportFormat.CSV:
             return write_csv(rows, out)
