@@ -24,6 +24,7 @@ from jitflow.reporters.audit_html_cells import (
     grant_cell,
     joined,
 )
+from jitflow.reporters.audit_print import print_blocks
 from jitflow.reporters.audit_timeline import COLOURS, FLAGGED, data_attrs, render_timeline
 
 
@@ -225,6 +226,7 @@ def render_html(rows: Sequence[AuditRow], context: ReportContext) -> str:
     flags: dict[str, list[Flag]] = defaultdict(list)
     for flag in context.verify.violations if context.verify else ():
         flags[flag.request_id].append(flag)
+    findings = {key: [(f.code, f.message) for f in found] for key, found in flags.items()}
     shown = {r.id for r in rows}
     flagged_shown = shown & set(flags)
     timeline, note = render_timeline(rows, context.generated_at, flagged_shown)
@@ -247,7 +249,8 @@ def render_html(rows: Sequence[AuditRow], context: ReportContext) -> str:
 {_filters(rows)}
 <section id="timeline-section"><h2>Grants per resource</h2>{timeline}
 <div class="legend">{legend}</div><p class="note">{escape(note)}</p></section>
-<section><h2>Requests</h2>{_table(rows, flags, context.links)}</section>
+<section><h2>Requests</h2>{_table(rows, flags, context.links)}
+{print_blocks(rows, findings, context.links)}</section>
 </main>
 <script>{JS}</script>
 </body></html>

@@ -65,24 +65,41 @@ font-weight:600}
 code,tt,a.c{font:11.5px ui-monospace,"DejaVu Sans Mono",monospace;color:#334155}
 a.c{color:#1d4ed8}
 .hidden{display:none}
+#print-requests{display:none}
 @media print{
   @page{size:A4 landscape;margin:10mm}
   *{-webkit-print-color-adjust:exact;print-color-adjust:exact}
   body{background:#fff;font-size:10px}
-  header{background:#fff;color:var(--ink);padding:0 0 8px;border-bottom:2px solid var(--ink)}
+  header{background:#fff;color:var(--ink);padding:0 0 6px;border-bottom:2px solid var(--ink)}
+  header h1{font-size:17px;margin-bottom:4px}
   header a,.meta dd{color:var(--ink)}
-  .meta dt{color:var(--muted)}
-  main{padding:8px 0;max-width:none}
+  .meta{font-size:10px;grid-template-columns:repeat(3,1fr);gap:1px 16px}
+  .meta dt{color:var(--muted);min-width:70px}
+  .meta code{font-size:9px}
+  main{padding:6px 0;max-width:none}
   section,.card,.verdict{box-shadow:none}
-  section{border:none;padding:0;margin-bottom:10px}
+  section{border:none;padding:0;margin-bottom:8px}
+  .verdict{padding:6px 12px;margin-bottom:8px}
+  .verdict h2{font-size:13px}
+  .cards{gap:8px;margin-bottom:8px}
+  .card{padding:3px 10px;min-width:80px}
+  .card b{font-size:15px}
+  .card span{font-size:9px}
   #filters{display:none}
-  #timeline-section{break-inside:avoid}
-  table{font-size:8px;line-height:1.3}
-  thead{display:table-header-group}
-  tr{break-inside:avoid}
-  td,th{padding:3px 4px}
+  section h2{break-after:avoid}
+  #timeline-section svg{max-height:100mm;width:auto;max-width:100%;margin:0 auto;
+  break-inside:avoid}
+  .legend{margin-top:4px}
+  #requests{display:none}
+  #print-requests{display:block}
+  #print-requests .note{margin:0 0 4px}
+  .pr{font-size:7.5px;line-height:1.3;white-space:pre-line;overflow-wrap:anywhere;
+  padding:2px 4px;border-bottom:1px solid var(--line);break-inside:avoid}
+  .pr.flagged{background:#fef2f2;box-shadow:inset 4px 0 0 var(--bad);padding-left:8px}
+  .pr .flag{color:#fff;background:var(--bad);border-radius:3px;padding:0 4px;font-weight:700}
+  .pr .finding{color:#991b1b;font-weight:600}
   a{color:inherit;text-decoration:none}
-  code,tt,a.c{font-size:7.5px}
+  code,tt,a.c{font-size:7px}
 }
 """
 

@@ -30,6 +30,7 @@ class Chromium:
         self.buffer = b""
         self.next_id = 0
         self.session = ""
+        self.target = ""
 
     def call(self, method: str, **params: Any) -> dict[str, Any]:
         self.next_id += 1
@@ -63,9 +64,12 @@ class Chromium:
         parsed: dict[str, Any] = json.loads(message)
         return parsed
 
-    def open(self, url: str, width: int, height: int) -> None:
-        target = self.call("Target.createTarget", url="about:blank")["targetId"]
-        attached = self.call("Target.attachToTarget", targetId=target, flatten=True)
+    def open(self, url: str, width: int, height: int, *, media: str = "") -> None:
+        """Load `url` in a new tab. `media="print"` lays the page out for print from the start
+        (the print stylesheet only): a page opened just to print it never pays for its screen
+        layout (a 10,000-request table), nor keeps that layout's garbage while printing."""
+        self.target = self.call("Target.createTarget", url="about:blank")["targetId"]
+        attached = self.call("Target.attachToTarget", targetId=self.target, flatten=True)
         self.session = attached["sessionId"]
         self.call("Page.enable")
         self.call(
@@ -75,19 +79,30 @@ class Chromium:
             deviceScaleFactor=1,
             mobile=False,
         )
+        if media:
+            self.call("Emulation.setEmulatedMedia", media=media)
         self.call("Page.navigate", url=url)
         self.wait_for("Page.loadEventFired")
+
+    def close_tab(self) -> None:
+        """Close the tab `open` made (its renderer's memory goes with it)."""
+        self.session = ""
+        self.call("Target.closeTarget", targetId=self.target)
 
     def screenshot(self, target: Path) -> None:
         data = self.call("Page.captureScreenshot", format="png")["data"]
         target.write_bytes(base64.b64decode(data))
 
-    def print_pdf(self, target: Path) -> None:
-        """Print the page as its print stylesheet says (A4 landscape, backgrounds) to `target`."""
+    def print_pdf(self, target: Path, *, tagged: bool = True) -> None:
+        """Print the page as its print stylesheet says (A4 landscape, backgrounds) to `target`.
+        `tagged=False` leaves out the PDF's accessibility structure tree (Chromium's default
+        is a tagged PDF: at 10,000 requests it costs 2.3x the CPU and 2.6x the size, and the
+        old table markup's tree never finished). The pages look the same either way."""
         stream = self.call(
             "Page.printToPDF",
             preferCSSPageSize=True,
             printBackground=True,
+            generateTaggedPDF=tagged,
             transferMode="ReturnAsStream",
         )["stream"]
         with target.open("wb") as out:
