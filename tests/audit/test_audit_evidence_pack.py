@@ -291,7 +291,8 @@ def check_many(html: Path, count: int) -> str:
     assert 'data-mode="buckets"' in page
     assert re.search(r'class="tick"[^>]*>[A-Z][a-z]{2} 2025<', page)  # labels carry years
     assert 'class="flag-mark"' in page
-    assert len(re.findall(r'<tr id="req-', page)) == count
+    assert len(re.findall(r'<tr id="req-', page)) == count  # the screen's table rows
+    assert len(re.findall(r'<div class="pr[ "]', page)) == count  # the print blocks
     return page
 
 
