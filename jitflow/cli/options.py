@@ -89,24 +89,6 @@ def now_or(value: datetime | None) -> datetime:
     return value or datetime.now(UTC).replace(microsecond=0)
 
 
-def json_text(value: object) -> str:
-    """Indented JSON of plain data and dataclasses (times in ISO 8601, enums as values)."""
-    import dataclasses
-    import json
-    from enum import Enum
-
-    def plain(item: object) -> object:
-        if isinstance(item, datetime):
-            return item.isoformat().replace("+00:00", "Z")
-        if isinstance(item, Enum):
-            return item.value
-        if dataclasses.is_dataclass(item) and not isinstance(item, type):
-            return dataclasses.asdict(item)
-        return str(item)
-
-    return json.dumps(value, indent=2, default=plain)
-
-
 def _clone(ctx: click.Context) -> Path:
     value = ctx.params.get("repo")
     return Path(value) if value else Path(".")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from datetime import datetime
 from pathlib import Path
@@ -11,7 +10,7 @@ import click
 
 from jitflow.cli import wiring
 from jitflow.cli.group import EXIT_CODES_HELP
-from jitflow.cli.options import IsoTime, format_option, json_text, now_or
+from jitflow.cli.options import IsoTime, format_option, now_or
 from jitflow.cli.policy_cmd import REPO_OPTION, policy
 
 
@@ -43,7 +42,7 @@ def policy_impact(
     Lists requests whose verdict or required approvals would change, and active grants the
     new policies would not allow.
     """
-    from jitflow.reporters.policy_impact import render_impact
+    from jitflow.reporters.policy_impact import render_impact, render_impact_json
     from jitflow.usecases.policy_impact import ImpactComment, ImpactOptions, run_impact
 
     options = ImpactOptions(repo=repo, base=base, head=head, now=now_or(now))
@@ -54,7 +53,6 @@ def policy_impact(
             markdown = functools.partial(render_impact, output_format="markdown")
             report = run_impact(options, ImpactComment(pr_number, github, markdown))
     if output_format == "json":
-        refused = [r.id for r in report.newly_refused_active]
-        click.echo(json_text({**dataclasses.asdict(report), "newly_refused_active": refused}))
+        click.echo(render_impact_json(report))
     else:
         click.echo(render_impact(report, output_format), nl=False)

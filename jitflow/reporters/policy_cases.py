@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from jitflow.core.policy_cases import PolicyTestReport
+from jitflow.reporters.json_text import json_text
 
 
 def render_policy_tests(report: PolicyTestReport) -> str:
@@ -22,3 +23,8 @@ def render_policy_tests(report: PolicyTestReport) -> str:
         f"{failed} of {total} policy cases FAILED" if failed else f"all {total} policy cases pass"
     )
     return "\n".join(lines) + "\n"
+
+
+def render_policy_tests_json(report: PolicyTestReport) -> str:
+    """`{passed, results}` with each case's differences."""
+    return json_text({"passed": report.passed, "results": report.results})

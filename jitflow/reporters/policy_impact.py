@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from jitflow.core.policy_impact import ImpactReport
+from jitflow.reporters.json_text import json_text
 
 
 def render_impact(report: ImpactReport, output_format: str = "text") -> str:
@@ -41,3 +44,9 @@ def render_impact(report: ImpactReport, output_format: str = "text") -> str:
     for r in report.newly_refused_active:
         lines.append(f"warning: active grant {r.id} would not be allowed under the new policies")
     return "\n".join(lines) + "\n"
+
+
+def render_impact_json(report: ImpactReport) -> str:
+    """The report's fields; active grants newly refused by their ids."""
+    refused = [r.id for r in report.newly_refused_active]
+    return json_text({**dataclasses.asdict(report), "newly_refused_active": refused})
