@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from jitflow.adapters.git import Git, ObjectReader
 from jitflow.adapters.git.log import iter_commits
@@ -19,6 +19,8 @@ from jitflow.core.yamlio import YamlError, load_yaml
 
 DEFAULT_RUNNER_EMAIL = "jitflow-sync@users.noreply.github.com"
 BLOB_BATCH = 512
+
+T = TypeVar("T")
 
 
 def runner_email_from(environ: Mapping[str, str], explicit: str | None = None) -> str:
@@ -54,21 +56,22 @@ def iter_ledger(
     """Attach each trail's parsed ledger record, reading blobs in batches through one
     `git cat-file` process (started with the first batch: after `git log`, and not at all
     for an empty history)."""
-    batches = _batches(trails)
-    first = next(batches, None)
+    chunks = batches(trails, BLOB_BATCH)
+    first = next(chunks, None)
     if first is None:
         return
     with git.object_reader() as reader:
         yield from _resolve(reader, first, with_request_text)
-        for batch in batches:
+        for batch in chunks:
             yield from _resolve(reader, batch, with_request_text)
 
 
-def _batches(trails: Iterable[RequestTrail]) -> Iterator[list[RequestTrail]]:
-    batch: list[RequestTrail] = []
-    for trail in trails:
-        batch.append(trail)
-        if len(batch) >= BLOB_BATCH:
+def batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """`items` in lists of `size` (the last one shorter), read as they are needed."""
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
             yield batch
             batch = []
     if batch:

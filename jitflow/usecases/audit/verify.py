@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -63,7 +63,12 @@ from jitflow.usecases.audit.checks import (
 from jitflow.usecases.audit.expiry_warnings import WarningCommits
 from jitflow.usecases.audit.extensions import Extensions, check_extension, vault_claims
 from jitflow.usecases.audit.github_checks import PullRequests, check_github
-from jitflow.usecases.audit.gitlog import LedgerEntry, head_of, iter_ledger, runner_email_from
+from jitflow.usecases.audit.gitlog import (
+    batches,
+    head_of,
+    iter_ledger,
+    runner_email_from,
+)
 from jitflow.usecases.audit.memberships import Memberships, MembershipSource, check_memberships
 from jitflow.usecases.audit.signatures import TrustRoot, check_signatures, load_trust
 from jitflow.usecases.audit.vault_checks import check_ledger_vault
@@ -125,17 +130,6 @@ class _PolicyReader:
         return results
 
 
-def _chunks(entries: Iterable[LedgerEntry]) -> Iterator[list[LedgerEntry]]:
-    chunk: list[LedgerEntry] = []
-    for entry in entries:
-        chunk.append(entry)
-        if len(chunk) >= _CHUNK:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
 def _trails(
     git: Git, head: str, runner: str, checker: AppendOnlyChecker, warns: WarningCommits
 ) -> Iterator[RequestTrail]:
@@ -187,7 +181,7 @@ def run_verify(
     checked = 0
     warns = WarningCommits(runner)
     trails = _trails(git, head, runner, checker, warns)
-    for chunk in _chunks(iter_ledger(git, trails, with_request_text=True)):
+    for chunk in batches(iter_ledger(git, trails, with_request_text=True), _CHUNK):
         wanted = [
             (e.trail.merge_parents[0], text_field(e.record, "policy"))
             for e in chunk
