@@ -49,7 +49,7 @@ _LATER: Any = object()  # a flow list, `{}` or text outside the subset: read whe
 # Records repeat most of their lines (`  kind: database`, `  by: jitflow-sync`): each distinct
 # line is split and typed once. Bounded, so memory stays flat however long the history is.
 _SEEN: dict[str, _Line] = {}
-_SEEN_MAX = 16384
+_SEEN_MAX = 2048  # ~1 MiB; the repeated lines are a few dozen
 
 
 class _NotPlain(Exception):
