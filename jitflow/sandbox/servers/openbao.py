@@ -6,10 +6,12 @@ at run time (passed through the environment, so it never shows in `ps`).
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -22,6 +24,9 @@ from pathlib import Path
 
 from jitflow.errors import UsageError
 from jitflow.sandbox.lifecycle import LocalServer
+from jitflow.sandbox.servers.leftovers import claim, end_process, running_in, sweep
+
+_PREFIX = "jitflow-openbao-"
 
 
 def free_port() -> int:
@@ -104,12 +109,16 @@ class OpenBaoDevServer(LocalServer):
         )
 
     def start(self) -> OpenBaoDevServer:
-        self._workdir = tempfile.mkdtemp(prefix="jitflow-openbao-")
+        sweep(_PREFIX, _end_abandoned)  # dev servers of test processes killed before stop()
+        self._workdir = tempfile.mkdtemp(prefix=_PREFIX)
+        claim(Path(self._workdir))
+        atexit.register(self.stop)
         self._process = spawn_bao(
             ["server", "-dev", "-dev-no-store-token", f"-dev-listen-address=127.0.0.1:{self.port}"],
             Path(self._workdir),
             {"BAO_DEV_ROOT_TOKEN_ID": self.root_token},
         )
+        (Path(self._workdir) / "server.pid").write_text(str(self._process.pid))
         try:
             self._wait_healthy()
         except BaseException:
@@ -146,6 +155,7 @@ class OpenBaoDevServer(LocalServer):
         return self._process is not None and self._process.poll() is None
 
     def stop(self) -> None:
+        atexit.unregister(self.stop)
         if self._process is not None:
             if self._process.poll() is None:
                 self._process.terminate()
@@ -158,3 +168,10 @@ class OpenBaoDevServer(LocalServer):
         if self._workdir is not None:
             shutil.rmtree(self._workdir, ignore_errors=True)
             self._workdir = None
+
+
+def _end_abandoned(workdir: Path) -> None:
+    """End the dev server whose owner died, if it still runs."""
+    pid = int((workdir / "server.pid").read_text())
+    if running_in(workdir, pid):
+        end_process(pid, signal.SIGTERM)

@@ -7,11 +7,13 @@ is generated at run time and handed to initdb through a file, never on argv.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import pwd
 import secrets
 import shutil
+import signal
 import subprocess
 import tempfile
 from collections.abc import Sequence
@@ -19,10 +21,12 @@ from pathlib import Path
 
 from jitflow.errors import UsageError
 from jitflow.sandbox.lifecycle import LocalServer
+from jitflow.sandbox.servers.leftovers import claim, end_process, running_in, sweep
 from jitflow.sandbox.servers.openbao import free_port
 
 _SEARCH_DIRS = ("/usr/lib/postgresql", "/usr/local/pgsql", "/opt/homebrew/opt", "/usr/local/opt")
 _RUN_AS = "postgres"
+_PREFIX = "jitflow-postgres-"
 
 
 def find_postgres_bin() -> Path | None:
@@ -111,7 +115,11 @@ class PostgresServer(LocalServer):
             )
 
     def start(self) -> PostgresServer:
-        self._workdir = Path(tempfile.mkdtemp(prefix="jitflow-postgres-"))
+        # pg_ctl detaches the server: a test process killed before stop() leaves it running
+        sweep(_PREFIX, _end_abandoned)
+        self._workdir = Path(tempfile.mkdtemp(prefix=_PREFIX))
+        claim(self._workdir)
+        atexit.register(self.stop)
         try:
             if os.geteuid() == 0:
                 self._owner = _ensure_system_user(_RUN_AS)
@@ -198,6 +206,7 @@ class PostgresServer(LocalServer):
         )
 
     def stop(self) -> None:
+        atexit.unregister(self.stop)
         if self._workdir is None:
             return
         if (self.data_dir / "postmaster.pid").exists():
@@ -216,3 +225,10 @@ class PostgresServer(LocalServer):
                 )
         shutil.rmtree(self._workdir, ignore_errors=True)
         self._workdir = None
+
+
+def _end_abandoned(workdir: Path) -> None:
+    """Immediate shutdown (SIGQUIT) of the server whose owner died, if it still runs."""
+    pid = int((workdir / "data" / "postmaster.pid").read_text().split()[0])
+    if running_in(workdir, pid):
+        end_process(pid, signal.SIGQUIT)
