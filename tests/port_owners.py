@@ -6,7 +6,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-_STATES = {"0A": "LISTEN", "01": "ESTABLISHED", "06": "TIME_WAIT", "08": "CLOSE_WAIT"}
+_STATES = {
+    "01": "ESTABLISHED",
+    "02": "SYN_SENT",
+    "03": "SYN_RECV",
+    "04": "FIN_WAIT1",
+    "05": "FIN_WAIT2",
+    "06": "TIME_WAIT",
+    "08": "CLOSE_WAIT",
+    "0A": "LISTEN",
+}
 
 
 def describe_port(port: int) -> str:

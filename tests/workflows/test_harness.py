@@ -128,10 +128,24 @@ class Access:
             f"{i}: {'served by the stand-in' if i in ids else 'NOT the stand-in'}" for i in named
         ]
         port = int(self.platform.api_url.rsplit(":", 1)[1])
+        accepted = [client for _, client in self.standin.connections][-20:]
         return (
             f"--- stand-in at {self.platform.api_url} served last: {served}\n--- {whose}\n"
-            f"--- {describe_port(port)}"
+            f"--- it accepted connections from ports {accepted}\n--- {describe_port(port)}\n"
+            f"--- {self._probe()}"
         )
+
+    def _probe(self) -> str:
+        """Ask the stand-in's port once more: who answers now?"""
+        try:
+            answer = requests.get(f"{self.platform.api_url}/zen", timeout=10)
+        except requests.RequestException as exc:
+            return f"probe: {exc}"
+        named = answer.headers.get("X-GitHub-Request-Id", "")
+        ids = {r.request_id for r in self.standin.requests_served}
+        whose = "the stand-in" if named and named in ids else "NOT it"
+        server = answer.headers.get("Server")
+        return f"probe GET /zen: {answer.status_code}, Server {server!r}, id {named!r}: {whose}"
 
     def on_pull(self, workflow: Path, kind: str, number: int) -> WorkflowResult:
         """Run `workflow` for a webhook event of `kind` (e.g. pull_request.opened) on PR #n."""

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
+import socket
 import time
 import uuid
 from collections.abc import Callable
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -38,6 +40,31 @@ class Recorder:
     def __init__(self) -> None:
         self.requests: list[ServedRequest] = []
         self.served: list[tuple[str, int, Any]] = []
+        # (time.time(), client port) of each accepted connection, requests or not: a client
+        # port missing here was answered by another listener, not by this server.
+        self.connections: list[tuple[float, int]] = []
+
+
+class RecordingServer(ThreadingHTTPServer):
+    """The stand-in's listener: records each accepted connection before serving it."""
+
+    daemon_threads = True
+
+    def __init__(self, recorder: Recorder, handler: type[BaseHTTPRequestHandler]) -> None:
+        self.recorder = recorder
+        super().__init__(("127.0.0.1", 0), handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self.recorder.connections.append((time.time(), int(client_address[1])))
+        super().process_request(request, client_address)
+
+    def close_listener(self) -> None:
+        """Wake whatever waits on the listener, then close it: a listening socket closed
+        under a waiting poll() or accept() goes on listening in some kernels (gVisor) and
+        takes the next connection to its port."""
+        with contextlib.suppress(OSError):  # already shut: nothing waits on it
+            self.socket.shutdown(socket.SHUT_RDWR)
+        self.server_close()
 
 
 def error_body(status: int, message: str, errors: list[Any] | None = None) -> dict[str, Any]:

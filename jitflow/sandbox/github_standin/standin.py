@@ -6,7 +6,6 @@ import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,12 @@ from jitflow.sandbox.github_standin.landing import update_branch
 from jitflow.sandbox.github_standin.messages import ApiError
 from jitflow.sandbox.github_standin.render import Renderer
 from jitflow.sandbox.github_standin.rulesets import ENFORCEMENTS, store_ruleset
-from jitflow.sandbox.github_standin.server import Recorder, ServedRequest, make_handler
+from jitflow.sandbox.github_standin.server import (
+    Recorder,
+    RecordingServer,
+    ServedRequest,
+    make_handler,
+)
 from jitflow.sandbox.github_standin.service import REVIEW_EVENTS, Service
 from jitflow.sandbox.github_standin.state import Fault, Team, TimelineEvent, timestamp
 from jitflow.sandbox.lifecycle import LocalServer
@@ -47,7 +51,7 @@ class GitHubStandIn(LocalServer):
         self._service.add_user(owner, [], False, kind="Organization").token = ""
         self._renderer = Renderer("", owner, repo, self._service.store, self._service.git)
         self._recorder = Recorder()
-        self._server: ThreadingHTTPServer | None = None
+        self._server: RecordingServer | None = None
         self._thread: threading.Thread | None = None
         self._api_url = ""
 
@@ -58,8 +62,7 @@ class GitHubStandIn(LocalServer):
             return self
         install_hook(self.bare_repo)
         handler = make_handler(self._service, Api(self._service, self._renderer), self._recorder)
-        server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        server.daemon_threads = True
+        server = RecordingServer(self._recorder, handler)
         self._server = server
         self._api_url = f"http://127.0.0.1:{server.server_address[1]}"
         self._renderer.api = self._api_url
@@ -78,7 +81,7 @@ class GitHubStandIn(LocalServer):
         stopper = threading.Thread(target=server.shutdown, name="standin-stop", daemon=True)
         stopper.start()
         stopper.join(timeout=10)
-        server.server_close()
+        server.close_listener()
         if self._thread is not None:
             self._thread.join(timeout=5)
         self._server = self._thread = None
@@ -116,6 +119,11 @@ class GitHubStandIn(LocalServer):
         """Each request served, in order, with the X-GitHub-Request-Id it was answered with."""
         with self._service.lock:
             return list(self._recorder.requests)
+
+    @property
+    def connections(self) -> list[tuple[float, int]]:
+        """(time.time(), client port) of every connection this stand-in accepted."""
+        return list(self._recorder.connections)
 
     @property
     def served(self) -> list[tuple[str, int, Any]]:
