@@ -28,6 +28,11 @@ from jitflow.sandbox.servers.vault_setup import DevVaultSetup, configure_dev_vau
 
 TEST_REPOSITORY = "example-org/access"
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
+# The heartbeat period of the tests' Vaults (the product's and the docs' is 15s): a run
+# killed in a drill leaves tokens the next run may only take for orphans once the killed
+# run's heartbeat has expired, and each drill waits that out. The runner renews every
+# third of the period, so a live run still has two renewals of slack before it lapses.
+TEST_RUN_PERIOD = "6s"
 
 
 def _b64url(data: bytes) -> str:
@@ -150,5 +155,6 @@ def jitflow_vault(
         postgres=_postgres_or_none,
         jwt_public_key_pem=jwt_signer.public_key_pem,
         repository=TEST_REPOSITORY,
+        run_period=TEST_RUN_PERIOD,
     )
     return JitflowVault(server=openbao, setup=setup, postgres=_postgres_or_none)

@@ -26,7 +26,7 @@ from jitflow.sandbox.servers.openbao import find_bao
 from jitflow.sandbox.servers.openbao_raft import OpenBaoRaftServer
 from jitflow.sandbox.servers.postgres import PostgresServer
 from jitflow.sandbox.servers.vault_setup import configure_dev_vault
-from tests.conftest_servers import JitflowVault
+from tests.conftest_servers import TEST_RUN_PERIOD, JitflowVault
 from tests.sync.conftest import OWNER, REPO, World
 from tests.sync.fault_ledger import assert_ledger_matches_vault, merge_one_of_each
 from tests.sync.git_shims import install_git_killer, killer_fired
@@ -74,6 +74,7 @@ def raft_vault(
             server.root_token,
             postgres=_postgres_or_none,
             repository=f"{OWNER}/{REPO}",
+            run_period=TEST_RUN_PERIOD,
         )
         token = create_runner_token(server.addr, server.root_token, setup.runner_policy)
         yield RaftVault(server, JitflowVault(server, setup, _postgres_or_none), token)  # type: ignore[arg-type]

