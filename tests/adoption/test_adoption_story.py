@@ -325,7 +325,16 @@ def test_an_organisation_adopts_jitflow_from_the_readme(org: Org) -> None:
     for clone in org.clones.values():
         clone.run("fetch", "--quiet", "origin")
 
-    # 2. A request: alice asks, carol approves, merge; the generated sync issues and delivers.
+    # 2. A request with a future start (merged now, not yet due). The start leaves room for
+    #    the gate, the merge and its sync on a loaded machine (16 s did not); the story goes on
+    #    meanwhile (step 5 waits only for what is left of it).
+    start = datetime.now(UTC) + timedelta(seconds=45)
+    later = _approved_and_merged(org, "--for", "6s", "--start", _utc(start),
+                                 "--reason", "Check the staging rollout at its start")  # fmt: skip
+    if datetime.now(UTC) < start:  # (a machine too loaded to merge within 45 s can't tell)
+        assert not org.main_has(f"requests/active/{later}.yaml")  # merged, not yet due
+
+    # 3. A request: alice asks, carol approves, merge; the generated sync issues and delivers.
     first = _approved_and_merged(org, "--for", "30m", "--reason", "Reproduce the checkout timeout")
     assert org.main_has(f"requests/active/{first}.yaml")
     creds = org.jitflow("alice", "creds", first, "--identity", str(org.alice_key),
@@ -337,13 +346,7 @@ def test_an_organisation_adopts_jitflow_from_the_readme(org: Org) -> None:
                           headers={"X-Vault-Token": token}, timeout=30)  # fmt: skip
     assert looked.status_code == 404, looked.text
 
-    # 3. A request with a future start (merged now, not yet due), and a short grant. The start
-    #    leaves room for the gate, the merge and its sync on a loaded machine (16 s did not).
-    start = datetime.now(UTC) + timedelta(seconds=45)
-    later = _approved_and_merged(org, "--for", "6s", "--start", _utc(start),
-                                 "--reason", "Check the staging rollout at its start")  # fmt: skip
-    if datetime.now(UTC) < start:  # (a machine too loaded to merge within 45 s can't tell)
-        assert not org.main_has(f"requests/active/{later}.yaml")  # merged, not yet due
+    # A short grant.
     short = _approved_and_merged(org, "--for", "5s", "--reason", "Peek at one staging secret")
     assert org.main_has(f"requests/active/{short}.yaml")
 

@@ -210,3 +210,8 @@ def world(tmp_path: Path, jitflow_vault: JitflowVault, runner_token: str) -> Ite
             "JITFLOW_LEDGER_ANCHOR_PATH": f"jitflow-kv/data/ledger-anchor/{tmp_path.name}",
         }
         yield World(jitflow_vault, standin, bare, requester, runner, key, env)
+    # One Vault serves the worker's worlds, and a sync takes any jitflow token its ledger does
+    # not record for an orphan (revoked, with a commit): the next test starts with none.
+    from tests.sync.observe import revoke_leftovers  # observe imports World from here
+
+    revoke_leftovers(jitflow_vault)

@@ -37,7 +37,7 @@ def test_sync_commits_are_signed_and_git_verifies_them(world: World) -> None:
     world.approved_merge()
     world.sync()
     commits = _runner_commits(world)
-    assert len(commits) == 2
+    assert len(commits) == 2, Git(world.bare).run("log", "--format=%an %s%n%b", "main")
     world.runner.run("fetch", "--quiet", "origin")
     for sha in commits:
         result = subprocess.run(

@@ -27,6 +27,7 @@ from jitflow.usecases.init import workflow_templates
 from tests.conftest_servers import TEST_REPOSITORY, JitflowVault, JwtSigner
 from tests.port_owners import describe_port
 from tests.standin_helpers import clone, make_bare_repo, push_branch
+from tests.sync.observe import revoke_leftovers
 from tests.workflows.github_side import load_workflow
 from tests.workflows.harness import (
     JobResult,
@@ -190,7 +191,9 @@ def access(tmp_path: Path) -> Iterator[Access]:
 
 
 @pytest.fixture
-def vault_access(access: Access, jitflow_vault: JitflowVault, jwt_signer: JwtSigner) -> Access:
+def vault_access(
+    access: Access, jitflow_vault: JitflowVault, jwt_signer: JwtSigner
+) -> Iterator[Access]:
     """`access` with the `jitflow` environment's variables and OIDC trusted by OpenBao."""
     assert jitflow_vault.setup.jwt_role and jitflow_vault.setup.repository == TEST_REPOSITORY
     access.platform = replace(
@@ -201,7 +204,8 @@ def vault_access(access: Access, jitflow_vault: JitflowVault, jwt_signer: JwtSig
         },
         sign_id_token=jwt_signer.sign,
     )
-    return access
+    yield access
+    revoke_leftovers(jitflow_vault)  # the worker's next test starts with no jitflow token
 
 
 def assert_install_skipped(job: JobResult) -> None:
