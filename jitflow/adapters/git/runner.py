@@ -142,18 +142,24 @@ class Git:
             while chunk := out.read1(size):
                 yield chunk
 
-    @contextmanager
-    def _streaming(self, args: Sequence[str]) -> Iterator[io.BufferedReader]:
+    def _popen(self, args: Sequence[str], stdin: int | None = None) -> subprocess.Popen[bytes]:
+        """Start `git <args>` in this repository, its output and errors piped (`stdin` as
+        Popen takes it); a missing git or repository is raised as `_launch_error` says."""
         try:
-            proc = subprocess.Popen(
+            return subprocess.Popen(
                 ["git", *args],
                 cwd=self.path,
+                stdin=stdin,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 env=self._environ(None),
             )
         except (FileNotFoundError, NotADirectoryError) as exc:
             raise self._launch_error() from exc
+
+    @contextmanager
+    def _streaming(self, args: Sequence[str]) -> Iterator[io.BufferedReader]:
+        proc = self._popen(args)
         assert isinstance(proc.stdout, io.BufferedReader)  # Popen's default buffering
         read_all = False  # stays False when the reader stops early (the with-body raises)
         try:
@@ -238,17 +244,7 @@ class Git:
     def object_reader(self) -> Iterator[ObjectReader]:
         """One `git cat-file --batch` answering many `read`s (an audit reads one record per
         request: one process for all of them, not one per batch); stopped on leaving."""
-        try:
-            proc = subprocess.Popen(
-                ["git", "cat-file", "--batch"],
-                cwd=self.path,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                env=self._environ(None),
-            )
-        except (FileNotFoundError, NotADirectoryError) as exc:
-            raise self._launch_error() from exc
+        proc = self._popen(["cat-file", "--batch"], stdin=subprocess.PIPE)
         try:
             yield ObjectReader(proc)
         finally:
