@@ -88,6 +88,9 @@ def test_filters_hide_rows_and_bars(report: Path, tmp_path: Path) -> None:
     visible_bars = re.findall(r'<rect class="bar"(?![^>]*class="[^"]*hidden)[^>]*>', dom)
     hidden = [b for b in re.findall(r"<rect [^>]*>", dom) if "hidden" in b]
     assert len(hidden) == 4 and len(visible_bars) == 1
+    blocks = re.findall(r'<div class="pr[^"]*"[^>]*>', dom)  # what the print shows
+    shown = [b for b in blocks if "hidden" not in b]
+    assert len(blocks) == 7 and len(shown) == 1 and 'data-requester="carol"' in shown[0]
 
 
 @needs_chromium
