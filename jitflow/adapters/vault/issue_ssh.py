@@ -107,7 +107,10 @@ def ssh_grant(
     order: GrantOrder,
     started: int,
 ) -> IssuedGrant:
-    granted = max(0, cert.valid_before - started)
+    # Vault stamps the certificate when it signs, after `started`: a slow signing would make the
+    # certificate look longer than asked. It never is (a role caps, never extends), so the asked
+    # duration bounds what is recorded as granted.
+    granted = max(0, min(cert.valid_before - started, order.duration_seconds))
     return _certificate_grant(
         accessor, cert, signed, identifiers, granted, capped=granted + 5 < order.duration_seconds
     )
