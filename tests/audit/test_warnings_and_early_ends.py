@@ -22,7 +22,7 @@ from jitflow.reporters.audit_html import ReportContext, render_html
 from jitflow.reporters.audit_text import write_csv, write_json, write_markdown
 from jitflow.reporters.ocsf import OcsfContext, to_ocsf
 from jitflow.reporters.outbound import event_json, slack_line
-from jitflow.usecases.sync.recording import end_commit, ended_note
+from jitflow.usecases.sync.recording import Ending, end_commit, ended_note
 from tests.audit.test_audit_ocsf import schema_errors
 from tests.audit.test_ocsf_event_facts import REPLACED, _row
 
@@ -75,7 +75,7 @@ def _archived(kind: str, vault: dict[str, str], event: Event) -> bytes:
         f"  expires_at: '2026-12-01T10:00:00Z'\n  pr: 7\n  vault:\n{grant}"
     ).encode()
     record = parse_active_record(active, RID)
-    commit = end_commit(record, active, event, T0 + timedelta(minutes=20), "bob", pr=9)
+    commit = end_commit(record, active, Ending(event, T0 + timedelta(minutes=20), "bob", pr=9))
     [text] = [v for v in commit.files.values() if v is not None]
     return text
 

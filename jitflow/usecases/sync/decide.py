@@ -87,20 +87,23 @@ class Verdict:
         return (*self.findings, *own, *missing)
 
 
+@dataclass(frozen=True)
+class Against:
+    """What a request is decided against: main's tip (`main`, default origin's `branch`), the
+    protected branch, and `now` (default: the merge time), which bounds a late start."""
+
+    main: str | None = None
+    branch: str = "main"
+    now: datetime | None = None
+
+
 def decide(
-    git: Git,
-    github: PullFacts,
-    request_id: str,
-    added_commit: str,
-    *,
-    main: str | None = None,
-    branch: str = "main",
-    now: datetime | None = None,
+    git: Git, github: PullFacts, request_id: str, added_commit: str, at: Against = Against()
 ) -> Verdict:
-    """Decide `request_id`, added to main (`main`, default origin's branch) by `added_commit`, as the
-    gate should have; `now` (default: the merge time) bounds a late start."""
+    """Decide `request_id`, added to main by `added_commit`, as the gate should have."""
     path = f"requests/{request_id}.yaml"
-    tip = main or _default_tip(git, branch)
+    branch, now = at.branch, at.now
+    tip = at.main or _default_tip(git, branch)
 
     def refuse(code: str, message: str, pr: PullRequestFacts | None = None) -> Verdict:
         return Verdict(request_id, added_commit, "", pr, None, (Finding(code, message, path),))
@@ -172,7 +175,7 @@ def decide(
     verdict = Verdict(request_id, merge, landing.base, pr, mine, findings, None, landing)
     if not verdict.approved:
         return verdict
-    findings += _current_groups_findings(git, github, before, landing.base, merge, tip, path)
+    findings += _current_groups_findings(git, github, before, verdict, tip)
     window = _window(mine, merged_at, now or merged_at)
     if window.problem:
         findings += (Finding("window-passed", f"{request_id}: {window.problem}", path),)
@@ -241,15 +244,12 @@ def _ids(git: Git, commit: str) -> frozenset[str]:
 
 
 def _current_groups_findings(
-    git: Git,
-    github: PullFacts,
-    pr: PullRequestFacts,
-    base: str,
-    merge: str,
-    tip: str,
-    path: str,
+    git: Git, github: PullFacts, pr: PullRequestFacts, verdict: Verdict, tip: str
 ) -> tuple[Finding, ...]:
-    """At issue time main's current groups must allow the grant as well as the merge's."""
+    """At issue time main's current groups must allow the grant as well as the merge's (`pr`
+    with the reviews before its merge)."""
+    base, merge = verdict.policy_commit, verdict.merge_commit
+    path = f"requests/{verdict.request_id}.yaml"
     [blob, rotations] = read_files(git, tip, [GROUPS_PATH, ONCALL_PATH])
     current = with_rotations(parse_groups(blob), parse_oncall(rotations))
     merged_at = _merged_at(git, pr)

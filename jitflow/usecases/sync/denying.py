@@ -31,8 +31,9 @@ def deny(
 ) -> LedgerCommit:
     """Archive a pending request as denied, and say why on its PR."""
     policy, requester = request_names(verdict, state)
+    owner = recording.Owner(policy, requester)
     commit = recording.deny_commit(
-        verdict, state.request_bytes[verdict.request_id], policy, requester, now, runner
+        verdict, state.request_bytes[verdict.request_id], owner, now, runner
     )
     if verdict.request_id in state.archived_ids or verdict.request_id in state.active_bytes:
         commit = _reused_id_paths(commit, verdict.merge_commit)

@@ -41,10 +41,9 @@ from jitflow.core.grants import GrantHandle, IssuedGrant, kind_guess
 from jitflow.core.ledger import ActiveRecord, Event
 from jitflow.core.model import ActiveGrant, GrantKind
 from jitflow.errors import JitflowError
-from jitflow.usecases.port import VaultPort
 from jitflow.usecases.sync import recording
 from jitflow.usecases.sync.decide import Verdict
-from jitflow.usecases.sync.run_memory import Comment, RunMemory
+from jitflow.usecases.sync.run_memory import IssueRun, RunMemory
 from jitflow.usecases.sync.state import MainState, active_record
 
 
@@ -123,18 +122,11 @@ def ceiling_seconds(state: MainState, verdict: Verdict, now: datetime) -> int:
     return max(0, int((started + policy.extension.total_max + SLACK - now).total_seconds()))
 
 
-def extend_in_place(
-    state: MainState,
-    vault: VaultPort,
-    memory: RunMemory,
-    now: datetime,
-    runner: str,
-    verdict: Verdict,
-    comments: list[Comment],
-) -> list[LedgerCommit] | None:
+def extend_in_place(run: IssueRun, verdict: Verdict) -> list[LedgerCommit] | None:
     """Renew the extended grant's own credentials to the new end and record it: the
     extension's issue (same Vault identifiers) and the old record's end, nothing revoked.
     None when Vault can't extend it in place: the caller extends by replacement."""
+    state, memory, now = run.state, run.memory, run.now
     grant_id = extended_id(verdict)
     record = active_record(state, grant_id)
     if grant_id is None or record is None or verdict.issue_for is None:
@@ -143,7 +135,7 @@ def extend_in_place(
     renewed = memory.renewed.get(verdict.request_id)
     if renewed is None:
         handle = GrantHandle(grant_id, kind, record.accessor, dict(record.vault))
-        renewed = vault.renew_in_place(handle, now + verdict.issue_for)
+        renewed = run.vault.renew_in_place(handle, now + verdict.issue_for)
         if renewed is None:
             return None
         memory.renewed[verdict.request_id] = renewed
@@ -163,8 +155,8 @@ def extend_in_place(
     memory.superseded[grant_id] = verdict.request_id
     if verdict.pr is not None:
         note = recording.issued_note(verdict, renewed) + in_place_note(grant_id, kind)
-        comments.append((verdict.pr.number, f"status:{verdict.request_id}", note))
-    return [issue, _end_extended(record, state, verdict, now, runner, IN_PLACE, comments)]
+        run.comments.append((verdict.pr.number, f"status:{verdict.request_id}", note))
+    return [issue, _end_extended(run, record, verdict, IN_PLACE)]
 
 
 def in_place_note(extends: str, kind: GrantKind) -> str:
@@ -181,25 +173,19 @@ def in_place_note(extends: str, kind: GrantKind) -> str:
 
 
 def supersede(
-    state: MainState,
-    vault: VaultPort,
-    memory: RunMemory,
-    now: datetime,
-    runner: str,
-    verdict: Verdict,
-    issued: IssuedGrant,
-    comments: list[Comment],
+    run: IssueRun, verdict: Verdict, issued: IssuedGrant
 ) -> tuple[list[LedgerCommit], str | None]:
     """End the grant `verdict` extended, once its replacement was delivered: (commits, error)."""
+    memory = run.memory
     grant_id = extended_id(verdict)
-    record = active_record(state, grant_id)
+    record = active_record(run.state, grant_id)
     if grant_id is None or record is None:
         return [], None
     if grant_id not in memory.revoked:
         kind = record.kind or kind_guess(record.vault)
         keep = kind is GrantKind.IDENTITY_GROUP and _same_membership(record, issued)
         handle = GrantHandle(grant_id, kind, record.accessor, dict(record.vault), keep)
-        [(_, outcome)] = vault.revoke_many([handle])
+        [(_, outcome)] = run.vault.revoke_many([handle])
         if isinstance(outcome, JitflowError):
             return [], (
                 f"revoking {grant_id}, replaced by its extension {verdict.request_id}: "
@@ -207,35 +193,25 @@ def supersede(
             )
         memory.revoked.add(grant_id)
     memory.superseded[grant_id] = verdict.request_id
-    return [_end_extended(record, state, verdict, now, runner, REPLACEMENT, comments)], None
+    return [_end_extended(run, record, verdict, REPLACEMENT)], None
 
 
 def _end_extended(
-    record: ActiveRecord,
-    state: MainState,
-    verdict: Verdict,
-    now: datetime,
-    runner: str,
-    extension: str,
-    comments: list[Comment],
+    run: IssueRun, record: ActiveRecord, verdict: Verdict, extension: str
 ) -> LedgerCommit:
     """The commit that archives `record` as ended by its extension `verdict` (in place or by a
     replacement), and the note to the grant's PR."""
-    commit = recording.end_commit(
-        record,
-        state.active_bytes[record.id],
-        Event.EXTEND,
-        now,
-        runner,
-        extended_by=verdict.request_id,
-        extension=extension,
+    runner = run.runner
+    ending = recording.Ending(
+        Event.EXTEND, run.now, runner, extended_by=verdict.request_id, extension=extension
     )
+    commit = recording.end_commit(record, run.state.active_bytes[record.id], ending)
     if record.pr is not None:
         in_place = extension == IN_PLACE
         note = recording.ended_note(
             record, Event.EXTEND, runner, verdict.request_id, in_place=in_place
         )
-        comments.append((record.pr, f"ended:{record.id}", note))
+        run.comments.append((record.pr, f"ended:{record.id}", note))
     return commit
 
 

@@ -72,18 +72,26 @@ class Waited(Enum):
     TIMEOUT = "still running"
 
 
+@dataclass(frozen=True)
+class Patience:
+    """How long to wait for other runs, and the clock and sleep to wait with."""
+
+    seconds: float = WAIT_SECONDS
+    clock: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+
+
 def wait_for_runs(
     git: Git,
     where: tuple[str, str, str],  # (remote, branch, the base this attempt read)
     runs: set[str],
     vault: VaultPort,
-    seconds: float = WAIT_SECONDS,
-    clock: Callable[[], float] = time.monotonic,
-    sleep: Callable[[float], None] = time.sleep,
+    patience: Patience = Patience(),
 ) -> Waited:
     """Wait until main moves away from the base or every run in `runs` has ended."""
     remote, branch, base = where
-    deadline = clock() + seconds
+    clock, sleep = patience.clock, patience.sleep
+    deadline = clock() + patience.seconds
     while True:
         if main_moved(git, remote, branch, base):
             return Waited.MOVED

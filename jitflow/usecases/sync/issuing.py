@@ -8,18 +8,16 @@ ledger and on the PR, and the requester (not the operator) is the one who must a
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
-from datetime import datetime
+from collections.abc import Sequence
+from dataclasses import replace
 
-from jitflow.adapters.git import Git
 from jitflow.adapters.git.writing import LedgerCommit
 from jitflow.adapters.vault.types import SecretOutlivesGrantError
 from jitflow.core.grants import GrantHandle, IssuedGrant, RevokeOutcome, TokenInfo, kind_guess
 from jitflow.core.ledger import Event, Transition
 from jitflow.core.model import Finding, GrantKind
 from jitflow.errors import ConfigError, DeliveryError, JitflowError
-from jitflow.usecases.port import SyncPort, VaultPort
+from jitflow.usecases.port import VaultPort
 from jitflow.usecases.sync import recording
 from jitflow.usecases.sync.decide import Verdict
 from jitflow.usecases.sync.denying import deny
@@ -32,26 +30,9 @@ from jitflow.usecases.sync.extending import (
     supersede,
     with_extension,
 )
-from jitflow.usecases.sync.run_memory import Comment, RunMemory, SyncReport, verdict_for
-from jitflow.usecases.sync.state import MainState
+from jitflow.usecases.sync.run_memory import IssueRun, RunMemory, SyncReport, verdict_for
 
 Fresh = tuple[Verdict, IssuedGrant]  # an approved request and what Vault issued for it
-
-
-@dataclass(frozen=True)
-class IssueRun:
-    """The collaborators and facts every issue in one attempt shares."""
-
-    git: Git
-    state: MainState
-    vault: VaultPort
-    github: SyncPort
-    environ: Mapping[str, str]
-    now: datetime
-    runner: str
-    memory: RunMemory
-    report: SyncReport
-    comments: list[Comment]
 
 
 def issue_due(run: IssueRun, issues: Sequence[Transition]) -> list[LedgerCommit]:
@@ -73,9 +54,7 @@ def issue_due(run: IssueRun, issues: Sequence[Transition]) -> list[LedgerCommit]
             )
             continue
         try:
-            renewed = extend_in_place(
-                run.state, run.vault, memory, run.now, run.runner, verdict, run.comments
-            )
+            renewed = extend_in_place(run, verdict)
         except JitflowError as exc:
             report.errors.append(f"extending {t.request_id} in place: {exc.message} (will retry)")
             continue
@@ -149,9 +128,7 @@ def deliver_and_record(
         run.comments.append((pr.number, f"status:{request_id}", note))
         until = f"until {issued.expires_at:%Y-%m-%dT%H:%M:%SZ}"
         run.report.done.append((event.value, request_id, until))
-        ended, error = supersede(
-            run.state, run.vault, run.memory, run.now, run.runner, verdict, issued, run.comments
-        )
+        ended, error = supersede(run, verdict, issued)
         if error:
             run.report.errors.append(error)
         if ended:
@@ -162,9 +139,8 @@ def deliver_and_record(
     run.comments.append((pr.number, f"status:{request_id}", note))
     # Recorded in `done`, not `errors`: the run did its job (see the module docstring).
     run.report.done.append(("fail", request_id, f"credentials not delivered, revoked: {why}"))
-    failed = recording.failed_delivery_commit(
-        issue, request_id, run.now, run.runner, pr.number, why
-    )
+    ending = recording.Ending(Event.FAIL, run.now, run.runner, pr=pr.number)
+    failed = recording.failed_delivery_commit(issue, request_id, ending, why)
     return [issue, failed]
 
 
@@ -254,6 +230,7 @@ def _lost_race_commit(run: IssueRun, verdict: Verdict, issued: IssuedGrant) -> L
             f"; the SSH certificate it signed (serial {serial}) was never delivered and can't "
             f"be revoked: it stays valid until {issued.expires_at:%Y-%m-%dT%H:%M:%SZ}"
         )
+    owner = recording.Owner(request.policy, request.requester)
     return recording.orphan_revoke_commit(
-        verdict.request_id, issued.accessor or "", request.policy, request.requester, run.now, why
+        verdict.request_id, issued.accessor or "", owner, run.now, why
     )

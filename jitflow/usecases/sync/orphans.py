@@ -30,8 +30,8 @@ from jitflow.errors import JitflowError
 from jitflow.usecases.sync import recording
 from jitflow.usecases.sync.decide import Verdict
 from jitflow.usecases.sync.denying import deny
-from jitflow.usecases.sync.issuing import IssueRun, deliver_and_record
-from jitflow.usecases.sync.run_memory import verdict_for
+from jitflow.usecases.sync.issuing import deliver_and_record
+from jitflow.usecases.sync.run_memory import IssueRun, verdict_for
 from jitflow.usecases.sync.state import MainState
 
 
@@ -187,9 +187,8 @@ def _lost_certificate(run: IssueRun, verdict: Verdict, anchor: TokenInfo) -> lis
     note = recording.failed_note(request_id, requester, why, missing_key=False, revoked=False)
     run.comments.append((pr.number, f"status:{request_id}", note))
     run.report.done.append(("fail", request_id, f"certificate lost, not signed again: {why}"))
-    failed = recording.failed_delivery_commit(
-        issue, request_id, run.now, run.runner, pr.number, why, revoked=False
-    )
+    ending = recording.Ending(Event.FAIL, run.now, run.runner, pr=pr.number)
+    failed = recording.failed_delivery_commit(issue, request_id, ending, why, revoked=False)
     return [issue, failed]
 
 
@@ -224,7 +223,11 @@ def _revoke_all(
         why = _why(info, receipts, reason)
         commits.append(
             recording.orphan_revoke_commit(
-                request_id, info.accessor, info.policy or "", info.requester or "", run.now, why
+                request_id,
+                info.accessor,
+                recording.Owner(info.policy or "", info.requester or ""),
+                run.now,
+                why,
             )
         )
         run.report.done.append(("revoke", request_id, f"orphan token {info.accessor}"))

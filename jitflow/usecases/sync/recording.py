@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
@@ -299,8 +299,29 @@ def issue_commit(
     return LedgerCommit(commit_message(trailers), files, now)
 
 
+@dataclass(frozen=True)
+class Owner:
+    """The policy a request was made under and who made it (its commits' trailers)."""
+
+    policy: str
+    requester: str
+
+
+@dataclass(frozen=True)
+class Ending:
+    """How a grant ends: the event, when, in whose name, and what the archive says of it."""
+
+    event: Event
+    at: datetime
+    by: str
+    pr: int | None = None
+    findings: tuple[Finding, ...] = ()
+    extended_by: str = ""
+    extension: str = ""
+
+
 def deny_commit(
-    verdict: Verdict, request_bytes: bytes, policy: str, requester: str, now: datetime, by: str
+    verdict: Verdict, request_bytes: bytes, owner: Owner, now: datetime, by: str
 ) -> LedgerCommit:
     ended = EndedBlock(
         at=now,
@@ -315,23 +336,19 @@ def deny_commit(
         archive_path(verdict.request_id, now): archive_record(request_bytes, ended),
     }
     body = "\n".join(f"{f.code}: {f.message}" for f in ended.findings)
-    trailers = Trailers(Event.DENY, verdict.request_id, policy, requester)
+    trailers = Trailers(Event.DENY, verdict.request_id, owner.policy, owner.requester)
     return LedgerCommit(commit_message(trailers, body), files, now)
 
 
 def end_commit(
-    record: ActiveRecord,
-    record_bytes: bytes,
-    event: Event,
-    now: datetime,
-    by: str,
-    *,
-    pr: int | None = None,
-    still_active_file: bool = True,
-    findings: tuple[Finding, ...] = (),
-    extended_by: str = "",
-    extension: str = "",
+    record: ActiveRecord, record_bytes: bytes, ending: Ending, *, still_active_file: bool = True
 ) -> LedgerCommit:
+    event, now, extended_by, extension = (
+        ending.event,
+        ending.at,
+        ending.extended_by,
+        ending.extension,
+    )
     reason = {
         Event.EXPIRE: EndReason.EXPIRED,
         Event.FAIL: EndReason.FAILED,
@@ -344,9 +361,9 @@ def end_commit(
     ended = EndedBlock(
         at=now,
         reason=reason,
-        by=by,
-        pr=pr,
-        findings=findings,
+        by=ending.by,
+        pr=ending.pr,
+        findings=ending.findings,
         extended_by=extended_by,
         sessions=sessions,
         note=early_end_note(record.kind, record.vault, record.expires_at) if early else "",
@@ -367,27 +384,20 @@ def end_commit(
 
 
 def failed_delivery_commit(
-    issue: LedgerCommit,
-    request_id: str,
-    now: datetime,
-    by: str,
-    pr: int,
-    why: str,
-    *,
-    revoked: bool = True,
+    issue: LedgerCommit, request_id: str, failed: Ending, why: str, *, revoked: bool = True
 ) -> LedgerCommit:
     """End, as `failed`, the grant that `issue` (a commit of the same run) recorded."""
     content = issue.files[active_path(request_id)] or b""
     record = parse_active_record(content, request_id)
     message = f"revoked at once: {why}" if revoked else why
     finding = Finding("delivery-failed", message, active_path(request_id))
-    return end_commit(record, content, Event.FAIL, now, by, pr=pr, findings=(finding,))
+    return end_commit(record, content, replace(failed, findings=(finding,)))
 
 
 def orphan_revoke_commit(
-    request_id: str, accessor: str, policy: str, requester: str, now: datetime, why: str
+    request_id: str, accessor: str, owner: Owner, now: datetime, why: str
 ) -> LedgerCommit:
     """An orphan token with nothing to archive: the commit itself is the record."""
-    trailers = Trailers(Event.REVOKE, request_id, policy, requester)
+    trailers = Trailers(Event.REVOKE, request_id, owner.policy, owner.requester)
     body = f"Revoked Vault token (accessor {accessor}) that had no record in git: {why}"
     return LedgerCommit(commit_message(trailers, body), {}, now)

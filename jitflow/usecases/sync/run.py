@@ -27,11 +27,11 @@ from jitflow.errors import GitError, JitflowError
 from jitflow.usecases.port import PullFacts, Signer, SyncPort, VaultPort
 from jitflow.usecases.sync import recording
 from jitflow.usecases.sync.inflight import Scan, Waited, main_moved, split_by_run, wait_for_runs
-from jitflow.usecases.sync.issuing import IssueRun, issue_due
+from jitflow.usecases.sync.issuing import issue_due
 from jitflow.usecases.sync.orphans import membership_held, reconcile_orphans
 from jitflow.usecases.sync.post_review import record_post_reviews
 from jitflow.usecases.sync.recent import checkpoint_trailer
-from jitflow.usecases.sync.run_memory import Comment, RunMemory, SyncReport
+from jitflow.usecases.sync.run_memory import Comment, IssueRun, RunMemory, SyncReport
 from jitflow.usecases.sync.signing import ledger_signer, record_anchor
 from jitflow.usecases.sync.state import MainState, read_state
 from jitflow.usecases.sync.waiting import deny_unapproved_waiting
@@ -123,7 +123,7 @@ def _open_run(vault: VaultPort) -> tuple[str | None, str | None]:
 
 
 def _attempts(run: _Run) -> SyncReport:
-    options, vault, git, report, memory = run.options, run.vault, run.git, run.report, run.memory
+    options, vault, git, report = run.options, run.vault, run.git, run.report
     pushes = replans = 0
     while pushes < MAX_ATTEMPTS:
         report.attempts = pushes + 1
@@ -155,9 +155,7 @@ def _attempts(run: _Run) -> SyncReport:
         writer = LedgerWriter(git, base, run.identity, run.signer, trailer)
         # Waiting requests are decided too: a merge that lacked approval is denied at once.
         work = [*report.planned, *(t for t in transitions if t.action is Action.WAIT)]
-        done = _carry_out(
-            git, state, work, options, vault, run.github, run.environ, memory, report, writer
-        )
+        done = _carry_out(run, state, work, writer)
         commits, comments = _still_ours(run, done)
         if not commits:
             return report
@@ -272,28 +270,28 @@ def _ends_only(
 
 
 def _carry_out(
-    git: Git,
-    state: MainState,
-    transitions: Sequence[Transition],
-    options: SyncOptions,
-    vault: VaultPort,
-    github: SyncPort,
-    environ: Mapping[str, str],
-    memory: RunMemory,
-    report: SyncReport,
-    writer: LedgerWriter,
+    run: _Run, state: MainState, transitions: Sequence[Transition], writer: LedgerWriter
 ) -> Carried:
-    now = options.now
+    options, environ, memory, report = run.options, run.environ, run.memory, run.report
     runner = Identity.from_env(environ).name
     commits: list[LedgerCommit] = []
     comments: list[Comment] = []
     ends = [t for t in transitions if t.action in (Action.EXPIRE, Action.REVOKE)]
     # `--revoke` is ended in the name of whoever ran the workflow (GITHUB_ACTOR).
     actor = environ.get("GITHUB_ACTOR", "") or runner
-    names = (runner, actor)
-    commits += _end_grants(
-        git, state, ends, vault, github, now, names, memory, report, writer, comments
+    issue_run = IssueRun(
+        run.git,
+        state,
+        run.vault,
+        run.github,
+        environ,
+        options.now,
+        runner,
+        memory,
+        report,
+        comments,
     )
+    commits += _end_grants(issue_run, ends, actor, writer)
     ended = (len(commits), len(comments))
     orphans: dict[str, list[Transition]] = {}
     for t in transitions:
@@ -301,16 +299,15 @@ def _carry_out(
             orphans.setdefault(t.request_id, []).append(t)
     issues = [t for t in transitions if t.action is Action.ISSUE]
     waiting = [t for t in transitions if t.action is Action.WAIT]
-    run = IssueRun(git, state, vault, github, environ, now, runner, memory, report, comments)
     try:
-        settled, reissue = reconcile_orphans(run, orphans)
+        settled, reissue = reconcile_orphans(issue_run, orphans)
         commits += settled
-        commits += issue_due(run, [*issues, *reissue])
+        commits += issue_due(issue_run, [*issues, *reissue])
         if not options.no_issue:  # --no-issue only ends grants: it records nothing else
-            commits += deny_unapproved_waiting(run, waiting)
-            commits += record_post_reviews(git, state, github, now, report)
+            commits += deny_unapproved_waiting(issue_run, waiting)
+            commits += record_post_reviews(run.git, state, run.github, options.now, report)
             ending = ending_ids(report.done) | memory.revoked | set(memory.superseded)
-            commits += warn_expiring(git, state, now, ending, comments, report)
+            commits += warn_expiring(issue_run, ending)
     except JitflowError as exc:
         # Vault or GitHub went away mid-run: what is already done is still recorded below,
         # the rest is left for the next sync.
@@ -319,19 +316,13 @@ def _carry_out(
 
 
 def _end_grants(
-    git: Git,
-    state: MainState,
+    run: IssueRun,
     ends: Sequence[Transition],
-    vault: VaultPort,
-    github: SyncPort,
-    now: datetime,
-    names: tuple[str, str],  # (the runner, who asked for a --revoke)
-    memory: RunMemory,
-    report: SyncReport,
+    actor: str,  # who asked for a --revoke
     writer: LedgerWriter,
-    notes: list[Comment],
 ) -> list[LedgerCommit]:
-    runner, actor = names
+    git, state, github, now, memory = run.git, run.state, run.github, run.now, run.memory
+    runner, notes = run.runner, run.comments
     records = {r.id: r for r in state.ledger.active}
     targets = []
     for t in ends:
@@ -362,34 +353,35 @@ def _end_grants(
     for t, record, content in targets:
         if t.deletion_commit:
             by, pr = _revoker(github, t.deletion_commit, runner)
-            commit = recording.end_commit(
-                record, content, Event.REVOKE, now, by, pr=pr, still_active_file=False
-            )
+            how = recording.Ending(Event.REVOKE, now, by, pr=pr)
+            commit = recording.end_commit(record, content, how, still_active_file=False)
             event = Event.REVOKE
         elif t.action is Action.REVOKE:
             by, event = actor, Event.REVOKE
-            commit = recording.end_commit(record, content, Event.REVOKE, now, actor)
+            how = recording.Ending(Event.REVOKE, now, actor)
+            commit = recording.end_commit(record, content, how)
         else:
             by, event = runner, Event.EXPIRE
-            commit = recording.end_commit(record, content, Event.EXPIRE, now, runner)
+            how = recording.Ending(Event.EXPIRE, now, runner)
+            commit = recording.end_commit(record, content, how)
         planned.append((t, record, commit))
         if record.pr is not None:  # the requester hears it on the grant's own PR
             note = recording.ended_note(record, event, by)
             endings[record.id] = (record.pr, f"ended:{record.id}", note)
     # git builds these commits while Vault revokes; only those revoked are kept below.
     writer.start_early([commit for _, _, commit in planned])
-    outcomes = {h.request_id: o for h, o in vault.revoke_many(handles)}
+    outcomes = {h.request_id: o for h, o in run.vault.revoke_many(handles)}
     commits = []
     for t, record, commit in planned:
         outcome = outcomes.get(record.id)
         if isinstance(outcome, JitflowError):
-            report.errors.append(f"revoking {record.id}: {outcome.message}")
+            run.report.errors.append(f"revoking {record.id}: {outcome.message}")
             continue
         memory.revoked.add(record.id)
         commits.append(commit)
         if record.id in endings:
             notes.append(endings[record.id])
-        report.done.append((t.action.value, record.id, str(outcome or "")))
+        run.report.done.append((t.action.value, record.id, str(outcome or "")))
     return commits
 
 

@@ -3,6 +3,7 @@ and the decision on each pending request, made once per main commit."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -10,8 +11,8 @@ from jitflow.adapters.git import Git
 from jitflow.adapters.git.writing import LedgerCommit
 from jitflow.core.grants import IssuedGrant
 from jitflow.core.ledger import Transition
-from jitflow.usecases.port import PullFacts
-from jitflow.usecases.sync.decide import Verdict, decide
+from jitflow.usecases.port import PullFacts, SyncPort, VaultPort
+from jitflow.usecases.sync.decide import Against, Verdict, decide
 from jitflow.usecases.sync.state import MainState
 
 Comment = tuple[int, str, str]  # (PR number, marker, body), posted just before the push
@@ -59,8 +60,23 @@ def verdict_for(
     if cached is not None:
         return cached
     added = state.added_by.get(request_id, "")
-    verdict = decide(
-        git, github, request_id, added, main=state.commit, branch=memory.branch, now=memory.now
-    )
+    at = Against(main=state.commit, branch=memory.branch, now=memory.now)
+    verdict = decide(git, github, request_id, added, at)
     memory.verdicts[key] = verdict
     return verdict
+
+
+@dataclass(frozen=True)
+class IssueRun:
+    """The collaborators and facts every issue in one attempt shares."""
+
+    git: Git
+    state: MainState
+    vault: VaultPort
+    github: SyncPort
+    environ: Mapping[str, str]
+    now: datetime
+    runner: str
+    memory: RunMemory
+    report: SyncReport
+    comments: list[Comment]

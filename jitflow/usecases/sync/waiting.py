@@ -10,8 +10,7 @@ from jitflow.adapters.git.writing import LedgerCommit
 from jitflow.core.ledger import Transition
 from jitflow.errors import JitflowError
 from jitflow.usecases.sync.denying import deny
-from jitflow.usecases.sync.issuing import IssueRun
-from jitflow.usecases.sync.run_memory import verdict_for
+from jitflow.usecases.sync.run_memory import IssueRun, verdict_for
 
 
 def deny_unapproved_waiting(run: IssueRun, waiting: Sequence[Transition]) -> list[LedgerCommit]:

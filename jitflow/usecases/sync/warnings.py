@@ -26,22 +26,15 @@ from jitflow.core.loading import format_time
 from jitflow.core.model import DEFAULT_WARN_BEFORE, Policy
 from jitflow.reporters.escape import markdown_code, markdown_mention
 from jitflow.usecases.repository import read_policies
-from jitflow.usecases.sync.run_memory import Comment, SyncReport
-from jitflow.usecases.sync.state import MainState
+from jitflow.usecases.sync.run_memory import IssueRun
 
 _DEPTHS = (64, 512, 4096)
 _PLAIN = re.compile(r"[a-z0-9-]+")
 
 
-def warn_expiring(
-    git: Git,
-    state: MainState,
-    now: datetime,
-    ending: set[str],
-    comments: list[Comment],
-    report: SyncReport,
-) -> list[LedgerCommit]:
+def warn_expiring(run: IssueRun, ending: set[str]) -> list[LedgerCommit]:
     """A warn commit (and its comment, queued) for each grant entering its warning window."""
+    git, state, now, comments, report = run.git, run.state, run.now, run.comments, run.report
     records = [r for r in state.ledger.active if r.id not in ending and r.pr is not None]
     records = [r for r in records if r.expires_at is not None and r.expires_at > now]
     if not records:
