@@ -7,6 +7,7 @@ Pure judgement over what history and the ledger record say; the codes are listed
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -45,14 +46,19 @@ def text_field(record: Mapping[str, Any] | None, key: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-def check_entry(
-    entry: LedgerEntry,
-    row: AuditRow,
-    policy: tuple[Policy | None, Groups],
-    git: Git,
-    now: datetime,
-    tolerance: timedelta,
-) -> list[Violation]:
+@dataclass(frozen=True)
+class Checked:
+    """One request under check: its ledger entry, its audit row, its record's grant block, and
+    the policy and groups its merge was judged by."""
+
+    entry: LedgerEntry
+    row: AuditRow
+    grant: Mapping[str, Any]
+    policy: tuple[Policy | None, Groups]
+
+
+def check_entry(checked: Checked, git: Git, now: datetime, tolerance: timedelta) -> list[Violation]:
+    entry, grant = checked.entry, checked.grant
     trail, rid = entry.trail, entry.trail.id
     found = [
         Violation(
@@ -64,7 +70,6 @@ def check_entry(
         )
         for w in trail.foreign_writes
     ]
-    grant = as_mapping(as_mapping(entry.record).get("grant"))
     landing = recorded_landing(git, trail, grant) if trail.issue is not None else None
     found += [
         Violation(
@@ -93,19 +98,13 @@ def check_entry(
         )
     if trail.issue is None:
         return found
-    found += _check_origin(entry, row, grant, policy, git, landing)
-    found += _check_end(trail, row, grant, policy, now, tolerance, entry.record)
+    found += _check_origin(checked, git, landing)
+    found += _check_end(checked, now, tolerance)
     return found
 
 
-def _check_origin(
-    entry: LedgerEntry,
-    row: AuditRow,
-    grant: Mapping[str, Any],
-    policy: tuple[Policy | None, Groups],
-    git: Git,
-    landing: Landing | None = None,
-) -> list[Violation]:
+def _check_origin(checked: Checked, git: Git, landing: Landing | None = None) -> list[Violation]:
+    entry, row, grant, policy = checked.entry, checked.row, checked.grant, checked.policy
     trail, rid = entry.trail, entry.trail.id
     issue_sha = trail.issue.sha if trail.issue else ""
     if trail.merge is None:
@@ -194,15 +193,9 @@ def _check_origin(
     return found
 
 
-def _check_end(
-    trail: RequestTrail,
-    row: AuditRow,
-    grant: Mapping[str, Any],
-    policy: tuple[Policy | None, Groups],
-    now: datetime,
-    tolerance: timedelta,
-    record: Mapping[str, Any] | None,
-) -> list[Violation]:
+def _check_end(checked: Checked, now: datetime, tolerance: timedelta) -> list[Violation]:
+    row, grant, policy = checked.row, checked.grant, checked.policy
+    trail, record = checked.entry.trail, checked.entry.record
     terms, groups = policy
     rid, issue_sha = row.id, trail.issue.sha if trail.issue else ""
     if not grant or row.expires_at is None or row.issued_at is None:

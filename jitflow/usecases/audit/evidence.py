@@ -4,6 +4,7 @@ needs (repository and its GitHub links, filters, the commit, `audit verify`'s ve
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
@@ -32,26 +33,8 @@ def verify_result(repo: Path, ref: str, now: datetime, runner_email: str | None)
     return VerifyResult(report.requests_checked, report.violations)
 
 
-def render_evidence_pack(
-    rows: Sequence[AuditRow],
-    git: Git,
-    *,
-    head: str,
-    now: datetime,
-    filters: tuple[tuple[str, str], ...],
-    since: datetime | None,
-    until: datetime | None,
-    verify: VerifyResult,
-) -> str:
+def render_evidence_pack(rows: Sequence[AuditRow], git: Git, header: ReportContext) -> str:
+    """The pack under `header`, whose repository name and GitHub links are `git`'s."""
     links = repository_links(git)
-    context = ReportContext(
-        generated_at=now,
-        head=head,
-        repository=repository_name(git, links),
-        links=links,
-        since=since,
-        until=until,
-        filters=filters,
-        verify=verify,
-    )
+    context = replace(header, repository=repository_name(git, links), links=links)
     return render_html(rows, context)

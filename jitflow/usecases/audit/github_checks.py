@@ -12,17 +12,16 @@ prior approval (their post-hoc review is checked offline).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Protocol
 
 from jitflow.adapters.git import Git
 from jitflow.adapters.git.reading import blob_id
 from jitflow.core.approvals import latest_reviews
-from jitflow.core.audit_rows import AuditRow, approval_shortfalls
-from jitflow.core.model import Groups, Policy, PullRequestFacts, ReviewState
+from jitflow.core.audit_rows import approval_shortfalls
+from jitflow.core.model import PullRequestFacts, ReviewState
 from jitflow.core.verify_report import Violation
 from jitflow.errors import JitflowError
-from jitflow.usecases.audit.gitlog import LedgerEntry
+from jitflow.usecases.audit.checks import Checked
 
 
 class PullRequests(Protocol):
@@ -31,14 +30,8 @@ class PullRequests(Protocol):
     def pull_request(self, number: int) -> PullRequestFacts: ...
 
 
-def check_github(
-    entry: LedgerEntry,
-    row: AuditRow,
-    grant: Mapping[str, Any],
-    policy: tuple[Policy | None, Groups],
-    github: PullRequests,
-    git: Git,
-) -> list[Violation]:
+def check_github(checked: Checked, github: PullRequests, git: Git) -> list[Violation]:
+    entry, row, grant, policy = checked.entry, checked.row, checked.grant, checked.policy
     trail, rid = entry.trail, entry.trail.id
     if trail.issue is None:
         return []

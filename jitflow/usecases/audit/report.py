@@ -132,18 +132,19 @@ def _filters(options: AuditOptions) -> tuple[tuple[str, str], ...]:
 def _evidence_pack(
     options: AuditOptions, rows: list[AuditRow], git: Git, head: str, now: datetime
 ) -> str:
+    from jitflow.reporters.audit_html import ReportContext
     from jitflow.usecases.audit.evidence import render_evidence_pack, verify_result
 
-    return render_evidence_pack(
-        rows,
-        git,
+    header = ReportContext(
+        generated_at=now,
         head=head,
-        now=now,
-        filters=_filters(options),
+        repository="",  # the pack names it from the repository's remote
         since=options.since,
         until=options.until,
+        filters=_filters(options),
         verify=verify_result(options.repo, head, now, options.runner_email),
     )
+    return render_evidence_pack(rows, git, header)
 
 
 def run_audit(options: AuditOptions, stdout: TextIO | None = None) -> int:

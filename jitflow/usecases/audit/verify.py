@@ -55,6 +55,7 @@ from jitflow.core.model import Groups, Policy
 from jitflow.core.verify_report import VerifyReport, Violation
 from jitflow.usecases.audit.append_only import AppendOnlyChecker, check_moves, check_presence
 from jitflow.usecases.audit.checks import (
+    Checked,
     TokenSource,
     check_entry,
     check_vault,
@@ -194,15 +195,16 @@ def run_verify(
             policy = next(terms) if has_terms else (None, Groups())
             row = build_row(entry.trail, entry.record)
             warns.grant(row)
-            violations += check_entry(entry, row, policy, git, now, options.tolerance)
+            grant = as_mapping(as_mapping(entry.record).get("grant"))
+            subject = Checked(entry, row, grant, policy)
+            violations += check_entry(subject, git, now, options.tolerance)
             issue_sha = entry.trail.issue.sha if entry.trail.issue else ""
             if entry.trail.issue is not None:
                 violations += check_extension(row, entry.record, policy, issue_sha)
                 extensions.add(row, entry.record, issue_sha)
             violations += check_presence(entry.trail, present, now, options.tolerance)
-            grant = as_mapping(as_mapping(entry.record).get("grant"))
             if github is not None:
-                violations += check_github(entry, row, grant, policy, github, git)
+                violations += check_github(subject, github, git)
             accessor = as_mapping(grant.get("vault")).get("accessor")
             if row.outcome is Outcome.ACTIVE and isinstance(accessor, str):
                 active_grants.append((accessor, row.id))
