@@ -6,7 +6,7 @@ change the rules it is judged by.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -39,23 +39,35 @@ def run_check(options: CheckOptions) -> CheckReport:
     head_sha = git.rev_parse(options.head)
     author = options.author or author_name(git, head_sha)
     files = changed_files(git, base_sha, head_sha)
-    return evaluate_change(git, files, base_sha, head_sha, author, options.now)
+    return evaluate_change(git, ChangeSet(files, base_sha, head_sha), author, options.now)
+
+
+@dataclass(frozen=True)
+class ChangeSet:
+    """A change's files, read at `head`, judged by the rules at `base` (groups too, unless
+    `groups` gives others: sync's check against main's current ones)."""
+
+    files: Sequence[ChangedFile]
+    base: str
+    head: str
+    groups: Loaded | None = None
+
+
+@dataclass(frozen=True)
+class Reviewed:
+    """What a PR adds to a bare change: its approval facts and its reviewers' teams."""
+
+    approval_facts: ApprovalFacts | None = None
+    teams: Mapping[str, frozenset[str]] | None = None
 
 
 def evaluate_change(
-    git: Git,
-    files: list[ChangedFile],
-    base_sha: str,
-    head_sha: str,
-    author: str,
-    now: datetime,
-    approval_facts: ApprovalFacts | None = None,
-    teams: Mapping[str, frozenset[str]] | None = None,
-    groups: Loaded | None = None,
+    git: Git, change_set: ChangeSet, author: str, now: datetime, reviewed: Reviewed = Reviewed()
 ) -> CheckReport:
-    """Evaluate a change set whose files are read at `head_sha`, rules at `base_sha`
-    (groups too, unless `groups` gives others: sync's check against main's current ones)."""
-    change = classify(files)
+    """Evaluate a change set."""
+    base_sha, head_sha, groups = change_set.base, change_set.head, change_set.groups
+    approval_facts, teams = reviewed.approval_facts, reviewed.teams
+    change = classify(list(change_set.files))
     requests = read_requests(git, head_sha, change.request_paths)
     names = [r.value.policy for r in requests if r.value is not None]
     policies = read_policies(git, base_sha, names)

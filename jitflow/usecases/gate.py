@@ -33,6 +33,7 @@ from jitflow.core.check_report import CheckReport
 from jitflow.core.evaluation import Decision
 from jitflow.core.model import ChangeStatus, PullRequestFacts
 from jitflow.errors import ExitCode, UsageError
+from jitflow.usecases.check import ChangeSet
 from jitflow.usecases.port import GatePort, PullFacts
 from jitflow.usecases.pull_decision import judge_pull, mismatch_finding
 
@@ -90,10 +91,10 @@ def run_gate(options: GateOptions) -> GateResult:
     number = _pr_number(event)
     report = evaluate_pull_request(git, gateway, number, options.now, branch)
     if report == NOT_A_REQUEST.format(number=number):  # policy changes etc.: their own gate
-        from jitflow.usecases.policy_gate import run_change_gate
+        from jitflow.usecases.policy_gate import ChangePull, run_change_gate
 
-        target = _run_url(environ)
-        output, passed = run_change_gate(git, gateway, number, options.repo, options.now, target)
+        pull = ChangePull(number, options.repo, options.now, _run_url(environ))
+        output, passed = run_change_gate(git, gateway, pull)
         return GateResult(ExitCode.OK if passed else ExitCode.DENIED, note=output)
     if isinstance(report, str):
         return GateResult(ExitCode.OK, note=report)
@@ -121,7 +122,7 @@ def evaluate_pull_request(
     local = changed_files(git, pr.base_sha, pr.head_sha)
     api_view = {f.path: _status_key(f.status) for f in pr.files}
     local_view = {f.path: _status_key(f.status) for f in local}
-    judged = judge_pull(git, gateway, pr, local, pr.base_sha, pr.head_sha, now)
+    judged = judge_pull(git, gateway, pr, ChangeSet(local, pr.base_sha, pr.head_sha), now)
     report = judged.report
     if report.change.kind is ChangeKind.UNRELATED and not any(
         p.startswith("requests/") for p in api_view

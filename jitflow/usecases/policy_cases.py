@@ -70,9 +70,7 @@ def run_policy_tests(options: PolicyTestOptions) -> PolicyTestReport:
     for document, _ in documents:
         assert document is not None
         for index, case in enumerate(document.data["cases"]):
-            line, column = document.position(("cases", index))
-            where = Location(document.path, line, column)
-            results.append(_run_case(document, index, where, case, policies, base_groups))
+            results.append(_run_case(document, index, case, policies, base_groups))
     return PolicyTestReport(tuple(results))
 
 
@@ -107,12 +105,14 @@ def _load_policies(repo: Path) -> dict[str, Loaded]:
 def _run_case(
     document: Document,
     index: int,
-    where: Location,
     case: dict[str, Any],
     policies: dict[str, Loaded],
     base_groups: Loaded,
 ) -> CaseResult:
-    """One case; its shape was checked by the schema, so only values can still be wrong."""
+    """Case `index` of `document`; its shape was checked by the schema, so only values can
+    still be wrong."""
+    line, column = document.position(("cases", index))
+    where = Location(document.path, line, column)
     context_data: dict[str, Any] = case.get("context", {})
     expect: dict[str, Any] = case["expect"]
     request_data: dict[str, Any] = case["request"]

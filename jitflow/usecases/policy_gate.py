@@ -217,12 +217,22 @@ def _is_owner(github: ChangeGateGitHub, owner: str, login: str) -> bool:
     return name.lower() == login.lower()
 
 
-def run_change_gate(
-    git: Git, github: ChangeGateGitHub, number: int, repo: Path, now: datetime, target: str | None
-) -> tuple[str, bool]:
-    """Judge PR `number`, set both statuses on its head and upsert the one jitflow comment.
+@dataclass(frozen=True)
+class ChangePull:
+    """A policy-change PR to judge: its number, the checkout it is judged in, `now`, and the
+    link its statuses point to."""
+
+    number: int
+    repo: Path
+    now: datetime
+    target: str | None = None
+
+
+def run_change_gate(git: Git, github: ChangeGateGitHub, pull: ChangePull) -> tuple[str, bool]:
+    """Judge the PR, set both statuses on its head and upsert the one jitflow comment.
     Returns what to print and whether the PR passes (approval may still be pending)."""
-    report = judge_change(git, github, github.pull_request(number), repo, now)
+    number, target = pull.number, pull.target
+    report = judge_change(git, github, github.pull_request(number), pull.repo, pull.now)
     for context, verdict in status_pairs(report).items():
         github.set_status(report.head_sha, context, verdict.state, verdict.description, target)
     github.upsert_comment(number, COMMENT_MARKER, report.comment)
@@ -236,6 +246,7 @@ def status_pairs(report: ChangeGateReport) -> Mapping[str, Verdict]:
 __all__ = [
     "ChangeGateGitHub",
     "ChangeGateReport",
+    "ChangePull",
     "Verdict",
     "judge_change",
     "run_change_gate",

@@ -10,7 +10,7 @@ files at the reviewed commit must equal the digest at the head.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -22,9 +22,8 @@ from jitflow.core.changes import ChangeKind, is_request_path
 from jitflow.core.check_report import CheckReport
 from jitflow.core.contributors import judge_contributions
 from jitflow.core.evaluation import Decision
-from jitflow.core.loading import Loaded
-from jitflow.core.model import ChangedFile, Finding, Groups, PullRequestFacts
-from jitflow.usecases.check import evaluate_change
+from jitflow.core.model import Finding, Groups, PullRequestFacts
+from jitflow.usecases.check import ChangeSet, Reviewed, evaluate_change
 from jitflow.usecases.port import PullFacts
 from jitflow.usecases.repository import snapshot
 
@@ -81,18 +80,12 @@ class Judged:
 
 
 def judge_pull(
-    git: Git,
-    github: PullFacts,
-    pr: PullRequestFacts,
-    files: Sequence[ChangedFile],
-    rules_at: str,
-    head: str,
-    now: datetime,
-    groups: Loaded | None = None,
+    git: Git, github: PullFacts, pr: PullRequestFacts, change: ChangeSet, now: datetime
 ) -> Judged:
-    """Decide PR `pr`: request files read at `head`, policies and groups at `rules_at`
-    (groups from `groups` when given), approvals from `pr.reviews`."""
-    state = snapshot(git, rules_at)
+    """Decide PR `pr`'s `change` (request files read at its head, policies and groups at its
+    base, or its own groups when given), approvals from `pr.reviews`."""
+    groups = change.groups
+    state = snapshot(git, change.base)
     # The requester's keys as GitHub publishes them now: a request may only name one of them.
     keys = tuple(github.ssh_public_keys(pr.author))
     facts = approval_facts_for(git, pr, state.existing_ids, keys)
@@ -101,9 +94,7 @@ def judge_pull(
     teams, team_findings = (
         resolve_teams(group_value, logins, github.is_team_member) if group_value else ({}, [])
     )
-    report = evaluate_change(
-        git, list(files), rules_at, head, pr.author, now, facts, teams, groups=groups
-    )
+    report = evaluate_change(git, change, pr.author, now, Reviewed(facts, teams))
     return Judged(with_identity_findings(report, pr), tuple(team_findings))
 
 

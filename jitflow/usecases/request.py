@@ -101,7 +101,7 @@ def create_request(options: RequestOptions) -> CreatedRequest:
     request_id = new_request_id(login, options.policy, options.now)
     path = f"requests/{request_id}.yaml"
     content = render_request(options, login)
-    decision = _evaluate(git, base, path, content, login, options.now)
+    decision = _evaluate(git, base, (path, content), login, options.now)
     if not decision.allowed:
         details = "\n".join(
             f"  {f.path}:{f.line}:{f.column}: [{f.code}] {f.message}" for f in decision.findings
@@ -114,8 +114,10 @@ def create_request(options: RequestOptions) -> CreatedRequest:
 
 
 def _evaluate(
-    git: Git, base: str, path: str, content: str, login: str, now: datetime
+    git: Git, base: str, request: tuple[str, str], login: str, now: datetime
 ) -> RequestDecision:
+    """The policy's decision on the request file `request` (path, content) at `base`."""
+    path, content = request
     loaded = parse_request(content.encode(), path)
     state = snapshot(git, base, [loaded.value.id] if loaded.value is not None else [])
     names = [loaded.value.policy] if loaded.value is not None else []

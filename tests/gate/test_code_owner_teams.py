@@ -18,7 +18,12 @@ from jitflow.core.model import (
     ReviewState,
 )
 from jitflow.errors import GitHubError
-from jitflow.usecases.policy_gate import ChangeGateGitHub, judge_change, run_change_gate
+from jitflow.usecases.policy_gate import (
+    ChangeGateGitHub,
+    ChangePull,
+    judge_change,
+    run_change_gate,
+)
 from tests.gitrepo import GitRepo
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -110,7 +115,7 @@ def test_an_unreadable_team_fails_the_run_and_the_comment_says_why(
     tmp_path: Path, docs_pr: PullRequestFacts
 ) -> None:
     fake = FakeGitHub(_approved_by(docs_pr, "dana"), {"dana"}, readable=False)
-    _, passed = run_change_gate(Git(tmp_path / "repo"), _port(fake), 7, tmp_path, NOW, None)
+    _, passed = run_change_gate(Git(tmp_path / "repo"), _port(fake), ChangePull(7, tmp_path, NOW))
     assert passed is False
     assert fake.statuses["jitflow/approval"][0] == "failure"
     (comment,) = fake.comments

@@ -26,6 +26,7 @@ from jitflow.core.model import (
     Review,
     ReviewState,
 )
+from jitflow.usecases.check import ChangeSet
 from jitflow.usecases.pull_decision import Judged, judge_pull
 from tests.port_fake import FakePullFacts, as_port
 
@@ -129,7 +130,7 @@ def _review(who: str, state: ReviewState, commit: str, minute: int = 0) -> Revie
 def _judge(repo: Repo, pr: PullRequestFacts, fake: FakePullFacts | None = None) -> Judged:
     port = as_port(fake or FakePullFacts())
     pr = replace(pr, base_sha=repo.base)
-    return judge_pull(repo.git, port, pr, pr.files, repo.base, pr.head_sha, NOW)
+    return judge_pull(repo.git, port, pr, ChangeSet(pr.files, repo.base, pr.head_sha), NOW)
 
 
 def _codes(judged: Judged) -> set[str]:

@@ -80,12 +80,25 @@ class _Prepared:
     key: bytes  # HMAC key (ocsf, json) or HEC token (splunk-hec); empty for slack
 
 
+@dataclass(frozen=True)
+class _Delivery:
+    """What every endpoint of one delivery shares: main's tip and the remote to fetch missing
+    history from, the mark store, the environment, the OCSF context and the signing clock."""
+
+    git: Git
+    tip: str
+    remote: str
+    store: OutboundStore
+    env: Mapping[str, str]
+    context: OcsfContext
+    clock: Callable[[], float] = time.time
+
+
 def deliver(
     git: Git,
     tip: str,
     store: OutboundStore,
     environ: Mapping[str, str] | None = None,
-    clock: Callable[[], float] = time.time,
     remote: str = "origin",
 ) -> OutboundSummary:
     """Deliver every endpoint of `.jitflow/outbound.yaml` at `tip` (main after the push)."""
@@ -100,13 +113,13 @@ def deliver(
             f"{finding.path}:{finding.line}:{finding.column}: {finding.message} "
             "(no events were sent; the next run sends them once the file is fixed)"
         )
-    context = ocsf_context(git, env)
+    run = _Delivery(git, tip, remote, store, env, ocsf_context(git, env))
     for endpoint in config.endpoints:
         result = EndpointResult(endpoint.name)
         summary.results.append(result)
         try:
             prepared = _prepare(endpoint, git, tip, store, env)
-            _deliver_one(prepared, git, (tip, remote), store, context, env, clock, result)
+            _deliver_one(prepared, run, result)
         except JitflowError as exc:
             result.error = exc.message
         if result.error:
@@ -165,17 +178,9 @@ def _start(git: Git, tip: str, store: OutboundStore, name: str, remote: str) -> 
     return mark.commit, mark.version
 
 
-def _deliver_one(
-    prepared: _Prepared,
-    git: Git,
-    where: tuple[str, str],  # main's tip, and the remote to fetch missing history from
-    store: OutboundStore,
-    context: OcsfContext,
-    env: Mapping[str, str],
-    clock: Callable[[], float],
-    result: EndpointResult,
-) -> None:
-    tip, remote = where
+def _deliver_one(prepared: _Prepared, run: _Delivery, result: EndpointResult) -> None:
+    git, tip, remote, store = run.git, run.tip, run.remote, run.store
+    env, context, clock = run.env, run.context, run.clock
     endpoint = prepared.endpoint
     mark, version = _start(git, tip, store, endpoint.name, remote)
     result.mark = mark

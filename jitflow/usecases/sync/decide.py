@@ -36,6 +36,7 @@ from jitflow.core.merge import (
     reviews_before,
 )
 from jitflow.core.model import ChangedFile, Finding, PullRequestFacts
+from jitflow.usecases.check import ChangeSet
 from jitflow.usecases.port import PullFacts
 from jitflow.usecases.pull_decision import judge_pull, request_digest
 
@@ -146,7 +147,7 @@ def decide(
         )
     merged_at = _merged_at(git, pr)
     before = replace(pr, reviews=reviews_before(pr.reviews, merged_at))
-    judged = judge_pull(git, github, before, pr.files, landing.base, merge, merged_at)
+    judged = judge_pull(git, github, before, ChangeSet(pr.files, landing.base, merge), merged_at)
     report = judged.report
     head_digest = request_digest(git, before.head_sha, _ids(git, landing.base))
     if head_digest is None or request_digest(git, merge, _ids(git, landing.base)) != head_digest:
@@ -253,7 +254,8 @@ def _current_groups_findings(
     [blob, rotations] = read_files(git, tip, [GROUPS_PATH, ONCALL_PATH])
     current = with_rotations(parse_groups(blob), parse_oncall(rotations))
     merged_at = _merged_at(git, pr)
-    now_judged = judge_pull(git, github, pr, pr.files, base, merge, merged_at, groups=current)
+    change = ChangeSet(pr.files, base, merge, groups=current)
+    now_judged = judge_pull(git, github, pr, change, merged_at)
     mine = next((r for r in now_judged.report.decision.requests if r.path == path), None)
     if mine is not None and mine.approved:
         return ()
