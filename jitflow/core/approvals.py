@@ -10,7 +10,7 @@ co-author of a commit, or pusher, as `core.contributors` judges it) never count.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from jitflow.core.model import ApprovalRule, Groups, Policy, Principals, Review, ReviewState
@@ -140,10 +140,8 @@ def evaluate_approvals(
     facts: ApprovalFacts,
     groups: Groups,
     teams: Mapping[str, frozenset[str]] | None = None,
-    *,
-    break_glass: bool = False,
 ) -> ApprovalStatus:
-    """Decide every rule of `policy` for one request."""
+    """Decide every rule of `policy` for one request (break-glass: `with_break_glass`)."""
     teams = teams or {}
     excluded = {facts.author.lower(), requester.lower()} | {c.lower() for c in facts.committers}
     head_digest = facts.content_digests.get(facts.head_sha)
@@ -176,21 +174,32 @@ def evaluate_approvals(
             outcomes.append(ReviewOutcome(login, review.state, False, "changes requested"))
         else:
             outcomes.append(ReviewOutcome(login, review.state, False, "does not count"))
+    tally = _Tally(requester, approvals, blockers, excluded)
     rules = tuple(
-        _rule_status(index, rule, policy, requester, approvals, blockers, excluded, groups, teams)
-        for index, rule in enumerate(policy.approval_rules, start=1)
+        _rule_status(numbered, policy, tally, groups, teams)
+        for numbered in enumerate(policy.approval_rules, start=1)
     )
     for outcome_index, outcome in enumerate(outcomes):
         if outcome.counted and not any(outcome.reviewer in rule.approved_by for rule in rules):
             outcomes[outcome_index] = ReviewOutcome(
                 outcome.reviewer, outcome.state, False, "not an eligible approver for this policy"
             )
-    return ApprovalStatus(
-        rules=rules,
-        reviews=tuple(outcomes),
-        voided=tuple(voided),
-        break_glass=break_glass and policy.break_glass.allowed,
-    )
+    return ApprovalStatus(rules=rules, reviews=tuple(outcomes), voided=tuple(voided))
+
+
+def with_break_glass(status: ApprovalStatus, policy: Policy, asked: bool) -> ApprovalStatus:
+    """`status` marked break-glass when the request asks for it and `policy` allows it."""
+    return replace(status, break_glass=asked and policy.break_glass.allowed)
+
+
+@dataclass(frozen=True)
+class _Tally:
+    """One request's reviews as counted: who approved, who blocks, who may not approve."""
+
+    requester: str
+    approvals: set[str]
+    blockers: set[str]
+    excluded: set[str]
 
 
 def _exclusion(login: str, facts: ApprovalFacts, requester: str) -> str:
@@ -202,16 +211,15 @@ def _exclusion(login: str, facts: ApprovalFacts, requester: str) -> str:
 
 
 def _rule_status(
-    index: int,
-    rule: ApprovalRule,
+    numbered: tuple[int, ApprovalRule],
     policy: Policy,
-    requester: str,
-    approvals: set[str],
-    blockers: set[str],
-    excluded: set[str],
+    tally: _Tally,
     groups: Groups,
     teams: Mapping[str, frozenset[str]],
 ) -> RuleStatus:
+    index, rule = numbered
+    requester, approvals = tally.requester, tally.approvals
+    blockers, excluded = tally.blockers, tally.excluded
     eligible = members(rule.approvers, groups, teams)
     approved = sorted(approvals & eligible)
     self_approved = False

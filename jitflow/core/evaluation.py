@@ -13,7 +13,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from jitflow.core.approvals import ApprovalFacts, ApprovalStatus, evaluate_approvals, members
+from jitflow.core.approvals import (
+    ApprovalFacts,
+    ApprovalStatus,
+    evaluate_approvals,
+    members,
+    with_break_glass,
+)
 from jitflow.core.extension import extension_findings, find_target, self_approval_waiver
 from jitflow.core.loading import Loaded
 from jitflow.core.model import ActiveGrant, Finding, GrantKind, Groups, Policy, Request
@@ -225,12 +231,11 @@ def _decide(
                 1,
             )
         )
-    duration = request.duration or (None if request.duration_text else policy.default_duration)
-    findings.extend(_policy_findings(request, policy, groups, context, duration, groups_broken))
+    duration = _duration(request, policy)
+    findings.extend(_policy_findings(request, policy, groups, context, groups_broken))
     facts = context.approval_facts or ApprovalFacts(author=context.author, head_sha="")
-    approvals = evaluate_approvals(
-        policy, request.requester, facts, groups, context.teams, break_glass=request.break_glass
-    )
+    approvals = evaluate_approvals(policy, request.requester, facts, groups, context.teams)
+    approvals = with_break_glass(approvals, policy, request.break_glass)
     waiver = self_approval_waiver(request, policy, duration)
     if waiver and not approvals.satisfied:
         approvals = replace(approvals, waived=waiver)
@@ -282,14 +287,19 @@ def undefined_groups_note(names: Sequence[str], groups: Groups) -> str:
     return f" (group {', '.join(map(repr, undefined))} is not defined in policies/groups.yaml)"
 
 
+def _duration(request: Request, policy: Policy) -> timedelta | None:
+    """The request's duration, or the policy's default when it names none (None: unreadable)."""
+    return request.duration or (None if request.duration_text else policy.default_duration)
+
+
 def _policy_findings(
     request: Request,
     policy: Policy,
     groups: Groups,
     context: Context,
-    duration: timedelta | None,
     groups_broken: bool = False,
 ) -> list[Finding]:
+    duration = _duration(request, policy)
     out: list[Finding] = []
 
     def add(code: str, key: str, message: str) -> None:

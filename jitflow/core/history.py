@@ -64,6 +64,14 @@ class CommitRef(NamedTuple):
     email: str
 
 
+class _Read(NamedTuple):
+    """One commit as the folder read it: the commit, its reference, its trailers."""
+
+    commit: Commit
+    ref: CommitRef
+    trailers: Mapping[str, str]
+
+
 @dataclass(frozen=True)
 class ForeignWrite:
     """A change to the runner-owned ledger folders by someone other than the runner."""
@@ -166,7 +174,7 @@ class HistoryFolder:
         done: list[RequestTrail] = []
         for change in commit.changes:
             if match := ARCHIVE_PATH.match(change.path):
-                self._ledger_change(commit, ref, change, match.group(1), trailers, archive=True)
+                self._ledger_change(_Read(commit, ref, trailers), change, match.group(1), True)
             elif match := ACTIVE_PATH.match(change.path):
                 trail = self._trail(match.group(1))
                 if change.status == "D" and deletes_only_active:
@@ -176,7 +184,7 @@ class HistoryFolder:
                     elif trail.revocation is None:
                         trail.foreign_writes.append(_foreign(commit, change))
                     continue
-                self._ledger_change(commit, ref, change, match.group(1), trailers, archive=False)
+                self._ledger_change(_Read(commit, ref, trailers), change, match.group(1), False)
             elif match := REQUEST_PATH.match(change.path):
                 finished = self._request_change(commit, ref, change, match.group(1))
                 if finished:
@@ -196,15 +204,9 @@ class HistoryFolder:
             self._trail(request_id).post_reviews.append((review, reviewer))
 
     def _ledger_change(
-        self,
-        commit: Commit,
-        ref: CommitRef,
-        change: FileChange,
-        request_id: str,
-        trailers: Mapping[str, str],
-        *,
-        archive: bool,
+        self, read: _Read, change: FileChange, request_id: str, archive: bool
     ) -> None:
+        commit, ref, trailers = read
         trail = self._trail(request_id)
         if not self._by_runner(commit):
             trail.foreign_writes.append(_foreign(commit, change))

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from jitflow.core.approvals import ApprovalFacts, ApprovalStatus, evaluate_approvals
+from jitflow.core.approvals import (
+    ApprovalFacts,
+    ApprovalStatus,
+    evaluate_approvals,
+    with_break_glass,
+)
 from jitflow.core.evaluation import Context, Decision, evaluate
 from jitflow.core.loading import Loaded, parse_request
 from jitflow.core.model import (
@@ -72,7 +77,9 @@ def facts(*reviews: Review, digests: dict[str, str] | None = None, **kw: object)
 
 
 def status(p: Policy, f: ApprovalFacts, requester: str = "carol", **kw: object) -> ApprovalStatus:
-    return evaluate_approvals(p, requester, f, GROUPS, **kw)  # type: ignore[arg-type]
+    break_glass = bool(kw.pop("break_glass", False))
+    result = evaluate_approvals(p, requester, f, GROUPS, **kw)  # type: ignore[arg-type]
+    return with_break_glass(result, p, break_glass)
 
 
 def test_an_eligible_approval_counts() -> None:
