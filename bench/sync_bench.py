@@ -35,7 +35,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from jitflow.adapters.git import Git
-from jitflow.adapters.git.writing import Identity, LedgerCommit, write_commits
+from jitflow.adapters.git.writing import Identity, LedgerCommit, WrittenAs, write_commits
 from jitflow.adapters.github import GitHubGateway
 from jitflow.adapters.vault import VaultGateway
 from jitflow.adapters.vault.gateway import DEFAULT_REVOKE_WORKERS
@@ -113,7 +113,9 @@ def seed_repo(root: Path, accessors: list[str], now: datetime) -> Path:
             {"accessor": accessor},
         )
         files[f"requests/active/bench-{i:05d}.yaml"] = active_record(request, block)
-    tip = write_commits(git, base, [LedgerCommit("seed", files, now)], Identity("seed", "s@x"))
+    tip = write_commits(
+        git, base, [LedgerCommit("seed", files, now)], WrittenAs(Identity("seed", "s@x"))
+    )
     git.run("update-ref", "refs/heads/main", tip)
     return bare
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 from jitflow.adapters.git import Git
-from jitflow.adapters.git.branches import commit_on_new_branch
+from jitflow.adapters.git.branches import BranchCommit, commit_on_new_branch
 from jitflow.adapters.git.clone import setting
 from jitflow.core.evaluation import Context, RequestDecision, evaluate
 from jitflow.core.loading import ID_PATTERN, format_time, parse_request
@@ -109,7 +109,8 @@ def create_request(options: RequestOptions) -> CreatedRequest:
         raise DeniedError(f"the policy would refuse this request:\n{details}")
     branch = f"jitflow/request/{request_id}"
     message = f"Request access: {request_id}\n"
-    commit = commit_on_new_branch(git, base, branch, login, message, add=(path, content.encode()))
+    wanted = BranchCommit(branch, login, message, add=(path, content.encode()))
+    commit = commit_on_new_branch(git, base, wanted)
     return CreatedRequest(request_id, path, branch, commit, content, decision)
 
 

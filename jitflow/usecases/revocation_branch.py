@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Protocol
 
 from jitflow.adapters.git import Git
-from jitflow.adapters.git.branches import commit_on_new_branch
+from jitflow.adapters.git.branches import BranchCommit, commit_on_new_branch
 from jitflow.adapters.git.remote import push_branch
 from jitflow.core.ledger import active_path
 from jitflow.errors import UsageError
@@ -55,7 +55,8 @@ def create_revocation(options: RevokeOptions) -> RevocationBranch:
     branch = f"jitflow/revoke/{options.request_id}"
     title = f"Revoke {options.request_id}"
     body = f"Revoke access early.\n\nReason: {options.reason.strip()}\n"
-    commit = commit_on_new_branch(git, base, branch, login, f"{title}\n\n{body}", remove=path)
+    wanted = BranchCommit(branch, login, f"{title}\n\n{body}", remove=path)
+    commit = commit_on_new_branch(git, base, wanted)
     return RevocationBranch(options.request_id, branch, commit, title, body)
 
 

@@ -11,7 +11,13 @@ from pathlib import Path
 import pytest
 
 from jitflow.adapters.git import Git
-from jitflow.adapters.git.writing import Identity, LedgerCommit, LedgerWriter, write_commits
+from jitflow.adapters.git.writing import (
+    Identity,
+    LedgerCommit,
+    LedgerWriter,
+    WrittenAs,
+    write_commits,
+)
 from tests.standin_helpers import make_bare_repo
 
 WHEN = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
@@ -44,8 +50,8 @@ def test_early_commits_are_built_in_the_background_and_reused(
     git, copy, base = repos
     ends = [expiry(i) for i in range(60)]
     later = LedgerCommit("jitflow: issue r999\n", {"requests/active/r999.yaml": b"x\n"}, WHEN)
-    expected_early = write_commits(copy, base, ends, IDENTITY)
-    expected = write_commits(copy, base, [*ends, later], IDENTITY)
+    expected_early = write_commits(copy, base, ends, WrittenAs(IDENTITY))
+    expected = write_commits(copy, base, [*ends, later], WrittenAs(IDENTITY))
 
     writer = LedgerWriter(git, base, IDENTITY)
     writer.start_early(ends)
@@ -71,6 +77,6 @@ def test_when_a_transition_fails_the_commits_are_written_from_scratch(
     writer.start_early(ends)
     tip = writer.write(kept)
 
-    assert tip == write_commits(copy, base, kept, IDENTITY)
+    assert tip == write_commits(copy, base, kept, WrittenAs(IDENTITY))
     assert "r001" not in git.run("log", "--format=%s", f"{base}..{tip}")
     assert not git.run("for-each-ref", "refs/jitflow/")  # no work refs left behind

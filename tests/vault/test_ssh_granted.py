@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from jitflow.adapters.vault.issue_ssh import ssh_grant
+from jitflow.adapters.vault.issue_ssh import SignedCertificate, ssh_grant
 from jitflow.adapters.vault.sshcert import SshCertificate
 from jitflow.core.grants import GrantOrder
 from jitflow.core.model import GrantKind
@@ -35,6 +35,6 @@ def test_granted_is_the_certificate_life_bounded_by_what_was_asked(
     signed_after: int, life: int, granted: int, capped: bool
 ) -> None:
     cert = _cert(STARTED + signed_after + life)
-    issued = ssh_grant("acc", cert, "signed", {}, _order(), STARTED)
+    issued = ssh_grant(SignedCertificate("acc", cert, "signed", {}), _order(), STARTED)
     assert issued.granted_ttl_seconds == granted
     assert issued.capped is capped

@@ -6,23 +6,29 @@ the index and the current branch are never touched.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from jitflow.adapters.git.runner import Git
 from jitflow.errors import UsageError
 
 
-def commit_on_new_branch(
-    git: Git,
-    base: str,
-    branch: str,
-    login: str,
-    message: str,
-    *,
-    add: tuple[str, bytes] | None = None,
-    remove: str | None = None,
-) -> str:
-    """Create `branch` at a new commit on `base` that adds and/or removes one file."""
+@dataclass(frozen=True)
+class BranchCommit:
+    """The one commit of a new branch: the branch, its author's login, its message, and the
+    one file it adds (path, content) and/or removes (path)."""
+
+    branch: str
+    login: str
+    message: str
+    add: tuple[str, bytes] | None = None
+    remove: str | None = None
+
+
+def commit_on_new_branch(git: Git, base: str, wanted: BranchCommit) -> str:
+    """Create the branch at a new commit on `base` that adds and/or removes one file."""
+    branch, login, message = wanted.branch, wanted.login, wanted.message
+    add, remove = wanted.add, wanted.remove
     if git.ok("rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"):
         raise UsageError(f"branch {branch} already exists")
     git_dir = Path(git.run("rev-parse", "--absolute-git-dir"))

@@ -85,15 +85,19 @@ def fast_import_stream(
     return b"".join(parts)
 
 
-def write_commits(
-    git: Git,
-    base: str,
-    commits: Sequence[LedgerCommit],
-    identity: Identity,
-    signer: Signer | None = None,
-    trailer: str = "",
-) -> str:
+@dataclass(frozen=True)
+class WrittenAs:
+    """Whose the ledger's commits are: the runner's identity, its signer (None: unsigned),
+    and the trailer every commit carries (the run's checkpoint, sync/recent.py)."""
+
+    identity: Identity
+    signer: Signer | None = None
+    trailer: str = ""
+
+
+def write_commits(git: Git, base: str, commits: Sequence[LedgerCommit], by: WrittenAs) -> str:
     """Build the commits on top of `base` (nothing else touched); return the new tip."""
+    identity, signer, trailer = by.identity, by.signer, by.trailer
     if not commits:
         return base
     ref = f"{_WORK_REF}-{os.getpid()}-{next(_work_refs)}"
@@ -210,6 +214,7 @@ class LedgerWriter:
         self.identity = identity
         self.signer = signer
         self.trailer = trailer  # the run's checkpoint (sync/recent.py), on every commit
+        self._by = WrittenAs(identity, signer, trailer)
         self._early: tuple[list[LedgerCommit], Future[str]] | None = None
 
     def start_early(self, commits: Sequence[LedgerCommit]) -> None:
@@ -218,9 +223,7 @@ class LedgerWriter:
         if commits:
             early = list(commits)
             pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-writer")
-            future = pool.submit(
-                write_commits, self.git, self.base, early, self.identity, self.signer, self.trailer
-            )
+            future = pool.submit(write_commits, self.git, self.base, early, self._by)
             pool.shutdown(wait=False)
             self._early = (early, future)
 
@@ -235,10 +238,8 @@ class LedgerWriter:
             )
             tip = _result_or_none(future)
             if reusable and tip is not None:
-                return write_commits(
-                    self.git, tip, commits[prefix:], self.identity, self.signer, self.trailer
-                )
-        return write_commits(self.git, self.base, commits, self.identity, self.signer, self.trailer)
+                return write_commits(self.git, tip, commits[prefix:], self._by)
+        return write_commits(self.git, self.base, commits, self._by)
 
     def _settle(self) -> None:
         if self._early is not None:

@@ -48,19 +48,25 @@ def parse_vault_time(value: Any) -> datetime | None:
 MARKER_POLICIES = ("default",)
 
 
+@dataclass(frozen=True)
+class AnchorTerms:
+    """What an anchor token carries: its Vault policies, metadata beyond the request's, and a
+    TTL other than the order's duration."""
+
+    policies: tuple[str, ...]
+    meta: Mapping[str, str] | None = None
+    ttl_seconds: int | None = None
+
+
 def create_anchor(
-    transport: Transport,
-    order: GrantOrder,
-    token_role: str,
-    policies: tuple[str, ...],
-    meta: Mapping[str, str] | None = None,
-    ttl_seconds: int | None = None,
+    transport: Transport, order: GrantOrder, token_role: str, terms: AnchorTerms
 ) -> Anchor:
     """Create the grant's orphan token through the token role, then read back its real TTL.
 
-    Its metadata names the request (and with `meta`, what is about to be done in Vault): the
-    orphan scan of a later sync finds it even when this run dies before recording anything.
+    Its metadata names the request (and with `terms.meta`, what is about to be done in Vault):
+    the orphan scan of a later sync finds it even when this run dies before recording anything.
     """
+    policies, meta, ttl_seconds = terms.policies, terms.meta, terms.ttl_seconds
     duration = f"{ttl_seconds or order.duration_seconds}s"
     renewable = renewable_anchor(order, ttl_seconds)
     body: dict[str, Any] = {
@@ -126,7 +132,7 @@ def revoke_quietly(transport: Transport, accessor: str) -> None:
 def issue_vault_token(transport: Transport, order: GrantOrder, token_role: str) -> IssuedGrant:
     if not order.vault_policies:
         raise ConfigError(f"policy {order.policy!r}: a vault-token grant needs Vault policies")
-    anchor = create_anchor(transport, order, token_role, order.vault_policies)
+    anchor = create_anchor(transport, order, token_role, AnchorTerms(order.vault_policies))
     return IssuedGrant(
         accessor=anchor.accessor,
         granted_ttl_seconds=anchor.granted_ttl_seconds,
@@ -142,7 +148,7 @@ def issue_database(transport: Transport, order: GrantOrder, token_role: str) -> 
     """Read dynamic credentials with the anchor token so the lease dies with it."""
     mount, role = order.mount.strip("/"), order.role
     policies = order.vault_policies or (database_policy_name(mount, role),)
-    anchor = create_anchor(transport, order, token_role, policies)
+    anchor = create_anchor(transport, order, token_role, AnchorTerms(policies))
     try:
         answer = transport.with_token(anchor.token).call(
             "GET", f"{mount}/creds/{role}", retry=False
@@ -236,7 +242,7 @@ def issue_identity_group(
     entity_id = find_entity(transport, identity_mount, order.requester)
     group_id, members = read_group(transport, order.group)
     meta = {"jitflow_group": order.group, "jitflow_entity": entity_id}
-    anchor = create_anchor(transport, order, token_role, MARKER_POLICIES, meta)
+    anchor = create_anchor(transport, order, token_role, AnchorTerms(MARKER_POLICIES, meta))
     if entity_id not in members:
         write_members(transport, order.group, [*members, entity_id])
         _, members = read_group(transport, order.group)

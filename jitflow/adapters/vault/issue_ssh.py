@@ -11,10 +11,17 @@ import re
 import secrets
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from jitflow.adapters.vault.issue import MARKER_POLICIES, Anchor, create_anchor, revoke_quietly
+from jitflow.adapters.vault.issue import (
+    MARKER_POLICIES,
+    Anchor,
+    AnchorTerms,
+    create_anchor,
+    revoke_quietly,
+)
 from jitflow.adapters.vault.sshcert import SshCertificate, parse_certificate
 from jitflow.adapters.vault.transport import Transport, VaultApiError
 from jitflow.adapters.vault.types import GrantOrder, IssuedGrant, TokenInfo
@@ -41,7 +48,7 @@ def issue_ssh(
     key_print = fingerprint(order.ssh_public_key)
     key_id = f"jitflow-{order.request_id}-{secrets.token_hex(6)}"
     meta = {"jitflow_ssh_key": key_print, "jitflow_ssh_key_id": key_id}
-    anchor = create_anchor(transport, order, token_role, MARKER_POLICIES, meta)
+    anchor = create_anchor(transport, order, token_role, AnchorTerms(MARKER_POLICIES, meta))
     started = int(time.time())
     signed, serial = _sign(transport, order, mount, anchor, key_id)
     if journal is not None:
@@ -55,10 +62,10 @@ def issue_ssh(
         "ssh_key": key_print,
         "token_role": token_role,
     }
-    receipt = record_receipt(transport, order, token_role, anchor, serial, signed)
+    receipt = record_receipt(transport, order, token_role, anchor, (serial, signed))
     if receipt:
         identifiers["receipt_accessor"] = receipt
-    return ssh_grant(anchor.accessor, cert, signed, identifiers, order, started)
+    return ssh_grant(SignedCertificate(anchor.accessor, cert, signed, identifiers), order, started)
 
 
 def write_journal(journal: Path, accessor: str, certificate: str) -> None:
@@ -99,21 +106,23 @@ def read_journal(journal: Path | None, anchor: TokenInfo) -> IssuedGrant | None:
 _ACCESSOR = re.compile(r"[A-Za-z0-9._-]{1,128}")
 
 
-def ssh_grant(
-    accessor: str,
-    cert: SshCertificate,
-    signed: str,
-    identifiers: Mapping[str, str],
-    order: GrantOrder,
-    started: int,
-) -> IssuedGrant:
+@dataclass(frozen=True)
+class SignedCertificate:
+    """A signed certificate as recorded: its anchor's accessor, the certificate parsed and as
+    Vault signed it, and the identifiers recorded for it."""
+
+    accessor: str
+    cert: SshCertificate
+    text: str
+    identifiers: Mapping[str, str]
+
+
+def ssh_grant(signed: SignedCertificate, order: GrantOrder, started: int) -> IssuedGrant:
     # Vault stamps the certificate when it signs, after `started`: a slow signing would make the
     # certificate look longer than asked. It never is (a role caps, never extends), so the asked
     # duration bounds what is recorded as granted.
-    granted = max(0, min(cert.valid_before - started, order.duration_seconds))
-    return _certificate_grant(
-        accessor, cert, signed, identifiers, granted, capped=granted + 5 < order.duration_seconds
-    )
+    granted = max(0, min(signed.cert.valid_before - started, order.duration_seconds))
+    return _certificate_grant(signed, granted, capped=granted + 5 < order.duration_seconds)
 
 
 def _sign(
@@ -157,20 +166,21 @@ def record_receipt(
     order: GrantOrder,
     token_role: str,
     anchor: Anchor,
-    serial: str,
-    certificate: str,
+    certificate: tuple[str, str],  # (its serial, the certificate)
 ) -> str | None:
     """A token whose metadata holds the certificate (public) and its serial, living as long
     as the anchor; its accessor, or None when Vault would not create it (the certificate is
     still delivered and recorded by this run)."""
+    serial, text = certificate
     meta = {
         "jitflow_receipt_of": anchor.accessor,
         "jitflow_cert_serial": serial,
-        "jitflow_certificate": certificate.strip(),
+        "jitflow_certificate": text.strip(),
     }
     seconds = max(1, int((anchor.expires_at - datetime.now(UTC)).total_seconds()))
     try:
-        receipt = create_anchor(transport, order, token_role, MARKER_POLICIES, meta, seconds)
+        terms = AnchorTerms(MARKER_POLICIES, meta, seconds)
+        receipt = create_anchor(transport, order, token_role, terms)
     except VaultError:
         return None
     return receipt.accessor
@@ -217,25 +227,19 @@ def _recovered(
     accessor: str, cert: SshCertificate, signed: str, identifiers: Mapping[str, str]
 ) -> IssuedGrant:
     granted = max(0, cert.valid_before - cert.valid_after)
-    return _certificate_grant(accessor, cert, signed, identifiers, granted, capped=False)
+    return _certificate_grant(
+        SignedCertificate(accessor, cert, signed, identifiers), granted, capped=False
+    )
 
 
-def _certificate_grant(
-    accessor: str,
-    cert: SshCertificate,
-    signed: str,
-    identifiers: Mapping[str, str],
-    granted: int,
-    *,
-    capped: bool,
-) -> IssuedGrant:
+def _certificate_grant(signed: SignedCertificate, granted: int, *, capped: bool) -> IssuedGrant:
     """The issued grant of a signed certificate: it ends when the certificate does."""
     return IssuedGrant(
-        accessor=accessor,
+        accessor=signed.accessor,
         granted_ttl_seconds=granted,
-        expires_at=datetime.fromtimestamp(cert.valid_before, UTC),
-        identifiers=dict(identifiers),
+        expires_at=datetime.fromtimestamp(signed.cert.valid_before, UTC),
+        identifiers=dict(signed.identifiers),
         secret=None,
-        public_material=signed.strip() + "\n",
+        public_material=signed.text.strip() + "\n",
         capped=capped,
     )

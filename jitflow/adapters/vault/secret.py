@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from jitflow.adapters.vault.issue import create_anchor, revoke_quietly
+from jitflow.adapters.vault.issue import AnchorTerms, create_anchor, revoke_quietly
 from jitflow.adapters.vault.transport import Transport
 from jitflow.adapters.vault.types import GrantOrder, IssuedGrant, Secret, SecretOutlivesGrantError
 from jitflow.errors import ConfigError, VaultError
@@ -33,7 +33,7 @@ def issue_secret(transport: Transport, order: GrantOrder, token_role: str) -> Is
     if not order.path or not order.vault_policies:
         raise ConfigError(f"policy {order.policy!r}: a secret grant needs a path and policies")
     meta = {"jitflow_path": order.path, "jitflow_revocable": str(order.revocable).lower()}
-    anchor = create_anchor(transport, order, token_role, order.vault_policies, meta)
+    anchor = create_anchor(transport, order, token_role, AnchorTerms(order.vault_policies, meta))
     # `{requester}` in a parameter is the PR author's login (GitHub vouches for it)
     body = {k: v.replace("{requester}", order.requester) for k, v in order.params}
     if order.ttl_param:
