@@ -7,6 +7,7 @@ import time
 import pytest
 
 from jitflow.adapters.vault import GrantHandle, GrantOrder, RevokeOutcome, VaultGateway
+from jitflow.adapters.vault.gateway import GatewayNames
 from jitflow.core.model import GrantKind
 from tests.vault.conftest import JitflowVault, api, new_request_id
 
@@ -104,7 +105,7 @@ def test_ttl_capped_by_token_role_is_recorded(
     capped_runner = VaultGateway(
         jitflow_vault.addr,
         _runner_with(jitflow_vault, "jitflow-runner-capped"),
-        token_role=role,
+        names=GatewayNames(token_role=role),
     )
     grant = capped_runner.issue(token_order(duration=3600))
     assert grant.capped is True

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar, Unpack
@@ -36,6 +36,16 @@ R = TypeVar("R")
 _GONE_MARKERS = ("invalid accessor", "bad token", "token not found", "no token found")
 
 
+@dataclass(frozen=True)
+class GatewayNames:
+    """What the runner's things are called in Vault: the token role grants are created
+    through, the auth mount of identity-group grants, and its heartbeat token's role."""
+
+    token_role: str = "jitflow-grant"  # noqa: S105 (a role name)
+    identity_mount: str = "userpass"
+    run_role: str = DEFAULT_RUN_ROLE
+
+
 class VaultGateway:
     """Issue, revoke, list and wrap through one runner token (never shown in repr)."""
 
@@ -44,17 +54,15 @@ class VaultGateway:
         addr: str,
         token: str,
         *,
-        token_role: str = "jitflow-grant",  # noqa: S107 (a role name)
-        identity_mount: str = "userpass",
+        names: GatewayNames = GatewayNames(),
         confirm_by_listing_from: int = 32,
-        run_role: str = DEFAULT_RUN_ROLE,
         **connection: Unpack[VaultConnection],
     ) -> None:
         self.addr = addr.rstrip("/")
-        self.token_role = token_role
-        self.run_role = run_role
+        self.token_role = names.token_role
+        self.run_role = names.run_role
         self._heartbeat: Heartbeat | None = None
-        self.identity_mount = identity_mount.strip("/")
+        self.identity_mount = names.identity_mount.strip("/")
         # From this many token revocations in one batch, one LIST of the accessors confirms
         # them all, instead of one lookup each (a LIST costs about as much as a few lookups).
         self.confirm_by_listing_from = confirm_by_listing_from
@@ -70,15 +78,14 @@ class VaultGateway:
     def from_env(cls, environ: Mapping[str, str]) -> VaultGateway:
         """VAULT_ADDR plus VAULT_TOKEN, or a GitHub Actions OIDC login (docs/vault-setup.md)."""
         settings = settings_from_env(environ)
+        names = GatewayNames(settings.token_role, settings.identity_mount, settings.run_role)
         return cls(
             settings.addr,
             settings.token,
+            names=names,
             namespace=settings.namespace,
             verify=settings.verify,
-            token_role=settings.token_role,
-            identity_mount=settings.identity_mount,
             timeout=settings.timeout,
-            run_role=settings.run_role,
         )
 
     # -- this run's heartbeat -----------------------------------------------------------

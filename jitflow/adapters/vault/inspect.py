@@ -7,6 +7,7 @@ Reads go through the same `Transport` as the runner (hvac stays in this package,
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, Unpack
 from urllib.parse import quote
 
@@ -21,6 +22,17 @@ from jitflow.adapters.vault.login import (
 from jitflow.adapters.vault.transport import Transport, VaultApiError, VaultConnection
 
 
+@dataclass(frozen=True)
+class RunnerRoles:
+    """The names the runner uses in Vault: its JWT auth mount and role, the token role grants
+    are created through, and the role of its heartbeat token."""
+
+    jwt_mount: str = DEFAULT_JWT_MOUNT
+    jwt_role: str = DEFAULT_JWT_ROLE
+    token_role: str = DEFAULT_TOKEN_ROLE
+    run_role: str = DEFAULT_RUN_ROLE
+
+
 class VaultInspector:
     """Reads the configuration jitflow depends on, with a token allowed to read it."""
 
@@ -28,18 +40,14 @@ class VaultInspector:
         self,
         addr: str,
         token: str,
-        *,
-        jwt_mount: str = DEFAULT_JWT_MOUNT,
-        jwt_role: str = DEFAULT_JWT_ROLE,
-        token_role: str = DEFAULT_TOKEN_ROLE,
-        run_role: str = DEFAULT_RUN_ROLE,
+        roles: RunnerRoles = RunnerRoles(),
         **connection: Unpack[VaultConnection],
     ) -> None:
         self.addr = addr.rstrip("/")
-        self.jwt_mount = jwt_mount.strip("/")
-        self.jwt_role = jwt_role
-        self.token_role = token_role
-        self.run_role = run_role
+        self.jwt_mount = roles.jwt_mount.strip("/")
+        self.jwt_role = roles.jwt_role
+        self.token_role = roles.token_role
+        self.run_role = roles.run_role
         quick: VaultConnection = {**connection, "retries": 1}
         quicker: VaultConnection = {**quick, "timeout": 10.0}
         self._transport = Transport(addr, token, **quicker)
@@ -56,15 +64,18 @@ class VaultInspector:
         if not addr or not token:
             return None  # doctor never logs in with OIDC: it reads with an operator's token
         settings = settings_from_env(environ)
-        return cls(
-            settings.addr,
-            settings.token,
-            namespace=settings.namespace,
-            verify=settings.verify,
+        roles = RunnerRoles(
             jwt_mount=environ.get("JITFLOW_VAULT_JWT_MOUNT") or DEFAULT_JWT_MOUNT,
             jwt_role=environ.get("JITFLOW_VAULT_ROLE") or DEFAULT_JWT_ROLE,
             token_role=settings.token_role,
             run_role=settings.run_role,
+        )
+        return cls(
+            settings.addr,
+            settings.token,
+            roles,
+            namespace=settings.namespace,
+            verify=settings.verify,
         )
 
     def health(self) -> None:
