@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from jitflow.core.loading import format_time
 from jitflow.core.model import Review
 
 LATE_GRACE = timedelta(minutes=15)
@@ -127,4 +128,4 @@ def issue_window(due: datetime, duration: timedelta, now: datetime) -> IssueWind
 
 
 def _time(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_time(moment)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -128,6 +128,17 @@ def test_overdue_grant_is_caught_only_after_the_tolerance(builder: HistoryBuilde
     assert report.violations[0].commit == handle.issue_commit
     wider = verify(builder, handle.expires_at + timedelta(minutes=16), tolerance=timedelta(hours=1))
     assert wider.ok
+
+
+def test_overdue_message_names_times_in_utc_whatever_zone_now_is_given_in(
+    builder: HistoryBuilder,
+) -> None:
+    handle = issued(builder)
+    assert handle.expires_at is not None
+    now = (handle.expires_at + timedelta(minutes=16)).astimezone(timezone(timedelta(hours=2)))
+    [violation] = verify(builder, now).violations
+    utc_now = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert f"still active at {utc_now}," in violation.message
 
 
 def test_grant_ended_late_is_caught(builder: HistoryBuilder) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 from jitflow.adapters.vault.naming import database_policy_name, token_display_name
 from jitflow.adapters.vault.transport import Transport, VaultApiError
 from jitflow.adapters.vault.types import GrantOrder, IssuedGrant, Secret, TokenInfo
+from jitflow.core.loading import format_time
 from jitflow.core.model import GrantKind
 from jitflow.errors import ConfigError, VaultError
 
@@ -111,7 +112,7 @@ def create_anchor(
     issued_at = parse_vault_time(data.get("issue_time"))
     ceiling = int(data.get("explicit_max_ttl") or 0)
     if renewable and bool(data.get("renewable")) and issued_at and ceiling > granted:
-        until = (issued_at + timedelta(seconds=ceiling)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        until = format_time(issued_at + timedelta(seconds=ceiling))
     return Anchor(token, accessor, granted, expires_at, until)
 
 

@@ -21,6 +21,7 @@ from typing import Any
 from jitflow.adapters.vault.issue import AnchorTerms, create_anchor, revoke_quietly
 from jitflow.adapters.vault.transport import Transport
 from jitflow.adapters.vault.types import GrantOrder, IssuedGrant, Secret, SecretOutlivesGrantError
+from jitflow.core.loading import format_time
 from jitflow.errors import ConfigError, VaultError
 
 # A secret may end this long after the grant's token: the engine counts its TTL from its own
@@ -69,7 +70,7 @@ def issue_secret(transport: Transport, order: GrantOrder, token_role: str) -> Is
         "revocable": "false" if note else "true",
         "revocation_note": note,
         "cert_serial": str(data.get("serial_number") or ""),
-        "not_after": ends.strftime("%Y-%m-%dT%H:%M:%SZ") if ends else "",
+        "not_after": format_time(ends) if ends else "",
         "token_role": token_role,
         "renewable_until": anchor.renewable_until,
     }
@@ -101,7 +102,7 @@ def _refuse(
         with contextlib.suppress(VaultError):
             transport.call("POST", "sys/leases/revoke", {"lease_id": lease_id, "sync": True})
     revoke_quietly(transport, accessor)
-    until = f"until {ends:%Y-%m-%dT%H:%M:%SZ}" if ends else "with no known end"
+    until = f"until {format_time(ends)}" if ends else "with no known end"
     raise SecretOutlivesGrantError(
         f"{order.method} {order.path} returned a secret that can't be revoked early and would "
         f"stay valid {until}, past the grant's end: it was not delivered. Lower the engine "

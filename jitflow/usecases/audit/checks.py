@@ -215,8 +215,8 @@ def _check_end(checked: Checked, now: datetime, tolerance: timedelta) -> list[Vi
                 "ended-late",
                 rid,
                 row.evidence.end_commit or issue_sha,
-                f"ended {row.ended_at:%Y-%m-%dT%H:%M:%SZ}, later than expiry "
-                f"{row.expires_at:%Y-%m-%dT%H:%M:%SZ} plus {tolerance}",
+                f"ended {stamp(row.ended_at)}, later than expiry "
+                f"{stamp(row.expires_at)} plus {tolerance}",
             )
         )
     if row.ended_at is None and now > deadline:
@@ -225,8 +225,8 @@ def _check_end(checked: Checked, now: datetime, tolerance: timedelta) -> list[Vi
                 "grant-overdue",
                 rid,
                 issue_sha,
-                f"still active at {now:%Y-%m-%dT%H:%M:%SZ}, past expiry "
-                f"{row.expires_at:%Y-%m-%dT%H:%M:%SZ} plus {tolerance}",
+                f"still active at {stamp(now)}, past expiry "
+                f"{stamp(row.expires_at)} plus {tolerance}",
             )
         )
     if row.break_glass:
@@ -266,7 +266,7 @@ _CLOCK_SLACK = timedelta(seconds=60)
 
 
 def stamp(value: datetime) -> str:
-    return f"{value:%Y-%m-%dT%H:%M:%SZ}"
+    return format_time(value)
 
 
 def _check_times(

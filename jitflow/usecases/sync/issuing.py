@@ -15,6 +15,7 @@ from jitflow.adapters.git.writing import LedgerCommit
 from jitflow.adapters.vault.types import SecretOutlivesGrantError
 from jitflow.core.grants import GrantHandle, IssuedGrant, RevokeOutcome, TokenInfo, kind_guess
 from jitflow.core.ledger import Event, Transition
+from jitflow.core.loading import format_time
 from jitflow.core.model import Finding, GrantKind
 from jitflow.errors import ConfigError, DeliveryError, JitflowError
 from jitflow.usecases.port import VaultPort
@@ -62,7 +63,7 @@ def issue_due(run: IssueRun, issues: Sequence[Transition]) -> list[LedgerCommit]
             commits += renewed
             ends = memory.renewed[t.request_id].expires_at
             old = extended_id(verdict) or ""
-            report.done.append(("issue", t.request_id, f"until {ends:%Y-%m-%dT%H:%M:%SZ}"))
+            report.done.append(("issue", t.request_id, f"until {format_time(ends)}"))
             report.done.append(("extend", old, f"extended in place by {t.request_id}"))
             continue
         issued = memory.issued.get(t.request_id)
@@ -126,7 +127,7 @@ def deliver_and_record(
     if why is None:
         note = recording.issued_note(verdict, issued) + extension_note(facts.extends, kind)
         run.comments.append((pr.number, f"status:{request_id}", note))
-        until = f"until {issued.expires_at:%Y-%m-%dT%H:%M:%SZ}"
+        until = f"until {format_time(issued.expires_at)}"
         run.report.done.append((event.value, request_id, until))
         ended, error = supersede(run, verdict, issued)
         if error:
@@ -228,7 +229,7 @@ def _lost_race_commit(run: IssueRun, verdict: Verdict, issued: IssuedGrant) -> L
     if serial:
         why += (
             f"; the SSH certificate it signed (serial {serial}) was never delivered and can't "
-            f"be revoked: it stays valid until {issued.expires_at:%Y-%m-%dT%H:%M:%SZ}"
+            f"be revoked: it stays valid until {format_time(issued.expires_at)}"
         )
     owner = recording.Owner(request.policy, request.requester)
     return recording.orphan_revoke_commit(
