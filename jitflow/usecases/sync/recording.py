@@ -391,7 +391,7 @@ def failed_delivery_commit(
     record = parse_active_record(content, request_id)
     message = f"revoked at once: {why}" if revoked else why
     finding = Finding("delivery-failed", message, active_path(request_id))
-    return end_commit(record, content, replace(failed, findings=(finding,)))
+    return end_commit(record, content, replace(failed, event=Event.FAIL, findings=(finding,)))
 
 
 def orphan_revoke_commit(
