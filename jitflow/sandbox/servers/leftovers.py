@@ -32,11 +32,17 @@ def _identity(pid: int) -> str:
         except PermissionError:
             pass
         return str(pid)
+    fields = _stat_fields(pid)
+    return "" if fields is None else f"{pid} {fields[19]}"
+
+
+def _stat_fields(pid: int) -> list[str] | None:
+    """The fields of /proc/pid/stat after the command name (state first); None: no process."""
     try:
         stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
     except OSError:
-        return ""
-    return f"{pid} {stat.rsplit(')', 1)[1].split()[19]}"
+        return None
+    return stat.rsplit(")", 1)[1].split()
 
 
 def claim(workdir: Path) -> None:
@@ -90,8 +96,5 @@ def end_process(pid: int, sig: signal.Signals, *, grace: float = 10.0) -> None:
 
 
 def _zombie(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
-    except OSError:
-        return True
-    return stat.rsplit(")", 1)[1].split()[0] == "Z"
+    fields = _stat_fields(pid)
+    return fields is None or fields[0] == "Z"
