@@ -23,8 +23,8 @@ from jitflow.core.history import (
     RequestTrail,
     parse_trailers,
 )
+from jitflow.core.loading import format_time
 from jitflow.core.verify_report import Violation
-from jitflow.usecases.audit.checks import stamp
 from jitflow.usecases.audit.signatures import PendingSignature
 
 
@@ -176,7 +176,7 @@ def check_presence(
                 "revocation-not-recorded",
                 trail.id,
                 trail.revocation.sha,
-                f"a revocation merged at {stamp(trail.revocation.at)} deleted "
+                f"a revocation merged at {format_time(trail.revocation.at)} deleted "
                 f"requests/active/{trail.id}.yaml but no end record follows (was main "
                 "rewritten, or did sync never run?)",
             )

@@ -215,8 +215,8 @@ def _check_end(checked: Checked, now: datetime, tolerance: timedelta) -> list[Vi
                 "ended-late",
                 rid,
                 row.evidence.end_commit or issue_sha,
-                f"ended {stamp(row.ended_at)}, later than expiry "
-                f"{stamp(row.expires_at)} plus {tolerance}",
+                f"ended {format_time(row.ended_at)}, later than expiry "
+                f"{format_time(row.expires_at)} plus {tolerance}",
             )
         )
     if row.ended_at is None and now > deadline:
@@ -225,8 +225,8 @@ def _check_end(checked: Checked, now: datetime, tolerance: timedelta) -> list[Vi
                 "grant-overdue",
                 rid,
                 issue_sha,
-                f"still active at {stamp(now)}, past expiry "
-                f"{stamp(row.expires_at)} plus {tolerance}",
+                f"still active at {format_time(now)}, past expiry "
+                f"{format_time(row.expires_at)} plus {tolerance}",
             )
         )
     if row.break_glass:
@@ -265,10 +265,6 @@ def _check_end(checked: Checked, now: datetime, tolerance: timedelta) -> list[Vi
 _CLOCK_SLACK = timedelta(seconds=60)
 
 
-def stamp(value: datetime) -> str:
-    return format_time(value)
-
-
 def _check_times(
     trail: RequestTrail,
     row: AuditRow,
@@ -291,7 +287,7 @@ def _check_times(
                     "grant-longer-than-policy",
                     rid,
                     issue_sha,
-                    f"expires_at {stamp(expires)} - issued_at {stamp(issued)} = "
+                    f"expires_at {format_time(expires)} - issued_at {format_time(issued)} = "
                     f"{expires - issued}, above the maximum {limit} of policy {row.policy} "
                     "at the policy commit",
                 )
@@ -303,8 +299,8 @@ def _check_times(
                 "issued-at-mismatch",
                 rid,
                 issue_sha,
-                f"issued_at {stamp(recorded_issue)} is more than {tolerance} from its issue "
-                f"commit's time {stamp(trail.issue.at)}",
+                f"issued_at {format_time(recorded_issue)} is more than {tolerance} from its issue "
+                f"commit's time {format_time(trail.issue.at)}",
             )
         )
     ended = row.ended_at
@@ -314,7 +310,7 @@ def _check_times(
                 "ended-before-issued",
                 rid,
                 row.evidence.end_commit or issue_sha,
-                f"ended.at {stamp(ended)} is before issued_at {stamp(issued)}",
+                f"ended.at {format_time(ended)} is before issued_at {format_time(issued)}",
             )
         )
     if trail.end is not None and ended is not None and abs(ended - trail.end.at) > tolerance:
@@ -323,8 +319,8 @@ def _check_times(
                 "ended-at-mismatch",
                 rid,
                 trail.end.sha,
-                f"ended.at {stamp(ended)} is more than {tolerance} from its end commit's "
-                f"time {stamp(trail.end.at)}",
+                f"ended.at {format_time(ended)} is more than {tolerance} from its end commit's "
+                f"time {format_time(trail.end.at)}",
             )
         )
     return found

@@ -19,8 +19,8 @@ from datetime import datetime
 
 from jitflow.core.audit_rows import AuditRow
 from jitflow.core.history import Commit, parse_time, parse_trailers, split_list
+from jitflow.core.loading import format_time
 from jitflow.core.verify_report import Violation
-from jitflow.usecases.audit.checks import stamp
 
 _MARK = "jitflow-event: warn"
 
@@ -88,11 +88,11 @@ class WarningCommits:
         if life is None:
             return f"warns of {warning.request_id or 'no request'}, which was never issued"
         if life.issued_at is not None and warning.at < life.issued_at:
-            return f"written at {stamp(warning.at)}, before the grant was issued"
+            return f"written at {format_time(warning.at)}, before the grant was issued"
         if life.expires_at is not None and warning.at >= life.expires_at:
-            return f"written at {stamp(warning.at)}, once the grant had expired"
+            return f"written at {format_time(warning.at)}, once the grant had expired"
         if warning.expires != life.expires_at:
-            said = stamp(warning.expires) if warning.expires else "nothing"
-            real = stamp(life.expires_at) if life.expires_at else "none"
+            said = format_time(warning.expires) if warning.expires else "nothing"
+            real = format_time(life.expires_at) if life.expires_at else "none"
             return f"says the grant expires at {said}, its record at {real}"
         return ""
