@@ -40,8 +40,8 @@ from jitflow.adapters.github import GitHubGateway
 from jitflow.adapters.vault import VaultGateway
 from jitflow.adapters.vault.gateway import DEFAULT_REVOKE_WORKERS
 from jitflow.core.ledger import GrantBlock, active_record
-from jitflow.core.loading import format_time
 from jitflow.core.model import GrantKind
+from jitflow.core.times import format_time
 from jitflow.sandbox.github_standin import GitHubStandIn
 from jitflow.sandbox.servers.openbao import OpenBaoDevServer
 from jitflow.sandbox.servers.vault_setup import configure_dev_vault

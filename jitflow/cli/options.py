@@ -50,7 +50,7 @@ class IsoTime(click.ParamType):  # type: ignore[type-arg]
     ) -> datetime:
         if isinstance(value, datetime):
             return value
-        from jitflow.core.loading import parse_time
+        from jitflow.core.times import parse_time
 
         text = str(value).strip()
         if _DATE.match(text):

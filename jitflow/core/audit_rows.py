@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from jitflow.core import loading
+from jitflow.core import times
 from jitflow.core.history import RequestTrail, parse_time, split_list
 from jitflow.core.live_sessions import not_revocable_why
 
@@ -104,7 +104,7 @@ class AuditRow:
 
 def format_time(value: datetime | None) -> str:
     """The ledger's timestamp form, or "" for a time that is not known."""
-    return loading.format_time(value) if value else ""
+    return times.format_time(value) if value else ""
 
 
 def as_mapping(value: object) -> Mapping[str, Any]:

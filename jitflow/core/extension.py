@@ -14,8 +14,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from jitflow.core.durations import format_duration
-from jitflow.core.loading import format_time
 from jitflow.core.model import ActiveGrant, Finding, Policy, Request
+from jitflow.core.times import format_time
 
 # Issuing takes a few seconds after the sync's clock was read: that is not a longer grant.
 SLACK = timedelta(minutes=1)

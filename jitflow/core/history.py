@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import NamedTuple
 
-from jitflow.core import loading
+from jitflow.core import times
 
 REQUEST_PATH = re.compile(r"^requests/([A-Za-z0-9][A-Za-z0-9._-]*)\.yaml$")
 ACTIVE_PATH = re.compile(r"^requests/active/([A-Za-z0-9][A-Za-z0-9._-]*)\.yaml$")
@@ -305,6 +305,6 @@ def parse_time(value: object) -> datetime | None:
     if not isinstance(value, str) or not value:
         return None
     try:
-        return loading.parse_time(value)
+        return times.parse_time(value)
     except ValueError:
         return None

@@ -10,9 +10,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from jitflow.core.loading import ACTIVE_DIR, ARCHIVE_DIR, REQUEST_DIR, format_time, parse_time
+from jitflow.core.loading import ACTIVE_DIR, ARCHIVE_DIR, REQUEST_DIR
 from jitflow.core.model import ActiveGrant, Finding, GrantKind
 from jitflow.core.plain_yaml import load_plain
+from jitflow.core.times import format_time, parse_time
 from jitflow.core.yamlio import YamlError, dump_block, load_yaml
 
 RUNNER_NAME = "jitflow-sync"

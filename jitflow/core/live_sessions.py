@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from jitflow.core.loading import format_time
 from jitflow.core.model import GrantKind
+from jitflow.core.times import format_time
 
 _NOTES: dict[str, str] = {
     GrantKind.DATABASE.value: (

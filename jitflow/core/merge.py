@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from jitflow.core.loading import format_time
 from jitflow.core.model import Review
+from jitflow.core.times import format_time
 
 LATE_GRACE = timedelta(minutes=15)
 MIN_REMAINDER = timedelta(minutes=1)

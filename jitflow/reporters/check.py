@@ -11,8 +11,8 @@ from jitflow.core.approvals import ApprovalStatus, RuleStatus
 from jitflow.core.check_report import CheckReport
 from jitflow.core.durations import format_duration
 from jitflow.core.evaluation import RequestDecision
-from jitflow.core.loading import format_time
 from jitflow.core.model import Finding
+from jitflow.core.times import format_time
 from jitflow.reporters.escape import (
     log_line,
     markdown_code,

@@ -12,8 +12,8 @@ from jitflow.core.changes import ChangeKind
 from jitflow.core.check_report import CheckReport
 from jitflow.core.durations import format_duration
 from jitflow.core.evaluation import RequestDecision
-from jitflow.core.loading import format_time
 from jitflow.core.model import Finding
+from jitflow.core.times import format_time
 from jitflow.reporters.check import escape_markdown, verdict
 from jitflow.reporters.escape import markdown_code, markdown_mention, url_path
 

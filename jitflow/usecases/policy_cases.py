@@ -24,11 +24,11 @@ from jitflow.core.loading import (
     parse_oncall,
     parse_policy,
     parse_request,
-    parse_time,
     with_rotations,
 )
 from jitflow.core.model import ActiveGrant, Finding, Groups, Location, Review, ReviewState
 from jitflow.core.policy_cases import CaseResult, PolicyTestReport
+from jitflow.core.times import parse_time
 from jitflow.core.yamlio import Document, YamlError, dump, load_yaml
 from jitflow.errors import ConfigError
 

@@ -21,9 +21,10 @@ from typing import Protocol
 from jitflow.adapters.git import Git
 from jitflow.adapters.git.reading import files_below, read_files
 from jitflow.core.evaluation import Context, RequestDecision, evaluate
-from jitflow.core.loading import Loaded, parse_request, parse_time
+from jitflow.core.loading import Loaded, parse_request
 from jitflow.core.model import ActiveGrant
 from jitflow.core.policy_impact import ImpactReport, ImpactRow
+from jitflow.core.times import parse_time
 from jitflow.core.yamlio import YamlError, dump, load_yaml
 from jitflow.usecases.repository import read_policies, snapshot
 

@@ -17,7 +17,8 @@ from jitflow.adapters.git import Git
 from jitflow.adapters.git.branches import BranchCommit, commit_on_new_branch
 from jitflow.adapters.git.clone import setting
 from jitflow.core.evaluation import Context, RequestDecision, evaluate
-from jitflow.core.loading import ID_PATTERN, format_time, parse_request
+from jitflow.core.loading import ID_PATTERN, parse_request
+from jitflow.core.times import format_time
 from jitflow.core.yamlio import dump
 from jitflow.errors import DeniedError, UsageError
 from jitflow.usecases.repository import all_policy_names, read_policies, snapshot

@@ -21,7 +21,7 @@ import pytest
 
 from jitflow.adapters.git import Git
 from jitflow.core.history import parse_trailers
-from jitflow.core.loading import format_time, parse_time
+from jitflow.core.times import format_time, parse_time
 from tests.sync.conftest import World, vault_api
 
 REASON = "investigating the orders backlog for the incident"

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from jitflow.core.loading import format_time
+from jitflow.core.times import format_time
 from jitflow.usecases.audit.verify import VerifyOptions, run_verify
 from tests.audit.history_builder import POLICY_ORDERS, T0, Handle, HistoryBuilder
 

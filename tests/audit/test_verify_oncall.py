@@ -39,7 +39,9 @@ def builder(tmp_path: Path) -> HistoryBuilder:
 
 def issue(builder: HistoryBuilder, requester: str, approver: str | None, **grant: object) -> Handle:
     handle = builder.request(requester, at=T0)
-    builder.merge(handle, "bob", T0 + timedelta(minutes=2), approved_by=[approver] if approver else [])
+    builder.merge(
+        handle, "bob", T0 + timedelta(minutes=2), approved_by=[approver] if approver else []
+    )
     builder.issue(handle, T0 + timedelta(minutes=3), grant=grant or None)
     return handle
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from jitflow.core.ledger import RUNNER_EMAIL, RUNNER_NAME
-from jitflow.core.loading import format_time
+from jitflow.core.times import format_time
 from jitflow.usecases.audit.verify import VerifyOptions, run_verify
 from tests.audit.history_builder import T0, Handle, HistoryBuilder
 

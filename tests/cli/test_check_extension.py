@@ -100,7 +100,7 @@ def test_start_is_refused_on_an_extension(repo: GitRepo) -> None:
 
 
 def test_pr_comment_tells_reviewers_which_grant_is_extended(repo: GitRepo) -> None:
-    from jitflow.core.loading import parse_time
+    from jitflow.core.times import parse_time
     from jitflow.reporters.pr_comment import render_pr_comment
     from jitflow.usecases.check import CheckOptions, run_check
     from tests.cli.scenarios import NOW

@@ -172,7 +172,9 @@ def test_schema_lines_resolve_in_the_users_repository(empty_repo: Path, tmp_path
         assert done.exit_code == 0, done.output
 
 
-def test_the_pre_commit_configuration_runs_with_pre_commit(empty_repo: Path, tmp_path: Path) -> None:
+def test_the_pre_commit_configuration_runs_with_pre_commit(
+    empty_repo: Path, tmp_path: Path
+) -> None:
     """The real pre-commit validates the generated configuration and runs the hook: it passes
     on a valid request branch and fails on one the policy refuses."""
     import os
@@ -193,7 +195,12 @@ def test_the_pre_commit_configuration_runs_with_pre_commit(empty_repo: Path, tmp
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
-            [pre_commit, *args], cwd=empty_repo, env=env, capture_output=True, text=True, check=False
+            [pre_commit, *args],
+            cwd=empty_repo,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
         )
 
     validated = run("validate-config", ".pre-commit-config.yaml")

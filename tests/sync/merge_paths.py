@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 from jitflow.adapters.git import Git
-from jitflow.core.loading import format_time
+from jitflow.core.times import format_time
 from jitflow.usecases.audit.verify import VerifyOptions, run_verify
 from tests.sync.conftest import POLICIES, World
 

@@ -8,7 +8,7 @@ from typing import Any
 from jitflow.adapters.git import Git
 from jitflow.adapters.vault import VaultGateway
 from jitflow.core.history import parse_trailers
-from jitflow.core.loading import format_time
+from jitflow.core.times import format_time
 from jitflow.core.yamlio import load_yaml
 from tests.conftest_servers import JitflowVault
 from tests.sync.conftest import World

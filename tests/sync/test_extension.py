@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
-from jitflow.core.loading import format_time, parse_time
+from jitflow.core.times import format_time, parse_time
 from jitflow.usecases.audit.report import AuditOptions, ReportFormat, run_audit
 from tests.audit.test_audit_ocsf import schema_errors
 from tests.sync.conftest import World, vault_api

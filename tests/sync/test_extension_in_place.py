@@ -9,7 +9,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from jitflow.adapters.vault import VaultGateway
-from jitflow.core.loading import parse_time
+from jitflow.core.times import parse_time
 from jitflow.sandbox.servers.postgres import PostgresServer
 from jitflow.usecases.audit.verify import VerifyOptions, run_verify
 from tests.sync.conftest import World, vault_api

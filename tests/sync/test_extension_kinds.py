@@ -15,7 +15,7 @@ from datetime import timedelta
 
 import pytest
 
-from jitflow.core.loading import parse_time
+from jitflow.core.times import parse_time
 from jitflow.sandbox.servers.postgres import PostgresServer, find_psql
 from jitflow.usecases.audit.report import AuditOptions, ReportFormat, run_audit
 from tests.sync.conftest import POLICIES, World

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 import pytest
 
 from jitflow.adapters.delivery import certificate_marker, parse_certificate_comment
-from jitflow.core.loading import format_time, parse_time
+from jitflow.core.times import format_time, parse_time
 from tests.standin_helpers import write_files
 from tests.sync.conftest import World, vault_api
 from tests.sync.observe import active_grant, archived, ledger_trailers

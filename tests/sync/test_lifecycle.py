@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from jitflow.core.history import parse_trailers
-from jitflow.core.loading import parse_time
+from jitflow.core.times import parse_time
 from jitflow.core.yamlio import load_yaml
 from tests.sync.conftest import World, vault_api
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from jitflow.core.loading import format_time
+from jitflow.core.times import format_time
 from tests.sync.conftest import POLICIES, World
 from tests.sync.merge_paths import (
     commit_steps,

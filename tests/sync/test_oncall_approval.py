@@ -9,7 +9,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 
-from jitflow.core.loading import format_time
+from jitflow.core.times import format_time
 from tests.sync.conftest import World
 from tests.sync.observe import active_grant, archived
 from tests.sync.test_kinds_through_sync import _publish

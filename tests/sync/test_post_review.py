@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from jitflow.adapters.git import Git
-from jitflow.core.loading import parse_time
+from jitflow.core.times import parse_time
 from jitflow.core.yamlio import load_yaml
 from jitflow.usecases.audit.verify import VerifyOptions, run_verify
 from tests.sync.conftest import World

@@ -11,7 +11,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from jitflow.core.loading import parse_time
+from jitflow.core.times import parse_time
 from jitflow.sandbox.servers.vault_setup import PKI_DOMAIN
 from tests.mtls import mtls_server
 from tests.sync.conftest import World

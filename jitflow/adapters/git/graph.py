@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from jitflow.adapters.git.runner import Git
-from jitflow.core.loading import format_time
+from jitflow.core.times import format_time
 
 
 def is_commit(git: Git, sha: str) -> bool:

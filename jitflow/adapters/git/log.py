@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 from jitflow.adapters.git.runner import Git
 from jitflow.core.history import Commit, FileChange, parse_time
-from jitflow.core.loading import format_time
+from jitflow.core.times import format_time
 from jitflow.errors import GitError
 
 _FIELDS = 7  # sha+parents, author name, author email, committer email, time, body, changes

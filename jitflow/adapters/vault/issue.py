@@ -11,8 +11,8 @@ from typing import Any
 from jitflow.adapters.vault.naming import database_policy_name, token_display_name
 from jitflow.adapters.vault.transport import Transport, VaultApiError
 from jitflow.adapters.vault.types import GrantOrder, IssuedGrant, Secret, TokenInfo
-from jitflow.core.loading import format_time
 from jitflow.core.model import GrantKind
+from jitflow.core.times import format_time
 from jitflow.errors import ConfigError, VaultError
 
 

@@ -21,7 +21,7 @@ from typing import Any
 from jitflow.adapters.vault.issue import AnchorTerms, create_anchor, revoke_quietly
 from jitflow.adapters.vault.transport import Transport
 from jitflow.adapters.vault.types import GrantOrder, IssuedGrant, Secret, SecretOutlivesGrantError
-from jitflow.core.loading import format_time
+from jitflow.core.times import format_time
 from jitflow.errors import ConfigError, VaultError
 
 # A secret may end this long after the grant's token: the engine counts its TTL from its own

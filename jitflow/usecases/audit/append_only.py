@@ -23,7 +23,7 @@ from jitflow.core.history import (
     RequestTrail,
     parse_trailers,
 )
-from jitflow.core.loading import format_time
+from jitflow.core.times import format_time
 from jitflow.core.verify_report import Violation
 from jitflow.usecases.audit.signatures import PendingSignature
 

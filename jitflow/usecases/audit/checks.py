@@ -15,9 +15,9 @@ from jitflow.adapters.git import Git, graph
 from jitflow.core.approvals import approvers_of
 from jitflow.core.audit_rows import AuditRow, approval_shortfalls, as_mapping
 from jitflow.core.history import RequestTrail, login_matches, parse_time
-from jitflow.core.loading import format_time
 from jitflow.core.model import Groups, Policy
 from jitflow.core.oncall import at_time, claim_problems, waiver_holds
+from jitflow.core.times import format_time
 from jitflow.core.verify_report import Violation
 from jitflow.usecases.audit.gitlog import LedgerEntry
 from jitflow.usecases.audit.landing import Landing, recorded_landing

@@ -19,7 +19,7 @@ from datetime import datetime
 
 from jitflow.core.audit_rows import AuditRow
 from jitflow.core.history import Commit, parse_time, parse_trailers, split_list
-from jitflow.core.loading import format_time
+from jitflow.core.times import format_time
 from jitflow.core.verify_report import Violation
 
 _MARK = "jitflow-event: warn"

@@ -15,8 +15,8 @@ from jitflow.adapters.git.writing import LedgerCommit
 from jitflow.adapters.vault.types import SecretOutlivesGrantError
 from jitflow.core.grants import GrantHandle, IssuedGrant, RevokeOutcome, TokenInfo, kind_guess
 from jitflow.core.ledger import Event, Transition
-from jitflow.core.loading import format_time
 from jitflow.core.model import Finding, GrantKind
+from jitflow.core.times import format_time
 from jitflow.errors import ConfigError, DeliveryError, JitflowError
 from jitflow.usecases.port import VaultPort
 from jitflow.usecases.sync import recording

@@ -24,8 +24,8 @@ from collections.abc import Mapping, Sequence
 from jitflow.adapters.git.writing import LedgerCommit
 from jitflow.core.grants import GrantHandle, IssuedGrant, TokenInfo
 from jitflow.core.ledger import Action, Event, Transition
-from jitflow.core.loading import format_time
 from jitflow.core.model import GrantKind
+from jitflow.core.times import format_time
 from jitflow.errors import JitflowError
 from jitflow.usecases.sync import recording
 from jitflow.usecases.sync.decide import Verdict

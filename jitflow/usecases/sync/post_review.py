@@ -22,8 +22,9 @@ from jitflow.adapters.git.writing import LedgerCommit
 from jitflow.core.approvals import approvers_of
 from jitflow.core.history import parse_time, parse_trailers
 from jitflow.core.ledger import Event, Trailers, commit_message
-from jitflow.core.loading import ARCHIVE_DIR, GROUPS_PATH, format_time, parse_groups, request_id_for
+from jitflow.core.loading import ARCHIVE_DIR, GROUPS_PATH, parse_groups, request_id_for
 from jitflow.core.model import Groups, Policy, PullRequestFacts, Review, ReviewState
+from jitflow.core.times import format_time
 from jitflow.core.yamlio import YamlError, load_yaml
 from jitflow.errors import JitflowError
 from jitflow.usecases.port import PullFacts

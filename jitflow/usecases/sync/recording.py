@@ -31,9 +31,9 @@ from jitflow.core.ledger import (
     request_path,
 )
 from jitflow.core.live_sessions import early_end_note, live_sessions
-from jitflow.core.loading import format_time
 from jitflow.core.model import Finding, GrantKind
 from jitflow.core.sshkeys import fingerprint
+from jitflow.core.times import format_time
 from jitflow.errors import UsageError
 from jitflow.reporters.escape import markdown_code, markdown_mention, markdown_text
 from jitflow.usecases.sync.decide import Verdict

@@ -22,8 +22,8 @@ from jitflow.adapters.git.writing import LedgerCommit
 from jitflow.core.durations import format_duration
 from jitflow.core.history import parse_trailers
 from jitflow.core.ledger import ActiveRecord, Event, Trailers, commit_message
-from jitflow.core.loading import format_time
 from jitflow.core.model import DEFAULT_WARN_BEFORE, Policy
+from jitflow.core.times import format_time
 from jitflow.reporters.escape import markdown_code, markdown_mention
 from jitflow.usecases.repository import read_policies
 from jitflow.usecases.sync.run_memory import IssueRun

@@ -1,0 +1,36 @@
+"""Time text: parse ISO 8601 times with a zone, write them as UTC to the second."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def parse_time_or_none(value: object) -> datetime | None:
+    """An ISO 8601 time with a zone as UTC, or None when `value` is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        return None
+    return parsed.astimezone(UTC)
+
+
+def parse_time(value: str) -> datetime:
+    """Parse an ISO 8601 time with a zone (used for --now and ledger timestamps)."""
+    parsed = parse_time_or_none(value)
+    if parsed is None:
+        raise ValueError(
+            f"{value!r} is not an ISO 8601 time with a zone, e.g. 2026-11-23T09:00:00Z"
+        )
+    return parsed
+
+
+def format_time(value: datetime) -> str:
+    """`2026-11-22T10:00:05Z`: the time in UTC, to the second."""
+    utc = value if value.tzinfo is UTC else value.astimezone(UTC)
+    if utc.year < 1000:  # strftime's %Y does not pad
+        return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc.isoformat()[:19] + "Z"  # the same text, ~3x cheaper (an audit formats 5 a row)
