@@ -10,7 +10,10 @@ from jitflow.errors import JitflowError
 # Longer than any sane elevation; a typo like `30d` meant as `30m` should not pass silently.
 MAX_DURATION = timedelta(days=90)
 
-_PATTERN = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+# ASCII digits only, as the JSON Schemas say (`\d` would also take Arabic-Indic or fullwidth digits).
+_PATTERN = re.compile(r"^(?:([0-9]+)d)?(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?$")
+# Any count with more digits than this is far over MAX_DURATION (and int() refuses 4300+).
+_MAX_DIGITS = 9
 _UNITS = (("d", 86400), ("h", 3600), ("m", 60), ("s", 1))
 
 
@@ -31,6 +34,8 @@ def parse_duration(text: object) -> timedelta:
             f"{text!r} is not a duration: use whole numbers with units d, h, m, s in that "
             "order, like 90s, 30m, 1h30m or 2d"
         )
+    if any(part is not None and len(part) > _MAX_DIGITS for part in match.groups()):
+        raise DurationError(f"{value[:40]!r}... is longer than the absolute maximum of 90d")
     seconds = sum(
         int(part) * factor
         for part, (_, factor) in zip(match.groups(), _UNITS, strict=True)

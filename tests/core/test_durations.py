@@ -34,6 +34,12 @@ def test_accepted_forms(text: str, expected: timedelta) -> None:
         ("-5m", "not a duration"),
         ("91d", "absolute maximum"),
         ("99999999h", "absolute maximum"),
+        # more digits than Python converts to an int (4300) is still just too long
+        pytest.param("9" * 5000 + "d", "absolute maximum", id="5000-digits"),
+        # only ASCII digits, as the JSON Schema says: look-alike digits read differently
+        ("\u0662h", "not a duration"),  # ARABIC-INDIC DIGIT TWO
+        ("\U0001d7d7h", "not a duration"),  # MATHEMATICAL BOLD DIGIT NINE
+        ("1\uff10m", "not a duration"),  # FULLWIDTH DIGIT ZERO
         ("", "not a duration"),
         ("1:30", "not a duration"),
         ("30", "not a duration"),
