@@ -35,7 +35,7 @@ from jitflow.core.model import Finding, GrantKind
 from jitflow.core.sshkeys import fingerprint
 from jitflow.core.times import format_time
 from jitflow.errors import UsageError
-from jitflow.reporters.escape import markdown_code, markdown_mention, markdown_text
+from jitflow.reporters.escape import markdown_code, markdown_mention, markdown_text, workflow_data
 from jitflow.usecases.sync.decide import Verdict
 
 if TYPE_CHECKING:
@@ -84,12 +84,18 @@ def order_for(verdict: Verdict) -> GrantOrder:
 
 
 def mask_for_actions(environ: Mapping[str, str], *values: str) -> None:
-    """In GitHub Actions, register secrets with the log masker before anything could log them."""
+    """In GitHub Actions, register secrets with the log masker before anything could log them.
+
+    The runner reads a command up to the end of its line, so each line of a multi-line value
+    (a PEM key, a certificate chain) is registered on its own: written whole, every line after
+    the first would be printed to the job log in clear. Each line is escaped as command data.
+    """
     if environ.get("GITHUB_ACTIONS") != "true":
         return
     for value in values:
-        if value:
-            sys.stdout.write(f"::add-mask::{value}\n")
+        for line in value.splitlines():
+            if line.strip():
+                sys.stdout.write(f"::add-mask::{workflow_data(line.strip())}\n")
     sys.stdout.flush()
 
 
