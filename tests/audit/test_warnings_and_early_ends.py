@@ -14,7 +14,13 @@ from datetime import UTC, datetime, timedelta
 from jitflow.core.audit_codec import row_from_json, row_to_json
 from jitflow.core.audit_rows import build_row
 from jitflow.core.history import CommitRef, RequestTrail
-from jitflow.core.ledger import ActiveRecord, Event, parse_active_record
+from jitflow.core.ledger import (
+    END_REASON_OF_EVENT,
+    ActiveRecord,
+    EndedBlock,
+    Event,
+    parse_active_record,
+)
 from jitflow.core.ledger_events import EventKind, events_of
 from jitflow.core.model import GrantKind
 from jitflow.core.yamlio import load_yaml
@@ -22,7 +28,7 @@ from jitflow.reporters.audit_html import ReportContext, render_html
 from jitflow.reporters.audit_text import write_csv, write_json, write_markdown
 from jitflow.reporters.ocsf import OcsfContext, to_ocsf
 from jitflow.reporters.outbound import event_json, slack_line
-from jitflow.usecases.sync.recording import Ending, end_commit, ended_note
+from jitflow.usecases.sync.recording import end_commit, ended_note
 from tests.audit.test_audit_ocsf import schema_errors
 from tests.audit.test_ocsf_event_facts import REPLACED, _row
 
@@ -75,7 +81,11 @@ def _archived(kind: str, vault: dict[str, str], event: Event) -> bytes:
         f"  expires_at: '2026-12-01T10:00:00Z'\n  pr: 7\n  vault:\n{grant}"
     ).encode()
     record = parse_active_record(active, RID)
-    commit = end_commit(record, active, Ending(event, T0 + timedelta(minutes=20), "bob", pr=9))
+    commit = end_commit(
+        record,
+        active,
+        EndedBlock(T0 + timedelta(minutes=20), END_REASON_OF_EVENT[event], "bob", pr=9),
+    )
     [text] = [v for v in commit.files.values() if v is not None]
     return text
 

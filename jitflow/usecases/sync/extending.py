@@ -38,7 +38,7 @@ from datetime import datetime
 from jitflow.adapters.git.writing import LedgerCommit
 from jitflow.core.extension import SLACK, extension_findings, new_end
 from jitflow.core.grants import GrantHandle, IssuedGrant, kind_guess
-from jitflow.core.ledger import ActiveRecord, Event
+from jitflow.core.ledger import ActiveRecord, EndedBlock, EndReason, Event
 from jitflow.core.model import ActiveGrant, GrantKind
 from jitflow.errors import JitflowError
 from jitflow.usecases.sync import recording
@@ -202,8 +202,8 @@ def _end_extended(
     """The commit that archives `record` as ended by its extension `verdict` (in place or by a
     replacement), and the note to the grant's PR."""
     runner = run.runner
-    ending = recording.Ending(
-        Event.EXTEND, run.now, runner, extended_by=verdict.request_id, extension=extension
+    ending = EndedBlock(
+        run.now, EndReason.EXTENDED, runner, extended_by=verdict.request_id, extension=extension
     )
     commit = recording.end_commit(record, run.state.active_bytes[record.id], ending)
     if record.pr is not None:

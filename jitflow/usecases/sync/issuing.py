@@ -14,7 +14,7 @@ from dataclasses import replace
 from jitflow.adapters.git.writing import LedgerCommit
 from jitflow.adapters.vault.types import SecretOutlivesGrantError
 from jitflow.core.grants import GrantHandle, IssuedGrant, RevokeOutcome, TokenInfo, kind_guess
-from jitflow.core.ledger import Event, Transition
+from jitflow.core.ledger import EndedBlock, EndReason, Event, Transition
 from jitflow.core.model import Finding, GrantKind
 from jitflow.core.times import format_time
 from jitflow.errors import ConfigError, DeliveryError, JitflowError
@@ -140,7 +140,7 @@ def deliver_and_record(
     run.comments.append((pr.number, f"status:{request_id}", note))
     # Recorded in `done`, not `errors`: the run did its job (see the module docstring).
     run.report.done.append(("fail", request_id, f"credentials not delivered, revoked: {why}"))
-    ending = recording.Ending(Event.FAIL, run.now, run.runner, pr=pr.number)
+    ending = EndedBlock(run.now, EndReason.FAILED, run.runner, pr=pr.number)
     failed = recording.failed_delivery_commit(issue, request_id, ending, why)
     return [issue, failed]
 

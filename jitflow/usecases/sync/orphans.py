@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 
 from jitflow.adapters.git.writing import LedgerCommit
 from jitflow.core.grants import GrantHandle, IssuedGrant, TokenInfo
-from jitflow.core.ledger import Action, Event, Transition
+from jitflow.core.ledger import Action, EndedBlock, EndReason, Event, Transition
 from jitflow.core.model import GrantKind
 from jitflow.core.times import format_time
 from jitflow.errors import JitflowError
@@ -187,7 +187,7 @@ def _lost_certificate(run: IssueRun, verdict: Verdict, anchor: TokenInfo) -> lis
     note = recording.failed_note(request_id, requester, why, missing_key=False, revoked=False)
     run.comments.append((pr.number, f"status:{request_id}", note))
     run.report.done.append(("fail", request_id, f"certificate lost, not signed again: {why}"))
-    ending = recording.Ending(Event.FAIL, run.now, run.runner, pr=pr.number)
+    ending = EndedBlock(run.now, EndReason.FAILED, run.runner, pr=pr.number)
     failed = recording.failed_delivery_commit(issue, request_id, ending, why, revoked=False)
     return [issue, failed]
 

@@ -16,6 +16,7 @@ from jitflow.adapters.git.writing import LedgerCommit
 from jitflow.core.approvals import approval_times
 from jitflow.core.durations import format_duration
 from jitflow.core.ledger import (
+    END_REASON_OF_EVENT,
     ActiveRecord,
     EndedBlock,
     EndReason,
@@ -305,25 +306,15 @@ def issue_commit(
     return LedgerCommit(commit_message(trailers), files, now)
 
 
+_EVENT_OF_END = {reason: event for event, reason in END_REASON_OF_EVENT.items()}
+
+
 @dataclass(frozen=True)
 class Owner:
     """The policy a request was made under and who made it (its commits' trailers)."""
 
     policy: str
     requester: str
-
-
-@dataclass(frozen=True)
-class Ending:
-    """How a grant ends: the event, when, in whose name, and what the archive says of it."""
-
-    event: Event
-    at: datetime
-    by: str
-    pr: int | None = None
-    findings: tuple[Finding, ...] = ()
-    extended_by: str = ""
-    extension: str = ""
 
 
 def deny_commit(
@@ -347,57 +338,52 @@ def deny_commit(
 
 
 def end_commit(
-    record: ActiveRecord, record_bytes: bytes, ending: Ending, *, still_active_file: bool = True
+    record: ActiveRecord, record_bytes: bytes, ended: EndedBlock, *, still_active_file: bool = True
 ) -> LedgerCommit:
-    event, now, extended_by, extension = (
-        ending.event,
-        ending.at,
-        ending.extended_by,
-        ending.extension,
-    )
-    reason = {
-        Event.EXPIRE: EndReason.EXPIRED,
-        Event.FAIL: EndReason.FAILED,
-        Event.EXTEND: EndReason.EXTENDED,
-    }.get(event, EndReason.REVOKED)
-    sessions = live_sessions(record.kind)
-    early = reason in (EndReason.REVOKED, EndReason.EXTENDED) and extension != "in-place"
-    if extension == "in-place":  # nothing ended: the same credentials go on
-        sessions = "go on: the same credentials were extended in place"
-    ended = EndedBlock(
-        at=now,
-        reason=reason,
-        by=ending.by,
-        pr=ending.pr,
-        findings=ending.findings,
-        extended_by=extended_by,
-        sessions=sessions,
+    """Archive `record` with the `ended:` block the caller knows (reason, time, by whom, PR,
+    findings, extension); its commit event follows from the reason, and what the end did to
+    live sessions and what outlives it come from the record."""
+    in_place = ended.extension == "in-place"
+    early = ended.reason in (EndReason.REVOKED, EndReason.EXTENDED) and not in_place
+    ended = replace(
+        ended,
+        # in place nothing ended: the same credentials go on
+        sessions="go on: the same credentials were extended in place"
+        if in_place
+        else live_sessions(record.kind),
         note=early_end_note(record.kind, record.vault, record.expires_at) if early else "",
-        extension=extension,
     )
     files: dict[str, bytes | None] = {
-        archive_path(record.id, now): archive_record(record_bytes, ended)
+        archive_path(record.id, ended.at): archive_record(record_bytes, ended)
     }
     if still_active_file:
         files[active_path(record.id)] = None
     trailers = Trailers(
-        event, record.id, record.policy, record.requester, record.approved_by, record.expires_at
+        _EVENT_OF_END[ended.reason],
+        record.id,
+        record.policy,
+        record.requester,
+        record.approved_by,
+        record.expires_at,
     )
+    extended_by = ended.extended_by
     body = f"Replaced by its approved extension {extended_by}." if extended_by else ""
-    if extension == "in-place":
+    if in_place:
         body = f"Extended in place by its approved extension {extended_by}."
-    return LedgerCommit(commit_message(trailers, body), files, now)
+    return LedgerCommit(commit_message(trailers, body), files, ended.at)
 
 
 def failed_delivery_commit(
-    issue: LedgerCommit, request_id: str, failed: Ending, why: str, *, revoked: bool = True
+    issue: LedgerCommit, request_id: str, failed: EndedBlock, why: str, *, revoked: bool = True
 ) -> LedgerCommit:
     """End, as `failed`, the grant that `issue` (a commit of the same run) recorded."""
     content = issue.files[active_path(request_id)] or b""
     record = parse_active_record(content, request_id)
     message = f"revoked at once: {why}" if revoked else why
     finding = Finding("delivery-failed", message, active_path(request_id))
-    return end_commit(record, content, replace(failed, event=Event.FAIL, findings=(finding,)))
+    return end_commit(
+        record, content, replace(failed, reason=EndReason.FAILED, findings=(finding,))
+    )
 
 
 def orphan_revoke_commit(

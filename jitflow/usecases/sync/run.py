@@ -22,7 +22,7 @@ from jitflow.adapters.git import Git, remote_auth_env
 from jitflow.adapters.git.remote import fetch, push
 from jitflow.adapters.git.writing import Identity, LedgerCommit, LedgerWriter
 from jitflow.core.grants import GrantHandle, kind_guess
-from jitflow.core.ledger import Action, Event, OrphanToken, Transition, plan
+from jitflow.core.ledger import Action, EndedBlock, EndReason, Event, OrphanToken, Transition, plan
 from jitflow.errors import GitError, JitflowError
 from jitflow.usecases.port import PullFacts, Signer, SyncPort, VaultPort
 from jitflow.usecases.sync import recording
@@ -353,16 +353,16 @@ def _end_grants(
     for t, record, content in targets:
         if t.deletion_commit:
             by, pr = _revoker(github, t.deletion_commit, runner)
-            how = recording.Ending(Event.REVOKE, now, by, pr=pr)
+            how = EndedBlock(now, EndReason.REVOKED, by, pr=pr)
             commit = recording.end_commit(record, content, how, still_active_file=False)
             event = Event.REVOKE
         elif t.action is Action.REVOKE:
             by, event = actor, Event.REVOKE
-            how = recording.Ending(Event.REVOKE, now, actor)
+            how = EndedBlock(now, EndReason.REVOKED, actor)
             commit = recording.end_commit(record, content, how)
         else:
             by, event = runner, Event.EXPIRE
-            how = recording.Ending(Event.EXPIRE, now, runner)
+            how = EndedBlock(now, EndReason.EXPIRED, runner)
             commit = recording.end_commit(record, content, how)
         planned.append((t, record, commit))
         if record.pr is not None:  # the requester hears it on the grant's own PR
