@@ -67,8 +67,11 @@ class ChangeGateReport:
 def judge_change(
     git: Git, github: ChangeGateGitHub, pr: PullRequestFacts, repo: Path, now: datetime
 ) -> ChangeGateReport:
-    """The verdict on a PR without request files (its head is checked out in `repo`)."""
-    paths = [f.path for f in pr.files]
+    """The verdict on a PR without request files (its head is checked out in `repo`).
+
+    A rename or copy is judged at its old path too (GitHub lists it under the new one), so
+    moving an owned file out of `policies/` or `.github/` still needs its owners."""
+    paths = sorted({p for f in pr.files for p in (f.path, f.previous_path) if p})
     outbound = _outbound_verdict(git, pr, paths)
     if outbound is not None:
         approval, why = _code_owner_verdict(git, github, pr, paths)

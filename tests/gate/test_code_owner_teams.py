@@ -121,3 +121,31 @@ def test_an_unreadable_team_fails_the_run_and_the_comment_says_why(
     (comment,) = fake.comments
     assert "no approval counts" in comment and "Members: read" in comment
     assert "@alice" not in comment  # a login in GitHub's words never pings anyone
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (".github/CODEOWNERS", "notes/CODEOWNERS.old"),  # drops every code owner after it
+        ("policies/orders.yaml", "notes/orders.yaml"),  # drops a policy
+    ],
+)
+def test_moving_an_owned_file_out_needs_its_owners_approval(
+    tmp_path: Path, old: str, new: str
+) -> None:
+    """GitHub lists a rename under its new path only (`previous_filename` holds the old):
+    the old path's owners must approve, or a move would delete owned files unreviewed."""
+    repo = GitRepo.create(tmp_path / "repo")
+    owners = b"/.github/ @acme/access-admins\n/policies/ @acme/access-admins\n"
+    files = {".github/CODEOWNERS": owners, "policies/orders.yaml": b"name: orders\n"}
+    base = repo.commit(files, branch="main")
+    head = repo.branch("move", {old: None, new: files[old]})
+    pr = PullRequestFacts(
+        number=8, author="alice", title="tidy", state="open", draft=False,
+        base_ref="main", base_sha=base, head_ref="move", head_sha=head,
+        files=(ChangedFile(new, ChangeStatus.RENAMED, previous_path=old),),
+    )  # fmt: skip
+    fake = FakeGitHub(pr, {"dana"})
+    report = judge_change(Git(tmp_path / "repo"), _port(fake), pr, tmp_path / "repo", NOW)
+    assert report.approval.state == "pending"
+    assert f"to approve {old}" in report.approval.description
