@@ -200,12 +200,12 @@ def _github(options: DoctorOptions) -> list[Check]:
                 " read> (and GITHUB_API_URL for GitHub Enterprise)",
             )
         ]
-    from jitflow.adapters.github import GitHubGateway
+    from jitflow.adapters.github import GitHubGateway, settings_from_env
 
     branch = options.branch
     checks: list[Check] = []
     try:
-        gateway = GitHubGateway.from_env(env, max_retries=1)
+        gateway = GitHubGateway(replace(settings_from_env(env), max_retries=1))
     except JitflowError as exc:
         return [fail("github", exc.message, "fix the GitHub settings above")]
     with gateway:

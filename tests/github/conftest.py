@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from jitflow.adapters.git import Git
-from jitflow.adapters.github import GitHubGateway
+from jitflow.adapters.github import GatewaySettings, GitHubGateway
 from tests.github.http_repo import Repo, started
 
 OWNER, REPO = "acme", "access"
@@ -34,8 +34,9 @@ class World:
 
     def gateway(self, user: str = "jitflow-bot", **options: Any) -> GitHubGateway:
         """A gateway acting as `user`, with test-speed backoff and no write pacing."""
-        options = {"backoff": 0.01, "min_write_interval": 0.0, **options}
-        return GitHubGateway(self.tokens[user], f"{OWNER}/{REPO}", self.api_url, **options)
+        settings = GatewaySettings(self.tokens[user], f"{OWNER}/{REPO}", self.api_url)
+        fast = {"backoff": 0.01, "min_write_interval": 0.0, **options}
+        return GitHubGateway(replace(settings, **fast))
 
 
 def _commit(clone: Git, author: str, committer: str, message: str) -> str:

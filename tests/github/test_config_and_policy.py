@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from jitflow.adapters.github import DEFAULT_API_URL, GitHubGateway
+from jitflow.adapters.github import DEFAULT_API_URL, GatewaySettings, GitHubGateway
 from jitflow.adapters.github.http import (
     RetryPolicy,
     is_rate_limited,
@@ -70,12 +70,12 @@ def test_enterprise_api_url_is_taken_from_the_environment() -> None:
 )
 def test_unsafe_or_broken_api_urls_are_refused(api_url: str, complaint: str) -> None:
     with pytest.raises(UsageError, match=complaint):
-        GitHubGateway(secrets.token_hex(20), "acme/access", api_url)
+        GitHubGateway(GatewaySettings(secrets.token_hex(20), "acme/access", api_url))
 
 
 def test_repository_must_be_owner_slash_name() -> None:
     with pytest.raises(UsageError, match="owner/name"):
-        GitHubGateway(secrets.token_hex(20), "acme/access/extra")
+        GitHubGateway(GatewaySettings(secrets.token_hex(20), "acme/access/extra"))
 
 
 def test_rate_limits_are_recognised_by_headers_or_message() -> None:
@@ -94,7 +94,7 @@ def test_rate_limit_wait_prefers_retry_after_then_the_reset_time() -> None:
 
 
 def test_backoff_doubles_from_the_base_delay() -> None:
-    policy = RetryPolicy(max_retries=3, backoff=0.5)
+    policy = RetryPolicy(max_retries=3, backoff=0.5, max_rate_limit_wait=60.0)
     assert [policy.backoff_delay(n) for n in range(3)] == [0.5, 1.0, 2.0]
 
 

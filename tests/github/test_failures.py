@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import pytest
 
-from jitflow.adapters.github import GitHubGateway
+from jitflow.adapters.github import GatewaySettings, GitHubGateway
 from jitflow.errors import GitHubError
 from tests.github.conftest import OWNER, REPO, World, add_request
 
@@ -92,7 +92,9 @@ def test_persistent_server_error_gives_up_after_bounded_attempts(github_world: W
 
 def test_bad_credentials_give_a_clear_error_without_retrying(github_world: World) -> None:
     token = secrets.token_hex(20)
-    gateway = GitHubGateway(token, f"{OWNER}/{REPO}", github_world.api_url, backoff=0.01)
+    gateway = GitHubGateway(
+        GatewaySettings(token, f"{OWNER}/{REPO}", github_world.api_url, backoff=0.01)
+    )
     before = len(github_world.server.requests_log)
 
     with pytest.raises(GitHubError, match=r"HTTP 401, bad credentials.*GITHUB_TOKEN") as caught:
@@ -120,11 +122,13 @@ def test_unreachable_server_is_reported_after_bounded_retries() -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]  # closed again when the block ends: nobody listens
     gateway = GitHubGateway(
-        secrets.token_hex(20),
-        f"{OWNER}/{REPO}",
-        f"http://127.0.0.1:{port}",
-        max_retries=1,
-        backoff=0.01,
+        GatewaySettings(
+            secrets.token_hex(20),
+            f"{OWNER}/{REPO}",
+            f"http://127.0.0.1:{port}",
+            max_retries=1,
+            backoff=0.01,
+        )
     )
 
     with pytest.raises(
@@ -141,7 +145,7 @@ def test_tokens_never_appear_in_errors_reprs_or_logs(
     bad = secrets.token_hex(20)
     teams = secrets.token_hex(20)
     gateways = [
-        GitHubGateway(bad, f"{OWNER}/{REPO}", github_world.api_url, backoff=0.01),
+        GitHubGateway(GatewaySettings(bad, f"{OWNER}/{REPO}", github_world.api_url, backoff=0.01)),
         github_world.gateway("no-org", max_retries=1, teams_token=teams),
         github_world.gateway("no-org", max_retries=1),
     ]

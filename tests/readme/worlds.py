@@ -372,14 +372,13 @@ class Lifecycle(ScenarioWorld):
     # CI, as the workflows run it
 
     def _github(self) -> Any:
-        from jitflow.adapters.github import GitHubGateway
+        from jitflow.adapters.github import GatewaySettings, GitHubGateway
 
+        api_url = self.world.standin.api_url
         return GitHubGateway(
-            self._bot_token,
-            "acme/access",
-            self.world.standin.api_url,
-            min_write_interval=0.0,
-            login=WORKFLOW_BOT,
+            GatewaySettings(
+                self._bot_token, "acme/access", api_url, login=WORKFLOW_BOT, min_write_interval=0.0
+            )
         )
 
     def _ci_check(self, number: int) -> None:

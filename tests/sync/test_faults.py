@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 from jitflow.adapters.git import Git
-from jitflow.adapters.github import GitHubGateway
+from jitflow.adapters.github import GitHubGateway, settings_from_env
 from jitflow.adapters.vault import VaultGateway
 from jitflow.core.history import parse_trailers
 from jitflow.core.yamlio import load_yaml
@@ -23,7 +24,9 @@ from tests.sync.conftest import World
 
 def _gateways(world: World) -> tuple[VaultGateway, GitHubGateway]:
     vault = VaultGateway.from_env(world.env)
-    github = GitHubGateway.from_env(world.env, backoff=0.01, min_write_interval=0.0)
+    github = GitHubGateway(
+        replace(settings_from_env(world.env), backoff=0.01, min_write_interval=0.0)
+    )
     return vault, github
 
 

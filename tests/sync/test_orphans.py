@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from jitflow.adapters.git import Git
-from jitflow.adapters.github import GitHubGateway
+from jitflow.adapters.github import GitHubGateway, settings_from_env
 from jitflow.adapters.vault import GrantOrder, IssuedGrant, VaultGateway
 from jitflow.usecases.sync.decide import decide
 from jitflow.usecases.sync.recording import order_for
@@ -17,7 +19,9 @@ def _order(world: World, request_id: str) -> GrantOrder:
     git = world.runner
     git.run("fetch", "--quiet", "origin")
     state = read_state(git, git.rev_parse("origin/main"))
-    with GitHubGateway.from_env(world.env, backoff=0.01, min_write_interval=0.0) as github:
+    with GitHubGateway(
+        replace(settings_from_env(world.env), backoff=0.01, min_write_interval=0.0)
+    ) as github:
         verdict = decide(git, github, request_id, state.added_by[request_id])
     return order_for(verdict)
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from jitflow.adapters.git import Git
-from jitflow.adapters.github import GitHubGateway
+from jitflow.adapters.github import GitHubGateway, settings_from_env
 from jitflow.adapters.vault import VaultGateway
 from jitflow.usecases.sync import SyncOptions, run_sync
 from jitflow.usecases.sync.run_memory import SyncReport
@@ -41,7 +42,7 @@ class _Relay:
 
 
 def _sync(world: World, repo: Path, vault: Any, env: dict[str, str]) -> SyncReport:
-    github = GitHubGateway.from_env(env, backoff=0.01, min_write_interval=0.0)
+    github = GitHubGateway(replace(settings_from_env(env), backoff=0.01, min_write_interval=0.0))
     options = SyncOptions(repo, datetime.now(UTC).replace(microsecond=0))
     return run_sync(options, vault, github, env)
 

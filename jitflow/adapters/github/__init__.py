@@ -12,6 +12,12 @@
 
 from jitflow.adapters.github.comments import STATUS_DESCRIPTION_LIMIT
 from jitflow.adapters.github.gateway import GitHubGateway
-from jitflow.adapters.github.http import DEFAULT_API_URL
+from jitflow.adapters.github.http import DEFAULT_API_URL, GatewaySettings, settings_from_env
 
-__all__ = ["DEFAULT_API_URL", "STATUS_DESCRIPTION_LIMIT", "GitHubGateway"]
+__all__ = [
+    "DEFAULT_API_URL",
+    "STATUS_DESCRIPTION_LIMIT",
+    "GatewaySettings",
+    "GitHubGateway",
+    "settings_from_env",
+]

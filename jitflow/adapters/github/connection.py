@@ -18,8 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from jitflow.adapters.github.failures import Failure, describe_failure, github_said
 from jitflow.adapters.github.http import (
-    DEFAULT_API_URL,
-    RetryPolicy,
+    GatewaySettings,
     checked_api_url,
     follow_pages,
     is_rate_limited,
@@ -46,40 +45,29 @@ class PullMoved(Exception):
 class GitHubConnection:
     """One repository on GitHub through PyGithub: clients, pages, failures."""
 
-    def __init__(
-        self,
-        token: str,
-        repository: str,
-        api_url: str = DEFAULT_API_URL,
-        *,
-        max_retries: int = 4,
-        backoff: float = 0.5,
-        max_rate_limit_wait: float = 60.0,
-        per_page: int = 100,
-        timeout: int = 15,
-        min_write_interval: float = 1.0,
-        teams_token: str | None = None,
-        login: str | None = None,
-    ) -> None:
-        if not token:
+    def __init__(self, settings: GatewaySettings) -> None:
+        if not settings.token:
             raise UsageError("no GitHub token given: set GITHUB_TOKEN")
+        repository = settings.repository
         if not _REPOSITORY.fullmatch(repository):
             raise UsageError(f"GITHUB_REPOSITORY must look like owner/name, not {repository!r}")
         self.repository = repository
-        self.api_url = checked_api_url(api_url)
+        self.api_url = checked_api_url(settings.api_url)
         owner, name = repository.split("/")
         self._owner = owner
         self._repo = f"/repos/{quote(owner)}/{quote(name)}"
-        self._policy = RetryPolicy(max_retries, backoff, max_rate_limit_wait)
-        self._per_page = per_page
-        self._secrets = tuple(s for s in (token, teams_token) if s)
-        self._login = login
+        self._policy = settings.retry
+        self._per_page = settings.per_page
+        self._secrets = tuple(s for s in (settings.token, settings.teams_token) if s)
+        self._login = settings.login
         self._clients: list[Github] = []
-        connect = functools.partial(self._connect, timeout=timeout, interval=min_write_interval)
-        self._github = connect(token)
+        connect = functools.partial(
+            self._connect, timeout=settings.timeout, interval=settings.min_write_interval
+        )
+        self._github = connect(settings.token)
         self._requester = self._github.requester
-        self._once = connect(token, creates=True)  # creations: never twice blind
-        self._teams = connect(teams_token) if teams_token else self._github
+        self._once = connect(settings.token, creates=True)  # creations: never twice blind
+        self._teams = connect(settings.teams_token) if settings.teams_token else self._github
         self._repository: Repository | None = None
         self._once_repository: Repository | None = None
 

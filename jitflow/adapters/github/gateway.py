@@ -19,7 +19,6 @@ The gateway is assembled from parts, one concern each, sharing one
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from jitflow.adapters.github.comments import Comments
 from jitflow.adapters.github.http import settings_from_env
@@ -31,17 +30,10 @@ class GitHubGateway(Pulls, Comments, RepositorySettings):
     """One repository on GitHub (or GitHub Enterprise, or a compatible server)."""
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str], **options: Any) -> GitHubGateway:
-        """Build from the variables GitHub Actions sets (plus jitflow's optional ones)."""
-        settings = settings_from_env(environ)
-        return cls(
-            settings.token,
-            settings.repository,
-            settings.api_url,
-            teams_token=settings.teams_token,
-            login=settings.login,
-            **{"min_write_interval": settings.min_write_interval, **options},
-        )
+    def from_env(cls, environ: Mapping[str, str]) -> GitHubGateway:
+        """Build from the variables GitHub Actions sets (plus jitflow's optional ones); to
+        tune it, build `GitHubGateway(replace(settings_from_env(environ), ...))`."""
+        return cls(settings_from_env(environ))
 
     def __repr__(self) -> str:
         return f"GitHubGateway(repository={self.repository!r}, api_url={self.api_url!r})"

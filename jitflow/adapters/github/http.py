@@ -28,11 +28,13 @@ _SECONDARY_LIMIT_PHRASES = (
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Bounded exponential backoff; rate-limit waits beyond `max_rate_limit_wait` are not waited."""
+    """Bounded exponential backoff; rate-limit waits beyond `max_rate_limit_wait` are not waited.
 
-    max_retries: int = 4
-    backoff: float = 0.5
-    max_rate_limit_wait: float = 60.0
+    Its defaults are GatewaySettings'."""
+
+    max_retries: int
+    backoff: float
+    max_rate_limit_wait: float
 
     def backoff_delay(self, attempt: int) -> float:
         """Delay before retry number `attempt + 1` (attempt counts from 0)."""
@@ -124,14 +126,24 @@ DEFAULT_API_URL = "https://api.github.com"
 
 @dataclass(frozen=True)
 class GatewaySettings:
-    """What the GitHub adapter needs from the environment (tokens never shown in repr)."""
+    """Where the GitHub adapter connects, as whom, and how it paces and retries its calls
+    (every default in one place; tokens never shown in repr)."""
 
     token: str = field(repr=False)
     repository: str
-    api_url: str
+    api_url: str = DEFAULT_API_URL
     teams_token: str | None = field(default=None, repr=False)
-    login: str | None = None
-    min_write_interval: float = 1.0
+    login: str | None = None  # the token's login when known: whoami() asks nobody
+    min_write_interval: float = 1.0  # GitHub asks for 1 s between writes (secondary limits)
+    max_retries: int = 4
+    backoff: float = 0.5  # seconds before the first retry, doubling after each
+    max_rate_limit_wait: float = 60.0  # a longer rate-limit wait fails at once
+    per_page: int = 100
+    timeout: int = 15  # seconds for one HTTP request
+
+    @property
+    def retry(self) -> RetryPolicy:
+        return RetryPolicy(self.max_retries, self.backoff, self.max_rate_limit_wait)
 
 
 def settings_from_env(environ: Mapping[str, str]) -> GatewaySettings:
@@ -150,7 +162,7 @@ def settings_from_env(environ: Mapping[str, str]) -> GatewaySettings:
     return GatewaySettings(
         token,
         repository,
-        environ.get("GITHUB_API_URL", "").strip() or DEFAULT_API_URL,
+        api_url=environ.get("GITHUB_API_URL", "").strip() or DEFAULT_API_URL,
         teams_token=environ.get("JITFLOW_TEAMS_TOKEN", "").strip() or None,
         login=environ.get("JITFLOW_BOT_LOGIN", "").strip() or None,
         min_write_interval=_write_interval(environ),
@@ -161,7 +173,7 @@ def _write_interval(environ: Mapping[str, str]) -> float:
     """Seconds between writes (GitHub asks for 1s to avoid secondary rate limits)."""
     raw = environ.get("JITFLOW_GITHUB_WRITE_INTERVAL", "").strip()
     try:
-        return max(0.0, float(raw)) if raw else 1.0
+        return max(0.0, float(raw)) if raw else GatewaySettings.min_write_interval
     except ValueError as exc:
         raise UsageError(
             f"JITFLOW_GITHUB_WRITE_INTERVAL must be a number of seconds, not {raw!r}"

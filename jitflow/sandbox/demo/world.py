@@ -73,14 +73,11 @@ class DemoWorld:
         }
 
     def github_as(self, login: str) -> GitHubGateway:
-        from jitflow.adapters.github import GitHubGateway
+        from jitflow.adapters.github import GatewaySettings, GitHubGateway
 
+        token, api_url = self.github_tokens[login], self.standin.api_url
         return GitHubGateway(
-            self.github_tokens[login],
-            f"{OWNER}/{REPO}",
-            self.standin.api_url,
-            min_write_interval=0.0,
-            login=login,
+            GatewaySettings(token, f"{OWNER}/{REPO}", api_url, login=login, min_write_interval=0.0)
         )
 
     def runner_vault(self) -> VaultGateway:
