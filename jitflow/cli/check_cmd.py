@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,7 +14,6 @@ import click
 from jitflow.cli.group import EXIT_CODES_HELP, cli
 from jitflow.cli.options import IsoTime, format_option, now_or, repo_option
 from jitflow.cli.style import paint
-from jitflow.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
     from jitflow.core.check_report import CheckReport
@@ -66,53 +64,20 @@ def check(
     files at HEAD, and the policies and groups at BASE (never at HEAD). A request PR may only
     add new files directly under requests/.
     """
-    args = CheckArgs(repo, now_or(now), output_format, event, base, head, author)
-    raise SystemExit(int(_gate(args) if args.event is not None else _check(args)))
-
-
-@dataclass(frozen=True)
-class CheckArgs:
-    """`jitflow check`'s options as parsed: live (`event`) or offline (`base`..`head`)."""
-
-    repo: Path
-    now: datetime
-    output_format: str
-    event: Path | None = None
-    base: str | None = None
-    head: str = "HEAD"
-    author: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.event is None and self.base is None:
-            raise UsageError(
-                "check needs --base REF (e.g. --base origin/main), or --event PATH in GitHub Actions"
-            )
-
-
-def _gate(args: CheckArgs) -> ExitCode:
     from jitflow.reporters.check import render_reports
     from jitflow.reporters.pr_comment import PULL_REQUEST_FEEDBACK
-    from jitflow.usecases.gate import GateOptions, run_gate
+    from jitflow.usecases.check_command import CheckCommand, run_check_command
 
-    assert args.event is not None
-    options = GateOptions(args.repo, args.event, args.now, feedback=PULL_REQUEST_FEEDBACK)
-    result = run_gate(options)
-    _append_step_summary(result.reports, args.output_format)
-    click.echo(result.note + render_reports(result.reports, args.output_format), nl=False)
-    return result.exit_code
-
-
-def _check(args: CheckArgs) -> ExitCode:
-    from jitflow.reporters.check import render_reports
-    from jitflow.usecases.check import CheckOptions, run_check
-
-    assert args.base is not None
-    options = CheckOptions(args.repo, args.base, args.head, args.now, args.author)
-    report = run_check(options)
-    _append_step_summary((report,), args.output_format)
-    rendered = render_reports((report,), args.output_format)
-    click.echo(paint(rendered, sys.stdout) if args.output_format == "text" else rendered, nl=False)
-    return ExitCode.OK if report.decision.allowed else ExitCode.DENIED
+    command = CheckCommand(
+        repo, now_or(now), event, base, head, author, feedback=PULL_REQUEST_FEEDBACK
+    )
+    result = run_check_command(command)
+    _append_step_summary(result.reports, output_format)
+    rendered = result.note + render_reports(result.reports, output_format)
+    if event is None and output_format == "text":  # the live gate's log stays plain
+        rendered = paint(rendered, sys.stdout)
+    click.echo(rendered, nl=False)
+    raise SystemExit(int(result.exit_code))
 
 
 def _append_step_summary(reports: Sequence[CheckReport], output_format: str) -> None:

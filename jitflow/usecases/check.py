@@ -20,8 +20,20 @@ from jitflow.core.check_report import CheckReport
 from jitflow.core.evaluation import Context, evaluate
 from jitflow.core.loading import Loaded, parse_request
 from jitflow.core.model import ChangedFile
+from jitflow.errors import ExitCode
 from jitflow.usecases.repository import all_policy_names, read_policies, snapshot
 from jitflow.usecases.revocation_check import evaluate_revocation
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What `check` found: the exit code, the reports of the request changes judged, and a
+    note when none was (a PR into another branch, a PR that is no request: the
+    policy-change gate's verdict). The CLI renders."""
+
+    exit_code: ExitCode
+    reports: tuple[CheckReport, ...] = ()
+    note: str = ""
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from jitflow.core.check_report import CheckReport
 from jitflow.core.evaluation import Decision
 from jitflow.core.model import ChangeStatus, PullRequestFacts
 from jitflow.errors import ExitCode, UsageError
-from jitflow.usecases.check import ChangeSet
+from jitflow.usecases.check import ChangeSet, CheckResult
 from jitflow.usecases.port import GatePort, PullFacts
 from jitflow.usecases.pull_decision import judge_pull, mismatch_finding
 
@@ -68,17 +68,7 @@ class GateOptions:
     feedback: GateFeedback = field(kw_only=True)
 
 
-@dataclass(frozen=True)
-class GateResult:
-    """The reports of the request PRs judged, or a note when none was: a PR into another
-    branch, a PR that is no request (the policy-change gate's verdict). The CLI renders."""
-
-    exit_code: ExitCode
-    reports: tuple[CheckReport, ...] = ()
-    note: str = ""
-
-
-def run_gate(options: GateOptions) -> GateResult:
+def run_gate(options: GateOptions) -> CheckResult:
     from jitflow.adapters.github import GitHubGateway
 
     environ = options.environ if options.environ is not None else os.environ
@@ -95,9 +85,9 @@ def run_gate(options: GateOptions) -> GateResult:
 
         pull = ChangePull(number, options.repo, options.now, _run_url(environ))
         output, passed = run_change_gate(git, gateway, pull)
-        return GateResult(ExitCode.OK if passed else ExitCode.DENIED, note=output)
+        return CheckResult(ExitCode.OK if passed else ExitCode.DENIED, note=output)
     if isinstance(report, str):
-        return GateResult(ExitCode.OK, note=report)
+        return CheckResult(ExitCode.OK, note=report)
     publish(gateway, options.feedback, report, number, environ)
     return _result((report,))
 
@@ -161,14 +151,14 @@ def _merge_group(
     event: EventPayload,
     options: GateOptions,
     environ: Mapping[str, str],
-) -> GateResult:
+) -> CheckResult:
     """A merge queue entry passes only if every PR in it still passes on its own."""
     group = _object(event.get("merge_group"))
     head_sha = str(group.get("head_sha", ""))
     branch = protected_branch(environ)
     base_ref = str(group.get("base_ref", "")).removeprefix("refs/heads/")
     if base_ref != branch:
-        return GateResult(
+        return CheckResult(
             ExitCode.OK,
             note=f"merge queue of {base_ref!r}, not the protected branch {branch!r}: not judged\n",
         )
@@ -202,9 +192,9 @@ def _merge_group(
     return _result(tuple(reports))
 
 
-def _result(reports: tuple[CheckReport, ...]) -> GateResult:
+def _result(reports: tuple[CheckReport, ...]) -> CheckResult:
     allowed = all(r.decision.allowed for r in reports)
-    return GateResult(ExitCode.OK if allowed else ExitCode.DENIED, reports)
+    return CheckResult(ExitCode.OK if allowed else ExitCode.DENIED, reports)
 
 
 def _load_event(path: Path) -> EventPayload:
@@ -264,7 +254,6 @@ __all__ = [
     "ApprovalStatus",
     "GateFeedback",
     "GateOptions",
-    "GateResult",
     "evaluate_pull_request",
     "publish",
     "run_gate",
