@@ -150,9 +150,27 @@ def _fit(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "~"
 
 
+_NOTE_WIDTH = 99  # as the rows: 99 columns
+
+
+def table_notes(row: AuditRow) -> list[str]:
+    """What a row's six columns can't hold and every other format shows: the expiry warning,
+    why its credentials can't be revoked early, and an early end's note."""
+    notes = []
+    if row.warned_at:
+        notes.append(f"warned of expiry {format_time(row.warned_at)}")
+    if row.not_revocable:
+        notes.append(f"can't be revoked early: {row.not_revocable}")
+    if row.end_note:
+        notes.append(f"ended early, {row.end_note}")
+    return notes
+
+
 def write_table(rows: Iterable[AuditRow], out: TextIO, *, fit: bool = True) -> int:
-    """A fixed-width table; on a terminal (`fit`) long cells are cut to stay within 100
-    columns, elsewhere (a pipe, a file) every cell is written whole, so ids stay usable."""
+    """A fixed-width table, one line per request, followed by its notes (`table_notes`)
+    indented on lines of their own; on a terminal (`fit`) long cells and notes are cut to
+    stay within 100 columns, elsewhere (a pipe, a file) everything is written whole, so ids
+    stay usable."""
     out.write(" ".join(title.ljust(width) for width, title in _TABLE).rstrip() + "\n")
     count = 0
     for row in rows:
@@ -170,6 +188,8 @@ def write_table(rows: Iterable[AuditRow], out: TextIO, *, fit: bool = True) -> i
             for cell, (width, _) in zip(cells, _TABLE, strict=True)
         )
         out.write(line.rstrip() + "\n")
+        for note in table_notes(row):
+            out.write("  " + (_fit(note, _NOTE_WIDTH - 2) if fit else one_line(note)) + "\n")
         count += 1
     out.write(f"{count} request(s)\n")
     return count

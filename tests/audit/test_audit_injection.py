@@ -75,6 +75,13 @@ def test_csv_keeps_formulas_as_text_and_table_stays_one_line_per_row() -> None:
     table = io.StringIO()
     write_table([hostile_row()], table)
     assert len(table.getvalue().splitlines()) == 3
+    # notes under the row: one line each, whatever line breaks the recorded text holds
+    noted = replace(hostile_row(), not_revocable=HOSTILE, end_note=HOSTILE)
+    for fit in (True, False):
+        table = io.StringIO()
+        write_table([noted], table, fit=fit)
+        lines = table.getvalue().splitlines()
+        assert len(lines) == 5 and [line[:3] for line in lines[2:4]] == ["  c", "  e"]
 
 
 def test_sync_notes_on_the_pr_are_inert() -> None:

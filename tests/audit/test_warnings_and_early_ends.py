@@ -1,7 +1,8 @@
 """What the ledger and every output say about an expiry warning and about a grant ended early
 whose credentials can't be revoked (an SSH certificate, a PKI certificate): the warning is an
 event like any other (OCSF, webhook JSON, Slack); the early end carries `ended.note`, shown by
-audit JSON, CSV, markdown and HTML; CSV also has the on-call and revocability columns. Pure."""
+audit JSON, CSV, markdown, HTML and the default table; CSV also has the on-call and
+revocability columns. Pure."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from jitflow.core.ledger_events import EventKind, events_of
 from jitflow.core.model import GrantKind
 from jitflow.core.yamlio import load_yaml
 from jitflow.reporters.audit_html import ReportContext, render_html
-from jitflow.reporters.audit_text import write_csv, write_json, write_markdown
+from jitflow.reporters.audit_text import write_csv, write_json, write_markdown, write_table
 from jitflow.reporters.ocsf import OcsfContext, to_ocsf
 from jitflow.reporters.outbound import event_json, slack_line
 from jitflow.usecases.sync.recording import end_commit, ended_note
@@ -138,3 +139,24 @@ def test_audit_shows_the_note_oncall_and_revocability_in_every_format() -> None:
     assert "still valid until" in out.getvalue() and "warned 2026-12-01T09:50:00Z" in out.getvalue()
     html = render_html([row], ReportContext(generated_at=T0, head="7" * 40, repository="x"))
     assert "ended early, still valid until" in html and "warned of expiry" in html
+
+
+def test_the_default_table_shows_the_warning_and_the_notes_under_their_row() -> None:
+    archived = load_yaml(_archived("secret", CERT_VAULT, Event.REVOKE), "x.yaml").data
+    row = build_row(_warned_trail(), archived)
+    out = io.StringIO()
+    assert write_table([row, REPLACED], out, fit=False) == 2
+    lines = out.getvalue().splitlines()
+    assert lines[1].startswith(RID) and lines[-1] == "2 request(s)"
+    assert lines[2:5] == [
+        "  warned of expiry 2026-12-01T09:50:00Z",
+        f"  can't be revoked early: {CERT_VAULT['revocation_note']}",
+        f"  ended early, {row.end_note}",
+    ]
+    assert lines[5].startswith(REPLACED.id)  # the next row: its own notes follow it
+    assert lines[6:-1] == [f"  can't be revoked early: {REPLACED.not_revocable}"]
+    # on a terminal a long note is cut like a long cell, within the table's 99 columns
+    terminal = io.StringIO()
+    write_table([row], terminal, fit=True)
+    [ended] = [line for line in terminal.getvalue().splitlines() if "ended early" in line]
+    assert len(ended) == 99 and ended.endswith("~") and len(row.end_note) > 99

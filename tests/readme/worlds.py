@@ -166,6 +166,7 @@ class DemoHistory(ScenarioWorld):
         assert sum(",extended," in line for line in csv) == 1  # the grant its extension replaced
         table, report = ran.stdout.split("4 request(s)\n", 1)  # the table, then the JSON
         assert "REQUESTER" in table
+        assert "\n  warned of expiry 20" in table  # staging-readonly was warned (the sync block)
         rows = json.loads(report)["rows"]
         assert [row["policy"] for row in rows] == ["orders-db-write"]
         assert rows[0]["approvers"] == ["bob"] and rows[0]["outcome"] == "expired"
