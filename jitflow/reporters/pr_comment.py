@@ -8,12 +8,14 @@ its verdict on the PR: the gate posts, this module renders.
 from __future__ import annotations
 
 from jitflow.core.approvals import ApprovalStatus, RuleStatus
+from jitflow.core.change_gate import ChangeGateReport
 from jitflow.core.changes import ChangeKind
 from jitflow.core.check_report import CheckReport
 from jitflow.core.durations import format_duration
 from jitflow.core.evaluation import RequestDecision
 from jitflow.core.model import Finding
 from jitflow.core.times import format_time
+from jitflow.reporters.change_gate import render_change_comment
 from jitflow.reporters.check import escape_markdown, verdict
 from jitflow.reporters.escape import markdown_code, markdown_mention, url_path
 
@@ -182,6 +184,9 @@ class PullRequestFeedback:
 
     def comment(self, report: CheckReport, blob_url: str) -> str:
         return render_pr_comment(report, blob_url)
+
+    def change_comment(self, report: ChangeGateReport) -> str:
+        return render_change_comment(report)
 
 
 PULL_REQUEST_FEEDBACK = PullRequestFeedback()

@@ -28,6 +28,7 @@ from jitflow.adapters.git.graph import is_commit
 from jitflow.adapters.git.reading import changed_files
 from jitflow.adapters.git.remote import ensure_merge_base, fetch_missing
 from jitflow.core.approvals import ApprovalStatus
+from jitflow.core.change_gate import ChangeGateReport
 from jitflow.core.changes import ChangeKind
 from jitflow.core.check_report import CheckReport
 from jitflow.core.evaluation import Decision
@@ -58,6 +59,10 @@ class GateFeedback(Protocol):
         """The PR comment (Markdown); `blob_url` links the request files at the head."""
         ...
 
+    def change_comment(self, report: ChangeGateReport) -> str:
+        """The PR comment on a PR that asks for no access (the policy-change gate)."""
+        ...
+
 
 @dataclass(frozen=True)
 class GateOptions:
@@ -84,7 +89,7 @@ def run_gate(options: GateOptions) -> CheckResult:
         from jitflow.usecases.policy_gate import ChangePull, run_change_gate
 
         pull = ChangePull(number, options.repo, options.now, _run_url(environ))
-        output, passed = run_change_gate(git, gateway, pull)
+        output, passed = run_change_gate(git, gateway, pull, options.feedback)
         return CheckResult(ExitCode.OK if passed else ExitCode.DENIED, note=output)
     if isinstance(report, str):
         return CheckResult(ExitCode.OK, note=report)

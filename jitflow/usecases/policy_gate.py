@@ -11,12 +11,13 @@ is posted in the PR comment. One that changes `.jitflow/outbound.yaml` must leav
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
 from jitflow.adapters.git import Git
+from jitflow.core.change_gate import ChangeDetails, ChangeGateReport, Verdict
 from jitflow.core.doctor import CODEOWNERS_LOCATIONS, codeowners_rules, owners_of
 from jitflow.core.model import PullRequestFacts, ReviewState
 from jitflow.errors import JitflowError
@@ -39,29 +40,10 @@ class ChangeGateGitHub(Protocol):
     def upsert_comment(self, number: int, marker: str, body: str) -> int: ...
 
 
-@dataclass(frozen=True)
-class Verdict:
-    state: str  # success | pending | failure, as a commit status
-    description: str
+class ChangeGateFeedback(Protocol):
+    """The words of the PR comment (reporters.change_gate renders them)."""
 
-
-@dataclass(frozen=True)
-class ChangeGateReport:
-    number: int
-    head_sha: str
-    policy: Verdict
-    approval: Verdict
-    details: tuple[str, ...]  # markdown paragraphs for the PR comment
-
-    @property
-    def comment(self) -> str:
-        lines = [
-            f"## jitflow: PR #{self.number} asks for no access",
-            "",
-            f"- `jitflow/policy`: {self.policy.state}: {self.policy.description}",
-            f"- `jitflow/approval`: {self.approval.state}: {self.approval.description}",
-        ]
-        return "\n".join([*lines, *("\n" + d for d in self.details)]) + "\n"
+    def change_comment(self, report: ChangeGateReport) -> str: ...
 
 
 def judge_change(
@@ -75,23 +57,34 @@ def judge_change(
     outbound = _outbound_verdict(git, pr, paths)
     if outbound is not None:
         approval, why = _code_owner_verdict(git, github, pr, paths)
-        return ChangeGateReport(pr.number, pr.head_sha, outbound[0], approval, (*why, *outbound[1]))
+        return ChangeGateReport(
+            pr.number, pr.head_sha, outbound[0], approval, _with_teams(outbound[1], why)
+        )
     if not any(p.startswith(POLICY_DIR) for p in paths):
         nothing = "no access request and no policy change: nothing for jitflow to judge"
         approval, why = (
-            _code_owner_verdict(git, github, pr, paths) if paths else (Verdict("success", ""), ())
+            _code_owner_verdict(git, github, pr, paths)
+            if paths
+            else (Verdict("success", ""), ChangeDetails())
         )
         if approval.state == "success":
             approval = Verdict("success", nothing)
         return ChangeGateReport(pr.number, pr.head_sha, Verdict("success", nothing), approval, why)
     policy, details = _policy_verdict(git, pr, repo, now)
     approval, why = _code_owner_verdict(git, github, pr, paths)
-    return ChangeGateReport(pr.number, pr.head_sha, policy, approval, (*why, *details))
+    return ChangeGateReport(pr.number, pr.head_sha, policy, approval, _with_teams(details, why))
+
+
+def _with_teams(details: ChangeDetails, owners: ChangeDetails) -> ChangeDetails:
+    """`details` plus what the code owner verdict says of unreadable teams."""
+    return replace(
+        details, unreadable_teams=owners.unreadable_teams, teams_error=owners.teams_error
+    )
 
 
 def _outbound_verdict(
     git: Git, pr: PullRequestFacts, paths: Sequence[str]
-) -> tuple[Verdict, tuple[str, ...]] | None:
+) -> tuple[Verdict, ChangeDetails] | None:
     """A broken `.jitflow/outbound.yaml` fails here, not in every sync run after the merge."""
     from jitflow.core.outbound import OUTBOUND_PATH, parse_outbound
 
@@ -101,51 +94,44 @@ def _outbound_verdict(
     findings = parse_outbound(content).findings
     if not findings:
         return None
-    from jitflow.reporters.escape import markdown_code, markdown_text
-
-    listing = "\n".join(
-        f"- {markdown_code(f'{f.path}:{f.line}:{f.column}')}: {markdown_text(f.message)}"
-        for f in findings
+    return Verdict("failure", f"{OUTBOUND_PATH} does not load"), ChangeDetails(
+        outbound_findings=tuple(findings)
     )
-    return Verdict("failure", f"{OUTBOUND_PATH} does not load"), (listing,)
 
 
 def _policy_verdict(
     git: Git, pr: PullRequestFacts, repo: Path, now: datetime
-) -> tuple[Verdict, tuple[str, ...]]:
-    from jitflow.reporters.policy_cases import render_policy_tests
-    from jitflow.reporters.policy_impact import render_impact
+) -> tuple[Verdict, ChangeDetails]:
     from jitflow.usecases.policy_cases import PolicyTestOptions, run_policy_tests
     from jitflow.usecases.policy_impact import ImpactOptions, run_impact
     from jitflow.usecases.repository import all_policy_names, read_policies
 
     names = all_policy_names(git, pr.head_sha)
-    broken = [
-        str(finding)
+    broken = tuple(
+        finding
         for loaded in read_policies(git, pr.head_sha, names).values()
         for finding in loaded.findings
-    ]
+    )
     if broken:
-        listing = "\n".join(f"- {line}" for line in broken)
-        return Verdict("failure", "policy change: a policy does not load"), (listing,)
+        failed = Verdict("failure", "policy change: a policy does not load")
+        return failed, ChangeDetails(broken_policies=broken)
     try:
         tests = run_policy_tests(PolicyTestOptions(repo))
     except JitflowError as exc:
-        return Verdict("failure", "policy change: the policy tests can't run"), (exc.message,)
-    impact = render_impact(
-        run_impact(ImpactOptions(repo, pr.base_sha, pr.head_sha, now)), "markdown"
-    )
-    outcome = f"```\n{render_policy_tests(tests).rstrip()}\n```"
+        failed = Verdict("failure", "policy change: the policy tests can't run")
+        return failed, ChangeDetails(tests_error=exc.message)
+    impact = run_impact(ImpactOptions(repo, pr.base_sha, pr.head_sha, now))
+    details = ChangeDetails(tests=tests, impact=impact)
     if not tests.passed:
-        return Verdict("failure", "policy change: policy tests fail"), (outcome, impact)
+        return Verdict("failure", "policy change: policy tests fail"), details
     count = len(tests.results)
     text = f"policy change: {len(names)} policies load, {count} policy cases pass"
-    return Verdict("success", text), (outcome, impact)
+    return Verdict("success", text), details
 
 
 def _code_owner_verdict(
     git: Git, github: ChangeGateGitHub, pr: PullRequestFacts, paths: Sequence[str]
-) -> tuple[Verdict, tuple[str, ...]]:
+) -> tuple[Verdict, ChangeDetails]:
     """Every changed path with code owners (CODEOWNERS at the base) needs one of its owners'
     approval on the current head; the PR author's own never counts. A code owner team that
     can't be read fails the approval (never pending), saying what to configure."""
@@ -167,29 +153,22 @@ def _code_owner_verdict(
     if not missing:
         owned = [p for p in paths if owners_of(rules, p)]
         verdict = "approved by a code owner" if owned else "no code-owned path"
-        return Verdict("success", verdict), ()
+        return Verdict("success", verdict), ChangeDetails()
     owners, waiting = next(iter(missing.items()))
     more = f" (+{len(waiting) - 1} more)" if len(waiting) > 1 else ""
     return Verdict(
         "pending", f"waiting for a code owner ({' '.join(owners)}) to approve {waiting[0]}{more}"
-    ), ()
+    ), ChangeDetails()
 
 
-def _unreadable_teams(teams: Sequence[str], exc: JitflowError) -> tuple[Verdict, tuple[str, ...]]:
+def _unreadable_teams(teams: Sequence[str], exc: JitflowError) -> tuple[Verdict, ChangeDetails]:
     """Fail closed: no approval counts while a code owner team can't be read."""
-    from jitflow.reporters.escape import markdown_code, markdown_text
-
     verdict = Verdict(
         "failure",
         f"can't read code owner team {' '.join(teams)}: set JITFLOW_TEAMS_APP_ID and "
         "JITFLOW_TEAMS_APP_PRIVATE_KEY (see the PR comment)",
     )
-    named = ", ".join(markdown_code(t) for t in teams)
-    detail = (
-        f"**A code owner team can't be read, so no approval counts** ({named}). "
-        f"{markdown_text(exc.message)}"
-    )
-    return verdict, (detail,)
+    return verdict, ChangeDetails(unreadable_teams=tuple(teams), teams_error=exc.message)
 
 
 def _codeowners_at(git: Git, commit: str) -> str:
@@ -231,15 +210,19 @@ class ChangePull:
     target: str | None = None
 
 
-def run_change_gate(git: Git, github: ChangeGateGitHub, pull: ChangePull) -> tuple[str, bool]:
-    """Judge the PR, set both statuses on its head and upsert the one jitflow comment.
-    Returns what to print and whether the PR passes (approval may still be pending)."""
+def run_change_gate(
+    git: Git, github: ChangeGateGitHub, pull: ChangePull, feedback: ChangeGateFeedback
+) -> tuple[str, bool]:
+    """Judge the PR, set both statuses on its head and upsert the one jitflow comment (in
+    `feedback`'s words). Returns what to print and whether the PR passes (approval may still
+    be pending)."""
     number, target = pull.number, pull.target
     report = judge_change(git, github, github.pull_request(number), pull.repo, pull.now)
     for context, verdict in status_pairs(report).items():
         github.set_status(report.head_sha, context, verdict.state, verdict.description, target)
-    github.upsert_comment(number, COMMENT_MARKER, report.comment)
-    return report.comment, "failure" not in (report.policy.state, report.approval.state)
+    comment = feedback.change_comment(report)
+    github.upsert_comment(number, COMMENT_MARKER, comment)
+    return comment, "failure" not in (report.policy.state, report.approval.state)
 
 
 def status_pairs(report: ChangeGateReport) -> Mapping[str, Verdict]:
@@ -247,10 +230,9 @@ def status_pairs(report: ChangeGateReport) -> Mapping[str, Verdict]:
 
 
 __all__ = [
+    "ChangeGateFeedback",
     "ChangeGateGitHub",
-    "ChangeGateReport",
     "ChangePull",
-    "Verdict",
     "judge_change",
     "run_change_gate",
     "status_pairs",

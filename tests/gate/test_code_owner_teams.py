@@ -18,6 +18,7 @@ from jitflow.core.model import (
     ReviewState,
 )
 from jitflow.errors import GitHubError
+from jitflow.reporters.pr_comment import PULL_REQUEST_FEEDBACK
 from jitflow.usecases.policy_gate import (
     ChangeGateGitHub,
     ChangePull,
@@ -115,7 +116,8 @@ def test_an_unreadable_team_fails_the_run_and_the_comment_says_why(
     tmp_path: Path, docs_pr: PullRequestFacts
 ) -> None:
     fake = FakeGitHub(_approved_by(docs_pr, "dana"), {"dana"}, readable=False)
-    _, passed = run_change_gate(Git(tmp_path / "repo"), _port(fake), ChangePull(7, tmp_path, NOW))
+    pull = ChangePull(7, tmp_path, NOW)
+    _, passed = run_change_gate(Git(tmp_path / "repo"), _port(fake), pull, PULL_REQUEST_FEEDBACK)
     assert passed is False
     assert fake.statuses["jitflow/approval"][0] == "failure"
     (comment,) = fake.comments
