@@ -35,6 +35,7 @@ from typing import Any
 import pytest
 
 from jitflow.adapters.git import Git
+from tests.demo.story import check_whole_demo
 from tests.readme.session import Ran, ShellSession, base_environment
 
 VAULT_ADDR_EXAMPLE = "https://vault.example.com:8200"
@@ -148,8 +149,14 @@ def fresh_world(tmp_path: Path) -> Iterator[FreshWorld]:
 
 
 class DemoHistory(ScenarioWorld):
+    def __init__(self, session: ShellSession, scratch: Path) -> None:
+        super().__init__(session)
+        self.scratch = scratch  # the demo's TMPDIR
+
     def after_keep(self, ran: Ran) -> None:
         assert self.session.cwd.name == "access-demo"
+        # the one run of the whole demo in the suite: tests/demo's checks of it
+        check_whole_demo(ran.stdout, ran.output, self.scratch, self.session.cwd)
         log = Git(self.session.cwd).run("log", "--format=%an %s")
         assert re.search(r"^jitflow-sync jitflow: issue alice-orders-db-write-", log, re.M)
         assert re.search(r"^jitflow-sync jitflow: expire alice-orders-db-write-", log, re.M)
@@ -202,7 +209,7 @@ def demo_history(tmp_path: Path) -> Iterator[DemoHistory]:
         workspace = tmp_path / "workspace"
         workspace.mkdir()
         env = base_environment(home, scratch)
-        yield DemoHistory(ShellSession(workspace, env, tmp_path / "state"))
+        yield DemoHistory(ShellSession(workspace, env, tmp_path / "state"), scratch)
 
 
 # -- lifecycle: the demo's world (OpenBao, PostgreSQL, GitHub stand-in), live --------------
