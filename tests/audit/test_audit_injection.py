@@ -12,7 +12,7 @@ from jitflow.core.audit_rows import AuditRow, Evidence, Outcome
 from jitflow.core.model import Finding
 from jitflow.reporters.audit_html import ReportContext, VerifyResult, render_html
 from jitflow.reporters.audit_text import write_csv, write_markdown, write_table
-from jitflow.usecases.sync.recording import denied_note, failed_note
+from jitflow.reporters.sync_notes import denied_note, failed_note
 from tests.audit.synthetic import SyntheticFlag
 from tests.audit.test_audit_core import row
 from tests.inert import headings, live_parts

@@ -29,7 +29,8 @@ from jitflow.reporters.audit_html import ReportContext, render_html
 from jitflow.reporters.audit_text import write_csv, write_json, write_markdown, write_table
 from jitflow.reporters.ocsf import OcsfContext, to_ocsf
 from jitflow.reporters.outbound import event_json, slack_line
-from jitflow.usecases.sync.recording import end_commit, ended_note
+from jitflow.reporters.sync_notes import ended_note
+from jitflow.usecases.sync.recording import end_commit
 from tests.audit.test_audit_ocsf import schema_errors
 from tests.audit.test_ocsf_event_facts import REPLACED, _row
 

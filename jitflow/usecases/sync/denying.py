@@ -7,6 +7,7 @@ from datetime import datetime
 
 from jitflow.adapters.git.writing import LedgerCommit
 from jitflow.core.ledger import reused_id_archive_path
+from jitflow.reporters import sync_notes
 from jitflow.usecases.sync import recording
 from jitflow.usecases.sync.decide import Verdict
 from jitflow.usecases.sync.run_memory import Comment
@@ -38,7 +39,7 @@ def deny(
     if verdict.request_id in state.archived_ids or verdict.request_id in state.active_bytes:
         commit = _reused_id_paths(commit, verdict.merge_commit)
     if verdict.pr is not None:
-        note = recording.denied_note(verdict.request_id, verdict.all_findings(), requester)
+        note = sync_notes.denied_note(verdict.request_id, verdict.all_findings(), requester)
         comments.append((verdict.pr.number, f"status:{verdict.request_id}", note))
     return commit
 

@@ -41,6 +41,7 @@ from jitflow.core.grants import GrantHandle, IssuedGrant, kind_guess
 from jitflow.core.ledger import ActiveRecord, EndedBlock, EndReason, Event
 from jitflow.core.model import ActiveGrant, GrantKind
 from jitflow.errors import JitflowError
+from jitflow.reporters import sync_notes
 from jitflow.usecases.sync import recording
 from jitflow.usecases.sync.decide import Verdict
 from jitflow.usecases.sync.run_memory import IssueRun, RunMemory
@@ -154,22 +155,10 @@ def extend_in_place(run: IssueRun, verdict: Verdict) -> list[LedgerCommit] | Non
     issue = recording.issue_commit(verdict, request_bytes, facts, now, Event.ISSUE)
     memory.superseded[grant_id] = verdict.request_id
     if verdict.pr is not None:
-        note = recording.issued_note(verdict, renewed) + in_place_note(grant_id, kind)
+        note = sync_notes.issued_note(verdict.request_id, verdict.decision, renewed)
+        note += sync_notes.in_place_note(grant_id, kind)
         run.comments.append((verdict.pr.number, f"status:{verdict.request_id}", note))
     return [issue, _end_extended(run, record, verdict, IN_PLACE)]
-
-
-def in_place_note(extends: str, kind: GrantKind) -> str:
-    """What the requester reads when their grant was extended in place."""
-    what = (
-        "your Vault entity stays in the group"
-        if kind is GrantKind.IDENTITY_GROUP
-        else ("keep using the credentials you already have")
-    )
-    return (
-        f"\nThis extends `{extends}` **in place**: Vault renewed the same credentials to the "
-        f"new end; {what}, there is nothing new to fetch.\n"
-    )
 
 
 def supersede(
@@ -208,7 +197,7 @@ def _end_extended(
     commit = recording.end_commit(record, run.state.active_bytes[record.id], ending)
     if record.pr is not None:
         in_place = extension == IN_PLACE
-        note = recording.ended_note(
+        note = sync_notes.ended_note(
             record, Event.EXTEND, runner, verdict.request_id, in_place=in_place
         )
         run.comments.append((record.pr, f"ended:{record.id}", note))
@@ -219,23 +208,4 @@ def _same_membership(record: ActiveRecord, issued: IssuedGrant) -> bool:
     identifiers = issued.identifiers
     return bool(record.vault.get("entity_id")) and all(
         identifiers.get(key) == record.vault.get(key) for key in ("entity_id", "group")
-    )
-
-
-_SWITCH = {
-    GrantKind.VAULT_TOKEN: "use the new token from the comment above",
-    GrantKind.DATABASE: "use the new database credentials from the comment above",
-    GrantKind.SSH: "use the new certificate from the comment above",
-    GrantKind.IDENTITY_GROUP: "nothing to do: your Vault entity stays in the group",
-    GrantKind.SECRET: "use the new secret from the comment above",
-}
-
-
-def extension_note(extends: str, kind: GrantKind) -> str:
-    """What the requester reads on the PR when an extension replaced their grant."""
-    if not extends:
-        return ""
-    return (
-        f"\nThis extends `{extends}`, which ended now that this grant was delivered: "
-        f"{_SWITCH.get(kind, 'use the new credentials from the comment above')}.\n"
     )

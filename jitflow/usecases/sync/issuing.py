@@ -18,6 +18,7 @@ from jitflow.core.ledger import EndedBlock, EndReason, Event, Transition
 from jitflow.core.model import Finding, GrantKind
 from jitflow.core.times import format_time
 from jitflow.errors import ConfigError, DeliveryError, JitflowError
+from jitflow.reporters import sync_notes
 from jitflow.usecases.port import VaultPort
 from jitflow.usecases.sync import recording
 from jitflow.usecases.sync.decide import Verdict
@@ -26,7 +27,6 @@ from jitflow.usecases.sync.extending import (
     ceiling_seconds,
     extend_in_place,
     extended_id,
-    extension_note,
     judge_extension,
     supersede,
     with_extension,
@@ -125,7 +125,8 @@ def deliver_and_record(
                 return [issue] if kind is GrantKind.SSH and not receipt else []
             run.memory.failed[request_id] = why
     if why is None:
-        note = recording.issued_note(verdict, issued) + extension_note(facts.extends, kind)
+        note = sync_notes.issued_note(request_id, verdict.decision, issued)
+        note += sync_notes.extension_note(facts.extends, kind)
         run.comments.append((pr.number, f"status:{request_id}", note))
         until = f"until {format_time(issued.expires_at)}"
         run.report.done.append((event.value, request_id, until))
@@ -136,7 +137,7 @@ def deliver_and_record(
             run.report.done.append(("extend", facts.extends, f"replaced by {request_id}"))
         return [issue, *ended]
     requester = verdict.decision.request.requester  # type: ignore[union-attr]
-    note = recording.failed_note(request_id, requester, why, missing_key=missing_key)
+    note = sync_notes.failed_note(request_id, requester, why, missing_key=missing_key)
     run.comments.append((pr.number, f"status:{request_id}", note))
     # Recorded in `done`, not `errors`: the run did its job (see the module docstring).
     run.report.done.append(("fail", request_id, f"credentials not delivered, revoked: {why}"))

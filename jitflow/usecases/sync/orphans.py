@@ -27,6 +27,7 @@ from jitflow.core.ledger import Action, EndedBlock, EndReason, Event, Transition
 from jitflow.core.model import GrantKind
 from jitflow.core.times import format_time
 from jitflow.errors import JitflowError
+from jitflow.reporters import sync_notes
 from jitflow.usecases.sync import recording
 from jitflow.usecases.sync.decide import Verdict
 from jitflow.usecases.sync.denying import deny
@@ -184,7 +185,7 @@ def _lost_certificate(run: IssueRun, verdict: Verdict, anchor: TokenInfo) -> lis
     pr = verdict.pr
     assert pr is not None  # an approved verdict always has its PR
     requester = verdict.decision.request.requester  # type: ignore[union-attr]
-    note = recording.failed_note(request_id, requester, why, missing_key=False, revoked=False)
+    note = sync_notes.failed_note(request_id, requester, why, missing_key=False, revoked=False)
     run.comments.append((pr.number, f"status:{request_id}", note))
     run.report.done.append(("fail", request_id, f"certificate lost, not signed again: {why}"))
     ending = EndedBlock(run.now, EndReason.FAILED, run.runner, pr=pr.number)

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Protocol
 
 from jitflow.adapters.git.writing import LedgerCommit
 from jitflow.core.approvals import approval_times
-from jitflow.core.durations import format_duration
 from jitflow.core.ledger import (
     END_REASON_OF_EVENT,
     ActiveRecord,
@@ -36,7 +35,8 @@ from jitflow.core.model import Finding, GrantKind
 from jitflow.core.sshkeys import fingerprint
 from jitflow.core.times import format_time
 from jitflow.errors import UsageError
-from jitflow.reporters.escape import markdown_code, markdown_mention, markdown_text, workflow_data
+from jitflow.reporters.escape import workflow_data
+from jitflow.reporters.sync_notes import format_duration_seconds
 from jitflow.usecases.sync.decide import Verdict
 
 if TYPE_CHECKING:
@@ -136,105 +136,6 @@ def deliver(
     elif issued.public_material:
         body = delivery.render_certificate_comment(request_id, issued.public_material)
         github.upsert_comment(pr.number, f"certificate:{request_id}", body)
-
-
-def format_duration_seconds(seconds: int) -> str:
-    from datetime import timedelta
-
-    return format_duration(timedelta(seconds=seconds))
-
-
-def issued_note(verdict: Verdict, issued: IssuedGrant) -> str:
-    decision = verdict.decision
-    requested = int(decision.duration.total_seconds() if decision and decision.duration else 0)
-    requester = decision.request.requester if decision and decision.request else ""
-    who = f"{markdown_mention(requester)}, your grant is issued" if requester else "Issued"
-    text = f"### `{verdict.request_id}` is active\n\n{who} until {format_time(issued.expires_at)}."
-    if issued.capped or (requested and issued.granted_ttl_seconds < requested):
-        text += (
-            f"\n\n**Vault granted a shorter TTL than asked:** "
-            f"{format_duration_seconds(issued.granted_ttl_seconds)} instead of "
-            f"{format_duration_seconds(requested)} (capped by the Vault role or mount maximum)."
-        )
-    note = issued.identifiers.get("revocation_note")
-    if note:
-        text += (
-            f"\n\n**Can't be revoked early:** {markdown_text(note)}. It ends on its own at "
-            f"{format_time(issued.expires_at)}, which the grant's end does not exceed."
-        )
-    kind = decision.policy.grant.kind if decision and decision.policy else None
-    return text + f"\n\nWhen it ends, sessions opened with it: {live_sessions(kind)}.\n"
-
-
-def failed_note(
-    request_id: str, requester: str, why: str, *, missing_key: bool, revoked: bool = True
-) -> str:
-    """Why a grant that was issued ended at once, and what the requester does next."""
-    advice = (
-        "add an SSH public key (ed25519 or RSA) to your GitHub account at "
-        "https://github.com/settings/keys, then open a new request PR"
-        if missing_key
-        else "open a new request PR once the problem above is fixed"
-    )
-    return (
-        f"### `{request_id}` failed: the credentials could not be delivered\n\n"
-        f"The grant was issued but could not be delivered to {markdown_mention(requester)}: "
-        f"{markdown_text(why)}\n\n"
-        + (
-            "Credentials nobody received must not stay valid, so they were revoked at once and "
-            if revoked
-            else "Nothing more is issued for this request: "
-        )
-        + f"the request was archived as `failed`. To get access, {advice}.\n"
-    )
-
-
-def denied_note(request_id: str, findings: tuple[Finding, ...], requester: str = "") -> str:
-    who = f"{markdown_mention(requester)}: the" if requester else "The"
-    lines = [
-        f"### `{request_id}` was denied at issue time",
-        "",
-        f"{who} merge did not satisfy the policy when re-checked from scratch, so nothing was "
-        "issued and the request was archived as denied:",
-        "",
-    ]
-    lines += [f"- {markdown_code(f.code)}: {markdown_text(f.message)}" for f in findings] or [
-        "- (no reason recorded)"
-    ]
-    return "\n".join(lines) + "\n"
-
-
-def ended_note(
-    record: ActiveRecord, event: Event, by: str, extended_by: str = "", *, in_place: bool = False
-) -> str:
-    """Told on the grant's PR when it ends: expired, revoked (by whom), or replaced."""
-    head = f"### `{record.id}` has ended\n\n{markdown_mention(record.requester)}, your grant "
-    if event is Event.EXTEND and in_place:
-        text = head + (
-            f"was extended in place by `{extended_by}`: the same credentials stay valid, "
-            "to the new end that extension's PR gives."
-        )
-        return text + "\n"
-    if event is Event.EXTEND:
-        text = head + f"was replaced by its extension `{extended_by}`."
-    elif event is Event.EXPIRE:
-        text = head + "expired and was revoked in Vault."
-    else:
-        text = head + f"was revoked in Vault (by {markdown_mention(by)})."
-    if record.kind is GrantKind.SSH:
-        until = format_time(record.expires_at) if record.expires_at else "its end"
-        text += (
-            " Its SSH certificate can't be revoked early: it stays valid until "
-            f"{until}, and open SSH sessions are not ended."
-        )
-    elif record.vault.get("revocable") == "false":
-        note = record.vault.get("revocation_note") or "this secret can't be revoked early"
-        text += f" {markdown_text(note[:1].upper() + note[1:])}."
-        if event is not Event.EXPIRE:
-            end = format_time(record.expires_at) if record.expires_at else "its end"
-            until = record.vault.get("not_after") or end
-            text += f" It stays valid until {markdown_text(until)}."
-    return text + "\n"
 
 
 # -- records --------------------------------------------------------------------------------

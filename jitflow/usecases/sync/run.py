@@ -24,6 +24,7 @@ from jitflow.adapters.git.writing import Identity, LedgerCommit, LedgerWriter
 from jitflow.core.grants import GrantHandle, kind_guess
 from jitflow.core.ledger import Action, EndedBlock, EndReason, Event, OrphanToken, Transition, plan
 from jitflow.errors import GitError, JitflowError
+from jitflow.reporters import sync_notes
 from jitflow.usecases.port import PullFacts, Signer, SyncPort, VaultPort
 from jitflow.usecases.sync import recording
 from jitflow.usecases.sync.inflight import Scan, Waited, main_moved, split_by_run, wait_for_runs
@@ -366,7 +367,7 @@ def _end_grants(
             commit = recording.end_commit(record, content, how)
         planned.append((t, record, commit))
         if record.pr is not None:  # the requester hears it on the grant's own PR
-            note = recording.ended_note(record, event, by)
+            note = sync_notes.ended_note(record, event, by)
             endings[record.id] = (record.pr, f"ended:{record.id}", note)
     # git builds these commits while Vault revokes; only those revoked are kept below.
     writer.start_early([commit for _, _, commit in planned])

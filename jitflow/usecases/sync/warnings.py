@@ -10,7 +10,6 @@ the earliest warning window still open, so a rerun never warns twice. The commen
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
@@ -19,17 +18,14 @@ from jitflow.adapters.git.graph import first_parents_since, has_parent_here
 from jitflow.adapters.git.log import first_parent_messages
 from jitflow.adapters.git.remote import deepen, is_shallow
 from jitflow.adapters.git.writing import LedgerCommit
-from jitflow.core.durations import format_duration
 from jitflow.core.history import parse_trailers
 from jitflow.core.ledger import ActiveRecord, Event, Trailers, commit_message
 from jitflow.core.model import DEFAULT_WARN_BEFORE, Policy
-from jitflow.core.times import format_time
-from jitflow.reporters.escape import markdown_code, markdown_mention
+from jitflow.reporters.sync_notes import warning_note
 from jitflow.usecases.repository import read_policies
 from jitflow.usecases.sync.run_memory import IssueRun
 
 _DEPTHS = (64, 512, 4096)
-_PLAIN = re.compile(r"[a-z0-9-]+")
 
 
 def warn_expiring(run: IssueRun, ending: set[str]) -> list[LedgerCommit]:
@@ -88,39 +84,6 @@ def _warn_commit(record: ActiveRecord, now: datetime) -> LedgerCommit:
     )
     body = f"Warned {record.requester} on PR #{record.pr} that the grant ends soon."
     return LedgerCommit(commit_message(trailers, body), {}, now)
-
-
-def warning_note(record: ActiveRecord, policy: Policy | None, now: datetime) -> str:
-    """The comment: who, when it ends, and exactly how to extend (or that it can't be)."""
-    assert record.expires_at is not None
-    left = format_duration(record.expires_at - now)
-    text = (
-        f"### `{record.id}` expires at {format_time(record.expires_at)} (in {left})\n\n"
-        f"{markdown_mention(record.requester)}, your grant of {markdown_code(record.policy)} "
-        "ends soon. "
-    )
-    if policy is None or policy.extension is None or not _PLAIN.fullmatch(record.policy):
-        return text + (
-            f"Policy {markdown_code(record.policy)} does not allow extensions: if you still need access, "
-            "open a new request once this one has ended.\n"
-        )
-    rule = policy.extension
-    step = rule.self_approve_up_to or policy.default_duration
-    free = (
-        f" An extension by at most {format_duration(rule.self_approve_up_to)} needs no approval."
-        if rule.self_approve_up_to
-        else ""
-    )
-    return text + (
-        "To extend it, open an extension request (same policy; the grant runs on from "
-        f"its current end, at most {format_duration(rule.total_max)} in all):{free}\n\n"
-        "```sh\n"
-        f"jitflow request {record.policy} --extends {record.id} --for "
-        f'{format_duration(step)} --reason "..." --base origin/main --open\n'
-        "```\n\n"
-        f"or add a file `requests/<new-id>.yaml` with `extends: {record.id}` next to "
-        "`policy`, `requester`, `duration` and `reason`.\n"
-    )
 
 
 def ending_ids(done: Sequence[tuple[str, str, str]]) -> set[str]:
