@@ -61,7 +61,7 @@ RUNNER_OPTION = click.option(
 @RUNNER_OPTION
 @REPO_OPTION
 @click.pass_context
-def audit(
+def audit(  # noqa: PLR0913 (Click passes one parameter per option)
     ctx: click.Context,
     since: datetime | None,
     until: datetime | None,

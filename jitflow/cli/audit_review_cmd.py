@@ -32,7 +32,7 @@ from jitflow.cli.options import (
 @REF_OPTION
 @RUNNER_OPTION
 @REPO_OPTION
-def audit_review(
+def audit_review(  # noqa: PLR0913 (Click passes one parameter per option)
     period: str,
     now: datetime | None,
     output: Path | None,

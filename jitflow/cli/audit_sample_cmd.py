@@ -42,7 +42,7 @@ from jitflow.cli.options import (
 @REF_OPTION
 @RUNNER_OPTION
 @REPO_OPTION
-def audit_sample(
+def audit_sample(  # noqa: PLR0913 (Click passes one parameter per option)
     count: int,
     seed: int | None,
     kind: str | None,

@@ -45,7 +45,7 @@ from jitflow.errors import ExitCode
 @REF_OPTION
 @RUNNER_OPTION
 @REPO_OPTION
-def audit_verify(
+def audit_verify(  # noqa: PLR0913 (Click passes one parameter per option)
     vault: bool,
     check_github: bool,
     allowed_signers: Path | None,

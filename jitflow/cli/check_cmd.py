@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     help="A GitHub event payload (GITHUB_EVENT_PATH): evaluate the PR live, set statuses, comment.",
 )
 @repo_option()
-def check(
+def check(  # noqa: PLR0913 (Click passes one parameter per option)
     base: str | None,
     head: str,
     author: str | None,

@@ -29,7 +29,7 @@ from jitflow.cli.policy_cmd import REPO_OPTION, policy
     help="Also post the report as a comment on this PR.",
 )
 @REPO_OPTION
-def policy_impact(
+def policy_impact(  # noqa: PLR0913 (Click passes one parameter per option)
     base: str,
     head: str,
     now: datetime | None,

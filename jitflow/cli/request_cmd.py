@@ -77,7 +77,7 @@ from jitflow.cli.options import (
 @click.option("--now", type=IsoTime(), hidden=True)
 @format_option("text", "json", help="json: the request's id, path, branch, commit and PR.")
 @repo_option()
-def request(
+def request(  # noqa: PLR0913 (Click passes one parameter per option)
     policy: str,
     duration: str | None,
     reason: str,

@@ -28,7 +28,7 @@ _REPO = repo_option()
 )
 @remote_option
 @_REPO
-def revoke(
+def revoke(  # noqa: PLR0913 (Click passes one parameter per option)
     request_id: str,
     reason: str,
     open_pr: bool,

@@ -39,7 +39,7 @@ _REPO = repo_option()
 )
 @format_option("text", "json", help="json: planned or done transitions, warnings and errors.")
 @_REPO
-def sync(
+def sync(  # noqa: PLR0913 (Click passes one parameter per option)
     now: datetime | None,
     dry_run: bool,
     no_issue: bool,
