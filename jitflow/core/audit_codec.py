@@ -67,7 +67,7 @@ def row_to_json(row: AuditRow) -> Json:
     data.update({name: _time_out(getattr(row, name)) for name in _ROW_TIMES})
     data["approvers"] = list(row.approvers)
     data["outcome"] = row.outcome.value
-    data["evidence"] = list(astuple(row.evidence))
+    data["evidence"] = list(row.evidence)
     data["approved_at"] = [[who, at.isoformat()] for who, at in row.approved_at]
     data["oncall"] = [list(pair) for pair in row.oncall]
     return data

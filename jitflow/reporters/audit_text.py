@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Iterable
+from datetime import datetime
+from json.encoder import encode_basestring as _str  # json.dumps' own escaping, ensure_ascii=False
 from typing import Any, TextIO
 
 from jitflow.core.audit_rows import AuditRow, format_time
@@ -83,8 +85,105 @@ def row_to_dict(row: AuditRow) -> dict[str, Any]:
 
 
 def row_json(row: AuditRow) -> str:
-    """One row of the JSON report, as `write_json` writes it (and the incremental cache keeps)."""
-    return json.dumps(row_to_dict(row), ensure_ascii=False, sort_keys=False)
+    """One row of the JSON report, as `write_json` writes it (and the incremental cache keeps):
+    `json.dumps(row_to_dict(row), ensure_ascii=False)`, written directly (an audit writes one
+    per request; tests/audit/test_row_json.py proves the two texts equal)."""
+    ev = row.evidence
+    extras = row.oncall or row.oncall_waived or row.not_revocable or row.end_note
+    return "".join(
+        (
+            '{"id": ',
+            _str(row.id),
+            ', "requester": ',
+            _str(row.requester),
+            ', "policy": ',
+            _str(row.policy),
+            ', "kind": ',
+            _str(row.kind),
+            ', "resource": ',
+            _str(row.resource),
+            ', "reason": ',
+            _str(row.reason),
+            ', "ticket": ',
+            _opt(row.ticket),
+            ', "break_glass": ',
+            "true" if row.break_glass else "false",
+            ', "requested_at": ',
+            _time(row.requested_at),
+            ', "approvers": [',
+            ", ".join(map(_str, row.approvers)),
+            "]",
+            _extras(row) if extras else "",
+            ', "merged_at": ',
+            _time(row.merged_at),
+            ', "merged_by": ',
+            _opt(row.merged_by),
+            ', "pr": ',
+            _int(row.pr),
+            ', "issued_at": ',
+            _time(row.issued_at),
+            ', "expires_at": ',
+            _time(row.expires_at),
+            ', "ended_at": ',
+            _time(row.ended_at),
+            ', "outcome": ',
+            _str(row.outcome.value),
+            ', "ended_by": ',
+            _opt(row.ended_by),
+            ', "outcome_detail": ',
+            _opt(row.outcome_detail),
+            ', "extends": ',
+            _opt(row.extends),
+            ', "extended_by": ',
+            _opt(row.extended_by),
+            ', "warned_at": ',
+            _time(row.warned_at),
+            ', "request_commit": ',
+            _opt(ev.request_commit),
+            ', "merge_commit": ',
+            _opt(ev.merge_commit),
+            ', "issue_commit": ',
+            _opt(ev.issue_commit),
+            ', "end_commit": ',
+            _opt(ev.end_commit),
+            ', "revocation_commit": ',
+            _opt(ev.revocation_commit),
+            "}",
+        )
+    )
+
+
+def _extras(row: AuditRow) -> str:
+    """The keys `row_to_dict` writes only when they say something."""
+    parts = []
+    if row.oncall:
+        oncall = dict(row.oncall)  # as row_to_dict: a repeated approver's last rotation
+        pairs = ", ".join(f"{_str(a)}: {_str(r)}" for a, r in oncall.items())
+        parts.append(f', "approved_by_oncall": {{{pairs}}}')
+    for key in ("oncall_waived", "not_revocable", "end_note"):
+        value = getattr(row, key)
+        if value:
+            parts.append(f", {_str(key)}: {_str(value)}")
+    return "".join(parts)
+
+
+def _opt(text: str | None) -> str:
+    """A text, or null when empty (as `text or None` dumps)."""
+    return _str(text) if text else "null"
+
+
+def _time(value: datetime | None) -> str:
+    """A time in the ledger's form (ASCII digits and separators: nothing to escape), or null."""
+    return f'"{format_time(value)}"' if value else "null"
+
+
+def _int(value: int | None) -> str:
+    """As `json.dumps` writes an int (a bool is an int: true/false), or null."""
+    if value is None:
+        return "null"
+    if value is True or value is False:
+        return "true" if value else "false"
+    return int.__repr__(value)
 
 
 def write_json(rows: Iterable[AuditRow], out: TextIO, *, generated_at: str, head: str) -> int:

@@ -167,7 +167,7 @@ def test_axis_steps_keep_labels_few_and_with_years_over_any_span() -> None:
 def test_a_grant_ended_late_is_called_out() -> None:
     row = synthetic_rows(1)[0]
     assert row.expires_at is not None
-    late = type(row)(**{**row.__dict__, "ended_at": row.expires_at + timedelta(hours=3)})
+    late = row._replace(ended_at=row.expires_at + timedelta(hours=3))
     html = render_html([late], ReportContext(datetime(2027, 1, 1, tzinfo=UTC), "f" * 40, "r"))
     assert '<span class="late">3h after expiry</span>' in html
 

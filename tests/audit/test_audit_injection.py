@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import replace
 from datetime import UTC, datetime
 from html.parser import HTMLParser
 
@@ -25,8 +24,7 @@ NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
 def hostile_row() -> AuditRow:
-    return replace(
-        row(NOW, NOW, Outcome.EXPIRED),
+    return row(NOW, NOW, Outcome.EXPIRED)._replace(
         id="alice-orders-1",
         reason=HOSTILE,
         ticket="INC-1\n# APPROVED",
@@ -76,7 +74,7 @@ def test_csv_keeps_formulas_as_text_and_table_stays_one_line_per_row() -> None:
     write_table([hostile_row()], table)
     assert len(table.getvalue().splitlines()) == 3
     # notes under the row: one line each, whatever line breaks the recorded text holds
-    noted = replace(hostile_row(), not_revocable=HOSTILE, end_note=HOSTILE)
+    noted = hostile_row()._replace(not_revocable=HOSTILE, end_note=HOSTILE)
     for fit in (True, False):
         table = io.StringIO()
         write_table([noted], table, fit=fit)

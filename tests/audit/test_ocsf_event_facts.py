@@ -45,7 +45,7 @@ def _row(rid: str, **changes: object) -> AuditRow:
         evidence=Evidence("1" * 40, "2" * 40, "3" * 40),
         oncall=(("carol", "primary"),),
     )
-    return replace(row, **changes)  # type: ignore[arg-type]
+    return row._replace(**changes)  # type: ignore[arg-type]
 
 
 # the old grant, replaced by its extension; the extension, issued and still running

@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from jitflow.core.audit_codec import row_from_json, row_to_json
@@ -116,8 +115,7 @@ def test_the_pr_is_told_a_revoked_certificate_stays_valid() -> None:
 
 def test_audit_shows_the_note_oncall_and_revocability_in_every_format() -> None:
     archived = load_yaml(_archived("secret", CERT_VAULT, Event.REVOKE), "x.yaml").data
-    row = replace(
-        build_row(_warned_trail(), archived),
+    row = build_row(_warned_trail(), archived)._replace(
         oncall=(("carol", "primary"),),
         approvers=("carol",),
         oncall_waived="",
