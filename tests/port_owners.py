@@ -4,6 +4,9 @@ from the server a test started shows who else was listening or connected on its 
 from __future__ import annotations
 
 import os
+import socket
+import sys
+import threading
 from pathlib import Path
 
 _STATES = {
@@ -26,7 +29,7 @@ def describe_port(port: int) -> str:
     except OSError as exc:
         return f"port {port}: /proc unreadable ({exc})"
     rows = [
-        f"{_STATES.get(state, state)} {local} -> {remote} by {owners.get(inode, '?')}"
+        f"{_STATES.get(state, state)} {local} -> {remote} inode {inode} by {owners.get(inode, '?')}"
         for state, local, remote, inode in sockets
     ]
     return f"port {port}: " + ("; ".join(rows) or "no socket")
@@ -74,3 +77,41 @@ def _readlink(path: str) -> str:
         return os.readlink(path)
     except OSError:  # closed since listed (the listing's own descriptor, for one)
         return ""
+
+
+# Functions a server's thread waits in: accept loops, socketserver's loop, a request handler.
+_SERVING = ("serve_forever", "_handle_request_noblock", "_accept", "_serve", "handle_one_request")
+
+
+def server_threads() -> list[str]:
+    """This process's threads that serve sockets: the function each waits in, the server's
+    class and what its socket is now ("closed": a loop that outlived its server, which could
+    accept or read on a descriptor number reused since)."""
+    frames = sys._current_frames()
+    found = []
+    for thread in threading.enumerate():
+        frame = frames.get(thread.ident or 0)
+        while frame is not None and frame.f_code.co_name not in _SERVING:
+            frame = frame.f_back
+        if frame is None:
+            continue
+        owner = frame.f_locals.get("self")
+        held = [getattr(owner, name, None) for name in ("socket", "_listener", "connection")]
+        sockets = [sock for sock in held if isinstance(sock, socket.socket)]
+        found.append(
+            f"{thread.name}: {frame.f_code.co_name} of {type(owner).__name__} on "
+            + (", ".join(map(_socket_now, sockets)) or "?")
+        )
+    return found
+
+
+def _socket_now(sock: socket.socket) -> str:
+    descriptor = sock.fileno()
+    if descriptor == -1:
+        return "closed"
+    try:
+        where = sock.getsockname()
+        inode = os.fstat(descriptor).st_ino
+    except OSError as exc:
+        return f"fd {descriptor} ({exc.strerror})"
+    return f"fd {descriptor} inode {inode} {where}"

@@ -25,7 +25,7 @@ from jitflow.sandbox.github_standin import GitHubStandIn
 from jitflow.sandbox.github_standin.events import build_event
 from jitflow.usecases.init import workflow_templates
 from tests.conftest_servers import TEST_REPOSITORY, JitflowVault, JwtSigner
-from tests.port_owners import describe_port
+from tests.port_owners import describe_port, server_threads
 from tests.standin_helpers import clone, make_bare_repo, push_branch
 from tests.sync.observe import revoke_leftovers
 from tests.workflows.github_side import load_workflow
@@ -130,10 +130,13 @@ class Access:
         ]
         port = int(self.platform.api_url.rsplit(":", 1)[1])
         accepted = [client for _, client in self.standin.connections][-20:]
+        descriptor, inode = self.standin.listener
+        threads = "\n    ".join(server_threads())
         return (
             f"--- stand-in at {self.platform.api_url} served last: {served}\n--- {whose}\n"
             f"--- it accepted connections from ports {accepted}\n--- {describe_port(port)}\n"
-            f"--- {self._probe()}"
+            f"--- its accept loop listens on fd {descriptor}, socket inode {inode}\n"
+            f"--- threads serving sockets in this process:\n    {threads}\n--- {self._probe()}"
         )
 
     def _probe(self) -> str:

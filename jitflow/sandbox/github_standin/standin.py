@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -124,6 +125,15 @@ class GitHubStandIn(LocalServer):
     def connections(self) -> list[tuple[float, int]]:
         """(time.time(), client port) of every connection this stand-in accepted."""
         return list(self._recorder.connections)
+
+    @property
+    def listener(self) -> tuple[int, int]:
+        """(descriptor, socket inode) the accept loop listens on, -1s when stopped: for failure
+        messages, to compare with the socket /proc shows listening on the stand-in's port."""
+        if self._server is None or self._server.socket.fileno() == -1:
+            return -1, -1
+        descriptor = self._server.socket.fileno()
+        return descriptor, os.fstat(descriptor).st_ino
 
     @property
     def served(self) -> list[tuple[str, int, Any]]:
