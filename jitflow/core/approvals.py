@@ -15,6 +15,11 @@ from datetime import datetime
 
 from jitflow.core.model import ApprovalRule, Groups, Policy, Principals, Review, ReviewState
 
+RETARGETED = (
+    "void: the PR's base branch changed after this approval, which saw its diff against "
+    "another branch"
+)
+
 
 @dataclass(frozen=True)
 class ApprovalFacts:
@@ -30,6 +35,9 @@ class ApprovalFacts:
     # The PR author's SSH public keys as GitHub publishes them when the facts were read
     # (None: not read, as in the offline check).
     author_ssh_keys: tuple[str, ...] | None = None
+    # When the PR was last retargeted: an approval before it saw a diff against another
+    # branch (request files already there were not shown), so it counts for nothing.
+    base_changed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -156,6 +164,9 @@ def evaluate_approvals(
                 outcomes.append(
                     ReviewOutcome(login, review.state, False, _exclusion(login, facts, requester))
                 )
+            elif facts.base_changed_at and review.submitted_at <= facts.base_changed_at:
+                voided.append(login)
+                outcomes.append(ReviewOutcome(login, review.state, False, RETARGETED))
             elif head_digest is None or seen != head_digest:
                 voided.append(login)
                 outcomes.append(

@@ -297,3 +297,6 @@ class PullRequestFacts:
     commits: tuple[PullCommit, ...] = ()
     # Who pushed to the head branch (GitHub's repository activity); None when not read.
     pushes: tuple[Push, ...] | None = None
+    # When the PR was last retargeted onto another base branch (its `base_ref_changed` issue
+    # event): a review before it saw a diff against another branch.
+    base_changed_at: datetime | None = None

@@ -184,6 +184,8 @@ def _approvers_on_head(pr: PullRequestFacts) -> list[str]:
     for review in sorted(pr.reviews, key=lambda r: r.submitted_at):
         if review.state in (ReviewState.COMMENTED, ReviewState.PENDING):
             continue
+        if pr.base_changed_at and review.submitted_at <= pr.base_changed_at:
+            continue  # it saw the diff against another base branch
         latest[review.reviewer.lower()] = (
             review.state if review.commit_sha == pr.head_sha else ReviewState.DISMISSED
         )

@@ -68,6 +68,7 @@ def approval_facts_for(
         committers=frozenset(committers),
         content_digests=digests,
         author_ssh_keys=author_ssh_keys,
+        base_changed_at=pr.base_changed_at,
     )
 
 

@@ -90,3 +90,23 @@ def test_synced_history_verifies_with_github_and_a_forged_approval_does_not(
         for line in result.stdout.splitlines()
         if ": " in line and line.startswith("github-")
     }
+
+
+def test_an_approval_given_before_the_pr_was_retargeted_to_main_is_not_believed(
+    world: World,
+) -> None:
+    """bob approved while the PR targeted `release` (its diff hid what was already there);
+    a record claiming his approval for what landed on main is refused."""
+    from tests.sync.merge_paths import commit_steps, new_id, request_body
+
+    request_id = new_id()
+    steps = [{f"requests/{request_id}.yaml": request_body()}]
+    commit_steps(world, "release", [{"README.md": b"release notes\n"}])
+    commit_steps(world, f"req/{request_id}", steps, base="origin/release")
+    number = world.standin.create_pull("alice", f"req/{request_id}", base="release")
+    world.standin.submit_review(number, "bob", "APPROVE")
+    world.standin.change_base(number, "main", "alice")
+    merge = world.standin.merge_pull(number, "bob")
+    _forge_issue(world, request_id, number, merge)
+    result = _verify(world, "--github")
+    assert f"github-approvals-insufficient: {request_id} at {merge[:12]}" in result.stdout

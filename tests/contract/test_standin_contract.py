@@ -86,6 +86,16 @@ def _scenario(standin: GitHubStandIn, work: Git) -> None:
     ]
     assert [p.number for p in repo.get_pulls(state="open", base="main")] == [pr.number]
     assert repo.get_pulls(state="closed").totalCount == 0
+    work.run("push", "--quiet", "origin", "origin/main:refs/heads/dev")
+    pr.edit(base="dev")  # retargeted, and back: two base_ref_changed events
+    pr.edit(base="main", title="Request access")
+    _, events = alice.requester.requestJsonAndCheck(
+        "GET", f"/repos/acme/access/issues/{pr.number}/events"
+    )
+    assert [(e["event"], e["actor"]["login"]) for e in events] == [
+        ("base_ref_changed", "alice")
+    ] * 2
+    assert repo.get_pull(pr.number).base.ref == "main"
 
     bob_pr = bob.get_repo("acme/access").get_pull(pr.number)
     carol_pr = carol.get_repo("acme/access").get_pull(pr.number)

@@ -4,7 +4,7 @@ saying what to configure, when the token can't read it (never left pending)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -151,3 +151,17 @@ def test_moving_an_owned_file_out_needs_its_owners_approval(
     report = judge_change(Git(tmp_path / "repo"), _port(fake), pr, tmp_path / "repo", NOW)
     assert report.approval.state == "pending"
     assert f"to approve {old}" in report.approval.description
+
+
+def test_a_code_owner_approval_before_the_base_branch_changed_counts_for_nothing(
+    tmp_path: Path, docs_pr: PullRequestFacts
+) -> None:
+    """It saw the diff against another branch (GitHub's `base_ref_changed` issue event)."""
+    pr = _approved_by(docs_pr, "dana")
+    for changed, state in ((NOW, "pending"), (NOW - timedelta(seconds=1), "success")):
+        retargeted = PullRequestFacts(**{**pr.__dict__, "base_changed_at": changed})
+        fake = FakeGitHub(retargeted, {"dana"})
+        report = judge_change(
+            Git(tmp_path / "repo"), _port(fake), retargeted, tmp_path / "repo", NOW
+        )
+        assert report.approval.state == state

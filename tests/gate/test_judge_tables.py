@@ -195,6 +195,25 @@ def test_approvals(
     assert _approved(judged) is approved, (name, _codes(judged))
 
 
+@pytest.mark.parametrize(
+    ("changed_minute", "approved"),
+    [(1, False), (0, False), (-1, True)],
+    ids=["retargeted after the approval", "in the same second", "retargeted before it"],
+)
+def test_an_approval_before_the_base_branch_changed_counts_for_nothing(
+    repo: Repo, changed_minute: int, approved: bool
+) -> None:
+    """It saw the PR's diff against another branch: request files already there were not
+    shown (GitHub's `base_ref_changed` issue event dates the change)."""
+    base_changed = T0 + timedelta(minutes=changed_minute)
+    pr = replace(_pr(repo.first, _review("bob", A, repo.first)), base_changed_at=base_changed)
+    judged = _judge(repo, pr)
+    assert _approved(judged) is approved, _codes(judged)
+    if not approved:
+        [outcome] = judged.report.decision.requests[0].approvals.reviews  # type: ignore[union-attr]
+        assert "base branch changed" in outcome.note
+
+
 # -- contributors: the PR is the author's own, as GitHub vouches for it ---------------------
 
 IDENTITY = [

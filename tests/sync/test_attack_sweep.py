@@ -150,3 +150,25 @@ def test_a_request_merged_into_a_branch_then_brought_by_an_approved_pr_is_judged
     # judged as the dev->main PR, from main's policy (2h at most): the 8h request is denied
     assert "duration-over-max" in _denied(world, request_id)
     verify_clean(world)
+
+
+def test_an_approval_given_while_the_pr_targeted_another_branch_does_not_count(
+    world: World,
+) -> None:
+    """alice puts a request on `release` (unprotected, unjudged) and opens a PR into release
+    from a branch on top of it: bob sees only a second, harmless request in its diff and
+    approves. alice then retargets the PR to main, where its diff adds both, and merges it."""
+    hidden, shown = new_id(), new_id()
+    commit_steps(world, "release", [{f"requests/{hidden}.yaml": request_body()}])
+    steps = [{f"requests/{shown}.yaml": request_body()}]
+    commit_steps(world, f"req/{shown}", steps, base="origin/release")
+    number = world.standin.create_pull("alice", f"req/{shown}", base="release")
+    assert world.standin.pull(number)["changed_files"] == 1  # what bob was shown
+    world.standin.submit_review(number, "bob", "APPROVE")
+    world.standin.change_base(number, "main", "alice")
+    assert world.standin.pull(number)["changed_files"] == 2
+    world.standin.merge_pull(number, "alice")
+    world.sync()
+    assert "approvals-missing" in _denied(world, hidden)
+    assert "approvals-missing" in _denied(world, shown)
+    verify_clean(world)

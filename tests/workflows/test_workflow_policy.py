@@ -154,6 +154,7 @@ def test_check_job_permissions_are_exactly_what_the_gate_needs() -> None:
         "contents": "read",
         "statuses": "write",
         "pull-requests": "write",
+        "issues": "read",
     }
     for job in document["jobs"].values():
         assert "write" not in {
@@ -232,6 +233,7 @@ def test_sync_permissions_and_environment() -> None:
         "contents": "write",
         "id-token": "write",
         "pull-requests": "write",
+        "issues": "read",
     }
     assert job["environment"] == "jitflow"
     checkout = next(

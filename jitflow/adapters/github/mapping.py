@@ -7,7 +7,7 @@ submitter or a submission time counts for nothing, and a PR GitHub can't list wh
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -174,3 +174,13 @@ def pull_facts(
         commits=tuple(commits),
         pushes=None if pushes is None else tuple(pushes),
     )
+
+
+def last_base_change(events: Iterable[Mapping[str, Any]]) -> datetime | None:
+    """When the PR's base branch last changed, from `GET /issues/{n}/events`."""
+    times = [
+        parse_time(e.get("created_at")) for e in events if e.get("event") == "base_ref_changed"
+    ]
+    if any(t is None for t in times):
+        raise GitHubError("GitHub reported a base branch change without a time")
+    return max((t for t in times if t is not None), default=None)

@@ -6,6 +6,8 @@ head that did not move while read) sit together.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from jitflow.adapters.github import mapping
 from jitflow.adapters.github.connection import GitHubConnection, PullMoved
 from jitflow.core.model import PullRequestFacts
@@ -18,7 +20,7 @@ class Pulls(GitHubConnection):
         """The PR with all its files, reviews and commits (every page)."""
         return self._call(
             f"reading pull request #{number} of {self.repository}",
-            "pull-requests: read and contents: read",
+            "pull-requests: read, contents: read and issues: read",
             lambda: self._read_pull(number),
         )
 
@@ -67,7 +69,10 @@ class Pulls(GitHubConnection):
             # method for the activity list.
             ref = f"refs/heads/{pr['head']['ref']}"
             pushes = [mapping.push(a) for a in self._pages(f"{self._repo}/activity", {"ref": ref})]
-        return mapping.pull_facts(pr, files, reviews, commits, pushes)
+        # A retargeted PR: reviews before it saw a diff against another branch.
+        events = self._pages(f"{self._repo}/issues/{number}/events", {})
+        facts = mapping.pull_facts(pr, files, reviews, commits, pushes)
+        return replace(facts, base_changed_at=mapping.last_base_change(events))
 
     def _create_pull(self, head: str, base: str, title: str, body: str) -> int:
         from github.GithubException import GithubException

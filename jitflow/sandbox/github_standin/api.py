@@ -10,6 +10,7 @@ from jitflow.sandbox.github_standin.messages import ApiError, Request, Response
 from jitflow.sandbox.github_standin.orgs import OrgApi
 from jitflow.sandbox.github_standin.protection import render_protection
 from jitflow.sandbox.github_standin.render import Json, Renderer
+from jitflow.sandbox.github_standin.retarget import PullEditApi
 from jitflow.sandbox.github_standin.rulesets import RulesetApi
 from jitflow.sandbox.github_standin.service import Service, invalid, not_found
 
@@ -23,7 +24,7 @@ def _int(value: str, name: str) -> int:
         raise ApiError(422, f"Invalid value for {name}: {value!r}") from None
 
 
-class Api(RulesetApi, PullBranchApi, OrgApi):
+class Api(RulesetApi, PullBranchApi, PullEditApi, OrgApi):
     def __init__(self, service: Service, renderer: Renderer) -> None:
         self.svc = service
         self.r = renderer

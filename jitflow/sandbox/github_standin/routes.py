@@ -65,6 +65,7 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("GET", _R + "/pulls", "pulls/list", "list_pulls"),
     Operation("POST", _R + "/pulls", "pulls/create", "create_pull"),
     Operation("GET", _R + "/pulls/{pull_number}", "pulls/get", "get_pull"),
+    Operation("PATCH", _R + "/pulls/{pull_number}", "pulls/update", "update_pull"),
     Operation("GET", _R + "/pulls/{pull_number}/files", "pulls/list-files", "list_pull_files"),
     Operation(
         "GET", _R + "/pulls/{pull_number}/commits", "pulls/list-commits", "list_pull_commits"
@@ -110,6 +111,9 @@ OPERATIONS: tuple[Operation, ...] = (
     ),
     Operation(
         "GET", _R + "/issues/{issue_number}/comments", "issues/list-comments", "list_comments"
+    ),
+    Operation(
+        "GET", _R + "/issues/{issue_number}/events", "issues/list-events", "list_issue_events"
     ),
     Operation(
         "POST", _R + "/issues/{issue_number}/comments", "issues/create-comment", "create_comment"

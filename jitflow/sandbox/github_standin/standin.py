@@ -18,6 +18,7 @@ from jitflow.sandbox.github_standin.gitrepo import ZERO_SHA, BareRepo
 from jitflow.sandbox.github_standin.landing import update_branch
 from jitflow.sandbox.github_standin.messages import ApiError
 from jitflow.sandbox.github_standin.render import Renderer
+from jitflow.sandbox.github_standin.retarget import change_base
 from jitflow.sandbox.github_standin.rulesets import ENFORCEMENTS, store_ruleset
 from jitflow.sandbox.github_standin.server import (
     Recorder,
@@ -291,6 +292,12 @@ class GitHubStandIn(LocalServer):
         with self._call():
             self._require_user(clicked_by)
             return update_branch(self._service, number, clicked_by, None)
+
+    def change_base(self, number: int, base: str, actor: str) -> None:
+        """Retarget open PR `number` onto branch `base` (the PR page's Edit), as @actor."""
+        with self._call():
+            self._require_user(actor)
+            change_base(self._service, number, base, actor)
 
     def merge_queue(
         self, numbers: Sequence[int], merged_by: str, method: str = "merge"

@@ -88,6 +88,16 @@ class TimelineEvent:
 
 
 @dataclass
+class IssueEvent:
+    """One entry of `GET /issues/{n}/events` (e.g. `base_ref_changed`), with who and when."""
+
+    id: int
+    event: str
+    actor: str
+    created_at: str
+
+
+@dataclass
 class Pull:
     number: int
     id: int
@@ -113,6 +123,7 @@ class Pull:
     landed_commits: tuple[str, ...] = ()
     reviews: list[Review] = field(default_factory=list)
     timeline: list[TimelineEvent] = field(default_factory=list)
+    issue_events: list[IssueEvent] = field(default_factory=list)
 
     @property
     def merged(self) -> bool:

@@ -97,6 +97,8 @@ def _approvers_per_github(
             continue
         if pr.merged_at is not None and review.submitted_at > pr.merged_at:
             continue
+        if pr.base_changed_at is not None and review.submitted_at <= pr.base_changed_at:
+            continue  # it saw the diff against another base branch
         if not _same_request(git, review.commit_sha, pr.head_sha, rid, merged_blob):
             continue
         approved.add(login.lower())
