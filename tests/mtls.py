@@ -11,9 +11,11 @@ import contextlib
 import queue
 import socket
 import ssl
+import subprocess
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -119,3 +121,47 @@ def mtls_server(client_ca_pem: str, directory: Path) -> Iterator[MtlsServer]:
         yield server
     finally:
         server.close()
+
+
+def openssl_verdict(
+    client_ca_pem: str, directory: Path, client: tuple[Path, Path], at: datetime
+) -> tuple[str, str]:
+    """One connection with the `client` (certificate, key) pair to OpenSSL's own mTLS endpoint,
+    `openssl s_server -Verify`, which checks the certificate as of `at` (`-attime`: the time
+    its verifier takes, not the machine's clock). Returns what the client read (the server
+    answers a line reversed) and OpenSSL's verification lines. `directory` must be new."""
+    directory.mkdir()
+    server_cert, server_key = _self_signed(directory)
+    ca_file = directory / "client-ca.pem"
+    ca_file.write_text(client_ca_pem)
+    command = ["openssl", "s_server", "-accept", "127.0.0.1:0", "-naccept", "1", "-rev"]
+    command += ["-cert", str(server_cert), "-key", str(server_key), "-CAfile", str(ca_file)]
+    command += ["-Verify", "1", "-verify_return_error", "-attime", str(int(at.timestamp()))]
+    server = subprocess.Popen(
+        command,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert server.stdout is not None
+        accepting = next((line for line in server.stdout if line.startswith("ACCEPT ")), "")
+        assert accepting, "openssl s_server did not start"
+        port = int(accepting.rsplit(":", 1)[1])  # a free port it picked itself
+        context = ssl.create_default_context(cafile=str(server_cert))
+        context.load_cert_chain(*client)
+        with socket.create_connection(("127.0.0.1", port), timeout=30) as raw:
+            try:
+                with context.wrap_socket(raw, server_hostname="localhost") as tls:
+                    tls.sendall(b"ping\n")
+                    read = tls.recv(256).decode()
+            except (ssl.SSLError, OSError) as exc:
+                read = f"error: {exc}"
+        output = server.communicate(timeout=30)[0]
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    verified = [line for line in output.splitlines() if line.startswith(("verify", "depth"))]
+    return read, "\n".join(verified)

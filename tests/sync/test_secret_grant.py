@@ -1,27 +1,28 @@
 """A `secret` grant through the whole path: a short-lived X.509 client certificate from
 OpenBao's PKI engine, requested by PR, approved, merged, issued by sync with the grant's own
-token, delivered encrypted, admitted by a real mTLS endpoint, then refused once expired."""
+token, delivered encrypted, admitted by a real mTLS endpoint, refused once expired."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
-import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from jitflow.core.times import parse_time
+from jitflow.core.times import format_time, parse_time
 from jitflow.sandbox.servers.vault_setup import PKI_DOMAIN
-from tests.mtls import mtls_server
+from tests.mtls import mtls_server, openssl_verdict
 from tests.sync.conftest import World
 from tests.sync.observe import active_grant, archived, events
 from tests.sync.test_kinds_through_sync import _publish
 from tests.sync.test_lifecycle import _creds
 from tests.vault.test_secret import write_pem
 
-# The grant lasts long enough for sync, delivery and `jitflow creds` on a loaded machine;
-# the test then waits for the certificate's own notAfter (read from it), never a fixed sleep.
+# The grant lasts long enough for sync, delivery and `jitflow creds` on a loaded machine, so
+# the endpoint admits the certificate on the machine's clock. Its end is checked on OpenSSL's
+# verification clock (`openssl s_server -attime`) and by a sync told the time (`--now`): the
+# test never waits for the certificate to expire.
 DURATION = "30s"
 CERT_POLICY = b"""\
 name: client-cert
@@ -92,19 +93,24 @@ def test_pki_client_certificate_lifecycle_admitted_then_refused(
         read, verdict = server.connect(cert, key)
         assert (read, verdict) == (f"hello alice.{PKI_DOMAIN}\n", f"admitted alice.{PKI_DOMAIN}")
 
-        shown_audit = _audit(world, "--format", "json")
-        assert shown_audit.returncode == 0, shown_audit.stderr
-        assert '"secret"' in shown_audit.stdout and request_id in shown_audit.stdout
+    shown_audit = _audit(world, "--format", "json")
+    assert shown_audit.returncode == 0, shown_audit.stderr
+    assert '"secret"' in shown_audit.stdout and request_id in shown_audit.stdout
 
-        time.sleep(max(0.0, (not_after - datetime.now(UTC)).total_seconds()) + 1.5)
-        read, verdict = server.connect(cert, key)
-    assert not read.startswith("hello")
-    assert verdict.startswith("refused") and "certificate has expired" in verdict
+    # An endpoint whose clock reads one second before the grant's end still admits the
+    # certificate; one second after it, refuses it as expired: it ends with the grant.
+    ca, second = world.vault.setup.pki_ca_pem, timedelta(seconds=1)
+    read, checked = openssl_verdict(ca, tmp_path / "before", (cert, key), not_after - second)
+    assert read == "gnip\n" and "verify error" not in checked, checked  # "ping" reversed
+    read, checked = openssl_verdict(ca, tmp_path / "after", (cert, key), not_after + second)
+    assert read.startswith("error:") and "certificate expired" in read
+    assert "verify error:num=10:certificate has expired" in checked
 
-    world.sync()  # the grant's end has passed: sync expires it
+    after_end = format_time(not_after + second)
+    world.sync("--now", after_end)  # the grant's end has passed: sync expires it
     assert active_grant(world, request_id) is None
     [record] = archived(world, request_id)
     assert record["ended"]["reason"] == "expired"
     assert events(world, request_id) == ["issue", "expire"]
-    verified = _audit(world, "verify")
+    verified = _audit(world, "verify", "--now", after_end)
     assert verified.returncode == 0, verified.stdout + verified.stderr
