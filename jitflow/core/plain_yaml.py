@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from jitflow.core.plain_layouts import KEYWORDS, WORDS, Layouts, Shape, ValueSlot, written_as
 from jitflow.core.yamlio import MAX_BYTES, MAX_DEPTH, plain_scalar
 
 # Characters YAML does not allow in a stream, plus tab and CR (kept out of the subset).
@@ -29,13 +30,8 @@ _UNPRINTABLE = re.compile(
     "\U00010000-\U0010ffff]"
 )
 _SPECIAL_START = frozenset("[]{}&*!|>%@`#,'\"")
-# Words separated by single spaces, starting with a letter: never a number, only maybe a
-# keyword of the core schema (null, true, false and their capitalisations).
-_WORDS = re.compile(r"[A-Za-z][A-Za-z0-9_./@+=()-]*(?: [A-Za-z0-9_./@+=()-]+)*\Z")
-_KEYWORDS = {
-    word: plain_scalar(word)
-    for word in ("null", "Null", "NULL", "true", "True", "TRUE", "false", "False", "FALSE")
-}
+_WORDS = re.compile(WORDS + r"\Z")
+_KEYWORDS = {word: plain_scalar(word) for word in KEYWORDS}
 
 
 # Every line matches: indent, an optional list dash, an optional `key:`, and the rest.
@@ -69,22 +65,50 @@ def load_plain(content: bytes) -> dict[str, Any] | None:
         return None
     if " \n" in text or text.endswith(" "):
         return None
+    data = _LAYOUTS.read(text)
+    if data is not None:
+        return data
     if len(_SEEN) > _SEEN_MAX:
         _SEEN.clear()
     seen = _SEEN.get
     lines: list[_Line] = []
-    for raw in text.split("\n"):
+    raws = text.split("\n")
+    for raw in raws:
         line = seen(raw) or _read_line(raw)
         if line[1] or line[2] or (line[3] and line[3][0] != "#"):  # skip blanks and comments
             lines.append(line)
     if not lines or lines[0][0]:
         return None
-    reader = _Reader(lines)
+    # Every line holds a key or an item (a final newline aside): a layout to learn.
+    whole = len(lines) == len(raws) - (not raws[-1])
+    read = list(lines) if whole else lines  # the reader rewrites `- key:` lines in place
+    reader = _Reader(read)
     try:
         data = reader.mapping(0, 1)
     except _NotPlain:
         return None
-    return data if reader.position == len(lines) else None
+    if reader.position != len(lines):
+        return None
+    if whole:
+        _learn(text, lines)
+    return data
+
+
+def _learn(text: str, lines: list[_Line]) -> None:
+    """Show the layouts a record read line by line (learnt when seen twice)."""
+    if any(value and scalar is _LATER for _, _, _, value, scalar in lines):
+        return  # a value the reader parses where it is used: not in a layout
+    shapes: tuple[Shape, ...] = tuple(
+        (at, dash, key, written_as(value)) for at, dash, key, value, _ in lines
+    )
+    if not _LAYOUTS.seen_before(shapes):
+        return
+    marked: list[_Line] = []
+    values = 0
+    for at, dash, key, value, _ in lines:
+        marked.append((at, dash, key, value, ValueSlot(values) if value else _LATER))
+        values += bool(value)
+    _LAYOUTS.learn(text, shapes, _Reader(marked).mapping(0, 1))
 
 
 def _read_line(raw: str) -> _Line:
@@ -159,7 +183,10 @@ class _Reader:
                 items.append(self.mapping(column, depth + 1))
             else:
                 self.position += 1
-                items.append(self._value(value, indent))
+                if scalar is _LATER or (self.position < count and lines[self.position][0] > indent):
+                    items.append(self._value(value, indent))
+                else:
+                    items.append(scalar)
         return items
 
     def _value(self, text: str, indent: int) -> Any:
@@ -206,3 +233,6 @@ def _scalar(text: str, *, flow: bool) -> Any:
         return plain_scalar(text)
     except ValueError:
         raise _NotPlain from None
+
+
+_LAYOUTS = Layouts(_scalar_or_later, _LATER)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from jitflow.core import plain_yaml
+from jitflow.core.plain_layouts import Layouts
 from jitflow.core.plain_yaml import load_plain
 from jitflow.core.yamlio import YamlError, dump_block, load_yaml
 from jitflow.usecases.audit.gitlog import parse_record
@@ -90,3 +92,52 @@ def test_every_ledger_record_of_a_history_is_read_fast_and_alike(
         assert content is not None
         assert load_plain(content) is not None, path
         assert load_plain(content) == load_yaml(content, path).data, path
+
+
+LAYOUT = b"a: x\nb:\n- y\n- 'z'\n- k: v\n  j: 2\nc: 1\nd:\n  e: 'f g'\nn:\n"
+SAME_LAYOUT = [
+    b"a: other words\nb:\n- y2\n- ''\n- k: w\n  j: 3\nc: 7\nd:\n  e: 'h: #'\nn:\n",
+    b"a:   x\nb:\n- y\n- 'z'\n- k: v\n  j: 2\nc: 1\nd:\n  e: 'f g'\nn:\n",
+    b"a: x\nb:\n- y\n- 'z'\n- k: v\n  j: 2.5\nc: null\nd:\n  e: 'f g'\nn:\n",
+]
+NEAR_LAYOUT = [
+    b"a: true\nb:\n- y\n- 'z'\n- k: v\n  j: 2\nc: 1\nd:\n  e: 'f g'\nn:\n",
+    b"a: b # c\nb:\n- y\n- 'z'\n- k: v\n  j: 2\nc: 1\nd:\n  e: 'f g'\nn:\n",
+    b"a: x\nb:\n- y: 1\n- 'z'\n- k: v\n  j: 2\nc: 1\nd:\n  e: 'f g'\nn:\n",
+    b"a: x\nb:\n- y\n- 'z'\n- k: v\n  j: 2\nc: [1]\nd:\n  e: 'f g'\nn:\n",
+    b"a: x\nb:\n- y\n- 'it''s'\n- k: v\n  j: 2\nc: 1\nd:\n  e: 'f g'\nn:\n",
+    b"a: x\nb:\n- y\n- 'z'\n- k: v\n  k: 2\nc: 1\nd:\n  e: 'f g'\nn:\n",
+    b"a: x\nb:\n- y\n- 'z'\n- k: v\n  j: .inf\nc: 1\nd:\n  e: 'f g'\nn:\n",
+    b"a: x\nb:\n- y\n- 'z'\n- k: v\n  j: 2\nc: {}\nd:\n  e: 'f g'\nn:\n",
+    b"a: x\nb:\n- y\n- 'z'\n- k: v\n  j: 2\nc: 1\nd:\n  e: 'f g'\nn: \n",
+]
+
+
+def _learn_layout(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(
+        plain_yaml, "_LAYOUTS", Layouts(plain_yaml._scalar_or_later, plain_yaml._LATER)
+    )
+    for _ in range(2):  # the second reading learns the layout
+        assert load_plain(LAYOUT) == load_yaml(LAYOUT, "r.yaml").data
+
+
+@pytest.mark.parametrize("content", SAME_LAYOUT)
+def test_records_of_a_learnt_layout_are_read_without_the_line_reader(
+    content: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _learn_layout(monkeypatch)
+    expected = load_yaml(content, "r.yaml").data
+    monkeypatch.setattr(plain_yaml, "_Reader", None)  # any reading by line would fail
+    assert repr(load_plain(content)) == repr(expected)  # repr: types too (1, 1.0, True)
+
+
+@pytest.mark.parametrize("content", NEAR_LAYOUT)
+def test_records_near_a_learnt_layout_read_as_the_line_reader_reads_them(
+    content: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _learn_layout(monkeypatch)
+    after = load_plain(content)
+    monkeypatch.setattr(
+        plain_yaml, "_LAYOUTS", Layouts(plain_yaml._scalar_or_later, plain_yaml._LATER)
+    )
+    assert repr(after) == repr(load_plain(content))
