@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import subprocess
+import threading
 from pathlib import Path
 
+import pytest
+
 from jitflow.adapters.git import Git
+from jitflow.errors import GitError
 
 
 def test_many_large_objects_and_missing_ones_come_back_in_order(tmp_path: Path) -> None:
@@ -20,3 +24,34 @@ def test_many_large_objects_and_missing_ones_come_back_in_order(tmp_path: Path) 
         again = reader.read([ids[1]])
     assert first == [big, None] * 8 + [small] * 3000
     assert again == [small]
+
+
+def _repository(tmp_path: Path) -> tuple[Git, list[str]]:
+    subprocess.run(["git", "init", "-q", "--bare", str(tmp_path)], check=True)
+    git = Git(tmp_path)
+    contents = (b"x" * 100_000 + b"\n", b"policy: a\n")
+    return git, [git.run("hash-object", "-w", "--stdin", input=content) for content in contents]
+
+
+def test_asking_ahead_answers_each_ask_in_order(tmp_path: Path) -> None:
+    git, (big, small) = _repository(tmp_path)
+    with git.object_reader() as reader:
+        first = reader.ask([big, small] * 5)
+        second = reader.ask([small, "0" * 40])  # asked before the first answers are read
+        assert list(first) == [b"x" * 100_000 + b"\n", b"policy: a\n"] * 5
+        assert list(second) == [b"policy: a\n", None]
+        reader.ask([small])
+        with pytest.raises(GitError, match="not all read"):
+            next(reader.ask([small]))
+
+def test_leaving_with_answers_unread_stops_git_at_once(tmp_path: Path) -> None:
+    git, (big, _) = _repository(tmp_path)
+
+    def ask_and_leave() -> None:
+        with git.object_reader() as reader:  # both pipes fill up: git waits for a reader
+            reader.ask([big] * 3000)
+
+    leaving = threading.Thread(target=ask_and_leave, daemon=True)
+    leaving.start()
+    leaving.join(timeout=60)
+    assert not leaving.is_alive()

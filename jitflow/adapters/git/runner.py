@@ -245,14 +245,16 @@ class Git:
         """One `git cat-file --batch` answering many `read`s (an audit reads one record per
         request: one process for all of them, not one per batch); stopped on leaving."""
         proc = self._popen(["cat-file", "--batch"], stdin=subprocess.PIPE)
+        reader = ObjectReader(proc)
         try:
-            yield ObjectReader(proc)
+            yield reader
         finally:
+            proc.kill()  # first: a question still being written fails rather than waits
+            proc.wait()
+            reader.close()
             for pipe in (proc.stdin, proc.stdout, proc.stderr):
                 if pipe:
                     pipe.close()
-            proc.kill()
-            proc.wait()
 
     def objects_exist(self, specs: Sequence[str]) -> list[bool]:
         """Whether each object (`<commit>:<path>` or id) exists, in one process."""
@@ -266,31 +268,57 @@ class Git:
 
 
 class ObjectReader:
-    """Reads objects (`<commit>:<path>` or ids) through one running `git cat-file --batch`."""
+    """Reads objects (`<commit>:<path>` or ids) through one running `git cat-file --batch`.
+
+    Questions are written by a thread while the answers are read, so neither pipe can fill up
+    and stall git; a caller may ask for the next objects before reading the answers it has
+    (git then finds them while the caller works), reading every answer in the order asked.
+    """
 
     def __init__(self, proc: subprocess.Popen[bytes]) -> None:
         assert proc.stdin is not None and isinstance(proc.stdout, io.BufferedReader)
         self._proc, self._in, self._out = proc, proc.stdin, proc.stdout
+        self._writer: threading.Thread | None = None
+        self._asked = self._answered = 0  # asks made, and asks whose answers are all read
 
     def read(self, specs: Sequence[str]) -> list[bytes | None]:
-        """Each object's content, None where there is none. The questions are written by a
-        thread while the answers are read, so neither pipe can fill up and stall git."""
-        if not specs:
-            return []
+        """Each object's content, None where there is none."""
+        return list(self.ask(specs))
+
+    def ask(self, specs: Sequence[str]) -> Iterator[bytes | None]:
+        """Ask for each object now; its content (None where there is none) comes as the
+        returned iterator is read, which must be after the answers to earlier asks."""
         if any("\n" in spec for spec in specs):
             raise GitError("an object name with a line break")
+        if not specs:
+            return iter(())
         questions = ("\n".join(specs) + "\n").encode()
-        writer = threading.Thread(target=self._ask, args=(questions,), daemon=True)
+        writer = threading.Thread(target=self._write, args=(self._writer, questions), daemon=True)
         writer.start()
-        try:
-            return [self._answer() for _ in specs]
-        finally:
-            writer.join()
+        self._writer = writer
+        self._asked += 1
+        return self._answers(self._asked, len(specs))
 
-    def _ask(self, questions: bytes) -> None:
-        with contextlib.suppress(OSError):  # git went away: the reader says why
+    def close(self) -> None:
+        """Wait for the question writer (once git is gone, it fails at once)."""
+        if self._writer is not None:
+            self._writer.join()
+
+    def _write(self, before: threading.Thread | None, questions: bytes) -> None:
+        if before is not None:
+            before.join()  # questions go in the order asked
+        with contextlib.suppress(OSError, ValueError):  # git went away: the reader says why
             self._in.write(questions)
             self._in.flush()
+
+    def _answers(self, ask: int, count: int) -> Iterator[bytes | None]:
+        if ask != self._answered + 1:
+            raise GitError("the answers to an earlier ask of git cat-file were not all read")
+        for _ in range(count - 1):
+            yield self._answer()
+        last = self._answer()
+        self._answered = ask  # before the last answer is handed over: none may be asked after
+        yield last
 
     def _answer(self) -> bytes | None:
         header = self._out.readline()
