@@ -110,3 +110,26 @@ def test_an_approval_given_before_the_pr_was_retargeted_to_main_is_not_believed(
     _forge_issue(world, request_id, number, merge)
     result = _verify(world, "--github")
     assert f"github-approvals-insufficient: {request_id} at {merge[:12]}" in result.stdout
+
+
+def test_an_approval_by_someone_who_pushed_to_the_pr_is_not_believed(world: World) -> None:
+    """bob pushed a commit (claiming alice as author and committer) to alice's PR, then
+    approved it: GitHub's push record makes him a contributor, whatever the commit says."""
+    request_id, number = world.request("ops-read")
+    bob = Git(world.bare.parent / "bob-clone")
+    Git(world.bare.parent).run("clone", "--quiet", str(world.bare), str(bob.path))
+    bob.run("checkout", "--quiet", f"req/{request_id}")
+    path = bob.path / f"requests/{request_id}.yaml"
+    path.write_text(path.read_text().replace("duration: 30m", "duration: 1h"))
+    alice = {
+        f"GIT_{role}_{part}": value
+        for role in ("AUTHOR", "COMMITTER")
+        for part, value in (("NAME", "alice"), ("EMAIL", "alice@users.noreply.github.com"))
+    }
+    bob.run("commit", "--quiet", "-am", "longer", env=alice)
+    world.standin.push(bob.path, f"req/{request_id}", "bob")
+    world.standin.submit_review(number, "bob", "APPROVE")
+    merge = world.standin.merge_pull(number, "bob")
+    _forge_issue(world, request_id, number, merge)
+    result = _verify(world, "--github")
+    assert f"github-approvals-insufficient: {request_id} at {merge[:12]}" in result.stdout

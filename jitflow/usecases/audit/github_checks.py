@@ -5,7 +5,8 @@ the runner wrote. With `--github` every grant is checked through the API: its PR
 GitHub merged it as the recorded merge commit (`github-pr-missing`, `github-merge-mismatch`),
 its author is the requester (`github-author-mismatch`), and the reviews GitHub holds --
 each reviewer's latest, APPROVED, submitted before the merge, on a commit whose request file
-is the one merged, by someone who is neither the author nor a PR contributor -- satisfy the
+is the one merged, by someone who is neither the author nor a PR contributor (author,
+committer, co-author or pusher of a commit, as `core.contributors` judges it) -- satisfy the
 policy at the policy commit (`github-approvals-insufficient`). Break-glass grants need no
 prior approval (their post-hoc review is checked offline).
 """
@@ -18,6 +19,7 @@ from jitflow.adapters.git import Git
 from jitflow.adapters.git.reading import blob_id
 from jitflow.core.approvals import latest_reviews
 from jitflow.core.audit_rows import approval_shortfalls
+from jitflow.core.contributors import judge_contributions
 from jitflow.core.model import PullRequestFacts, ReviewState
 from jitflow.core.verify_report import Violation
 from jitflow.errors import JitflowError
@@ -86,11 +88,8 @@ def check_github(checked: Checked, github: PullRequests, git: Git) -> list[Viola
 def _approvers_per_github(
     pr: PullRequestFacts, rid: str, merged_blob: str | None, git: Git
 ) -> set[str]:
-    contributors = {pr.author.lower()}
-    for commit in pr.commits:
-        contributors |= {
-            login.lower() for login in (commit.author_login, commit.committer_login) if login
-        }
+    # Authors, committers, co-authors and pushers, as the gate and sync judge them.
+    contributors = {pr.author.lower(), *judge_contributions(pr).contributors}
     approved = set()
     for login, review in latest_reviews(pr.reviews).items():
         if review.state is not ReviewState.APPROVED or login.lower() in contributors:
