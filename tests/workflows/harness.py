@@ -76,6 +76,7 @@ _STEP_KEYS = {"name", "id", "if", "uses", "with", "run", "env", "shell", "workin
 _JOB_KEYS = {"name", "runs-on", "timeout-minutes", "permissions", "steps", "if", "environment"}
 _JOB_KEYS |= {"env", "defaults", "concurrency"}
 _STEP_TIMEOUT = 180
+STEP_TRACE = Path(__file__).parent / "step_trace"  # its sitecustomize records HTTP answers
 _ids = itertools.count(1)
 
 
@@ -426,6 +427,9 @@ class _Job:
         env.update({key: str(file) for key, file in files.items()})
         if action_path is not None:
             env["GITHUB_ACTION_PATH"] = str(action_path)
+        trace = self.temp / f"http-trace-{next(_ids)}"  # who answered the step (on failure)
+        env["JITFLOW_STEP_TRACE"] = str(trace)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(STEP_TRACE), env.get("PYTHONPATH")]))
         directory = step.get("working-directory", self.defaults.get("working-directory", "."))
         argv = [str(script_file) if arg == "{0}" else arg for arg in _SHELLS[shell]]
         done = subprocess.run(
@@ -443,9 +447,11 @@ class _Job:
             if value and value in stdout + stderr + summary:
                 raise HarnessError(f"step {name!r} of job {self.job_id} printed {label}")
         if done.returncode != 0:
+            answers = trace.read_text(encoding="utf-8") if trace.exists() else "none\n"
             raise StepFailed(
                 f"step {name!r} of job {self.job_id} exited {done.returncode}\n"
                 f"--- stdout\n{stdout}--- stderr\n{stderr}"
+                f"--- HTTP answers the step got (client port -> server port):\n{answers}"
             )
         self.env.update(parse_file_command(files["GITHUB_ENV"].read_text(encoding="utf-8")))
         self.paths += files["GITHUB_PATH"].read_text(encoding="utf-8").split()

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -229,3 +232,41 @@ def test_failures_and_leaks_stop_the_run(
     with pytest.raises(error, match=message) as raised:
         run_workflow(workflow, *bare_platform, tmp_path / "runs")
     assert bare_platform[0].token not in str(raised.value)
+
+
+def test_a_failed_step_says_who_answered_its_http_requests(
+    bare_platform: tuple[Platform, Trigger], tmp_path: Path
+) -> None:
+    """Each HTTP answer a step's Python got is listed with the server's ports and headers."""
+
+    class Teapot(BaseHTTPRequestHandler):
+        server_version = "Teapot/1.0"
+
+        def do_GET(self) -> None:
+            self.send_response(418)
+            self.send_header("X-GitHub-Request-Id", "ABC123")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Quiet."""
+
+    with ThreadingHTTPServer(("127.0.0.1", 0), Teapot) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        port = server.server_address[1]
+        ask = f"import http.client as h; c = h.HTTPConnection('127.0.0.1', {port}); c.request('GET', '/'); c.getresponse()"
+        workflow = tmp_path / "asks.yml"
+        step = {"shell": "bash", "run": f'python -c "{ask}"\nexit 3'}
+        workflow.write_text(
+            "on: push\njobs:\n  one:\n    runs-on: ubuntu-latest\n    permissions: {}\n"
+            f"    steps:\n      - {json.dumps(step)}\n"
+        )
+        with pytest.raises(StepFailed, match="exited 3") as raised:
+            run_workflow(workflow, *bare_platform, tmp_path / "runs")
+        server.shutdown()
+    answers = str(raised.value).split(
+        "--- HTTP answers the step got (client port -> server port):\n"
+    )
+    assert re.fullmatch(
+        rf"pid \d+ \d+ -> {port} 418 Server 'Teapot/1.0 Python/[\d.]+' id 'ABC123'\n", answers[1]
+    )
