@@ -45,6 +45,19 @@ def request_digest(git: Git, commit: str, base_ids: frozenset[str]) -> str | Non
     return hashlib.sha256("\n".join(sorted(entries)).encode()).hexdigest()
 
 
+def request_ids_at(git: Git, commits: Iterable[str]) -> set[str]:
+    """Ids of the request files at `commits`: a snapshot of the base asked for them knows which
+    are not a PR's own (pending, active or archived there). A file main archived after the
+    branch was made stays on the branch while a merge keeps main's removal, so the digests
+    leave it out; a PR adding an archived id is refused anyway (`duplicate-id`)."""
+    ids = set()
+    for commit in commits:
+        for _, _, path in entries_in(git, commit, "requests/") or ():
+            if is_request_path(path):
+                ids.add(path.rsplit("/", 1)[-1].removesuffix(".yaml"))
+    return ids
+
+
 def approval_facts_for(
     git: Git,
     pr: PullRequestFacts,
@@ -86,7 +99,9 @@ def judge_pull(
     """Decide PR `pr`'s `change` (request files read at its head, policies and groups at its
     base, or its own groups when given), approvals from `pr.reviews`."""
     groups = change.groups
-    state = snapshot(git, change.base)
+    reviewed = sorted({pr.head_sha, *(review.commit_sha for review in pr.reviews)})
+    fetch_missing(git, reviewed)  # reviewed commits a force-push left behind
+    state = snapshot(git, change.base, request_ids_at(git, reviewed))
     # The requester's keys as GitHub publishes them now: a request may only name one of them.
     keys = tuple(github.ssh_public_keys(pr.author))
     facts = approval_facts_for(git, pr, state.existing_ids, keys)

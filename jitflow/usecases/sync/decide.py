@@ -38,7 +38,8 @@ from jitflow.core.merge import (
 from jitflow.core.model import ChangedFile, Finding, PullRequestFacts
 from jitflow.usecases.check import ChangeSet
 from jitflow.usecases.port import PullFacts
-from jitflow.usecases.pull_decision import judge_pull, request_digest
+from jitflow.usecases.pull_decision import judge_pull, request_digest, request_ids_at
+from jitflow.usecases.repository import snapshot
 
 
 @dataclass(frozen=True)
@@ -149,8 +150,9 @@ def decide(
     before = replace(pr, reviews=reviews_before(pr.reviews, merged_at))
     judged = judge_pull(git, github, before, ChangeSet(pr.files, landing.base, merge), merged_at)
     report = judged.report
-    head_digest = request_digest(git, before.head_sha, _ids(git, landing.base))
-    if head_digest is None or request_digest(git, merge, _ids(git, landing.base)) != head_digest:
+    others = snapshot(git, landing.base, request_ids_at(git, (before.head_sha, merge))).existing_ids
+    head_digest = request_digest(git, before.head_sha, others)
+    if head_digest is None or request_digest(git, merge, others) != head_digest:
         return _refused(
             request_id,
             pr,
@@ -236,12 +238,6 @@ def _merged_at(git: Git, pr: PullRequestFacts) -> datetime:
 
 def _file_view(files: list[ChangedFile] | tuple[ChangedFile, ...]) -> set[tuple[str, str]]:
     return {(f.path, f.status.value) for f in files}
-
-
-def _ids(git: Git, commit: str) -> frozenset[str]:
-    from jitflow.usecases.repository import snapshot
-
-    return snapshot(git, commit).existing_ids
 
 
 def _current_groups_findings(
