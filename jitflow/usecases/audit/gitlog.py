@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from jitflow.adapters.git import Git, ObjectReader
+from jitflow.adapters.git import Git
 from jitflow.adapters.git.log import iter_commits
 from jitflow.core.history import HistoryFolder, RequestTrail
 from jitflow.core.plain_yaml import load_plain
@@ -55,15 +55,19 @@ def iter_ledger(
 ) -> Iterator[LedgerEntry]:
     """Attach each trail's parsed ledger record, reading blobs in batches through one
     `git cat-file` process (started with the first batch: after `git log`, and not at all
-    for an empty history)."""
+    for an empty history). The next batch is asked for before this one is parsed, so git
+    finds those blobs while the records are read."""
     chunks = batches(trails, BLOB_BATCH)
-    first = next(chunks, None)
-    if first is None:
+    batch = next(chunks, None)
+    if batch is None:
         return
     with git.object_reader() as reader:
-        yield from _resolve(reader, first, with_request_text)
-        for batch in chunks:
-            yield from _resolve(reader, batch, with_request_text)
+        answers = reader.ask(_specs(batch, with_request_text))
+        for following in chunks:
+            ahead = reader.ask(_specs(following, with_request_text))
+            yield from _resolve(batch, answers, with_request_text)
+            batch, answers = following, ahead
+        yield from _resolve(batch, answers, with_request_text)
 
 
 def batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
@@ -78,19 +82,22 @@ def batches(items: Iterable[T], size: int) -> Iterator[list[T]]:
         yield batch
 
 
-def _resolve(
-    reader: ObjectReader, batch: Sequence[RequestTrail], with_request_text: bool
-) -> Iterator[LedgerEntry]:
+def _specs(batch: Sequence[RequestTrail], with_request_text: bool) -> list[str]:
     specs: list[str] = []
     for trail in batch:
         specs.append(trail.record_blob or "0" * 40)
         if with_request_text:
             specs.append(trail.request_blob or "0" * 40)
-    blobs = reader.read(specs)
-    step = 2 if with_request_text else 1
-    for position, trail in enumerate(batch):
-        record_text = blobs[position * step]
-        request_text = blobs[position * step + 1] if with_request_text else None
+    return specs
+
+
+def _resolve(
+    batch: Sequence[RequestTrail], answers: Iterator[bytes | None], with_request_text: bool
+) -> Iterator[LedgerEntry]:
+    """Each trail's entry, its blobs read from `answers` one by one as it is parsed."""
+    for trail in batch:
+        record_text = next(answers)
+        request_text = next(answers) if with_request_text else None
         yield LedgerEntry(trail, parse_record(record_text, trail.id), record_text, request_text)
 
 
