@@ -1,19 +1,25 @@
 """Learnt record layouts: the plain YAML reader's shortcut for records shaped like earlier ones.
 
-One runner writes its archive records in a few layouts: the same lines in the same order, the
-same indents, dashes and keys, each value written the same way (quoted, a bare word, other);
-only the values differ. Once the line reader (`plain_yaml.load_plain`) has read two records of
-a layout, the layout becomes one regular expression that matches a whole record in one call and
-captures its values, plus a plan that builds the reader's nested dicts and lists from them.
+One runner writes its archive records in a few layouts: the same lines in the same order at
+the same indents with the same dashes, mostly the same keys, each value written the same way
+(quoted, a bare word, other). Once the line reader (`plain_yaml.load_plain`) has read two
+records of one structure, their layout becomes one regular expression that matches a whole
+record in one call and captures its values (and the keys that differed between the records,
+such as the logins under `approved_at`), plus a plan that builds the reader's nested dicts and
+lists from them. A record of that structure that the layout does not fit widens it (a key that
+differed is captured; a value written another way is typed), so each structure has one layout
+and is recompiled at most twice per line.
 
 Exactly as strict as the line reader, by construction:
-- a layout spells out each line's indent, dash and key, so a record it matches splits into the
-  lines the reader would see (a value never starts with a space; a `- ` item is never
-  `key: ...`), and the reader's path through those lines is the learnt one;
+- a layout spells out each line's indent and dash, and its key or the key pattern of the
+  reader's line pattern, so a record it matches splits into the lines the reader would see (a
+  value never starts with a space; a `- ` item is never `key: ...`), and the reader's path
+  through those lines is the learnt one;
 - a value matched as `'text'` (no quote inside) or as a bare word (the reader's own WORDS
   pattern, its keywords excluded) is what the reader makes of it: that very text. Any other
   value is typed by the reader's function (`typer`), and one it leaves to the strict loader
-  (flow lists, `{}`, quoting it refuses...) sends the whole record back to the line reader;
+  (flow lists, `{}`, quoting it refuses...) sends the whole record back to the line reader,
+  as does a captured key met twice in one mapping;
 - the checks on the whole text (size, encoding, unprintable characters, trailing spaces) run
   before any layout is tried.
 tests/core/test_yaml_differential.py reads records of learnt layouts against the strict loader.
@@ -34,10 +40,11 @@ _WORD = re.compile(WORDS + r"\Z")
 
 # How a line's value is written: none (a `key:` line), quoted, a word, anything else.
 NONE, QUOTED, WORD, OTHER = range(4)
-# A line of a layout: indent, dash, key ("" for a `- item`), how its value is written.
-Shape = tuple[int, str, str, int]
+# A line: indent, dash, key ("" for a `- item`, None once captured), how its value is written.
+Shape = tuple[int, str, str | None, int]
 
 _END = r"(?=\n|\Z)"
+_KEY = "([A-Za-z0-9_][A-Za-z0-9_.-]*):"  # the key of the reader's line pattern
 _PATTERNS = {
     QUOTED: "'([^'\n]*)'",
     WORD: "(?!(?:" + "|".join(KEYWORDS) + ")" + _END + ")(" + WORDS + ")",
@@ -47,7 +54,7 @@ _NOT_A_KEY = "(?![A-Za-z0-9_][A-Za-z0-9_.-]*:(?: |\n|\\Z))"  # `- key: v` opens 
 
 _PER_LINE_COUNT = 8  # layouts tried for one record (the most recently used first)
 _MAX_LAYOUTS = 64  # all of them; past this they are forgotten and learnt again
-_MAX_SIGHTINGS = 4096
+_MAX_STRUCTURES = 512  # structures seen once (remembered to learn from the second)
 _MAX_TYPED = 2048
 
 
@@ -62,10 +69,30 @@ def written_as(value: str) -> int:
     return OTHER
 
 
-class ValueSlot(NamedTuple):
-    """Where a value sits among a layout's values (the learning record's data holds these)."""
+class KeySlot(NamedTuple):
+    """A captured key: its group in a layout's match."""
 
-    number: int
+    group: int
+
+
+class ValueSlot(NamedTuple):
+    """A value: its group in a layout's match."""
+
+    group: int
+
+
+def slots(shapes: Sequence[Shape]) -> list[tuple[str | KeySlot, ValueSlot | None]]:
+    """Each line's key (a literal, or its slot when captured) and value slot (None where it
+    has no value), numbered as the layout's expression numbers its groups."""
+    result: list[tuple[str | KeySlot, ValueSlot | None]] = []
+    group = 0
+    for _, _, key, kind in shapes:
+        named: str | KeySlot = key if key is not None else KeySlot(group)
+        group += key is None
+        value = ValueSlot(group) if kind != NONE else None
+        group += kind != NONE
+        result.append((named, value))
+    return result
 
 
 def _taker(indexes: Sequence[int]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
@@ -79,10 +106,23 @@ def _taker(indexes: Sequence[int]) -> Callable[[Sequence[Any]], tuple[Any, ...]]
     return lambda items: ()
 
 
+def _keys(named: Sequence[str | KeySlot]) -> Callable[[Sequence[Any]], tuple[Any, ...]] | None:
+    """A mapping's keys from the values, None when all are spelled out in the layout."""
+    if all(isinstance(key, str) for key in named):
+        return None
+    if all(isinstance(key, KeySlot) for key in named):
+        return _taker([key.group for key in named if isinstance(key, KeySlot)])
+    fixed = tuple(named)
+    return lambda values: tuple(
+        values[key.group] if isinstance(key, KeySlot) else key for key in fixed
+    )
+
+
 class _Map(NamedTuple):
-    keys: tuple[str, ...]
-    values: Callable[[Sequence[Any]], tuple[Any, ...]]  # from the values (None at -1)
-    nested: tuple[tuple[str, _Map | _List], ...]  # each nested block's key and plan
+    keys: tuple[Any, ...]  # spelled out, or the captured ones' slots
+    captured: Callable[[Sequence[Any]], tuple[Any, ...]] | None  # the keys, when some are
+    values: Callable[[Sequence[Any]], tuple[Any, ...]]  # None at -1
+    nested: tuple[tuple[int, _Map | _List], ...]  # each nested block's key position and plan
 
 
 class _List(NamedTuple):
@@ -91,26 +131,37 @@ class _List(NamedTuple):
 
 
 def _plan(node: Any) -> Any:
-    """The building plan of a skeleton (the reader's data with slots for values)."""
+    """The building plan of a skeleton (the reader's data with slots for keys and values)."""
     if isinstance(node, dict):
-        values = [v.number if isinstance(v, ValueSlot) else -1 for v in node.values()]
-        nested = tuple((key, _plan(v)) for key, v in node.items() if isinstance(v, dict | list))
-        return _Map(tuple(node), _taker(values), nested)
-    items = tuple(v.number if isinstance(v, ValueSlot) else _plan(v) for v in node)
+        values = [v.group if isinstance(v, ValueSlot) else -1 for v in node.values()]
+        nested = tuple(
+            (position, _plan(v))
+            for position, v in enumerate(node.values())
+            if isinstance(v, dict | list)
+        )
+        return _Map(tuple(node), _keys(list(node)), _taker(values), nested)
+    items = tuple(v.group if isinstance(v, ValueSlot) else _plan(v) for v in node)
     if all(isinstance(item, int) for item in items):
         return _List(_taker(items), ())
     return _List(None, items)
 
 
+class _Duplicate(Exception):
+    """A captured key twice in one mapping: the line reader refuses the record."""
+
+
 def _build(plan: _Map, values: Sequence[Any]) -> dict[str, Any]:
-    data = dict(zip(plan.keys, plan.values(values), strict=True))
-    for key, inner in plan.nested:
+    keys = plan.keys if plan.captured is None else plan.captured(values)
+    data = dict(zip(keys, plan.values(values), strict=True))
+    if len(data) != len(keys):
+        raise _Duplicate
+    for position, inner in plan.nested:
         if isinstance(inner, _Map):
-            data[key] = _build(inner, values)
+            data[keys[position]] = _build(inner, values)
         elif inner.values is not None:
-            data[key] = list(inner.values(values))
+            data[keys[position]] = list(inner.values(values))
         else:
-            data[key] = [
+            data[keys[position]] = [
                 values[item] if isinstance(item, int) else _build(item, values)
                 for item in inner.items
             ]
@@ -118,9 +169,26 @@ def _build(plan: _Map, values: Sequence[Any]) -> dict[str, Any]:
 
 
 class _Layout(NamedTuple):
+    structure: tuple[tuple[int, str, bool, bool], ...]
+    shapes: tuple[Shape, ...]
     pattern: re.Pattern[str]
-    typed: tuple[int, ...]  # the values to type (written neither quoted nor as a word)
+    typed: tuple[int, ...]  # the groups of values to type (neither quoted nor a word)
     plan: _Map
+
+
+def _structure(shapes: Sequence[Shape]) -> tuple[tuple[int, str, bool, bool], ...]:
+    """What the reader's path depends on: indents, dashes, which lines have keys, values."""
+    return tuple((indent, dash, key != "", kind != NONE) for indent, dash, key, kind in shapes)
+
+
+def _widen(learnt: Sequence[Shape], seen: Sequence[Shape]) -> tuple[Shape, ...]:
+    """A layout fitting both: keys that differ captured, values written differently typed."""
+    return tuple(
+        (indent, dash, key if key == other_key else None, kind if kind == other_kind else OTHER)
+        for (indent, dash, key, kind), (_, _, other_key, other_kind) in zip(
+            learnt, seen, strict=True
+        )
+    )
 
 
 class Layouts:
@@ -129,8 +197,8 @@ class Layouts:
     def __init__(self, typer: Callable[[str], Any], later: object) -> None:
         self._typer, self._later = typer, later  # `later`: what typer returns to step aside
         self._by_lines: dict[int, list[_Layout]] = {}
-        self._count = 0
-        self._sightings: dict[tuple[Shape, ...], int] = {}
+        self._learnt: dict[tuple[tuple[int, str, bool, bool], ...], _Layout] = {}
+        self._once: dict[tuple[tuple[int, str, bool, bool], ...], tuple[Shape, ...]] = {}
         self._typed: dict[str, Any] = {}
 
     def read(self, text: str) -> dict[str, Any] | None:
@@ -144,43 +212,65 @@ class Layouts:
             known = self._typed
             if len(known) > _MAX_TYPED:
                 known.clear()
-            for index in layout.typed:
-                text = values[index]
+            for group in layout.typed:
+                text = values[group]
                 value = known.get(text, known)
                 if value is known:
                     value = known[text] = self._typer(text)
                 if value is self._later:
                     return None
-                values[index] = value
+                values[group] = value
         values.append(None)  # what a `key:` with nothing under it holds
-        return _build(layout.plan, values)
+        try:
+            return _build(layout.plan, values)
+        except _Duplicate:
+            return None
 
-    def seen_before(self, shapes: tuple[Shape, ...]) -> bool:
-        """Count a sighting of a layout the line reader read; True from the second on."""
-        seen = self._sightings.get(shapes, 0)
-        if len(self._sightings) > _MAX_SIGHTINGS:
-            self._sightings.clear()
-        self._sightings[shapes] = seen + 1
-        return seen > 0
-
-    def learn(self, text: str, shapes: tuple[Shape, ...], skeleton: dict[str, Any]) -> None:
-        """Remember the layout of `text`: its lines' shapes, and the line reader's data for
-        it read with `ValueSlot`s (numbered in line order) in place of its values."""
-        if self._count >= _MAX_LAYOUTS:
+    def learn(
+        self,
+        text: str,
+        shapes: tuple[Shape, ...],
+        skeleton: Callable[[tuple[Shape, ...]], dict[Any, Any]],
+    ) -> None:
+        """Learn from a record the line reader read (its lines' shapes): the second record
+        of a structure makes its layout, a later one that did not fit widens it. `skeleton`
+        gives the reader's data for the record read with the `slots` of the layout's shapes
+        in place of captured keys and values."""
+        structure = _structure(shapes)
+        learnt = self._learnt.get(structure)
+        before = learnt.shapes if learnt is not None else self._once.pop(structure, None)
+        if before is None:
+            if len(self._once) >= _MAX_STRUCTURES:
+                self._once.clear()
+            self._once[structure] = shapes
+            return
+        widened = _widen(before, shapes)
+        if learnt is not None and widened == learnt.shapes:
+            return  # it did not fit for a value or a key the layout does not take
+        if len(self._learnt) >= _MAX_LAYOUTS and learnt is None:
             self._by_lines.clear()
-            self._count = 0
-        kinds = [kind for _, _, _, kind in shapes if kind != NONE]
+            self._learnt.clear()
         layout = _Layout(
-            re.compile(_expression(shapes, text.endswith("\n"))),
-            tuple(index for index, kind in enumerate(kinds) if kind == OTHER),
-            _plan(skeleton),
+            structure,
+            widened,
+            re.compile(_expression(widened, text.endswith("\n"))),
+            tuple(
+                value.group
+                for (_, value), shape in zip(slots(widened), widened, strict=True)
+                if value is not None and shape[3] == OTHER
+            ),
+            _plan(skeleton(widened)),
         )
-        same = self._by_lines.setdefault(text.count("\n"), [])
+        self._place(layout, learnt, text.count("\n"))
+
+    def _place(self, layout: _Layout, replaced: _Layout | None, lines: int) -> None:
+        same = self._by_lines.setdefault(lines, [])
+        if replaced is not None and replaced in same:
+            same.remove(replaced)
         same.insert(0, layout)
-        self._count += 1
+        self._learnt[layout.structure] = layout
         if len(same) > _PER_LINE_COUNT:
-            same.pop()
-            self._count -= 1
+            del self._learnt[same.pop().structure]
 
 
 def _fit(layouts: list[_Layout], text: str) -> tuple[_Layout, re.Match[str]] | None:
@@ -198,8 +288,8 @@ def _expression(shapes: Sequence[Shape], final_newline: bool) -> str:
     lines = []
     for indent, dash, key, kind in shapes:
         line = " " * indent + re.escape(dash)
-        if key:
-            line += re.escape(key) + ":" + (" +" if kind != NONE else "")
+        if key is None or key:
+            line += (_KEY if key is None else re.escape(key) + ":") + (" +" if kind else "")
         elif kind == OTHER:
             line += _NOT_A_KEY
         lines.append(line + _PATTERNS.get(kind, ""))

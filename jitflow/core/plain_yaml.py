@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from jitflow.core.plain_layouts import KEYWORDS, WORDS, Layouts, Shape, ValueSlot, written_as
+from jitflow.core.plain_layouts import KEYWORDS, WORDS, Layouts, Shape, slots, written_as
 from jitflow.core.yamlio import MAX_BYTES, MAX_DEPTH, plain_scalar
 
 # Characters YAML does not allow in a stream, plus tab and CR (kept out of the subset).
@@ -38,8 +38,9 @@ _KEYWORDS = {word: plain_scalar(word) for word in KEYWORDS}
 # (Trailing spaces are left to the strict loader: excluding them here would slow every line.)
 _LINE = re.compile(r"( *)(- +)?(?:([A-Za-z0-9_][A-Za-z0-9_.-]*):(?: +|$))?(.*)")
 
-# indent, dash, key, value text, and the value when it is a scalar on its own (else _LATER)
-_Line = tuple[int, str, str, str, Any]
+# indent, dash, key, value text, and the value when it is a scalar on its own (else _LATER);
+# the key is a str, or a plain_layouts.KeySlot while a layout is learnt
+_Line = tuple[int, str, Any, str, Any]
 _LATER: Any = object()  # a flow list, `{}` or text outside the subset: read where it is used
 
 # Records repeat most of their lines (`  kind: database`, `  by: jitflow-sync`): each distinct
@@ -95,20 +96,19 @@ def load_plain(content: bytes) -> dict[str, Any] | None:
 
 
 def _learn(text: str, lines: list[_Line]) -> None:
-    """Show the layouts a record read line by line (learnt when seen twice)."""
+    """Show the layouts a record read line by line (learnt when its structure is seen twice)."""
     if any(value and scalar is _LATER for _, _, _, value, scalar in lines):
         return  # a value the reader parses where it is used: not in a layout
-    shapes: tuple[Shape, ...] = tuple(
-        (at, dash, key, written_as(value)) for at, dash, key, value, _ in lines
-    )
-    if not _LAYOUTS.seen_before(shapes):
-        return
-    marked: list[_Line] = []
-    values = 0
-    for at, dash, key, value, _ in lines:
-        marked.append((at, dash, key, value, ValueSlot(values) if value else _LATER))
-        values += bool(value)
-    _LAYOUTS.learn(text, shapes, _Reader(marked).mapping(0, 1))
+
+    def skeleton(shapes: tuple[Shape, ...]) -> dict[str, Any]:
+        marked: list[_Line] = [
+            (at, dash, key, value, _LATER if slot is None else slot)
+            for (at, dash, _, value, _), (key, slot) in zip(lines, slots(shapes), strict=True)
+        ]
+        return _Reader(marked).mapping(0, 1)
+
+    shapes = tuple((at, dash, key, written_as(value)) for at, dash, key, value, _ in lines)
+    _LAYOUTS.learn(text, shapes, skeleton)
 
 
 def _read_line(raw: str) -> _Line:

@@ -141,3 +141,28 @@ def test_records_near_a_learnt_layout_read_as_the_line_reader_reads_them(
         plain_yaml, "_LAYOUTS", Layouts(plain_yaml._scalar_or_later, plain_yaml._LATER)
     )
     assert repr(after) == repr(load_plain(content))
+
+
+# Two records of one structure whose keys differ (the logins under approved_at): the layout
+# learnt from them captures those keys.
+APPROVALS = [
+    b"grant:\n  approved_at:\n    alice: '2026-01-01T00:00:00Z'\n    bob: '2026-01-01T00:01:00Z'\n",
+    b"grant:\n  approved_at:\n    carol: '2026-01-02T00:00:00Z'\n    bob: '2026-01-02T00:01:00Z'\n",
+]
+
+
+def test_keys_that_differ_between_records_are_read_from_each_record(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(
+        plain_yaml, "_LAYOUTS", Layouts(plain_yaml._scalar_or_later, plain_yaml._LATER)
+    )
+    for content in APPROVALS:
+        assert load_plain(content) == load_yaml(content, "r.yaml").data
+    third = b"grant:\n  approved_at:\n    dave: '2026-01-03T00:00:00Z'\n    bob: 'x'\n"
+    twice = b"grant:\n  approved_at:\n    dave: '2026-01-03T00:00:00Z'\n    dave: x\n"
+    with monkeypatch.context() as reading:
+        reading.setattr(plain_yaml, "_Reader", None)  # any reading by line would fail
+        assert repr(load_plain(third)) == repr(load_yaml(third, "r.yaml").data)
+        assert load_plain(APPROVALS[0]) == load_yaml(APPROVALS[0], "r.yaml").data
+    assert load_plain(twice) is None  # a key twice: the line reader refuses it

@@ -106,8 +106,10 @@ def test_mutated_records_read_the_same_fast_and_strict(
     assert_agrees(text.encode())
 
 
-# A line's value, as the fast reader's line pattern splits it (empty on `key:` lines).
-VALUE_AT = re.compile(r"( *(?:- +)?(?:[A-Za-z0-9_][A-Za-z0-9_.-]*:(?: +|$))?)(.*)")
+# A line's key and value, as the fast reader's line pattern splits it.
+KEY_AND_VALUE = re.compile(
+    r" *(?:- +)?(?:(?P<key>[A-Za-z0-9_][A-Za-z0-9_.-]*):(?: +|$))?(?P<value>.*)"
+)
 OTHER_VALUE = st.one_of(
     SCALAR_TEXT,
     SCALAR_TEXT.map(lambda text: f"'{text}'"),
@@ -126,24 +128,37 @@ PLAIN_VALUE = st.recursive(
 )
 
 
+EDIT = st.one_of(
+    st.none(),
+    st.tuples(st.just("value"), OTHER_VALUE),
+    st.tuples(st.just("key"), st.one_of(PLAIN_KEY, st.sampled_from(["a b", "-x", "x:", "'k'"]))),
+)
+
+
 @EXAMPLES
 @given(
     st.dictionaries(PLAIN_KEY, PLAIN_VALUE, min_size=1, max_size=6),
-    st.lists(st.one_of(st.none(), OTHER_VALUE), min_size=1, max_size=12),
+    st.lists(st.lists(EDIT, min_size=1, max_size=12), min_size=2, max_size=4),
 )
 def test_records_of_a_learnt_layout_read_the_same_fast_and_strict(
-    record: dict[str, Any], values: list[str | None]
+    record: dict[str, Any], variants: list[list[tuple[str, str] | None]]
 ) -> None:
-    """Records shaped like one read twice (so its layout is learnt) with other values."""
+    """Records shaped like one read twice (so its layout is learnt) with other values and
+    keys, each read after the ones before (which may have widened the layout)."""
     text = render(record)
     for _ in range(3):  # read by line, read by line and learnt, read through the layout
         assert_agrees(text)
-    lines = text.decode().split("\n")
-    for number, value in enumerate(values):
-        match = VALUE_AT.match(lines[number % len(lines)])
-        if value is not None and match and match[2]:
-            lines[number % len(lines)] = match[1] + value.replace("\n", " ")
-    assert_agrees("\n".join(lines).encode())
+    for edits in variants:
+        lines = text.decode().split("\n")
+        for number, edit in enumerate(edits):
+            match = KEY_AND_VALUE.match(lines[number % len(lines)])
+            if edit is None or not match or not match[edit[0]]:
+                continue
+            start, end = match.span(edit[0])
+            line = match[0]
+            lines[number % len(lines)] = line[:start] + edit[1].replace("\n", " ") + line[end:]
+        for _ in range(2):
+            assert_agrees("\n".join(lines).encode())
 
 
 LINE = st.tuples(
