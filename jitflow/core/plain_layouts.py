@@ -118,54 +118,43 @@ def _keys(named: Sequence[str | KeySlot]) -> Callable[[Sequence[Any]], tuple[Any
     )
 
 
-class _Map(NamedTuple):
-    keys: tuple[Any, ...]  # spelled out, or the captured ones' slots
-    captured: Callable[[Sequence[Any]], tuple[Any, ...]] | None  # the keys, when some are
-    values: Callable[[Sequence[Any]], tuple[Any, ...]]  # None at -1
-    nested: tuple[tuple[int, _Map | _List], ...]  # each nested block's key position and plan
-
-
-class _List(NamedTuple):
-    values: Callable[[Sequence[Any]], tuple[Any, ...]] | None  # when every item is a value
-    items: tuple[int | _Map, ...]
-
-
-def _plan(node: Any) -> Any:
-    """The building plan of a skeleton (the reader's data with slots for keys and values)."""
-    if isinstance(node, dict):
-        values = [v.group if isinstance(v, ValueSlot) else -1 for v in node.values()]
-        nested = tuple(
-            (position, _plan(v))
-            for position, v in enumerate(node.values())
-            if isinstance(v, dict | list)
-        )
-        return _Map(tuple(node), _keys(list(node)), _taker(values), nested)
-    items = tuple(v.group if isinstance(v, ValueSlot) else _plan(v) for v in node)
-    if all(isinstance(item, int) for item in items):
-        return _List(_taker(items), ())
-    return _List(None, items)
+Builder = Callable[[Sequence[Any]], Any]  # a record's data from its layout's values
 
 
 class _Duplicate(Exception):
     """A captured key twice in one mapping: the line reader refuses the record."""
 
 
-def _build(plan: _Map, values: Sequence[Any]) -> dict[str, Any]:
-    keys = plan.keys if plan.captured is None else plan.captured(values)
-    data = dict(zip(keys, plan.values(values), strict=True))
-    if len(data) != len(keys):
-        raise _Duplicate
-    for position, inner in plan.nested:
-        if isinstance(inner, _Map):
-            data[keys[position]] = _build(inner, values)
-        elif inner.values is not None:
-            data[keys[position]] = list(inner.values(values))
-        else:
-            data[keys[position]] = [
-                values[item] if isinstance(item, int) else _build(item, values)
-                for item in inner.items
-            ]
-    return data
+def _builder(node: Any) -> Builder:
+    """What builds a skeleton's data (the reader's data with slots for keys and values)."""
+    if isinstance(node, list):
+        items = [v.group if isinstance(v, ValueSlot) else _builder(v) for v in node]
+        if all(isinstance(item, int) for item in items):
+            every = _taker([item for item in items if isinstance(item, int)])
+            return lambda values: list(every(values))
+        parts = [itemgetter(item) if isinstance(item, int) else item for item in items]
+        return lambda values: [part(values) for part in parts]
+    named = tuple(node)
+    take = _taker([v.group if isinstance(v, ValueSlot) else -1 for v in node.values()])
+    captured = _keys(named)
+    nested = tuple(
+        (position, _builder(v))
+        for position, v in enumerate(node.values())
+        if isinstance(v, dict | list)
+    )
+    if captured is None and not nested:
+        return lambda values: dict(zip(named, take(values), strict=True))
+
+    def build(values: Sequence[Any]) -> dict[str, Any]:
+        keys = named if captured is None else captured(values)
+        data = dict(zip(keys, take(values), strict=True))
+        if len(data) != len(keys):
+            raise _Duplicate
+        for position, inner in nested:
+            data[keys[position]] = inner(values)
+        return data
+
+    return build
 
 
 class _Layout(NamedTuple):
@@ -173,7 +162,7 @@ class _Layout(NamedTuple):
     shapes: tuple[Shape, ...]
     pattern: re.Pattern[str]
     typed: tuple[int, ...]  # the groups of values to type (neither quoted nor a word)
-    plan: _Map
+    build: Builder
 
 
 def _structure(shapes: Sequence[Shape]) -> tuple[tuple[int, str, bool, bool], ...]:
@@ -222,7 +211,8 @@ class Layouts:
                 values[group] = value
         values.append(None)  # what a `key:` with nothing under it holds
         try:
-            return _build(layout.plan, values)
+            data: dict[str, Any] = layout.build(values)
+            return data
         except _Duplicate:
             return None
 
@@ -259,7 +249,7 @@ class Layouts:
                 for (_, value), shape in zip(slots(widened), widened, strict=True)
                 if value is not None and shape[3] == OTHER
             ),
-            _plan(skeleton(widened)),
+            _builder(skeleton(widened)),
         )
         self._place(layout, learnt, text.count("\n"))
 
