@@ -45,7 +45,7 @@ class SavedCertificate:
 
 def read_active(git: Git, request_id: str, ref: str) -> tuple[ActiveRecord, int]:
     """The active record and its PR number."""
-    content = git.show_bytes(ref, active_path(request_id))
+    content = git.show_bytes(git.rev_parse(ref), active_path(request_id))
     if content is None:
         raise UsageError(
             f"{request_id} is not an active grant at {ref} (run `git fetch` and check the id)"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import subprocess
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -19,6 +20,9 @@ from pathlib import Path
 from jitflow.errors import GitError, UsageError
 
 # Make git's output stable and never interactive.
+# A branch, tag or remote-tracking name as a person types it (not HEAD, a sha or refs/...).
+_SHORT_NAME = re.compile(r"(?!refs/|HEAD$)[A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)*")
+_SHA = re.compile(r"[0-9a-f]{7,64}")
 _BASE_ENV = {
     "GIT_TERMINAL_PROMPT": "0",
     "GIT_CONFIG_NOSYSTEM": "1",
@@ -185,7 +189,22 @@ class Git:
         )
         if result.returncode != 0:
             raise UsageError(self._missing_commit(ref))
+        if _SHORT_NAME.fullmatch(ref) and not _SHA.fullmatch(ref):
+            self._refuse_ambiguous(ref)
         return result.text.strip()
+
+    def _refuse_ambiguous(self, ref: str) -> None:
+        """A short name two refs answer to (a tag `origin/main` beside the remote branch) is
+        refused: git would pick one silently, the tag first, and anyone who may push a tag
+        can make one."""
+        full = [f"refs/{ref}", f"refs/tags/{ref}", f"refs/heads/{ref}", f"refs/remotes/{ref}"]
+        listed = self.execute(["for-each-ref", "--format=%(refname)", *full]).text.split()
+        found = [name for name in full if name in listed]
+        if len(found) > 1:
+            raise UsageError(
+                f"git reference {ref!r} is ambiguous in {self.path}: it names "
+                f"{' and '.join(found)}; pass the full name (e.g. {found[-1]})"
+            )
 
     def _missing_commit(self, ref: str) -> str:
         """Say which is wrong: the folder, an empty repository, or the reference."""
