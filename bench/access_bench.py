@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import shutil
 import signal
 import socket
 import subprocess
@@ -89,7 +90,7 @@ def add_project_policies(bare: Path, workdir: Path) -> None:
 def _sparse_clone(bare: Path, work: Path, folder: str) -> None:
     """A one-commit clone with only `folder` (and the files beside it) written out: the
     archive's 100,000 files are not what the bench measures."""
-    subprocess.run(["git", "config", "uploadpack.allowFilter", "true"], cwd=bare, check=True)
+    _allow_filters(bare)
     clone = ["git", "clone", "-q", "--depth=1", "--filter=blob:none", "--no-checkout"]
     clone += [bare.as_uri(), str(work)]
     subprocess.run(clone, check=True)
@@ -196,30 +197,84 @@ def time_to_access(bare: Path, vault: VaultForAccess, workdir: Path, runs: int) 
                 times.append(time.perf_counter() - started)
                 cpus.append(_children_cpu() - cpu)
             served.append(daemon.cpu)
+            print(
+                f"  run {index + 1}: {describe(Access(times[-1], cpus[-1], served[-1]))}",
+                file=sys.stderr,
+                flush=True,
+            )
             comments = [c["body"] for c in standin.comments(number) if c["user"]["login"] == BOT]
             if not any(f"jitflow:credentials:{request_id}" in c for c in comments):
                 raise SystemExit(f"no credentials comment on PR #{number}")
     return Access(min(times), min(cpus), min(served))
 
 
-def main() -> None:
-    from audit_bench import build
+def github_origin(history: Path, cache: Path) -> Path:
+    """`history` packed the way GitHub keeps a repository it serves, built once and kept in
+    `cache` next to it: GitHub repacks in the background (one pack, deltas searched afresh,
+    so the newest versions are whole and older ones deltas against them), with a reachability
+    bitmap and a commit-graph. `git fast-import`'s own packing is nothing like it: there the
+    tip's trees are deltas against older versions that a one-commit fetch doesn't send, so
+    every checkout would pay a delta search over them that GitHub's serving doesn't."""
+    target = cache / f"{history.name.removesuffix('.git')}.github.git"
+    done = target / "jitflow-bench-github-packed"
+    if done.exists():
+        return target
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(history, target, symlinks=True)
+    packed = ["git", "-C", str(target), "repack", "-a", "-d", "-f", "-q", "--write-bitmap-index"]
+    subprocess.run(packed, check=True)
+    graph = ["git", "-C", str(target), "commit-graph", "write", "--reachable"]
+    subprocess.run(graph, check=True)
+    _allow_filters(target)
+    done.touch()
+    return target
 
+
+def _allow_filters(bare: Path) -> None:
+    """As GitHub: partial clones (GitHub serves blob:none, blob:limit and tree:0 only)."""
+    subprocess.run(["git", "config", "uploadpack.allowFilter", "true"], cwd=bare, check=True)
+
+
+def main() -> None:
     from jitflow.sandbox.servers.openbao import OpenBaoDevServer
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--grants", type=int, default=2000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--cache", type=Path, help="keep the built history here (bench/scale_bench.py's cache)"
+    )
+    parser.add_argument(
+        "--packing",
+        choices=("github", "fast-import"),
+        default="github",
+        help="serve the history repacked as GitHub keeps it (default) or as fast-import left it",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="jitflow-access-") as tmp, OpenBaoDevServer() as bao:
-        bare = Path(tmp) / "origin.git"
-        build(bare, args.grants)
+        bare = origin(args, Path(tmp))
         vault = start_vault(bao.addr, bao.root_token)
-        # GitHub keeps a commit-graph for its repositories; without one the stand-in's answers
-        # (a PR's commits, merge bases) walk the whole history.
-        subprocess.run(["git", "commit-graph", "write", "--reachable"], cwd=bare, check=True)
         access = time_to_access(bare, vault, Path(tmp), args.runs)
-    print(f"{args.grants:,} grants: time to access {describe(access)} (best of {args.runs})")
+    print(
+        f"{args.grants:,} grants ({args.packing} packing): time to access {describe(access)} "
+        f"(best of {args.runs}; load {os.getloadavg()[0]:.1f})"
+    )
+
+
+def origin(args: argparse.Namespace, workdir: Path) -> Path:
+    """The origin the stand-in serves: a copy sharing the history's objects (runs write)."""
+    from scale_bench import copy_of, history
+
+    cache = args.cache or workdir / "cache"
+    cache.mkdir(parents=True, exist_ok=True)
+    built, _ = history(args.grants, cache)
+    if args.packing == "github":
+        return copy_of(github_origin(built, cache), workdir / "origin.git")
+    bare = copy_of(built, workdir / "origin.git")
+    # GitHub keeps a commit-graph for its repositories; without one the stand-in's answers
+    # (a PR's commits, merge bases) walk the whole history.
+    subprocess.run(["git", "commit-graph", "write", "--reachable"], cwd=bare, check=True)
+    return bare
 
 
 def describe(access: Access) -> str:

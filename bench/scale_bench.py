@@ -193,12 +193,12 @@ def measure(grants: int, workdir: Path, runs: int, servers: dict[str, str], args
     if not args.no_fetch:
         r.update(fetch_figures(root, workdir / f"fetch-{grants}", args.cache))
     if not args.no_access:
-        from access_bench import time_to_access
+        from access_bench import github_origin, time_to_access
 
-        origin = copy_of(root, workdir / f"access-origin-{grants}.git")
-        # GitHub keeps a commit-graph for its repositories; without one the stand-in's answers
-        # (a PR's commits, merge bases) walk the whole history, ~1.5 s each at 100,000 grants.
-        _git(origin, "commit-graph", "write", "--reachable")
+        # Served as GitHub keeps a repository (repacked, bitmap, commit-graph; built once and
+        # cached next to the history), not as fast-import left it.
+        served = github_origin(root, args.cache)
+        origin = copy_of(served, workdir / f"access-origin-{grants}.git")
         r["access"] = time_to_access(origin, args.vault, workdir / f"access-{grants}", runs)
     return r
 
