@@ -16,6 +16,7 @@ from tests.audit.history_builder import (
     GROUPS,
     POLICY_ORDERS,
     RUNNER_EMAIL,
+    RUNNER_NAME,
     T0,
     Handle,
     HistoryBuilder,
@@ -184,6 +185,27 @@ def test_merge_commit_outside_history_is_caught(builder: HistoryBuilder) -> None
     report = verify(builder, T0 + timedelta(minutes=5))
     assert codes(report) == {"merge-commit-mismatch", "merge-commit-not-in-history"}
     assert orphan in {v.commit for v in report.violations}
+
+
+def _runner_list(builder: HistoryBuilder, at: datetime, listed: str) -> str:
+    """An empty runner commit with the trailers where sync stops reading."""
+    message = f"jitflow: sync\n\nJitflow-Unsettled: none\nJitflow-Awaiting-Review: {listed}"
+    return builder.commit(
+        RUNNER_NAME, message, at, email=RUNNER_EMAIL, allow_empty=True, signer=builder.kit
+    )
+
+
+def test_a_runner_list_hiding_a_grant_awaiting_review(builder: HistoryBuilder) -> None:
+    """Sync reads only the break-glass records the newest runner commit lists as awaiting
+    review: a list that leaves out an unreviewed grant of the last 30 days is a lie."""
+    handle = issued(builder, break_glass=True)
+    builder.end(handle, T0 + timedelta(minutes=33))
+    _runner_list(builder, T0 + timedelta(minutes=34), handle.id)
+    forged = _runner_list(builder, T0 + timedelta(minutes=35), "none")
+    report = verify(builder, T0 + timedelta(hours=1))
+    assert [(v.code, v.commit, v.request_id) for v in report.violations] == [
+        ("review-trailer-hides-grant", forged, handle.id)
+    ]
 
 
 def test_break_glass_needs_a_timely_post_review(builder: HistoryBuilder) -> None:

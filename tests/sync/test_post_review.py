@@ -10,6 +10,7 @@ from jitflow.core.yamlio import load_yaml
 from jitflow.usecases.audit.verify import VerifyOptions, run_verify
 from tests.sync.conftest import World
 from tests.sync.helpers_feat import main_trailers, push_to_main
+from tests.sync.test_recent import RUNNER
 
 
 def _policy(name: str, window: str) -> bytes:
@@ -130,3 +131,35 @@ def test_an_unreadable_review_is_a_warning_and_is_retried(world: World) -> None:
     world.standin.clear_faults()  # GitHub answers again
     assert f"post-review: {request_id} (by bob at" in world.sync().stdout
     assert request_id in _post_reviews(world)
+
+
+def _awaiting(world: World) -> str:
+    """The list of grants awaiting review on main's newest commit."""
+    return main_trailers(world, 1)[0].get("jitflow-awaiting-review", "")
+
+
+def test_sync_follows_the_runner_list_and_verify_catches_a_forged_one(world: World) -> None:
+    push_to_main(world, {"policies/ops-emergency.yaml": _policy("ops-emergency", "24h")}, "bg")
+    request_id, number = _break_glass(world, "ops-emergency")
+    world.sync()
+    assert _awaiting(world) == request_id  # the issue commit lists the grant it issued
+    expired = (datetime.now(UTC) + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    world.sync("--now", expired)  # archived, still awaiting its review
+    assert world.main_file(f"requests/active/{request_id}.yaml") is None
+    assert _awaiting(world) == request_id
+
+    # A runner commit forged on main claims nothing awaits review: sync reads the archive
+    # records that list names only, so the review is never recorded; audit verify says why.
+    bare = Git(world.bare)
+    message = "jitflow: expire x\n\nJitflow-Event: expire\nJitflow-Unsettled: none\n"
+    message += "Jitflow-Awaiting-Review: none\n"
+    forged = bare.run(
+        "commit-tree", "main^{tree}", "-p", "main", input=message.encode(), env=RUNNER
+    )
+    bare.run("update-ref", "refs/heads/main", forged)
+    world.standin.submit_review(number, "bob", "APPROVE")
+    world.sync("--now", expired)
+    assert request_id not in _post_reviews(world)
+    report = run_verify(VerifyOptions(repo=world.bare, ref="main"))
+    hidden = [v for v in report.violations if v.code == "review-trailer-hides-grant"]
+    assert [(v.commit, v.request_id) for v in hidden] == [(forged, request_id)]

@@ -170,15 +170,16 @@ class FirstParentCommit:
     committed_at: datetime | None
     trailer: str  # the values of the trailer asked for, comma-separated ("" when none)
     changes: tuple[tuple[str, str], ...]  # (status letter, path)
+    second_trailer: str = ""  # the values of the second trailer asked for, if any
 
 
 def first_parent_commits(
-    git: Git, tip: str, limit: int | None, trailer: str
+    git: Git, tip: str, limit: int | None, trailer: str, second: str = ""
 ) -> Iterator[FirstParentCommit]:
     """Main's first-parent commits from `tip`, newest first, with the files each changed and
-    the values of the `trailer` key in its message."""
+    the values of the `trailer` key (and of the `second` key) in its message."""
     args = ["log", "--first-parent", "--no-renames", "--name-status", "-z"]
-    args.append(f"--format={_first_parent_format(trailer)}")
+    args.append(f"--format={_first_parent_format(trailer, second)}")
     if limit is not None:
         args.append(f"--max-count={limit}")
     out = git.execute([*args, tip, "--"]).stdout.decode("utf-8", errors="replace")
@@ -193,11 +194,14 @@ def first_parent_count(git: Git, tip: str, limit: int) -> int:
     return int(git.run("rev-list", "--first-parent", "--count", f"--max-count={limit}", tip))
 
 
-def first_parents_oldest_first(git: Git, tip: str, trailer: str) -> Iterator[FirstParentCommit]:
+def first_parents_oldest_first(
+    git: Git, tip: str, trailer: str, second: str = ""
+) -> Iterator[FirstParentCommit]:
     """The same as `first_parent_commits`, oldest first, streamed (the whole line)."""
     args = ["log", "--reverse", "--first-parent", "--no-renames", "--name-status", "-z"]
+    args.append(f"--format={_first_parent_format(trailer, second)}")
     buffer = ""
-    for line in git.stream(*args, f"--format={_first_parent_format(trailer)}", tip, "--"):
+    for line in git.stream(*args, tip, "--"):
         buffer += line.decode("utf-8", errors="replace")
         *complete, buffer = buffer.split("\x01")
         for chunk in complete:
@@ -207,12 +211,16 @@ def first_parents_oldest_first(git: Git, tip: str, trailer: str) -> Iterator[Fir
         yield _parse_first_parent(buffer)
 
 
-def _first_parent_format(trailer: str) -> str:
-    return f"%x01%H%x02%ce%x02%cI%x02%(trailers:key={trailer},valueonly,separator=%x2C)%x02"
+def _first_parent_format(trailer: str, second: str) -> str:
+    first, other = (
+        f"%(trailers:key={key},valueonly,separator=%x2C)" if key else ""
+        for key in (trailer, second)
+    )
+    return f"%x01%H%x02%ce%x02%cI%x02{first}%x02{other}%x02"
 
 
 def _parse_first_parent(chunk: str) -> FirstParentCommit:
-    sha, email, when, trailer, rest = chunk.split("\x02", 4)
+    sha, email, when, trailer, second, rest = chunk.split("\x02", 5)
     items = [i for i in (i.strip("\n") for i in rest.split("\0")) if i]
     changes = tuple(zip(items[0::2], items[1::2], strict=False))
-    return FirstParentCommit(sha, email, parse_time(when), trailer, changes)
+    return FirstParentCommit(sha, email, parse_time(when), trailer, changes, second)

@@ -12,7 +12,7 @@ import itertools
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -190,6 +190,9 @@ def fast_import_failure(git: Git, count: int, result: GitResult) -> str:
     )
 
 
+Stamp = Callable[[Sequence[LedgerCommit]], list[LedgerCommit]]
+
+
 class LedgerWriter:
     """Writes one sync attempt's commits on top of `base`, possibly started early.
 
@@ -214,6 +217,9 @@ class LedgerWriter:
         self.identity = identity
         self.signer = signer
         self.trailer = trailer  # the run's checkpoint (sync/recent.py), on every commit
+        # what the run adds to each commit given those before it (sync/review_trailer.py), set
+        # before the first write; stamping a prefix of commits gives a prefix of the stamped
+        self.stamp: Stamp = list
         self._by = WrittenAs(identity, signer, trailer)
         self._early: tuple[list[LedgerCommit], Future[str]] | None = None
 
@@ -223,7 +229,8 @@ class LedgerWriter:
         if commits:
             early = list(commits)
             pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ledger-writer")
-            future = pool.submit(write_commits, self.git, self.base, early, self._by)
+            stamped = self.stamp(early)
+            future = pool.submit(write_commits, self.git, self.base, stamped, self._by)
             pool.shutdown(wait=False)
             self._early = (early, future)
 
@@ -238,8 +245,8 @@ class LedgerWriter:
             )
             tip = _result_or_none(future)
             if reusable and tip is not None:
-                return write_commits(self.git, tip, commits[prefix:], self._by)
-        return write_commits(self.git, self.base, commits, self._by)
+                return write_commits(self.git, tip, self.stamp(commits)[prefix:], self._by)
+        return write_commits(self.git, self.base, self.stamp(commits), self._by)
 
     def _settle(self) -> None:
         if self._early is not None:

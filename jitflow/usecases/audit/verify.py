@@ -19,6 +19,9 @@ Checked for every request on main (codes are stable):
 - `grant-record-malformed`: an issued record lacks its grant block or expiry.
 - `checkpoint-hides-deletion`: a runner commit's `Jitflow-Unsettled` trailer (where sync's
   bounded read of history stops) leaves out an active file deleted on main and not yet archived.
+- `review-trailer-hides-grant`: a runner commit's `Jitflow-Awaiting-Review` trailer (the only
+  archive records sync reads for post-hoc reviews) leaves out a break-glass grant issued within
+  sync's look-back and not yet reviewed.
 - with Vault: `vault-token-without-grant`, `grant-without-vault-token`,
   `vault-token-other-request`; for identity-group grants `group-member-without-grant`,
   `grant-without-group-membership` (jitflow.usecases.audit.memberships); and the ledger's own
@@ -34,13 +37,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from jitflow.adapters.git import Git
-from jitflow.adapters.git.log import iter_commits
+from jitflow.adapters.git.log import first_parents_oldest_first, iter_commits
 from jitflow.adapters.git.reading import read_files_at
 from jitflow.core.audit_rows import Outcome, as_mapping, build_row
 from jitflow.core.history import ACTIVE_PATH, ARCHIVE_PATH, HistoryFolder, RequestTrail
@@ -65,6 +68,7 @@ from jitflow.usecases.audit.expiry_warnings import WarningCommits
 from jitflow.usecases.audit.extensions import Extensions, check_extension, vault_claims
 from jitflow.usecases.audit.github_checks import PullRequests, check_github
 from jitflow.usecases.audit.gitlog import (
+    LedgerEntry,
     batches,
     head_of,
     iter_ledger,
@@ -74,7 +78,9 @@ from jitflow.usecases.audit.memberships import Memberships, MembershipSource, ch
 from jitflow.usecases.audit.signatures import TrustRoot, check_signatures, load_trust
 from jitflow.usecases.audit.vault_checks import check_ledger_vault
 from jitflow.usecases.port import LedgerSource
-from jitflow.usecases.sync.recent import CHECKPOINT_TRAILER, checkpoint_lies
+from jitflow.usecases.sync.post_review import LOOKBACK
+from jitflow.usecases.sync.recent import CHECKPOINT_TRAILER, CheckpointCheck
+from jitflow.usecases.sync.review_trailer import AWAITING_TRAILER, AwaitingCheck
 
 __all__ = ["VerifyOptions", "VerifyReport", "Violation", "run_verify"]
 
@@ -178,6 +184,7 @@ def run_verify(
     owners: dict[str, str] = {}  # accessor -> request its token was issued for (in place)
     ends: dict[str, datetime] = {}  # accessor -> the end Vault must enforce
     memberships = Memberships()
+    awaiting = AwaitingCheck(LOOKBACK)
     extensions = Extensions()
     checked = 0
     warns = WarningCommits(runner)
@@ -196,6 +203,7 @@ def run_verify(
             row = build_row(entry.trail, entry.record)
             warns.grant(row)
             grant = as_mapping(as_mapping(entry.record).get("grant"))
+            _note_break_glass(awaiting, entry, row.issued_at, grant)
             subject = Checked(entry, row, grant, policy)
             violations += check_entry(subject, git, now, options.tolerance)
             issue_sha = entry.trail.issue.sha if entry.trail.issue else ""
@@ -218,17 +226,7 @@ def run_verify(
     violations += checker.violations
     violations += extensions.check()
     violations += warns.check()
-    violations += [
-        Violation(
-            "checkpoint-hides-deletion",
-            lie.request_id,
-            lie.commit,
-            f"the runner commit's {CHECKPOINT_TRAILER} trailer leaves out the deletion of "
-            f"requests/active/{lie.request_id}.yaml in {lie.deleted_in[:12]}, not yet archived: "
-            "a sync reading from there would never revoke it",
-        )
-        for lie in checkpoint_lies(git, head, runner)
-    ]
+    violations += _trailer_lies(git, head, runner, awaiting)
     if options.vault:
         source = tokens or _vault_from_env()
         violations += check_vault(source, active_grants, owners, ends)
@@ -237,6 +235,54 @@ def run_verify(
         if isinstance(source, LedgerSource):  # a token list without a ledger skips these
             violations += check_ledger_vault(git, head, source, trust, signed=checker.signed)
     return VerifyReport(head, checked, tuple(violations), _unchecked(options, trust))
+
+
+def _note_break_glass(
+    awaiting: AwaitingCheck,
+    entry: LedgerEntry,
+    issued_at: datetime | None,
+    grant: Mapping[str, object],
+) -> None:
+    """A break-glass grant, for re-deriving the runner's lists of grants awaiting review."""
+    trail = entry.trail
+    if grant.get("break_glass") is not True or trail.issue is None or issued_at is None:
+        return
+    reviews = [ref.at for ref, _ in trail.post_reviews]
+    if as_mapping(as_mapping(entry.record).get("post_review")):
+        reviews.append(issued_at)  # reviewed in the record itself: never awaiting
+    awaiting.grant(trail.id, trail.issue.sha, issued_at, reviews)
+
+
+def _trailer_lies(git: Git, head: str, runner: str, awaiting: AwaitingCheck) -> list[Violation]:
+    """The runner commits' trailers where sync stops reading (`Jitflow-Unsettled`,
+    `Jitflow-Awaiting-Review`), re-derived from main's first parents in one walk."""
+    checkpoints = CheckpointCheck(runner)
+    found = []
+    for commit in first_parents_oldest_first(git, head, CHECKPOINT_TRAILER, AWAITING_TRAILER):
+        by_runner = checkpoints.is_runner(commit)
+        found += [
+            Violation(
+                "checkpoint-hides-deletion",
+                lie.request_id,
+                lie.commit,
+                f"the runner commit's {CHECKPOINT_TRAILER} trailer leaves out the deletion of "
+                f"requests/active/{lie.request_id}.yaml in {lie.deleted_in[:12]}, not yet "
+                "archived: a sync reading from there would never revoke it",
+            )
+            for lie in checkpoints.see(commit)
+        ]
+        found += [
+            Violation(
+                "review-trailer-hides-grant",
+                lie.request_id,
+                lie.commit,
+                f"the runner commit's {AWAITING_TRAILER} trailer leaves out break-glass grant "
+                f"{lie.request_id} (issued in {lie.issued_in[:12]}), not yet reviewed: a sync "
+                "reading from there would never record its post-hoc review",
+            )
+            for lie in awaiting.see(commit, by_runner)
+        ]
+    return found
 
 
 def _drain(git: Git, checker: AppendOnlyChecker, trust: TrustRoot) -> list[Violation]:

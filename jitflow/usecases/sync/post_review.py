@@ -11,13 +11,14 @@ recorded too, with the time it was submitted.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from jitflow.adapters.git import Git
 from jitflow.adapters.git.log import messages_containing
-from jitflow.adapters.git.reading import files_containing, read_files
+from jitflow.adapters.git.reading import files_containing, names_in, read_files
+from jitflow.adapters.git.remote import fetch_blobs_under
 from jitflow.adapters.git.writing import LedgerCommit
 from jitflow.core.approvals import approvers_of
 from jitflow.core.history import parse_time, parse_trailers
@@ -58,11 +59,15 @@ class PostReview:
 
 
 def record_post_reviews(
-    git: Git, state: MainState, github: PullFacts, now: datetime, report: SyncReport
+    git: Git,
+    grants: Sequence[BreakGlassGrant],
+    github: PullFacts,
+    now: datetime,
+    report: SyncReport,
 ) -> list[LedgerCommit]:
-    """One post-review commit for each recent break-glass grant that got its review."""
+    """One post-review commit for each of `grants` (`unreviewed_grants`) that got its review."""
     commits = []
-    for grant in unreviewed_grants(git, state, now):
+    for grant in grants:
         try:
             found = find_post_review(git, github, grant)
         except JitflowError as exc:
@@ -79,11 +84,31 @@ def record_post_reviews(
     return commits
 
 
+def awaiting_review(
+    git: Git, state: MainState, now: datetime, report: SyncReport
+) -> list[BreakGlassGrant] | None:
+    """`unreviewed_grants` at a run's base; None when they could not be read, and then the
+    run's commits carry no list (the next run reads the archive's recent months instead)."""
+    try:
+        return unreviewed_grants(git, state, now)
+    except JitflowError as exc:
+        report.warnings.append(f"could not read the break-glass grants: {exc.message}")
+        return None
+
+
 def unreviewed_grants(git: Git, state: MainState, now: datetime) -> list[BreakGlassGrant]:
-    """Break-glass grants, active or archived, issued since `now - LOOKBACK`, not yet reviewed."""
+    """Break-glass grants, active or archived, issued since `now - LOOKBACK`, not yet reviewed:
+    those the newest runner commit lists as awaiting review (review_trailer.py), or, in a
+    ledger whose runner commits carry no list yet, among the active records and the archive
+    records of the months since then."""
     since = now - LOOKBACK
-    texts = dict(state.active_bytes)
-    archived = _archived_with_marker(git, state.commit, since, now)
+    named = state.awaiting_review
+    if named is None:
+        texts = dict(state.active_bytes)
+        archived = _archived_with_marker(git, state.commit, since, now)
+    else:  # an active grant left off the list has its review recorded
+        texts = {i: text for i, text in state.active_bytes.items() if i in named}
+        archived = _archived_named(git, state.commit, named - texts.keys())
     blobs = read_files(git, state.commit, archived)
     for path, blob in zip(archived, blobs, strict=True):
         texts[request_id_for(path)] = blob or b""
@@ -96,6 +121,21 @@ def unreviewed_grants(git: Git, state: MainState, now: datetime) -> list[BreakGl
         return []
     reviewed = _reviewed_ids(git, state.commit, since)
     return [g for g in grants if g.id not in reviewed]
+
+
+def _archived_named(git: Git, commit: str, ids: Iterable[str]) -> list[str]:
+    """The archive records of `ids` at `commit` (their blobs fetched at once in a partial
+    clone): the months they ended in are looked up in the trees, which are all here."""
+    wanted = {f"{i}.yaml" for i in ids if i and "/" not in i}
+    if not wanted:
+        return []
+    years = names_in(git, commit, f"{ARCHIVE_DIR}/")
+    months = names_in(git, commit, *(f"{year}/" for year in years)) if years else []
+    paths = [f"{month}/{name}" for month in months for name in sorted(wanted)]
+    found = names_in(git, commit, *paths) if paths else []
+    if found:  # an empty list of paths would fetch the whole tree's blobs
+        fetch_blobs_under(git, commit, found)
+    return found
 
 
 def _archived_with_marker(git: Git, commit: str, since: datetime, now: datetime) -> list[str]:

@@ -32,6 +32,7 @@ from jitflow.adapters.git.remote import deepen, is_shallow
 from jitflow.core.changes import is_active_path, is_request_path
 from jitflow.core.ledger import RevokedDeletion
 from jitflow.core.loading import ARCHIVE_DIR, request_id_for
+from jitflow.usecases.sync.review_trailer import AWAITING_TRAILER, parse_awaiting
 
 CHECKPOINT_TRAILER = "Jitflow-Unsettled"
 _NONE = "none"
@@ -67,6 +68,9 @@ class RecentHistory:
     added_by: dict[str, tuple[str, datetime | None]]  # pending id -> adding commit, its time
     deletion_candidates: dict[str, str]  # id -> newest commit deleting requests/active/<id>
     commits_read: int
+    # break-glass grants awaiting review at the newest runner commit (review_trailer.py);
+    # None when the walk met no runner commit carrying the list
+    awaiting_review: frozenset[str] | None = None
 
 
 def read_recent(git: Git, tip: str, pending_ids: Iterable[str], runner_email: str) -> RecentHistory:
@@ -96,6 +100,7 @@ class _Scan:
     deleted: dict[str, str]
     checkpoint: dict[str, str] | None = None
     archived: set[str] = field(default_factory=set)  # archive files added in the walk
+    awaiting: frozenset[str] | None = None  # the checkpoint commit's review list
 
     def done(self, wanted: set[str]) -> bool:
         return self.checkpoint is not None and wanted <= self.added.keys()
@@ -106,7 +111,7 @@ class _Scan:
             deleted.setdefault(request_id, sha)
         for request_id in self.archived:  # settled since (the runner's own moves, mostly)
             deleted.pop(request_id, None)
-        return RecentHistory(self.added, deleted, commits_read)
+        return RecentHistory(self.added, deleted, commits_read, self.awaiting)
 
 
 def _scan(commits: list[FirstParentCommit], wanted: set[str], runner_email: str) -> _Scan:
@@ -123,6 +128,7 @@ def _scan(commits: list[FirstParentCommit], wanted: set[str], runner_email: str)
                 scan.archived.add(request_id_for(path))
         if scan.checkpoint is None and _is_runner(commit, runner_email):
             scan.checkpoint = parse_checkpoint(commit.trailer)
+            scan.awaiting = parse_awaiting(commit.second_trailer)
         if scan.done(wanted):
             break
     return scan
@@ -151,7 +157,7 @@ def _is_runner(commit: FirstParentCommit, runner_email: str) -> bool:
 
 def _first_parents(git: Git, tip: str, limit: int | None) -> Iterator[FirstParentCommit]:
     """Main's first-parent commits from `tip`, newest first, with the files each changed."""
-    return first_parent_commits(git, tip, limit, CHECKPOINT_TRAILER)
+    return first_parent_commits(git, tip, limit, CHECKPOINT_TRAILER, AWAITING_TRAILER)
 
 
 def unsettled(
@@ -167,6 +173,7 @@ def unsettled(
 
 __all__ = [
     "CHECKPOINT_TRAILER",
+    "CheckpointCheck",
     "CheckpointLie",
     "RecentHistory",
     "checkpoint_lies",
@@ -185,20 +192,34 @@ class CheckpointLie:
 
 
 def checkpoint_lies(git: Git, head: str, runner_email: str) -> Iterator[CheckpointLie]:
-    """Re-derive every checkpoint from history, oldest first: a runner commit's trailer must
-    name each active file deleted on main before it that is still neither archived nor active
-    again at its parent (naming more is harmless: sync looks those up)."""
-    unsettled: dict[str, str] = {}
+    """Re-derive every checkpoint from history, oldest first (`CheckpointCheck`)."""
+    check = CheckpointCheck(runner_email)
     for commit in first_parents_oldest_first(git, head, CHECKPOINT_TRAILER):
-        if _is_runner(commit, runner_email):
+        yield from check.see(commit)
+
+
+@dataclass
+class CheckpointCheck:
+    """A runner commit's trailer must name each active file deleted on main before it that is
+    still neither archived nor active again at its parent (naming more is harmless: sync looks
+    those up). Fed main's first parents oldest first."""
+
+    runner_email: str
+    unsettled: dict[str, str] = field(default_factory=dict)
+
+    def is_runner(self, commit: FirstParentCommit) -> bool:
+        return _is_runner(commit, self.runner_email)
+
+    def see(self, commit: FirstParentCommit) -> Iterator[CheckpointLie]:
+        if self.is_runner(commit):
             listed = parse_checkpoint(commit.trailer) or {}
-            for request_id, sha in sorted(unsettled.items()):
+            for request_id, sha in sorted(self.unsettled.items()):
                 if request_id not in listed:
                     yield CheckpointLie(commit.sha, request_id, sha)
         for status, path in commit.changes:
             if status == "D" and is_active_path(path):
-                unsettled.setdefault(request_id_for(path), commit.sha)
+                self.unsettled.setdefault(request_id_for(path), commit.sha)
         for status, path in commit.changes:
             archived = path.startswith(f"{ARCHIVE_DIR}/") and path.endswith(".yaml")
             if status == "A" and (archived or is_active_path(path)):
-                unsettled.pop(request_id_for(path), None)
+                self.unsettled.pop(request_id_for(path), None)

@@ -30,8 +30,13 @@ from jitflow.usecases.sync import recording
 from jitflow.usecases.sync.inflight import Scan, Waited, main_moved, split_by_run, wait_for_runs
 from jitflow.usecases.sync.issuing import issue_due
 from jitflow.usecases.sync.orphans import membership_held, reconcile_orphans
-from jitflow.usecases.sync.post_review import record_post_reviews
+from jitflow.usecases.sync.post_review import (
+    BreakGlassGrant,
+    awaiting_review,
+    record_post_reviews,
+)
 from jitflow.usecases.sync.recent import checkpoint_trailer
+from jitflow.usecases.sync.review_trailer import stamper
 from jitflow.usecases.sync.run_memory import Comment, IssueRun, RunMemory, SyncReport
 from jitflow.usecases.sync.signing import ledger_signer, record_anchor
 from jitflow.usecases.sync.state import MainState, read_state
@@ -153,10 +158,13 @@ def _attempts(run: _Run) -> SyncReport:
         if options.dry_run:
             return report
         trailer = checkpoint_trailer(state.ledger.deletions)
+        awaiting = awaiting_review(git, state, options.now, report)
         writer = LedgerWriter(git, base, run.identity, run.signer, trailer)
+        if awaiting is not None:  # each commit says which grants still await review
+            writer.stamp = stamper([g.id for g in awaiting])
         # Waiting requests are decided too: a merge that lacked approval is denied at once.
         work = [*report.planned, *(t for t in transitions if t.action is Action.WAIT)]
-        done = _carry_out(run, state, work, writer)
+        done = _carry_out(run, state, work, writer, awaiting or [])
         commits, comments = _still_ours(run, done)
         if not commits:
             return report
@@ -271,7 +279,11 @@ def _ends_only(
 
 
 def _carry_out(
-    run: _Run, state: MainState, transitions: Sequence[Transition], writer: LedgerWriter
+    run: _Run,
+    state: MainState,
+    transitions: Sequence[Transition],
+    writer: LedgerWriter,
+    break_glass: Sequence[BreakGlassGrant],  # awaiting review at the base
 ) -> Carried:
     options, environ, memory, report = run.options, run.environ, run.memory, run.report
     runner = Identity.from_env(environ).name
@@ -306,7 +318,7 @@ def _carry_out(
         commits += issue_due(issue_run, [*issues, *reissue])
         if not options.no_issue:  # --no-issue only ends grants: it records nothing else
             commits += deny_unapproved_waiting(issue_run, waiting)
-            commits += record_post_reviews(run.git, state, run.github, options.now, report)
+            commits += record_post_reviews(run.git, break_glass, run.github, options.now, report)
             ending = ending_ids(report.done) | memory.revoked | set(memory.superseded)
             commits += warn_expiring(issue_run, ending)
     except JitflowError as exc:

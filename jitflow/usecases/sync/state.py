@@ -33,6 +33,9 @@ class MainState:
     active_bytes: dict[str, bytes]  # active id -> active file
     added_by: dict[str, str]  # pending id -> commit on main (first parent) that added it
     archived_ids: frozenset[str] = frozenset()  # pending ids the archive already holds (reused)
+    # break-glass grants awaiting review at the newest runner commit (sync/review_trailer.py);
+    # None when no runner commit in the recent walk carries the list
+    awaiting_review: frozenset[str] | None = None
 
 
 def read_state(git: Git, commit: str, runner_email: str = RUNNER_EMAIL) -> MainState:
@@ -60,6 +63,7 @@ def read_state(git: Git, commit: str, runner_email: str = RUNNER_EMAIL) -> MainS
         active_bytes=active_bytes,
         added_by={i: sha for i, (sha, _) in added.items()},
         archived_ids=archived_among(git, commit, request_bytes),
+        awaiting_review=recent.awaiting_review,
     )
 
 
