@@ -341,3 +341,25 @@ def test_lint_fails_on_an_undefined_expression(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "actionlint found problems" in result.stderr
     assert 'property "nope" is not defined' in result.stderr
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        WORKFLOWS / "check.yml",
+        WORKFLOWS / "sync.yml",
+        ROOT / "jitflow" / "templates" / "workflows" / "check.yml",
+        ROOT / "jitflow" / "templates" / "workflows" / "sync.yml",
+    ],
+    ids=["check", "sync", "template-check", "template-sync"],
+)
+def test_checkouts_leave_the_archive_out(path: Path) -> None:
+    """One file per grant ever issued is neither fetched, written out nor listed in the index:
+    a sparse cone without requests/archive/ (blob:none), the sparse index turned on before."""
+    (job,) = yaml.safe_load(path.read_text())["jobs"].values()
+    steps = job["steps"]
+    at = next(i for i, s in enumerate(steps) if "actions/checkout@" in str(s.get("uses", "")))
+    assert any(s.get("run") == "git config --global index.sparse true" for s in steps[:at])
+    cone = steps[at]["with"]["sparse-checkout"].split()
+    assert "requests/active" in cone
+    assert not [c for c in cone if c.strip("/") in ("", ".", "requests", "requests/archive")]
