@@ -25,6 +25,15 @@ from jitflow.core import times
 REQUEST_PATH = re.compile(r"^requests/([A-Za-z0-9][A-Za-z0-9._-]*)\.yaml$")
 ACTIVE_PATH = re.compile(r"^requests/active/([A-Za-z0-9][A-Za-z0-9._-]*)\.yaml$")
 ARCHIVE_PATH = re.compile(r"^requests/archive/\d{4}/\d{2}/([A-Za-z0-9][A-Za-z0-9._-]*)\.yaml$")
+# The three at once (a path is at most one of them), the id in group 1, 2 or 3 as it is one.
+_ARCHIVE, _ACTIVE, _REQUEST = 1, 2, 3
+LEDGER_PATH = re.compile(
+    r"^requests/(?:archive/\d{4}/\d{2}/([A-Za-z0-9][A-Za-z0-9._-]*)"
+    r"|active/([A-Za-z0-9][A-Za-z0-9._-]*)|([A-Za-z0-9][A-Za-z0-9._-]*))\.yaml$"
+)
+# A trailer key is ASCII, so a message whose trailers hold `jitflow-event` (in any case)
+# contains it: messages without it need no trailer parsing to know they carry no event.
+_EVENT_KEY = re.compile("jitflow-event", re.IGNORECASE)
 _PR_NUMBER = re.compile(r"^Merge pull request #(\d+)\b|\(#(\d+)\)\s*$")
 
 
@@ -65,11 +74,12 @@ class CommitRef(NamedTuple):
 
 
 class _Read(NamedTuple):
-    """One commit as the folder read it: the commit, its reference, its trailers."""
+    """One commit as the folder read it: the commit, its reference, its trailers (None when
+    not read yet: only commits that record an event or add a ledger file need them)."""
 
     commit: Commit
     ref: CommitRef
-    trailers: Mapping[str, str]
+    trailers: Mapping[str, str] | None
 
 
 @dataclass(frozen=True)
@@ -162,34 +172,43 @@ class HistoryFolder:
     def feed(self, commit: Commit) -> list[RequestTrail]:
         """Take one commit; return the trails it completed."""
         ref = CommitRef(commit.sha, commit.committed_at, commit.author_name, commit.author_email)
-        trailers = parse_trailers(commit.message)
-        if trailers.get("jitflow-event") == "post-review" and commit.on_main:
-            self._post_review(commit, ref, trailers)
-        if trailers.get("jitflow-event") == "warn" and commit.on_main and self._by_runner(commit):
-            for request_id in split_list(trailers.get("jitflow-request", "")):
-                self._trail(request_id).warnings.append(ref)
-        deletes_only_active = bool(commit.changes) and all(
-            c.status == "D" and ACTIVE_PATH.match(c.path) for c in commit.changes
-        )
+        read = _Read(commit, ref, _trailers_if_event(commit))
+        trailers = read.trailers
+        if trailers:
+            event = trailers.get("jitflow-event")
+            if event == "post-review":  # (only on main: _trailers_if_event)
+                self._post_review(commit, ref, trailers)
+            elif event == "warn" and self._by_runner(commit):
+                for request_id in split_list(trailers.get("jitflow-request", "")):
+                    self._trail(request_id).warnings.append(ref)
         done: list[RequestTrail] = []
+        revokes: bool | None = None  # whether the commit only deletes active files; read once
         for change in commit.changes:
-            if match := ARCHIVE_PATH.match(change.path):
-                self._ledger_change(_Read(commit, ref, trailers), change, match.group(1), True)
-            elif match := ACTIVE_PATH.match(change.path):
-                trail = self._trail(match.group(1))
-                if change.status == "D" and deletes_only_active:
-                    if commit.on_main:
-                        trail.revocation = trail.revocation or ref
-                        trail.record_blob = trail.record_blob or change.old_blob
-                    elif trail.revocation is None:
-                        trail.foreign_writes.append(_foreign(commit, change))
+            match = LEDGER_PATH.match(change.path)
+            if match is None:
+                continue
+            where, request_id = match.lastindex, match[match.lastindex or 0]
+            if where == _ACTIVE and change.status == "D":
+                if revokes is None:
+                    revokes = _deletes_only_active(commit)
+                if revokes:
+                    self._revocation(read, change, request_id)
                     continue
-                self._ledger_change(_Read(commit, ref, trailers), change, match.group(1), False)
-            elif match := REQUEST_PATH.match(change.path):
-                finished = self._request_change(commit, ref, change, match.group(1))
-                if finished:
+            if where == _REQUEST:
+                if finished := self._request_change(commit, ref, change, request_id):
                     done.append(finished)
+            else:
+                self._ledger_change(read, change, request_id, where == _ARCHIVE)
         return done
+
+    def _revocation(self, read: _Read, change: FileChange, request_id: str) -> None:
+        commit, ref, _ = read
+        trail = self._trail(request_id)
+        if commit.on_main:
+            trail.revocation = trail.revocation or ref
+            trail.record_blob = trail.record_blob or change.old_blob
+        elif trail.revocation is None:
+            trail.foreign_writes.append(_foreign(commit, change))
 
     def _post_review(self, commit: Commit, ref: CommitRef, trailers: Mapping[str, str]) -> None:
         """Evidence counts when the runner recorded it or the reviewer committed it themselves;
@@ -213,10 +232,14 @@ class HistoryFolder:
         if change.status == "D" or not commit.on_main:
             return
         trail.record_blob = trail.record_blob or change.new_blob
-        if archive and change.status == "A" and trail.end is None:
+        if change.status != "A" or (archive and trail.end is not None):
+            return
+        if trailers is None:  # no Jitflow-Event key: its trailers were not read yet
+            trailers = parse_trailers(commit.message)
+        if archive:
             trail.end = ref
             trail.end_event = trailers.get("jitflow-event", "")
-        elif not archive and change.status == "A":
+        else:
             trail.issue = ref
             trail.issue_trailers = dict(trailers)
 
@@ -287,6 +310,21 @@ def continue_trail(newer: RequestTrail, older: RequestTrail) -> RequestTrail | N
         foreign_writes=newer.foreign_writes + older.foreign_writes,
         modified_after_merge=newer.modified_after_merge + older.modified_after_merge,
         warnings=newer.warnings + older.warnings,
+    )
+
+
+def _trailers_if_event(commit: Commit) -> dict[str, str] | None:
+    """A main-line commit's trailers when its message may carry a `Jitflow-Event` (the events
+    the fold reads are main's), else None."""
+    if commit.on_main and _EVENT_KEY.search(commit.message):
+        return parse_trailers(commit.message)
+    return None
+
+
+def _deletes_only_active(commit: Commit) -> bool:
+    """Whether every change of the commit deletes an active grant file (a revocation)."""
+    return bool(commit.changes) and all(
+        c.status == "D" and ACTIVE_PATH.match(c.path) for c in commit.changes
     )
 
 
