@@ -63,26 +63,44 @@ def _parse_record(raw: bytes, field_mark: bytes, expected_main: str) -> Commit:
     parts = raw.split(field_mark)
     if len(parts) != _FIELDS:
         raise GitError("git log printed a record jitflow cannot read; is this a git repository?")
-    ids, author_name, author_email, committer_email, timestamp, body, changes_raw = parts
-    sha, *parents = ids.decode().split()
+    ids_raw, author_name, author_email, committer_email, timestamp, body, changes_raw = parts
+    ids = ids_raw.decode().split()
+    sha = ids[0]
     return Commit(  # positional: several times cheaper than keywords for a named tuple
         sha,
-        tuple(parents),
+        tuple(ids[1:]),
         author_name.decode("utf-8", "replace"),
         author_email.decode("utf-8", "replace"),
         committer_email.decode("utf-8", "replace"),
-        datetime.fromtimestamp(int(timestamp), UTC),
+        _from_timestamp(int(timestamp), UTC),
         body.decode("utf-8", "replace"),
         _parse_changes(changes_raw),
         sha == expected_main,
     )
 
 
+_from_timestamp = datetime.fromtimestamp
+
+
 def _parse_changes(raw: bytes) -> tuple[FileChange, ...]:
-    """`:<old mode> <new mode> <old id> <new id> <status>` NUL `<path>` NUL, repeated. Decoded
-    at once: surrogateescape gives each path what decoding it alone would (UTF-8 resynchronises
-    at every ASCII byte), and the rest is ASCII."""
+    """`:<old mode> <new mode> <old id> <new id> <status>` NUL `<path>` NUL, repeated, after
+    the NUL that ends the message. Decoded at once: surrogateescape gives each path what
+    decoding it alone would (UTF-8 resynchronises at every ASCII byte), and the rest is ASCII.
+    Read pairwise; anything else than that shape is read item by item."""
     items = raw.decode("utf-8", "surrogateescape").split("\0")
+    changes = []
+    for meta, path in zip(items[1::2], items[2::2], strict=False):
+        fields = meta.split(" ")  # "[\n]:<old mode>", new mode, old id, new id, status
+        if len(fields) != _META_FIELDS or fields[0][-7:-6] != ":":
+            return _parse_changes_itemwise(items)
+        changes.append(FileChange(fields[4][:1], path, fields[2], fields[3]))
+    return tuple(changes)
+
+
+_META_FIELDS = 5
+
+
+def _parse_changes_itemwise(items: list[str]) -> tuple[FileChange, ...]:
     count = len(items)
     changes = []
     index = 0
@@ -91,10 +109,10 @@ def _parse_changes(raw: bytes) -> tuple[FileChange, ...]:
         index += 1
         if meta[:1] != ":":
             continue
-        fields = meta.split(" ")  # ":<old mode>", new mode, old id, new id, status
+        fields = meta.split(" ")
         path = items[index] if index < count else ""
         index += 1
-        if len(fields) >= 5:
+        if len(fields) >= _META_FIELDS:
             changes.append(FileChange(fields[4][:1], path, fields[2], fields[3]))
     return tuple(changes)
 
