@@ -108,6 +108,8 @@ def format_time(value: datetime | None) -> str:
 
 def as_mapping(value: object) -> Mapping[str, Any]:
     """A YAML value as a mapping; anything else reads as empty."""
+    if type(value) is dict:  # what the record readers make: skip the ABC's check
+        return value
     return value if isinstance(value, Mapping) else {}
 
 
@@ -182,7 +184,7 @@ def build_row(trail: RequestTrail, record: Mapping[str, Any] | None) -> AuditRow
         ticket=_text(data.get("ticket")),
         break_glass=data.get("break_glass") is True or grant.get("break_glass") is True,
         requested_at=trail.requested.at if trail.requested else None,
-        approvers=tuple(str(a) for a in approvers),
+        approvers=tuple(map(str, approvers)),
         merged_at=parse_time(grant.get("merged_at")) or (trail.merge.at if trail.merge else None),
         merged_by=_text(grant.get("merged_by")) or (trail.merge.name if trail.merge else ""),
         pr=pr if isinstance(pr, int) else None,
@@ -195,9 +197,7 @@ def build_row(trail: RequestTrail, record: Mapping[str, Any] | None) -> AuditRow
         outcome=outcome,
         ended_by=ended_by,
         outcome_detail=detail,
-        oncall=tuple(
-            sorted((str(k), str(v)) for k, v in as_mapping(grant.get("approved_by_oncall")).items())
-        ),
+        oncall=_oncall(grant.get("approved_by_oncall")),
         oncall_waived=_text(grant.get("oncall_waived")),
         not_revocable=not_revocable_why(_text(grant.get("kind")), as_mapping(grant.get("vault"))),
         end_note=_text(ended.get("note")),
@@ -215,11 +215,19 @@ def build_row(trail: RequestTrail, record: Mapping[str, Any] | None) -> AuditRow
         granted_seconds=_seconds(grant.get("granted_seconds")),
         extends=_text(grant.get("extends")),
         extended_by=_text(ended.get("extended_by")),
-        warned_at=min((w.at for w in trail.warnings), default=None),
+        warned_at=min(w.at for w in trail.warnings) if trail.warnings else None,
     )
 
 
+def _oncall(value: object) -> tuple[tuple[str, str], ...]:
+    if not value:
+        return ()
+    return tuple(sorted((str(k), str(v)) for k, v in as_mapping(value).items()))
+
+
 def _approval_times(value: object) -> tuple[tuple[str, datetime], ...]:
+    if not value:
+        return ()
     times = ((str(k), parse_time(v)) for k, v in as_mapping(value).items())
     return tuple((login, at) for login, at in times if at is not None)
 

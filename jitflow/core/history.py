@@ -342,7 +342,4 @@ def parse_time(value: object) -> datetime | None:
         return value if value.tzinfo else value.replace(tzinfo=UTC)
     if not isinstance(value, str) or not value:
         return None
-    try:
-        return times.parse_time(value)
-    except ValueError:
-        return None
+    return times.parse_time_or_none(value)
