@@ -27,6 +27,14 @@ def format_duration_seconds(seconds: int) -> str:
     return format_duration(timedelta(seconds=seconds))
 
 
+def wrapping_hint(ttl_seconds: int, grant_ends: datetime) -> str:
+    """Under a delivered secret: when its wrapping token and the grant end."""
+    return (
+        f"the wrapping token expires in {format_duration_seconds(ttl_seconds)}; "
+        f"the grant ends at {format_time(grant_ends)}"
+    )
+
+
 def issued_note(request_id: str, decision: RequestDecision | None, issued: IssuedGrant) -> str:
     """Told on the request's PR when its grant is issued: until when, a shorter TTL than
     asked, credentials that can't be revoked early, what happens to sessions at the end."""

@@ -6,6 +6,7 @@ import base64
 import secrets
 import subprocess
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,7 @@ from jitflow.adapters.delivery import (
     render_delivery_comment,
 )
 from jitflow.errors import DeliveryError, JitflowError
+from jitflow.reporters.sync_notes import wrapping_hint
 
 
 @dataclass(frozen=True)
@@ -239,6 +241,13 @@ def test_delivery_comment_round_trip(keys: Keys) -> None:
     parsed = parse_delivery_comment(body, "2026-11-22-alice-orders")
     assert parsed == armored
     assert decrypt_with_ssh_identity(parsed, keys.ed25519.private) == token
+
+
+def test_the_delivery_hint_says_when_the_wrapping_token_and_the_grant_end_in_utc() -> None:
+    ends = datetime(2026, 11, 23, 11, 0, tzinfo=timezone(timedelta(hours=2)))
+    assert wrapping_hint(5400, ends) == (
+        "the wrapping token expires in 1h30m; the grant ends at 2026-11-23T09:00:00Z"
+    )
 
 
 def test_delivery_comment_survives_crlf_edits(keys: Keys) -> None:

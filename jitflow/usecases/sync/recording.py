@@ -33,10 +33,9 @@ from jitflow.core.ledger import (
 from jitflow.core.live_sessions import early_end_note, live_sessions
 from jitflow.core.model import Finding, GrantKind
 from jitflow.core.sshkeys import fingerprint
-from jitflow.core.times import format_time
 from jitflow.errors import UsageError
 from jitflow.reporters.escape import workflow_data
-from jitflow.reporters.sync_notes import format_duration_seconds
+from jitflow.reporters.sync_notes import wrapping_hint
 from jitflow.usecases.sync.decide import Verdict
 
 if TYPE_CHECKING:
@@ -127,10 +126,7 @@ def deliver(
         keys = github.ssh_public_keys(pr.author)
         armored = delivery.encrypt_for_ssh_keys(wrapping_token.encode(), keys)
         del wrapping_token
-        hint = (
-            f"the wrapping token expires in {format_duration_seconds(ttl)}; "
-            f"the grant ends at {format_time(issued.expires_at)}"
-        )
+        hint = wrapping_hint(ttl, issued.expires_at)
         body = delivery.render_delivery_comment(request_id, armored, expires_hint=hint)
         github.upsert_comment(pr.number, f"credentials:{request_id}", body)
     elif issued.public_material:
