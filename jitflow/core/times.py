@@ -31,6 +31,6 @@ def parse_time(value: str) -> datetime:
 def format_time(value: datetime) -> str:
     """`2026-11-22T10:00:05Z`: the time in UTC, to the second."""
     utc = value if value.tzinfo is UTC else value.astimezone(UTC)
-    if utc.year < 1000:  # strftime's %Y does not pad
-        return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
-    return utc.isoformat()[:19] + "Z"  # the same text, ~3x cheaper (an audit formats 5 a row)
+    # isoformat always writes four year digits (strftime's %Y writes year 1 as "1", which
+    # parse_time then refuses), and is ~3x cheaper: an audit formats five times a row.
+    return utc.isoformat()[:19] + "Z"
