@@ -55,6 +55,15 @@ class VaultForAccess:
     addr: str
     jwt_role: str
     signer: JwtSigner
+    pid: int | None = None  # the OpenBao server's process, when known (its CPU is printed)
+
+
+def process_cpu(pid: int | None) -> float:
+    """CPU seconds a running process has used so far (0 when unknown)."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def start_vault(addr: str, root_token: str) -> VaultForAccess:
@@ -96,6 +105,11 @@ def _sparse_clone(bare: Path, work: Path, folder: str) -> None:
     subprocess.run(clone, check=True)
     subprocess.run(["git", "sparse-checkout", "set", folder], cwd=work, check=True)
     subprocess.run(["git", "checkout", "-q", "main"], cwd=work, check=True)
+
+
+def _own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _children_cpu() -> float:
@@ -149,6 +163,9 @@ class Access:
     wall: float  # seconds from the push event to the credentials comment, both sides
     runner_cpu: float  # the job's processes
     server_cpu: float  # GitHub's git side (the daemon)
+    # this process: the stand-in's API answers (GitHub's API side) and the harness itself
+    local_cpu: float = 0.0
+    vault_cpu: float = 0.0  # the OpenBao server
 
 
 def time_to_access(bare: Path, vault: VaultForAccess, workdir: Path, runs: int) -> Access:
@@ -168,7 +185,8 @@ def time_to_access(bare: Path, vault: VaultForAccess, workdir: Path, runs: int) 
         alice = Git(author)
         alice.run("config", "user.name", "alice")
         alice.run("config", "user.email", "alice@users.noreply.github.com")
-        times, cpus, served = [], [], []
+        times: list[float] = []
+        cpus, served, local, vaults = list(times), list(times), list(times), list(times)
         for index in range(runs):
             request_id = f"alice-ops-read-access-{index}"
             content = (
@@ -192,20 +210,23 @@ def time_to_access(bare: Path, vault: VaultForAccess, workdir: Path, runs: int) 
                     clone_url=daemon.url,
                 )
                 event = trigger(platform, "push", build_event("push", standin, number))
-                started, cpu = time.perf_counter(), _children_cpu()
+                started, cpu, own = time.perf_counter(), _children_cpu(), _own_cpu()
+                bao = process_cpu(vault.pid)
                 run_workflow(SYNC, platform, event, workdir / f"runs-{index}")
                 times.append(time.perf_counter() - started)
                 cpus.append(_children_cpu() - cpu)
+                local.append(_own_cpu() - own)
+                vaults.append(process_cpu(vault.pid) - bao)
             served.append(daemon.cpu)
             print(
-                f"  run {index + 1}: {describe(Access(times[-1], cpus[-1], served[-1]))}",
+                f"  run {index + 1}: {describe(Access(times[-1], cpus[-1], served[-1], local[-1], vaults[-1]))}",
                 file=sys.stderr,
                 flush=True,
             )
             comments = [c["body"] for c in standin.comments(number) if c["user"]["login"] == BOT]
             if not any(f"jitflow:credentials:{request_id}" in c for c in comments):
                 raise SystemExit(f"no credentials comment on PR #{number}")
-    return Access(min(times), min(cpus), min(served))
+    return Access(min(times), min(cpus), min(served), min(local), min(vaults))
 
 
 def github_origin(history: Path, cache: Path) -> Path:
@@ -254,6 +275,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="jitflow-access-") as tmp, OpenBaoDevServer() as bao:
         bare = origin(args, Path(tmp))
         vault = start_vault(bao.addr, bao.root_token)
+        process = getattr(bao, "_process", None)  # a bench may look inside the launcher
+        vault = VaultForAccess(vault.addr, vault.jwt_role, vault.signer, process and process.pid)
         access = time_to_access(bare, vault, Path(tmp), args.runs)
     print(
         f"{args.grants:,} grants ({args.packing} packing): time to access {describe(access)} "
@@ -278,9 +301,15 @@ def origin(args: argparse.Namespace, workdir: Path) -> Path:
 
 
 def describe(access: Access) -> str:
+    local = (
+        f", {access.local_cpu:.2f}s CPU of the stand-in's API and the harness"
+        if access.local_cpu
+        else ""
+    )
+    local += f", {access.vault_cpu:.2f}s CPU of OpenBao" if access.vault_cpu else ""
     return (
         f"{access.wall:.2f}s wall, {access.runner_cpu:.2f}s CPU of the job (the runner), "
-        f"{access.server_cpu:.2f}s CPU of GitHub's git side"
+        f"{access.server_cpu:.2f}s CPU of GitHub's git side{local}"
     )
 
 
