@@ -84,9 +84,11 @@ _SERVING = ("serve_forever", "_handle_request_noblock", "_accept", "_serve", "ha
 
 
 def server_threads() -> list[str]:
-    """This process's threads that serve sockets: the function each waits in, the server's
-    class and what its socket is now ("closed": a loop that outlived its server, which could
-    accept or read on a descriptor number reused since)."""
+    """This process's threads that serve sockets: the function each waits in, the server its
+    thread was started for and what that server's sockets are now ("closed": a loop that
+    outlived its server, which could accept or read on a descriptor number reused since).
+    Read from each Thread's target and arguments: another thread's frame locals are not safe
+    to read while it runs (CPython 3.11 can crash)."""
     frames = sys._current_frames()
     found = []
     for thread in threading.enumerate():
@@ -95,8 +97,10 @@ def server_threads() -> list[str]:
             frame = frame.f_back
         if frame is None:
             continue
-        owner = frame.f_locals.get("self")
-        held = [getattr(owner, name, None) for name in ("socket", "_listener", "connection")]
+        target = getattr(thread, "_target", None)
+        owner = getattr(target, "__self__", None)
+        held = [getattr(owner, name, None) for name in ("socket", "_listener")]
+        held += list(getattr(thread, "_args", ()))  # a handler thread's (request, address)
         sockets = [sock for sock in held if isinstance(sock, socket.socket)]
         found.append(
             f"{thread.name}: {frame.f_code.co_name} of {type(owner).__name__} on "
