@@ -158,16 +158,21 @@ def _builder(node: Any) -> Builder:
 
 
 class _Layout(NamedTuple):
-    structure: tuple[tuple[int, str, bool, bool], ...]
+    structure: Structure
     shapes: tuple[Shape, ...]
     pattern: re.Pattern[str]
     typed: tuple[int, ...]  # the groups of values to type (neither quoted nor a word)
     build: Builder
 
 
-def _structure(shapes: Sequence[Shape]) -> tuple[tuple[int, str, bool, bool], ...]:
-    """What the reader's path depends on: indents, dashes, which lines have keys, values."""
-    return tuple((indent, dash, key != "", kind != NONE) for indent, dash, key, kind in shapes)
+# What the reader's path depends on (indents, dashes, which lines have keys and values), and
+# whether the text ends with a newline: records of one structure have one count of newlines.
+Structure = tuple[bool, tuple[tuple[int, str, bool, bool], ...]]
+
+
+def _structure(shapes: Sequence[Shape], final_newline: bool) -> Structure:
+    lines = tuple((indent, dash, key != "", kind != NONE) for indent, dash, key, kind in shapes)
+    return final_newline, lines
 
 
 def _widen(learnt: Sequence[Shape], seen: Sequence[Shape]) -> tuple[Shape, ...]:
@@ -186,8 +191,8 @@ class Layouts:
     def __init__(self, typer: Callable[[str], Any], later: object) -> None:
         self._typer, self._later = typer, later  # `later`: what typer returns to step aside
         self._by_lines: dict[int, list[_Layout]] = {}
-        self._learnt: dict[tuple[tuple[int, str, bool, bool], ...], _Layout] = {}
-        self._once: dict[tuple[tuple[int, str, bool, bool], ...], tuple[Shape, ...]] = {}
+        self._learnt: dict[Structure, _Layout] = {}
+        self._once: dict[Structure, tuple[Shape, ...]] = {}
         self._typed: dict[str, Any] = {}
 
     def read(self, text: str) -> dict[str, Any] | None:
@@ -226,7 +231,7 @@ class Layouts:
         of a structure makes its layout, a later one that did not fit widens it. `skeleton`
         gives the reader's data for the record read with the `slots` of the layout's shapes
         in place of captured keys and values."""
-        structure = _structure(shapes)
+        structure = _structure(shapes, text.endswith("\n"))
         learnt = self._learnt.get(structure)
         before = learnt.shapes if learnt is not None else self._once.pop(structure, None)
         if before is None:
