@@ -34,7 +34,9 @@ from typing import Any, NamedTuple
 
 # Words separated by single spaces, starting with a letter: never a number, only maybe a
 # keyword of the core schema (null, true, false and their capitalisations).
-WORDS = r"[A-Za-z][A-Za-z0-9_./@+=()-]*(?: [A-Za-z0-9_./@+=()-]+)*"
+# (Possessive: what follows a word is never one of its characters, so giving some back could
+# never make a match; a record a layout does not fit fails at once instead of backtracking.)
+WORDS = r"[A-Za-z][A-Za-z0-9_./@+=()-]*+(?: [A-Za-z0-9_./@+=()-]++)*+"
 KEYWORDS = ("null", "Null", "NULL", "true", "True", "TRUE", "false", "False", "FALSE")
 _WORD = re.compile(WORDS + r"\Z")
 
@@ -44,11 +46,11 @@ NONE, QUOTED, WORD, OTHER = range(4)
 Shape = tuple[int, str, str | None, int]
 
 _END = r"(?=\n|\Z)"
-_KEY = "([A-Za-z0-9_][A-Za-z0-9_.-]*):"  # the key of the reader's line pattern
+_KEY = "([A-Za-z0-9_][A-Za-z0-9_.-]*+):"  # the key of the reader's line pattern
 _PATTERNS = {
-    QUOTED: "'([^'\n]*)'",
+    QUOTED: "'([^'\n]*+)'",
     WORD: "(?!(?:" + "|".join(KEYWORDS) + ")" + _END + ")(" + WORDS + ")",
-    OTHER: "([^ \n][^\n]*)",
+    OTHER: "([^ \n][^\n]*+)",
 }
 _NOT_A_KEY = "(?![A-Za-z0-9_][A-Za-z0-9_.-]*:(?: |\n|\\Z))"  # `- key: v` opens a mapping
 
@@ -284,7 +286,7 @@ def _expression(shapes: Sequence[Shape], final_newline: bool) -> str:
     for indent, dash, key, kind in shapes:
         line = " " * indent + re.escape(dash)
         if key is None or key:
-            line += (_KEY if key is None else re.escape(key) + ":") + (" +" if kind else "")
+            line += (_KEY if key is None else re.escape(key) + ":") + (" ++" if kind else "")
         elif kind == OTHER:
             line += _NOT_A_KEY
         lines.append(line + _PATTERNS.get(kind, ""))
