@@ -65,8 +65,9 @@ class CountingProxy:
             self.open_now -= 1
 
     def close(self) -> None:
-        # Wake the accept loop first: a listener closed under a blocked accept() goes on
-        # listening in this sandbox's kernel (gVisor) and takes the next connection to its port.
+        # Wake the accept loop first: an accept() left waiting on the closed listener is
+        # restarted by the kernel after the process is stopped and continued, on the
+        # descriptor number, and takes a later listener's connection (tests/test_accept_loops).
         with contextlib.suppress(OSError):
             self._listener.shutdown(socket.SHUT_RDWR)
         self._listener.close()

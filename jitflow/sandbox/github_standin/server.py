@@ -59,9 +59,9 @@ class RecordingServer(ThreadingHTTPServer):
         super().process_request(request, client_address)
 
     def close_listener(self) -> None:
-        """Wake whatever waits on the listener, then close it: a listening socket closed
-        under a waiting poll() or accept() goes on listening in some kernels (gVisor) and
-        takes the next connection to its port."""
+        """Wake whatever waits on the listener, then close it: a call still waiting on a
+        closed listener is restarted by the kernel after the process is stopped and continued,
+        on the descriptor number, which a later listener of this process may hold by then."""
         with contextlib.suppress(OSError):  # already shut: nothing waits on it
             self.socket.shutdown(socket.SHUT_RDWR)
         self.server_close()
