@@ -43,8 +43,12 @@ def warn(world: DemoWorld, narrator: Narrator, opened: list[OpenedRequest], now:
         )
 
 
-def extend(world: DemoWorld, narrator: Narrator, request: OpenedRequest) -> OpenedRequest:
-    """alice extends `request` by 20 minutes; the sync renews the grant's token in place."""
+def extend(
+    world: DemoWorld, narrator: Narrator, request: OpenedRequest, warned_at: datetime
+) -> OpenedRequest:
+    """alice extends `request` by 20 minutes; the sync renews the grant's token in place. The
+    sync runs no earlier than the warning's (the clock jumped there): a runner commit dated
+    before the commits below it on main is refused by `audit verify`."""
     from jitflow.usecases.request import RequestOptions
 
     now = datetime.now(UTC).replace(microsecond=0)
@@ -68,7 +72,7 @@ def extend(world: DemoWorld, narrator: Narrator, request: OpenedRequest) -> Open
         if gate_statuses(world, number, "submitted", now).get("jitflow/approval") != "success":
             raise StepFailed(f"the extension PR #{number} is not approved")
         world.standin.merge_pull(number, ask.approver)
-        done = run_demo_sync(world, datetime.now(UTC).replace(microsecond=0))
+        done = run_demo_sync(world, max(warned_at, datetime.now(UTC).replace(microsecond=0)))
         if (
             "issue",
             created.id,

@@ -78,9 +78,10 @@ def _extension_chapter(
 ) -> tuple[list[OpenedRequest], dict[str, dict[str, str]]]:
     """The warning before expiry, then alice extends her first grant (extend_story)."""
 
-    warn(world, narrator, opened, _expiry(world, opened) - timedelta(minutes=9))
+    warned_at = _expiry(world, opened) - timedelta(minutes=9)
+    warn(world, narrator, opened, warned_at)
     first = opened[0]
-    extended = extend(world, narrator, first)
+    extended = extend(world, narrator, first, warned_at)
     # extended in place: the same token, renewed to the new end, nothing new to fetch
     same = {extended.request_id: secrets[first.request_id]}
     with narrator.step("the same token works on") as step:

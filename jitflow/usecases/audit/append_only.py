@@ -25,6 +25,7 @@ from jitflow.core.history import (
 )
 from jitflow.core.times import format_time
 from jitflow.core.verify_report import Violation
+from jitflow.usecases.audit.dates import LedgerDates
 from jitflow.usecases.audit.signatures import PendingSignature
 
 
@@ -51,6 +52,7 @@ class AppendOnlyChecker:
     def __init__(self, runner_email: str) -> None:
         self.runner_email = runner_email.lower()
         self.violations: list[Violation] = []
+        self.dates = LedgerDates()  # ledger commits' dates against main's (dates.py)
         self.moves: list[RecordMove] = []
         self.to_verify: list[PendingSignature] = []  # ledger commits: signatures to check
         self.signed = 0  # ledger commits whose signature was checked
@@ -73,11 +75,13 @@ class AppendOnlyChecker:
     def feed(self, commit: Commit) -> None:
         if not commit.on_main:
             return
+        rid: str | None = None
         if self.is_ledger_commit(commit):
             self._check_scope(commit)
             ids = sorted({i for c in commit.changes if (i := _ledger_id(c.path))})
             rid = ids[0] if ids else parse_trailers(commit.message).get("jitflow-request", "")
             self.to_verify.append(PendingSignature(commit.sha, commit.committed_at, rid))
+        self.dates.feed(commit, rid)
         archived_here = {
             m.group(1)
             for c in commit.changes

@@ -27,9 +27,10 @@ Checked for every request on main (codes are stable):
   `grant-without-group-membership` (jitflow.usecases.audit.memberships); and the ledger's own
   Vault side (`vault_checks`).
 - the ledger's writer is proven by signatures (`signatures`: `ledger-unsigned`), records are
-  append-only and ledger commits stay in the ledger (`append_only`), times agree with the
-  policy and the commits (`checks`), expiry warnings are the runner's and fall in their grant's
-  life (`expiry_warnings`), and `--github` checks GitHub's record (`github_checks`).
+  append-only and ledger commits stay in the ledger (`append_only`), their dates fit their
+  place on main (`dates`), times agree with the policy and the commits (`checks`), expiry
+  warnings are the runner's and fall in their grant's life (`expiry_warnings`), and
+  `--github` checks GitHub's record (`github_checks`).
   README's auditors section lists every code.
 """
 
@@ -223,7 +224,7 @@ def run_verify(
             memberships.add(row.id, entry.record, row.outcome is Outcome.ACTIVE)
         violations += _drain(git, checker, trust)
     violations += _drain(git, checker, trust)
-    violations += checker.violations
+    violations += checker.violations + checker.dates.violations
     violations += extensions.check()
     violations += warns.check()
     violations += _trailer_lies(git, head, runner, awaiting)
