@@ -49,6 +49,20 @@ def write_server_pem(
     return cert_path, key_path
 
 
+def _ping(port: int, server_cert: Path, client: tuple[Path, Path]) -> str:
+    """What an mTLS client presenting `client` (certificate, key) reads after sending one
+    line to 127.0.0.1:`port`, or `error: ...` when the handshake or the read fails."""
+    context = ssl.create_default_context(cafile=str(server_cert))
+    context.load_cert_chain(*client)
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as raw:
+        try:
+            with context.wrap_socket(raw, server_hostname="localhost") as tls:
+                tls.sendall(b"ping\n")
+                return tls.recv(256).decode()
+        except (ssl.SSLError, OSError) as exc:
+            return f"error: {exc}"
+
+
 class MtlsServer:
     """`http`: answer like a web service (for curl), else one line after the client's."""
 
@@ -93,16 +107,7 @@ class MtlsServer:
 
     def connect(self, cert: Path, key: Path) -> tuple[str, str]:
         """(what the client read, the server's verdict) for one connection with this cert."""
-        context = ssl.create_default_context(cafile=str(self.server_cert))
-        context.load_cert_chain(cert, key)
-        read = ""
-        with socket.create_connection(("127.0.0.1", self.port), timeout=30) as raw:
-            try:
-                with context.wrap_socket(raw, server_hostname="localhost") as tls:
-                    tls.sendall(b"ping\n")
-                    read = tls.recv(256).decode()
-            except (ssl.SSLError, OSError) as exc:
-                read = f"error: {exc}"
+        read = _ping(self.port, self.server_cert, (cert, key))
         return read, self.verdicts.get(timeout=30)
 
     def close(self) -> None:
@@ -150,15 +155,7 @@ def openssl_verdict(
         accepting = next((line for line in server.stdout if line.startswith("ACCEPT ")), "")
         assert accepting, "openssl s_server did not start"
         port = int(accepting.rsplit(":", 1)[1])  # a free port it picked itself
-        context = ssl.create_default_context(cafile=str(server_cert))
-        context.load_cert_chain(*client)
-        with socket.create_connection(("127.0.0.1", port), timeout=30) as raw:
-            try:
-                with context.wrap_socket(raw, server_hostname="localhost") as tls:
-                    tls.sendall(b"ping\n")
-                    read = tls.recv(256).decode()
-            except (ssl.SSLError, OSError) as exc:
-                read = f"error: {exc}"
+        read = _ping(port, server_cert, client)
         output = server.communicate(timeout=30)[0]
     finally:
         if server.poll() is None:
