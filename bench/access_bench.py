@@ -169,7 +169,12 @@ class Access:
 
 
 def time_to_access(bare: Path, vault: VaultForAccess, workdir: Path, runs: int) -> Access:
-    """Best of `runs` of each figure (CPU is what a loaded machine distorts least)."""
+    """Best of `runs` of each figure (CPU is what a loaded machine distorts least), in the
+    steady state: after one run, printed as run 0 and not counted, of this version on the
+    built history. The history's runner commits carry no `Jitflow-Awaiting-Review` list (the
+    builder writes ledgers as older runners did), so that first run reads the last 30 days'
+    archive records, as an organisation's first run after upgrading does, once; it writes the
+    list every later run reads instead."""
     from tests.workflows.harness import Platform, run_workflow, trigger
 
     owner, repo = TEST_REPOSITORY.split("/")
@@ -187,7 +192,7 @@ def time_to_access(bare: Path, vault: VaultForAccess, workdir: Path, runs: int) 
         alice.run("config", "user.email", "alice@users.noreply.github.com")
         times: list[float] = []
         cpus, served, local, vaults = list(times), list(times), list(times), list(times)
-        for index in range(runs):
+        for index in range(runs + 1):
             request_id = f"alice-ops-read-access-{index}"
             content = (
                 "policy: ops-read\nrequester: alice\nduration: 30m\n"
@@ -218,15 +223,17 @@ def time_to_access(bare: Path, vault: VaultForAccess, workdir: Path, runs: int) 
                 local.append(_own_cpu() - own)
                 vaults.append(process_cpu(vault.pid) - bao)
             served.append(daemon.cpu)
+            label = "run 0 (first of this version: no list yet)" if index == 0 else f"run {index}"
             print(
-                f"  run {index + 1}: {describe(Access(times[-1], cpus[-1], served[-1], local[-1], vaults[-1]))}",
+                f"  {label}: {describe(Access(times[-1], cpus[-1], served[-1], local[-1], vaults[-1]))}",
                 file=sys.stderr,
                 flush=True,
             )
             comments = [c["body"] for c in standin.comments(number) if c["user"]["login"] == BOT]
             if not any(f"jitflow:credentials:{request_id}" in c for c in comments):
                 raise SystemExit(f"no credentials comment on PR #{number}")
-    return Access(min(times), min(cpus), min(served), min(local), min(vaults))
+    steady = slice(1, None)
+    return Access(*(min(figures[steady]) for figures in (times, cpus, served, local, vaults)))
 
 
 def github_origin(history: Path, cache: Path) -> Path:
