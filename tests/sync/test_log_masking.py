@@ -12,15 +12,24 @@ import io
 import sys
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from jitflow.usecases.sync.recording import mask_for_actions
 
-KEY = (
-    "-----BEGIN RSA PRIVATE KEY-----\n"
-    "MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun\n"
-    "VTLw7onLRnrq0/IzW7yWR7QkrmBL7jTKEn5u+qKhbwKfBstIs+bMY2Zkp18gnTxK\n"
-    "-----END RSA PRIVATE KEY-----\n"
-)
+
+def _throwaway_key() -> str:
+    """A PEM private key made for this run (a few dozen lines), never a key from anywhere."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    )
+    return pem.decode()
+
+
+KEY = _throwaway_key()
 
 
 def _runner(stdout: str) -> tuple[list[str], list[str]]:
