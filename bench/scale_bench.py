@@ -5,13 +5,15 @@ For each size N (default 2,000 / 10,000 / 100,000 grants) it takes a ledger buil
 issue and an expiry commit) with today's state on top (1,000 policies, three pending requests,
 one PR branch adding a request). Histories are built once and kept in --cache (keyed by the
 builder's source; delete the folder to rebuild); measures that write work on shared copies.
-It measures, best of --runs (default 1), wall seconds and the CPU seconds of the processes
-involved (CPU is what a machine shared with other work distorts least; the load average is
-printed beside each size):
+It measures, best of --runs (default 1; of at least 3 for a figure under 3 s, whose single
+run is mostly noise), wall seconds and the CPU seconds of the processes involved (CPU is what a
+machine shared with other work distorts least; the load average is printed beside each size):
 
   state read   sync's read of main (`read_state`)      floor: `git ls-tree -r main`    (<= 2x)
   sync plan    `jitflow sync --dry-run`, local OpenBao growth from the smallest N  (<= 1.5x)
   check        `jitflow check` of the PR branch        growth (<= 1.5x), and < 1 s
+               in the history packed as GitHub keeps it (what a clone gets; fast-import's
+               own packing, which no clone has, printed beside it)
   audit        `jitflow audit --format json`           floor: `git log --name-status` (<= 1.5x)
                and its peak RSS (flat in N)
   incremental  `audit --incremental` after one new commit (the cache warm)  against the floor
@@ -52,7 +54,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from access_bench import describe  # noqa: E402
+from access_bench import describe, github_origin  # noqa: E402
 from audit_bench import build  # noqa: E402
 
 NOW = "2031-01-01T00:00:00Z"  # after every grant the builder writes: nothing is due
@@ -121,9 +123,19 @@ def _git(root: Path, *args: str) -> str:
 Timing = tuple[float, float, float]  # wall seconds, CPU seconds, peak RSS (MiB)
 
 
+SHORT_S, SHORT_RUNS = 3.0, 3  # a figure whose best wall is under SHORT_S: best of SHORT_RUNS
+
+
 def best(runs: int, once: Callable[[], Timing]) -> Timing:
-    """The best wall, the best CPU and the highest peak RSS of `runs` runs."""
-    results = [once() for _ in range(runs)]
+    """The best wall, the best CPU and the highest peak RSS of `runs` runs, and of at least
+    SHORT_RUNS while the best wall is under SHORT_S (a sub-second figure on a quiet machine,
+    up to ~3x slower under load): one run of a 0.3 s figure is mostly noise (the same check
+    measured 0.28 and 0.42 s in two runs), and repeating it costs a second or two."""
+    results = [once()]
+    while len(results) < runs or (
+        len(results) < SHORT_RUNS and min(r[0] for r in results) < SHORT_S
+    ):
+        results.append(once())
     return min(r[0] for r in results), min(r[1] for r in results), max(r[2] for r in results)
 
 
@@ -180,8 +192,12 @@ def measure(grants: int, workdir: Path, runs: int, servers: dict[str, str], args
     env = {**os.environ, **servers, "JITFLOW_RUNNER_NAME": "jitflow-sync"}
     sync = [sys.executable, "-m", "jitflow", "sync", "--dry-run", "--repo", str(work), "--now", NOW]
     r["sync"] = best(runs, lambda: seconds(sync, work, env))
-    check = [sys.executable, "-m", "jitflow", "check", "--repo", str(root), "--base", "main"]
-    r["check"] = best(runs, lambda: seconds([*check, "--head", "req", "--now", NOW], root))
+    # The check reads trees a clone gets from GitHub, packed as GitHub keeps them (built once
+    # and cached next to the history); fast-import's packing (each month tree of the archive
+    # a delta chain up to 50 deep) is printed beside it, never judged: no clone looks like it.
+    served = github_origin(root, args.cache)
+    r["check"] = best(runs, lambda: _check(served))
+    r["check_fast_import"] = best(runs, lambda: _check(root))
     r["git_log"] = best(runs, lambda: seconds(["git", "log", "--name-status", "HEAD"], root))
     audit = [sys.executable, "-m", "jitflow", "audit", "--format", "json", "--now", NOW]
     r["audit"] = best(
@@ -195,14 +211,19 @@ def measure(grants: int, workdir: Path, runs: int, servers: dict[str, str], args
     if not args.no_fetch:
         r.update(fetch_figures(root, workdir / f"fetch-{grants}", args.cache))
     if not args.no_access:
-        from access_bench import github_origin, time_to_access
+        from access_bench import time_to_access
 
-        # Served as GitHub keeps a repository (repacked, bitmap, commit-graph; built once and
-        # cached next to the history), not as fast-import left it.
-        served = github_origin(root, args.cache)
+        # Served as GitHub keeps a repository (repacked, bitmap, commit-graph), not as
+        # fast-import left it.
         origin = copy_of(served, workdir / f"access-origin-{grants}.git")
         r["access"] = time_to_access(origin, args.vault, workdir / f"access-{grants}", runs)
     return r
+
+
+def _check(repository: Path) -> Timing:
+    """`jitflow check` of the PR branch against main, in `repository`."""
+    check = [sys.executable, "-m", "jitflow", "check", "--repo", str(repository), "--base", "main"]
+    return seconds([*check, "--head", "req", "--now", NOW], repository)
 
 
 def _state_read(work: Path) -> Timing:
@@ -244,19 +265,8 @@ def fetch_figures(origin: Path, workdir: Path, cache: Path) -> dict[str, float]:
         shutil.rmtree(full)
     shallow = workdir / "shallow"
     started = time.perf_counter()
-    subprocess.run(
-        [
-            "git",
-            "clone",
-            "-q",
-            "--depth=1",
-            "--filter=blob:none",
-            "--no-checkout",
-            url,
-            str(shallow),
-        ],
-        check=True,
-    )
+    shallow_clone = ["clone", "-q", "--depth=1", "--filter=blob:none", "--no-checkout"]
+    subprocess.run(["git", *shallow_clone, url, str(shallow)], check=True)
     _git(shallow, "sparse-checkout", "set", "--cone", "jitflow", "policies", "requests/active")
     _git(shallow, "checkout", "-q", "main")
     subprocess.run(
@@ -300,6 +310,10 @@ def report(rows: list[Row], first: Row) -> None:
         print(
             f"  check           {_fig(r['check'])}: {_ratio(r['check'], first['check'])} {n0} "
             "(target <= 1.5x, and < 1 s)"
+        )
+        mine, first_mine = r["check_fast_import"], first["check_fast_import"]
+        print(
+            f"  (check on fast-import's packing, no clone's: {_fig(mine)}: {_ratio(mine, first_mine)})"
         )
         print(
             f"  audit           {_fig(r['audit'])}; git log --name-status {_fig(r['git_log'])}: "
@@ -389,7 +403,8 @@ def main() -> None:
                 }
                 rows.append(measure(grants, Path(tmp), args.runs, servers, args))
             report(rows[-1:], rows[0])
-    print(f"=== summary (best of {args.runs} each; a shared machine, so wall time is noisy)")
+    runs = f"best of {args.runs} each, of {max(args.runs, SHORT_RUNS)} under {SHORT_S:.0f} s wall"
+    print(f"=== summary ({runs}; a shared machine, so wall time is noisy)")
     if not args.no_pip:
         print(f"pip install . (warm cache): {_fig(installed)}")
     report(rows, rows[0])
