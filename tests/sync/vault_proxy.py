@@ -55,6 +55,7 @@ class _Answer:
     errors: tuple[str, ...]
     times: int | None  # None: every time
     skip: int = 0  # let this many matching calls through first
+    body_has: bytes = b""  # only calls whose body contains this
     given: int = 0
     passed: int = 0
 
@@ -114,12 +115,16 @@ class CuttableVaultProxy(LocalServer):
         *,
         times: int | None = None,
         skip: int = 0,
+        body_has: str = "",
     ) -> None:
-        """Answer `method` calls to `/v1/<path_prefix>...` with `status` (not relayed), after
-        `skip` of them went through, `times` times or always; e.g. 403 for a policy that
-        lost a capability, 500 for a server error after a write."""
+        """Answer `method` calls to `/v1/<path_prefix>...` (whose body contains `body_has`)
+        with `status` (not relayed), after `skip` of them went through, `times` times or
+        always; e.g. 403 for a policy that lost a capability, 500 for a server error after
+        a write, Vault's 403 for one token it is expiring."""
+        path = f"/v1/{path_prefix}"
+        answer = _Answer(method, path, status, errors, times, skip, body_has.encode())
         with self._lock:
-            self._answers.append(_Answer(method, f"/v1/{path_prefix}", status, errors, times, skip))
+            self._answers.append(answer)
 
     def fault_at(
         self,
@@ -155,11 +160,13 @@ class CuttableVaultProxy(LocalServer):
             fault.fired = True
             return fault
 
-    def _canned(self, method: str, path: str) -> _Answer | None:
+    def _canned(self, method: str, path: str, body: bytes | None) -> _Answer | None:
         with self._lock:
             for answer in self._answers:
                 used_up = answer.times is not None and answer.given >= answer.times
-                if not used_up and method == answer.method and path.startswith(answer.path_prefix):
+                if used_up or answer.body_has not in (body or b""):
+                    continue
+                if method == answer.method and path.startswith(answer.path_prefix):
                     if answer.passed < answer.skip:
                         answer.passed += 1
                         continue
@@ -228,7 +235,7 @@ class CuttableVaultProxy(LocalServer):
             def relay(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
-                canned = proxy._canned(self.command, self.path)
+                canned = proxy._canned(self.command, self.path, body)
                 if canned is not None:
                     payload = json.dumps({"errors": list(canned.errors)}).encode()
                     self.send_response(canned.status)

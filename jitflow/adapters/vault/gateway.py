@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar, Unpack
 
-from jitflow.adapters.vault import issue, issue_ssh, renew, secret
+from jitflow.adapters.vault import issue, issue_ssh, lookup, renew, secret
 from jitflow.adapters.vault.heartbeat import Heartbeat
 from jitflow.adapters.vault.ledger import LedgerSettings, LedgerVault
 from jitflow.adapters.vault.login import DEFAULT_RUN_ROLE, settings_from_env
@@ -32,8 +32,6 @@ DEFAULT_REVOKE_WORKERS = 16
 
 A = TypeVar("A")
 R = TypeVar("R")
-
-_GONE_MARKERS = ("invalid accessor", "bad token", "token not found", "no token found")
 
 
 @dataclass(frozen=True)
@@ -316,19 +314,10 @@ class VaultGateway:
     # -- look up and list ---------------------------------------------------------------
 
     def lookup_accessor(self, accessor: str) -> TokenInfo | None:
-        """The token's facts, or None when Vault says the accessor is gone."""
-        try:
-            answer = self._transport.call(
-                "POST", "auth/token/lookup-accessor", {"accessor": accessor}
-            )
-        except VaultApiError as exc:
-            if exc.status == 400 and any(exc.mentions(m) for m in _GONE_MARKERS):
-                return None
-            raise
-        data = (answer or {}).get("data") or {}
-        if not data:
-            return None
-        return _token_info(data)
+        """The token's facts, or None when Vault says it is gone or ending (a 403 is judged
+        first: jitflow.adapters.vault.lookup)."""
+        data = lookup.lookup_accessor(self._transport, accessor)
+        return None if data is None else _token_info(data)
 
     def list_jitflow_tokens(
         self, max_workers: int = DEFAULT_REVOKE_WORKERS, skip: Collection[str] = ()

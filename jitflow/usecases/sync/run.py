@@ -242,6 +242,9 @@ def _still_ours(run: _Run, done: Carried) -> tuple[list[LedgerCommit], list[Comm
     return done.commits[: done.ends], done.comments[: done.end_notes]
 
 
+_LIST_HINT = ': the runner\'s Vault policy needs `list` and `sudo` on "auth/token/accessors"'
+
+
 def _scan_for_orphans(
     vault: VaultPort, state: MainState, own_run: str | None
 ) -> tuple[Scan, str | None]:
@@ -256,10 +259,10 @@ def _scan_for_orphans(
         listed = vault.list_jitflow_tokens(skip=recorded)
         return split_by_run([t for t in listed if t.request_id], own_run, vault), None
     except JitflowError as exc:
+        hint = _LIST_HINT if "auth/token/accessors" in exc.message else ""  # not a lookup
         return Scan(), (
             f"the scan for orphan tokens failed ({exc.message}); grants due to end were "
-            "ended anyway, but nothing new was issued: the runner's Vault policy needs "
-            '`list` and `sudo` on "auth/token/accessors"'
+            f"ended anyway, but nothing new was issued{hint}"
         )
 
 
