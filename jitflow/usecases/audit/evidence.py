@@ -9,20 +9,9 @@ from datetime import datetime
 from pathlib import Path
 
 from jitflow.adapters.git import Git
-from jitflow.adapters.git.remote import remote_url
 from jitflow.core.audit_rows import AuditRow
-from jitflow.core.links import RepoLinks, links_from_remote
 from jitflow.reporters.audit_html import ReportContext, VerifyResult, render_html
-
-
-def repository_links(git: Git, remote: str = "origin") -> RepoLinks | None:
-    """The GitHub pages of the repository behind `remote`, when it is a GitHub remote."""
-    url = remote_url(git, remote)
-    return links_from_remote(url) if url is not None else None
-
-
-def repository_name(git: Git, links: RepoLinks | None) -> str:
-    return links.name if links else Path(git.path).resolve().name
+from jitflow.usecases.audit.repo_links import repository_links, repository_name
 
 
 def verify_result(repo: Path, ref: str, now: datetime, runner_email: str | None) -> VerifyResult:

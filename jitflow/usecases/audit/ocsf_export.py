@@ -13,8 +13,8 @@ from jitflow.core.audit_rows import AuditRow
 from jitflow.core.ledger import RUNNER_NAME
 from jitflow.core.ledger_events import events_of
 from jitflow.reporters.ocsf import OcsfContext, to_ocsf
-from jitflow.usecases.audit.evidence import repository_links, repository_name
 from jitflow.usecases.audit.gitlog import LedgerEntry
+from jitflow.usecases.audit.repo_links import repository_links, repository_name
 
 
 def ocsf_context(git: Git, environ: Mapping[str, str] | None = None) -> OcsfContext:

@@ -25,8 +25,9 @@ from jitflow.reporters.audit_sample_html import (
     SampledGrant,
     render_sample,
 )
-from jitflow.usecases.audit.evidence import repository_links, repository_name, verify_result
+from jitflow.usecases.audit.evidence import verify_result
 from jitflow.usecases.audit.gitlog import head_of, iter_ledger, iter_trails, runner_email_from
+from jitflow.usecases.audit.repo_links import repository_links, repository_name
 
 ALL_KINDS = (SampleKind.ISSUE, SampleKind.END)
 
