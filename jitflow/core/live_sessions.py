@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from jitflow.core.model import GrantKind
+from jitflow.core.kinds import GrantKind
 from jitflow.core.times import format_time
 
 _NOTES: dict[str, str] = {

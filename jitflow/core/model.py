@@ -7,13 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
-
-class GrantKind(StrEnum):
-    VAULT_TOKEN = "vault-token"  # noqa: S105 - a kind name, not a secret
-    DATABASE = "database"
-    SSH = "ssh"
-    IDENTITY_GROUP = "identity-group"
-    SECRET = "secret"  # noqa: S105 - any leased secret a Vault engine issues at a policy's path
+from jitflow.core.kinds import GrantKind as GrantKind  # re-exported: the model's kinds
 
 
 class Severity(StrEnum):
