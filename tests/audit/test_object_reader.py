@@ -44,6 +44,7 @@ def test_asking_ahead_answers_each_ask_in_order(tmp_path: Path) -> None:
         with pytest.raises(GitError, match="not all read"):
             next(reader.ask([small]))
 
+
 def test_leaving_with_answers_unread_stops_git_at_once(tmp_path: Path) -> None:
     git, (big, _) = _repository(tmp_path)
 
@@ -55,3 +56,19 @@ def test_leaving_with_answers_unread_stops_git_at_once(tmp_path: Path) -> None:
     leaving.start()
     leaving.join(timeout=60)
     assert not leaving.is_alive()
+
+
+def test_a_question_left_unwritten_when_git_went_away_does_not_fail_the_exit(
+    tmp_path: Path,
+) -> None:
+    """A question the writer could not hand to a git that is gone stays in the pipe's buffer;
+    leaving the reader must not try to write it again (a BrokenPipeError on leaving hid the
+    real outcome, seen under load when git was stopped before the writer ran)."""
+    git, (_, small) = _repository(tmp_path)
+    with git.object_reader() as reader:
+        reader._proc.kill()
+        reader._proc.wait()
+        answers = reader.ask([small])
+        reader.close()  # the writer has met the broken pipe
+        with pytest.raises(GitError, match="cat-file failed"):
+            next(answers)

@@ -272,8 +272,11 @@ class Git:
             proc.wait()
             reader.close()
             for pipe in (proc.stdin, proc.stdout, proc.stderr):
-                if pipe:
-                    pipe.close()
+                # A question git went away before reading stays in stdin's buffer: closing
+                # would write it again into the broken pipe. Nothing is waiting for it.
+                with contextlib.suppress(BrokenPipeError):
+                    if pipe:
+                        pipe.close()
 
     def objects_exist(self, specs: Sequence[str]) -> list[bool]:
         """Whether each object (`<commit>:<path>` or id) exists, in one process."""
