@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
-
 # The ledger's own form, `2026-11-22T10:00:05Z`: Python reads its `Z` as UTC directly.
 _LEDGER_FORM = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 
