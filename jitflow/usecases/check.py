@@ -13,7 +13,7 @@ from pathlib import Path
 
 from jitflow.adapters.git import Git
 from jitflow.adapters.git.log import author_name
-from jitflow.adapters.git.reading import changed_files, read_files
+from jitflow.adapters.git.reading import changed_files, prefetch_archive, read_files
 from jitflow.core.approvals import ApprovalFacts
 from jitflow.core.changes import ChangeKind, classify
 from jitflow.core.check_report import CheckReport
@@ -80,6 +80,8 @@ def evaluate_change(
     base_sha, head_sha, groups = change_set.base, change_set.head, change_set.groups
     approval_facts, teams = reviewed.approval_facts, reviewed.teams
     change = classify(list(change_set.files))
+    if change.request_paths:  # git reads the archive for the ids' lookup while Python parses
+        prefetch_archive(git, base_sha)
     requests = read_requests(git, head_sha, change.request_paths)
     names = [r.value.policy for r in requests if r.value is not None]
     policies = read_policies(git, base_sha, names)

@@ -1,11 +1,16 @@
 """archived_among: which ids the archive holds at a commit. Its month trees are remembered
-per full commit id (a commit's trees never change); a branch name moves, so it is read again."""
+per full commit id (a commit's trees never change); a branch name moves, so it is read again.
+`prefetch_archive` starts reading them in the background for a lookup to come."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NoReturn
 
-from jitflow.adapters.git.reading import archived_among
+import pytest
+
+from jitflow.adapters.git import Git
+from jitflow.adapters.git.reading import archived_among, prefetch_archive
 from tests.gitrepo import GitRepo
 
 _RECORD = b"policy: ops-read\n"
@@ -35,3 +40,39 @@ def test_the_same_commit_in_another_repository_with_other_ids_asked(tmp_path: Pa
 
     assert archived_among(one.git, sha, ["a"]) == {"a"}
     assert archived_among(other.git, sha, ["b", "c"]) == {"b"}
+
+
+def _no_git(*args: object, **kwargs: object) -> NoReturn:
+    raise AssertionError("a git process was started")
+
+
+def test_a_prefetched_archive_answers_without_starting_git_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = GitRepo.create(tmp_path / "ledger")
+    first = repo.commit({"requests/archive/2026/11/old.yaml": _RECORD}, branch="main")
+    second = repo.commit({"requests/archive/2027/01/new.yaml": _RECORD}, parent=first)
+    prefetch_archive(repo.git, second)
+
+    monkeypatch.setattr(Git, "execute", _no_git)
+    monkeypatch.setattr(Git, "cat_blobs", _no_git)
+    assert archived_among(repo.git, second, ["old", "new", "other"]) == {"old", "new"}
+    with pytest.raises(AssertionError, match="a git process was started"):
+        archived_among(repo.git, first, ["old"])  # not prefetched: read now
+
+
+def test_prefetches_never_picked_up_do_not_pile_up_or_mix(tmp_path: Path) -> None:
+    repo = GitRepo.create(tmp_path / "ledger")
+    commits = [repo.commit({"requests/archive/2026/11/a.yaml": _RECORD}, branch="main")]
+    for name in ("b", "c"):
+        files = {f"requests/archive/2026/12/{name}.yaml": _RECORD}
+        commits.append(repo.commit(files, parent=commits[-1], branch="main"))
+    for sha in commits:
+        prefetch_archive(repo.git, sha)
+    prefetch_archive(repo.git, "main")  # a name moves: never read ahead
+
+    assert [archived_among(repo.git, sha, "abc") for sha in reversed(commits)] == [
+        {"a", "b", "c"},
+        {"a", "b"},
+        {"a"},
+    ]

@@ -11,8 +11,9 @@ import io
 import os
 import re
 import subprocess
+import tempfile
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -244,20 +245,47 @@ class Git:
         )
         if proc.returncode != 0:
             raise GitError(f"git cat-file failed: {proc.stderr.decode(errors='replace').strip()}")
-        data = proc.stdout
-        results: list[bytes | None] = []
-        pos = 0
-        for _ in specs:
-            end = data.index(b"\n", pos)
-            header = data[pos:end].decode()
-            pos = end + 1
-            if header.endswith(" missing") or header.endswith(" ambiguous"):
-                results.append(None)
-                continue
-            size = int(header.rsplit(" ", 1)[1])
-            results.append(data[pos : pos + size])
-            pos += size + 1
-        return results
+        return _batch_answers(proc.stdout, len(specs))
+
+    def cat_blobs_later(self, specs: Sequence[str]) -> Callable[[], list[bytes | None]]:
+        """Start reading many objects in one background process and return the function that
+        waits for it and hands over what `cat_blobs` would: git writes its answers to an
+        unnamed file, never to a pipe this process must empty, so it runs at full speed
+        while the caller works (parses, imports) in the meantime."""
+        if not specs:
+            return list
+        # Closed by `answers`, which the caller calls later: no `with` can span that.
+        out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()  # noqa: SIM115
+        try:
+            proc = subprocess.Popen(
+                ["git", "cat-file", "--batch"],
+                cwd=self.path,
+                stdin=subprocess.PIPE,
+                stdout=out,
+                stderr=err,
+                env=self._environ(None),
+            )
+        except (FileNotFoundError, NotADirectoryError) as exc:
+            out.close()
+            err.close()
+            raise self._launch_error() from exc
+        assert proc.stdin is not None
+        with contextlib.suppress(OSError):  # git went away: its exit code says why
+            proc.stdin.write(("\n".join(specs) + "\n").encode())
+            proc.stdin.flush()
+        with contextlib.suppress(OSError):
+            proc.stdin.close()
+
+        def answers() -> list[bytes | None]:
+            with out, err:
+                if proc.wait() != 0:
+                    err.seek(0)
+                    message = err.read().decode(errors="replace").strip()
+                    raise GitError(f"git cat-file failed: {message}")
+                out.seek(0)
+                return _batch_answers(out.read(), len(specs))
+
+        return answers
 
     @contextmanager
     def object_reader(self) -> Iterator[ObjectReader]:
@@ -287,6 +315,23 @@ class Git:
         ).stdout
         answers = out.decode(errors="replace").splitlines()
         return [not a.endswith((" missing", " ambiguous")) for a in answers]
+
+
+def _batch_answers(data: bytes, count: int) -> list[bytes | None]:
+    """The `count` objects of `git cat-file --batch` output, None where one is missing."""
+    results: list[bytes | None] = []
+    pos = 0
+    for _ in range(count):
+        end = data.index(b"\n", pos)
+        header = data[pos:end].decode()
+        pos = end + 1
+        if header.endswith(" missing") or header.endswith(" ambiguous"):
+            results.append(None)
+            continue
+        size = int(header.rsplit(" ", 1)[1])
+        results.append(data[pos : pos + size])
+        pos += size + 1
+    return results
 
 
 class ObjectReader:
