@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from jitflow.adapters.git import Git
-from jitflow.adapters.git.reading import archived_among
+from jitflow.adapters.git.reading import archived_among, prefetch_archive
 from jitflow.core.changes import is_active_path
 from jitflow.core.ledger import (
     RUNNER_EMAIL,
@@ -42,6 +42,8 @@ def read_state(git: Git, commit: str, runner_email: str = RUNNER_EMAIL) -> MainS
     """The ledger at `commit`: its tree (pending and active files only, never the archive)
     plus the bounded walk of recent first parents (`recent.read_recent`)."""
     files = read_ledger_files(git, commit)
+    if files.pending:  # git reads the archive for the reused-id lookup while history is walked
+        prefetch_archive(git, commit)
     request_bytes = {request_id_for(p): b or b"" for p, b in files.pending.items()}
     active_bytes = {
         request_id_for(p): b or b"" for p, b in files.active.items() if is_active_path(p)
