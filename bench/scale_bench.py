@@ -4,7 +4,8 @@ For each size N (default 2,000 / 10,000 / 100,000 grants) it takes a ledger buil
 `git fast-import` (bench/audit_bench.py's builder: each grant a request commit, a merge, an
 issue and an expiry commit) with today's state on top (1,000 policies, three pending requests,
 one PR branch adding a request). Histories are built once and kept in --cache (keyed by the
-builder's source; delete the folder to rebuild); measures that write work on shared copies.
+builder's source; delete the folder to rebuild), each with a copy packed as GitHub keeps it
+(~2 min more at 100,000 the first time); measures that write work on shared copies.
 It measures, best of --runs (default 1; of at least 3 for a figure under 3 s, whose single
 run is mostly noise), wall seconds and the CPU seconds of the processes involved (CPU is what a
 machine shared with other work distorts least; the load average is printed beside each size):
