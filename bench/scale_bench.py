@@ -61,7 +61,7 @@ from audit_bench import build  # noqa: E402
 NOW = "2031-01-01T00:00:00Z"  # after every grant the builder writes: nothing is due
 STATE_READ = """
 import resource, sys, time
-from jitflow.adapters.git import Git
+from jitflow.adapters.git import Git, reading
 from jitflow.usecases.sync.state import read_state
 def cpu():
     own = resource.getrusage(resource.RUSAGE_SELF)
@@ -70,6 +70,7 @@ def cpu():
 git = Git(sys.argv[1])
 tip = git.rev_parse("main")
 read_state(git, tip)  # imports and first reads out of the way: the runner's read itself
+reading._MONTHS_SEEN.clear()  # but the archive's months again, as a runner's one read pays them
 started, used = time.perf_counter(), cpu()
 read_state(git, tip)
 print(time.perf_counter() - started, cpu() - used)
