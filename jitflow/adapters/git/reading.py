@@ -5,6 +5,7 @@ Each answer costs a few git processes whatever the length of the history or the 
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -13,6 +14,7 @@ from jitflow.adapters.git.remote import ensure_merge_base, fetch_blobs_under
 from jitflow.adapters.git.runner import Git, tree_entries
 from jitflow.core.loading import ACTIVE_DIR, ARCHIVE_DIR, REQUEST_DIR
 from jitflow.core.model import ChangedFile, ChangeStatus
+from jitflow.errors import GitError
 
 _STATUS = {
     "A": ChangeStatus.ADDED,
@@ -146,7 +148,8 @@ def prefetch_archive(git: Git, commit: str) -> None:
     if not _FULL_ID.fullmatch(commit) or key in _MONTHS_SEEN or key in _MONTHS_COMING:
         return
     if len(_MONTHS_COMING) >= 2:  # never picked up: wait for the oldest, so nothing piles up
-        _MONTHS_COMING.pop(next(iter(_MONTHS_COMING)))()
+        with contextlib.suppress(GitError):  # nobody asked for its answers, nor for its error
+            _MONTHS_COMING.pop(next(iter(_MONTHS_COMING)))()
     _MONTHS_COMING[key] = git.cat_blobs_later(_month_tree_ids(git, commit))
 
 
