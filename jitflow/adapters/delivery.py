@@ -245,6 +245,19 @@ def render_delivery_comment(request_id: str, armored: str, *, expires_hint: str)
     )
 
 
+def delivered_digest(material: str) -> str:
+    """`sha256:<hex>` of what a delivery comment carries (the armored blob, normalized, or the
+    certificate line): the ledger records it, so `jitflow creds` believes only that comment.
+
+    Anyone may encrypt to the requester's public keys, and every workflow of the repository
+    comments as the runner does (`github-actions[bot]`): the comment's author proves nothing.
+    """
+    import hashlib
+
+    text = _normalized_armor(material) if ARMOR_BEGIN in material else material.strip()
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
 def parse_delivery_comment(body: str, request_id: str) -> str | None:
     """The armored blob from a delivery comment for `request_id`, or None if it is not one."""
     marker = credentials_marker(request_id)

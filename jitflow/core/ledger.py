@@ -99,6 +99,9 @@ class GrantBlock:
     # and the rotation whose on-call requester needed no approval
     approved_by_oncall: Mapping[str, str] = field(default_factory=dict)
     oncall_waived: str = ""
+    # `sha256:<hex>` of the delivery comment's encrypted blob or certificate: the one comment
+    # `jitflow creds` believes (anyone can post a look-alike as the workflows' login)
+    delivered: str = ""
 
 
 @dataclass(frozen=True)
@@ -155,6 +158,8 @@ def render_grant(block: GrantBlock) -> str:
         data["oncall_waived"] = block.oncall_waived
     if block.ssh_key_fingerprint:
         data["ssh_key_fingerprint"] = block.ssh_key_fingerprint
+    if block.delivered:
+        data["delivered"] = block.delivered
     data["vault"] = {k: str(v) for k, v in block.vault.items() if v}
     return dump_block("grant", data)
 
@@ -208,6 +213,7 @@ class ActiveRecord:
     ssh_public_key: str | None = None  # the key an ssh grant's certificate was signed for
     started_at: datetime | None = None  # the first issue of the grant (before any extension)
     extends: str | None = None  # the grant this one extended
+    delivered: str | None = None  # digest of the delivery comment's blob (GrantBlock)
 
 
 def parse_active_record(content: bytes, request_id: str) -> ActiveRecord:
@@ -240,6 +246,7 @@ def parse_active_record(content: bytes, request_id: str) -> ActiveRecord:
     except ValueError:
         started_at = None
     extends = grant.get("extends")
+    delivered = grant.get("delivered")
     key = data.get("ssh_public_key")
     return ActiveRecord(
         id=request_id,
@@ -254,6 +261,7 @@ def parse_active_record(content: bytes, request_id: str) -> ActiveRecord:
         ssh_public_key=key.strip() if isinstance(key, str) and key.strip() else None,
         started_at=started_at,
         extends=extends if isinstance(extends, str) and extends else None,
+        delivered=delivered if isinstance(delivered, str) and delivered else None,
     )
 
 

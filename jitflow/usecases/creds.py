@@ -14,7 +14,7 @@ from typing import Protocol
 from jitflow.adapters.git import Git
 from jitflow.core.ledger import ActiveRecord, active_path, parse_active_record
 from jitflow.core.model import GrantKind
-from jitflow.errors import UsageError
+from jitflow.errors import DeniedError, UsageError
 
 DEFAULT_BOT_LOGIN = "github-actions[bot]"
 
@@ -60,34 +60,78 @@ def retrieve(
     options: CredsOptions, github: MarkedComments, environ: Mapping[str, str]
 ) -> SavedCertificate | dict[str, str]:
     """An SSH grant's certificate (saved next to the key), or any other grant's secrets."""
-    record, number = read_active(Git(options.repo), options.request_id, options.ref)
+    record, _ = read_active(Git(options.repo), options.request_id, options.ref)
     if record.kind is GrantKind.SSH:
-        return _save_certificate(options, github, environ, record, number)
-    return _unwrap_credentials(options, github, environ, number)
+        return _save_certificate(options, github, environ, record)
+    return _unwrap_credentials(options, github, environ, record)
 
 
 def fetch_credentials(
     options: CredsOptions, github: MarkedComments, environ: Mapping[str, str]
 ) -> dict[str, str]:
     """The unwrapped credentials; never written to disk, only returned to be printed."""
-    _, number = read_active(Git(options.repo), options.request_id, options.ref)
-    return _unwrap_credentials(options, github, environ, number)
+    record, _ = read_active(Git(options.repo), options.request_id, options.ref)
+    return _unwrap_credentials(options, github, environ, record)
+
+
+def _delivered(
+    options: CredsOptions,
+    github: MarkedComments,
+    environ: Mapping[str, str],
+    record: ActiveRecord,
+    marker: str,
+) -> str:
+    """The encrypted blob (or the certificate) the runner delivered for this grant.
+
+    The comment's author proves nothing: every workflow of the repository posts as the
+    runner's login (`github-actions[bot]`), and anyone can encrypt to the requester's public
+    keys. So a record naming its delivery's digest (`grant.delivered`) is matched by content,
+    whoever posted it; an older record without one falls back to the newest comment by the
+    runner's login.
+    """
+    from jitflow.adapters import delivery
+
+    number = record.pr or 0  # read_active refuses a record without one
+    parse = (
+        delivery.parse_certificate_comment
+        if marker == "certificate"
+        else delivery.parse_delivery_comment
+    )
+    comments = github.find_marked_comments(number, f"{marker}:{options.request_id}")
+    if record.delivered:
+        for _, _, body in reversed(comments):
+            material = parse(body, options.request_id)
+            if material is not None and delivery.delivered_digest(material) == record.delivered:
+                return material
+        if not comments:
+            raise UsageError(
+                f"no {marker} comment for {options.request_id} on PR #{number}, although the "
+                f"ledger records one ({record.delivered}): was it deleted?"
+            )
+        raise DeniedError(
+            f"the {marker} comments for {options.request_id} on PR #{number} ({len(comments)}) "
+            f"are not the one the ledger records ({record.delivered}): someone other than the "
+            "runner may have posted them (every workflow of the repository comments as the "
+            "runner does); use none of them and report it"
+        )
+    body = _trusted_comment(options, comments, environ, number, marker)
+    material = parse(body, options.request_id)
+    if material is None:
+        what = "certificate" if marker == "certificate" else "encrypted block"
+        raise UsageError(f"the {marker} comment on PR #{number} holds no {what}")
+    return material
 
 
 def _trusted_comment(
     options: CredsOptions,
-    github: MarkedComments,
+    comments: list[tuple[int, str, str]],
     environ: Mapping[str, str],
     number: int,
     marker: str,
 ) -> str:
-    """The newest comment with `marker` written by the runner.
-
-    Anyone can comment on a PR; only the runner's comments are believed, so a planted
-    certificate or ciphertext is never used.
-    """
+    """The newest comment with `marker` written by the runner's login (records written before
+    the ledger named its delivery's digest)."""
     bot = (options.bot_login or environ.get("JITFLOW_BOT_LOGIN") or DEFAULT_BOT_LOGIN).lower()
-    comments = github.find_marked_comments(number, f"{marker}:{options.request_id}")
     trusted = [body for _, author, body in comments if author.lower() == bot]
     if not trusted:
         others = sorted({author for _, author, _ in comments if author.lower() != bot})
@@ -108,7 +152,6 @@ def _save_certificate(
     github: MarkedComments,
     environ: Mapping[str, str],
     record: ActiveRecord,
-    number: int,
 ) -> SavedCertificate:
     """Save the grant's SSH certificate as `<identity>-cert.pub`, where ssh looks for it.
 
@@ -117,10 +160,7 @@ def _save_certificate(
     """
     from jitflow.adapters import delivery
 
-    body = _trusted_comment(options, github, environ, number, "certificate")
-    certificate = delivery.parse_certificate_comment(body, options.request_id)
-    if certificate is None:
-        raise UsageError(f"the certificate comment on PR #{number} holds no certificate")
+    certificate = _delivered(options, github, environ, record, "certificate")
     if record.ssh_public_key is None:
         raise UsageError(f"the active record of {options.request_id} names no SSH public key")
     requested = " ".join(record.ssh_public_key.split()[:2])
@@ -140,15 +180,15 @@ def _save_certificate(
 
 
 def _unwrap_credentials(
-    options: CredsOptions, github: MarkedComments, environ: Mapping[str, str], number: int
+    options: CredsOptions,
+    github: MarkedComments,
+    environ: Mapping[str, str],
+    record: ActiveRecord,
 ) -> dict[str, str]:
     from jitflow.adapters import delivery
     from jitflow.adapters.vault import VaultGateway
 
-    body = _trusted_comment(options, github, environ, number, "credentials")
-    armored = delivery.parse_delivery_comment(body, options.request_id)
-    if armored is None:
-        raise UsageError(f"the credentials comment on PR #{number} holds no encrypted block")
+    armored = _delivered(options, github, environ, record, "credentials")
     wrapping_token = delivery.decrypt_with_ssh_identity(armored, options.identity).decode().strip()
     addr = environ.get("VAULT_ADDR") or environ.get("BAO_ADDR") or ""
     if not addr:

@@ -114,7 +114,7 @@ def deliver_and_record(
     missing_key = False
     if why is None:
         try:
-            recording.deliver(run.github, run.vault, verdict, issued, run.environ)
+            delivered = recording.deliver(run.github, run.vault, verdict, issued, run.environ)
         except JitflowError as exc:
             why, missing_key = exc.message, isinstance(exc, DeliveryError)
             if not _revoke_undelivered(run, verdict, issued, why):
@@ -124,6 +124,12 @@ def deliver_and_record(
                 receipt = issued.identifiers.get("receipt_accessor")
                 return [issue] if kind is GrantKind.SSH and not receipt else []
             run.memory.failed[request_id] = why
+        else:
+            run.memory.delivered[request_id] = delivered
+            facts = replace(facts, delivered=delivered)
+            issue = recording.issue_commit(
+                verdict, run.state.request_bytes[request_id], facts, run.now, event
+            )
     if why is None:
         note = sync_notes.issued_note(request_id, verdict.decision, issued)
         note += sync_notes.extension_note(facts.extends, kind)

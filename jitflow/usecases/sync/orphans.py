@@ -20,6 +20,7 @@ a run that died before pushing. What it does with it:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from jitflow.adapters.git.writing import LedgerCommit
 from jitflow.core.grants import GrantHandle, IssuedGrant, TokenInfo
@@ -124,7 +125,9 @@ def _record_kept(
     own = run.memory.issued.get(request_id)
     if own is not None and own.accessor == anchor.accessor:
         kind = verdict.decision.policy.grant.kind  # type: ignore[union-attr]
-        facts = recording.facts_of(own, kind)
+        facts = replace(
+            recording.facts_of(own, kind), delivered=run.memory.delivered.get(request_id, "")
+        )
         request_bytes = run.state.request_bytes[request_id]
         run.report.done.append(("issue", request_id, anchor.accessor))
         return [recording.issue_commit(verdict, request_bytes, facts, run.now, Event.ISSUE)]

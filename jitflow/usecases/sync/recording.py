@@ -105,8 +105,10 @@ def deliver(
     verdict: Verdict,
     issued: IssuedGrant,
     environ: Mapping[str, str],
-) -> None:
+) -> str:
     """Post what the requester needs: wrapped+encrypted secrets, or the certificate in clear.
+    Returns the digest of what was posted (`delivery.delivered_digest`, "" when nothing was),
+    which the issue record carries so `jitflow creds` believes that comment only.
 
     Raises when it can't (no usable SSH key, GitHub or Vault failing): the caller then revokes
     the grant, since a secret that reached nobody is useless and must not stay valid.
@@ -116,7 +118,7 @@ def deliver(
     pr = verdict.pr
     decision = verdict.decision
     if pr is None or decision is None or decision.policy is None:
-        return
+        return ""
     request_id = verdict.request_id
     if issued.secret is not None:
         mask_for_actions(environ, *issued.secret.values.values())
@@ -129,9 +131,12 @@ def deliver(
         hint = wrapping_hint(ttl, issued.expires_at)
         body = delivery.render_delivery_comment(request_id, armored, expires_hint=hint)
         github.upsert_comment(pr.number, f"credentials:{request_id}", body)
-    elif issued.public_material:
+        return delivery.delivered_digest(armored)
+    if issued.public_material:
         body = delivery.render_certificate_comment(request_id, issued.public_material)
         github.upsert_comment(pr.number, f"certificate:{request_id}", body)
+        return delivery.delivered_digest(issued.public_material)
+    return ""
 
 
 # -- records --------------------------------------------------------------------------------
@@ -148,6 +153,7 @@ class IssueFacts:
     extends: str = ""  # an extension: the grant it replaces
     started_at: datetime | None = None  # an extension: that grant's first issue
     extension: str = ""  # an extension: `in-place` or `replacement`
+    delivered: str = ""  # digest of the delivery comment's blob or certificate (`deliver`)
 
 
 def facts_of(issued: IssuedGrant, kind: GrantKind) -> IssueFacts:
@@ -186,6 +192,7 @@ def issue_commit(
         extension=facts.extension,
         approved_by_oncall=verdict.approved_by_oncall,
         oncall_waived=decision.approvals.oncall_waived if decision.approvals else "",
+        delivered=facts.delivered,
     )
     trailers = Trailers(
         event,

@@ -43,6 +43,8 @@ class RunMemory:
     verdicts: dict[str, Verdict] = field(default_factory=dict)
     revoked: set[str] = field(default_factory=set)  # request ids whose grant is revoked
     failed: dict[str, str] = field(default_factory=dict)  # request id -> why delivery failed
+    # request id -> digest of the delivery comment posted (the issue record carries it)
+    delivered: dict[str, str] = field(default_factory=dict)
     # grant id -> the extension that replaced it (its Vault side already ended in this run)
     superseded: dict[str, str] = field(default_factory=dict)
     # grants given up to a rival sync: their record is written in every attempt until pushed
