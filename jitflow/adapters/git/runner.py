@@ -20,15 +20,18 @@ from pathlib import Path
 
 from jitflow.errors import GitError, UsageError
 
-# Make git's output stable and never interactive.
 # A branch, tag or remote-tracking name as a person types it (not HEAD, a sha or refs/...).
 _SHORT_NAME = re.compile(r"(?!refs/|HEAD$)[A-Za-z0-9._-]+(?:/[A-Za-z0-9._-]+)*")
 _SHA = re.compile(r"[0-9a-f]{7,64}")
+# Make git's output stable and never interactive, and show objects as they are: a replace ref
+# (refs/replace/*, which a mirror clone fetches and branch rules don't cover) would otherwise
+# show another record, tree or commit in place of the one the signature covers.
 _BASE_ENV = {
     "GIT_TERMINAL_PROMPT": "0",
     "GIT_CONFIG_NOSYSTEM": "1",
     "LC_ALL": "C",
     "GIT_PAGER": "cat",
+    "GIT_NO_REPLACE_OBJECTS": "1",
 }
 
 
