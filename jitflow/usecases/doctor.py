@@ -42,6 +42,7 @@ from jitflow.core.doctor_vault import (
     grant_targets,
     runner_policy_names,
 )
+from jitflow.core.doctor_workflows import workflow_permissions
 from jitflow.core.loading import (
     GROUPS_PATH,
     ONCALL_PATH,
@@ -115,6 +116,7 @@ def _repository(repo: Path) -> tuple[list[Check], list[Policy]]:
         )
         template = workflow_templates(action)[path]
         checks.append(check_workflow(path, actual, template, restore))
+        checks.append(workflow_permissions(path, actual))
     policy_checks, policies = _policies(repo)
     checks += policy_checks + _rotations(repo, policies)
     return checks, policies
