@@ -97,6 +97,7 @@ def _delivered(
         if marker == "certificate"
         else delivery.parse_delivery_comment
     )
+    _nothing_delivered(record)
     comments = github.find_marked_comments(number, f"{marker}:{options.request_id}")
     if record.delivered:
         for _, _, body in reversed(comments):
@@ -120,6 +121,22 @@ def _delivered(
         what = "certificate" if marker == "certificate" else "encrypted block"
         raise UsageError(f"the {marker} comment on PR #{number} holds no {what}")
     return material
+
+
+def _nothing_delivered(record: ActiveRecord) -> None:
+    """Refuse, before reading any comment, a grant the runner delivered nothing for: a
+    look-alike comment is all there could be (the fallback would believe it)."""
+    if record.delivered:
+        return
+    if record.kind is GrantKind.IDENTITY_GROUP:
+        raise UsageError(
+            f"{record.id} adds your Vault entity to a group: there are no credentials to fetch"
+        )
+    if record.extends:
+        raise UsageError(
+            f"{record.id} extended {record.extends} in place: its credentials are the ones "
+            f"delivered for {record.extends} (unwrapped once); nothing new was delivered"
+        )
 
 
 def _trusted_comment(
