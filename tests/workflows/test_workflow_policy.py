@@ -220,12 +220,6 @@ def test_sync_triggers() -> None:
     assert revoke["required"] is False
 
 
-def test_sync_runs_one_at_a_time_and_never_cancels() -> None:
-    concurrency = _load("sync.yml")["concurrency"]
-    assert "${{" not in concurrency["group"]
-    assert concurrency["cancel-in-progress"] is False
-
-
 def test_sync_permissions_and_environment() -> None:
     document = _load("sync.yml")
     (job,) = document["jobs"].values()
@@ -287,6 +281,7 @@ def test_sync_revoke_input_is_passed_as_one_argument(tmp_path: Path) -> None:
     hostile = "req-1; echo pwned $(id)"
     assert _run_sync_script(tmp_path, "workflow_dispatch", hostile) == [
         "sync",
+        "--no-issue",
         "--revoke",
         hostile,
     ]
