@@ -81,3 +81,20 @@ def test_a_hot_command_loads_only_what_it_uses(command: str, tmp_path: Path) -> 
     expected_exit = {"sync": 2, "check": 1, "audit": 0}[command]  # sync: VAULT_ADDR not set
     assert exit_code == expected_exit, output
     assert loaded == []
+
+
+def test_a_github_gateway_loads_pygithub_only_when_it_first_asks() -> None:
+    """A sync with nothing to ask GitHub (nothing pending or due) never loads PyGithub."""
+    probe = (
+        "import sys\n"
+        "from jitflow.adapters.github import GitHubGateway\n"
+        "env = {'GITHUB_TOKEN': 't', 'GITHUB_REPOSITORY': 'o/r', 'GITHUB_API_URL': 'http://127.0.0.1:9'}\n"
+        "with GitHubGateway.from_env(env) as gateway:\n"
+        "    before = 'github' in sys.modules\n"
+        "    gateway._repo_obj()  # lazy in PyGithub too: no request\n"
+        "    print(before, 'github' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out == ["False", "True"]
