@@ -5,8 +5,8 @@ children), so a request's life arrives backwards: end, issue, merge, then the PR
 that first added `requests/<id>.yaml`. A trail is complete -- and leaves memory -- once its
 first commit is seen, so memory stays bounded by the requests in flight, not by history. (`jitflow.core.audit_rows` turns trails into report rows.)
 
-Evidence of a break-glass post-hoc review is a commit on main whose message carries the
-trailers `Jitflow-Event: post-review`, `Jitflow-Request: <id>` and `Jitflow-Reviewed-By:
+Evidence of a break-glass post-hoc review is a runner commit on main whose message carries
+the trailers `Jitflow-Event: post-review`, `Jitflow-Request: <id>` and `Jitflow-Reviewed-By:
 <login>` (or `Jitflow-Approved-By:`), or a top-level `post_review: {by: <login>, at: <ISO>}`
 block in the request's archive record. The reviewer must not be the requester and the review
 must land within the policy's `break_glass.post_review_within` after issue.
@@ -211,13 +211,13 @@ class HistoryFolder:
             trail.foreign_writes.append(_foreign(commit, change))
 
     def _post_review(self, commit: Commit, ref: CommitRef, trailers: Mapping[str, str]) -> None:
-        """Evidence counts when the runner recorded it or the reviewer committed it themselves;
-        only the runner is believed about when the review happened (`Jitflow-Reviewed-At`)."""
+        """Evidence counts when the runner recorded it (from the approver's review on GitHub;
+        `audit verify` checks the runner's signature): a commit claiming to be the reviewer's
+        proves nothing, since its author is free text and a rebase merge keeps it on main."""
         reviewer = trailers.get("jitflow-reviewed-by") or trailers.get("jitflow-approved-by") or ""
-        by_runner = self._by_runner(commit)
-        if not reviewer or not (by_runner or login_matches(ref, reviewer)):
+        if not reviewer or not self._by_runner(commit):
             return
-        at = parse_time(trailers.get("jitflow-reviewed-at")) if by_runner else None
+        at = parse_time(trailers.get("jitflow-reviewed-at"))
         review = ref if at is None else CommitRef(ref.sha, min(at, ref.at), ref.name, ref.email)
         for request_id in split_list(trailers.get("jitflow-request", "")):
             self._trail(request_id).post_reviews.append((review, reviewer))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.audit.history_builder import T0, Handle, HistoryBuilder
+from tests.audit.history_builder import RUNNER_EMAIL, RUNNER_NAME, T0, Handle, HistoryBuilder
 
 # The pipeline test gets its own OpenBao and world (its `audit verify --vault` compares every
 # live jitflow token with the ledger, so no other test may leave tokens in that server).
@@ -67,12 +67,14 @@ def build_standard(root: Path) -> StandardHistory:
     b.merge(glass, "erin", T0 + timedelta(days=2, minutes=1))
     b.issue(glass, T0 + timedelta(days=2, minutes=2))
     b.end(glass, T0 + timedelta(days=2, minutes=32, seconds=5))
-    b.commit(
-        "bob",
+    b.commit(  # the runner records bob's review of the PR on GitHub
+        RUNNER_NAME,
         f"Post-incident review of {glass.id}\n\nJitflow-Event: post-review\n"
         f"Jitflow-Request: {glass.id}\nJitflow-Reviewed-By: bob",
         T0 + timedelta(days=2, hours=3),
+        email=RUNNER_EMAIL,
         allow_empty=True,
+        signer=b.kit,
     )
     active = h["active"] = b.request("alice", at=T0 + timedelta(days=3), duration="2h")
     b.merge(active, "bob", T0 + timedelta(days=3, minutes=1))

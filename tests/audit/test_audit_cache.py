@@ -16,7 +16,7 @@ from jitflow.usecases.audit import cache as cache_module
 from jitflow.usecases.audit.cache import CacheRun, cache_path, cached_rows
 from jitflow.usecases.audit.report import AuditOptions, ReportFormat, run_audit
 from jitflow.usecases.audit.verify import VerifyOptions, run_verify
-from tests.audit.history_builder import RUNNER_EMAIL, T0, Handle, HistoryBuilder
+from tests.audit.history_builder import RUNNER_EMAIL, RUNNER_NAME, T0, Handle, HistoryBuilder
 from tests.audit.synthetic import synthetic_rows
 
 NOW = T0 + timedelta(days=30)
@@ -79,12 +79,14 @@ def test_new_commits_are_folded_into_the_cached_rows(tmp_path: Path) -> None:
     builder.issue(waiting, T0 + timedelta(hours=3))
     builder.revoke(active, "erin", "bob", T0 + timedelta(hours=3, minutes=5))
     glass = builder.lifecycle("dave", "erin", T0 + timedelta(days=1), break_glass=True)
-    builder.commit(
-        "bob",
+    builder.commit(  # the runner records bob's review
+        RUNNER_NAME,
         f"Review\n\nJitflow-Event: post-review\nJitflow-Request: {glass.id}\n"
         "Jitflow-Reviewed-By: bob",
         T0 + timedelta(days=1, hours=2),
+        email=RUNNER_EMAIL,
         allow_empty=True,
+        signer=builder.kit,
     )
     warm = cache_run(builder)
     new_commits = int(builder.git.run("rev-list", "--count", f"{before}..HEAD"))

@@ -236,22 +236,31 @@ def test_break_glass_needs_a_timely_post_review(builder: HistoryBuilder) -> None
         handle.issued_at + timedelta(hours=2, minutes=30),
         allow_empty=True,
     )
-    # and evidence naming an approver counts only from the runner or that approver: mallory
-    # can't vouch for bob
+    # and evidence naming an approver counts only from the runner (which records the approver's
+    # review on GitHub): mallory can't vouch for bob, nor claim to be him -- a commit's author
+    # is free text, and a rebase merge keeps it on main as written
     builder.commit(
         "mallory",
         message.format(id=handle.id, who="bob"),
         handle.issued_at + timedelta(hours=2, minutes=45),
         allow_empty=True,
     )
+    builder.commit(
+        "bob",  # as far as the commit says
+        message.format(id=handle.id, who="bob"),
+        handle.issued_at + timedelta(hours=2, minutes=50),
+        allow_empty=True,
+    )
     unapproved = verify(builder, handle.issued_at + timedelta(hours=25))
     assert codes(unapproved) == {"break-glass-unreviewed"}
     assert "reviews by: alice, carol)" in unapproved.violations[0].message
     builder.commit(
-        "bob",
+        RUNNER_NAME,
         message.format(id=handle.id, who="bob"),
         handle.issued_at + timedelta(hours=3),
+        email=RUNNER_EMAIL,
         allow_empty=True,
+        signer=builder.kit,
     )
     assert verify(builder, handle.issued_at + timedelta(hours=25)).ok
 

@@ -113,6 +113,10 @@ def _scenario(standin: GitHubStandIn, work: Git) -> None:
     comment = pr.create_issue_comment("jitflow check: pending")
     comment.edit("jitflow check: passed")
     assert pr.get_issue_comment(comment.id).body == "jitflow check: passed"
+    # anyone with write access may edit anyone's comment (GitHub: "Managing disruptive
+    # comments"), so a comment's author vouches for nothing in it
+    carol_pr.get_issue_comment(comment.id).edit("jitflow check: edited by carol")
+    comment.edit("jitflow check: passed")
     assert [c.body for c in pr.get_issue_comments()] == ["jitflow check: passed"]
 
     commit = repo.get_commit(sha)
