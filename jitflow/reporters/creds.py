@@ -37,14 +37,21 @@ def _env_name(key: str, names: Mapping[str, str]) -> str:
     return name
 
 
+def _pgpass_field(value: str) -> str:
+    """A .pgpass field: `\\` and `:` escaped with `\\` (PostgreSQL's rule); a line break would
+    start another entry, so it is refused."""
+    if "\n" in value or "\r" in value:
+        raise UsageError("the credentials hold a line break, which a .pgpass line can't carry")
+    return value.replace("\\", "\\\\").replace(":", "\\:")
+
+
 def render_credentials(values: Mapping[str, str], output_format: str) -> str:
     if output_format == "json":
         return json.dumps(dict(values), indent=2, sort_keys=True) + "\n"
     if output_format == "pgpass":
         if "username" not in values or "password" not in values:
             raise UsageError("--format pgpass needs database credentials (username and password)")
-        user = values["username"].replace(":", "\\:")
-        password = values["password"].replace(":", "\\:")
+        user, password = _pgpass_field(values["username"]), _pgpass_field(values["password"])
         return f"*:*:*:{user}:{password}\n"
     names = {
         "token": "VAULT_TOKEN",

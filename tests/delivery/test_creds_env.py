@@ -47,3 +47,10 @@ def test_ordinary_fields_are_exported_and_eval_safely() -> None:
     script = shown + 'printf "%s|%s" "$VAULT_TOKEN" "$SERIAL_NUMBER"'
     out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, check=True)
     assert out.stdout == "t'$(touch x)|1"
+
+
+def test_pgpass_escapes_backslash_and_colon_and_refuses_a_line_break() -> None:
+    line = render_credentials({"username": "v-a:b", "password": "p\\w:d"}, "pgpass")
+    assert line == "*:*:*:v-a\\:b:p\\\\w\\:d\n"  # PostgreSQL: `\` and `:` escaped with `\`
+    with pytest.raises(UsageError, match="line break"):
+        render_credentials({"username": "u\n*:*:*:*:x", "password": "p"}, "pgpass")
