@@ -115,8 +115,11 @@ def test_revocation_pr_and_incident_revoke(world: World) -> None:
     assert made.returncode == 0, made.stderr
     number = int(made.stdout.strip().rsplit("#", 1)[1])
     world.standin.merge_pull(number, "alice")
-    world.sync("--revoke", second)
-    for request_id, by in ((first, "alice"), (second, "jitflow-sync")):
+    # carol re-ran erin's dispatch: the revocation is carol's (GitHub keeps github.actor)
+    world.sync(
+        "--revoke", second, env_extra={"GITHUB_ACTOR": "erin", "GITHUB_TRIGGERING_ACTOR": "carol"}
+    )
+    for request_id, by in ((first, "alice"), (second, "carol")):
         archived = [p for p in world.main_paths("requests/archive/") if request_id in p]
         ended = load_yaml(world.main_file(archived[0]) or b"", "x").data["ended"]
         assert ended["reason"] == "revoked" and ended["by"] == by

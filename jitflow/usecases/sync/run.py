@@ -293,8 +293,9 @@ def _carry_out(
     commits: list[LedgerCommit] = []
     comments: list[Comment] = []
     ends = [t for t in transitions if t.action in (Action.EXPIRE, Action.REVOKE)]
-    # `--revoke` is ended in the name of whoever ran the workflow (GITHUB_ACTOR).
-    actor = environ.get("GITHUB_ACTOR", "") or runner
+    # `--revoke` is ended in the name of whoever started this run: GITHUB_TRIGGERING_ACTOR (a
+    # re-run of someone's dispatch is the re-runner's), else GITHUB_ACTOR.
+    actor = environ.get("GITHUB_TRIGGERING_ACTOR") or environ.get("GITHUB_ACTOR") or runner
     issue_run = IssueRun(
         run.git,
         state,
