@@ -191,7 +191,9 @@ class _Builder:
             reviewer = rng.choice(("bob", "mallory"))
             lines = [f"{self.key()}: post-review\nJitflow-Request: {request_id}"]
             lines.append(f"Jitflow-{rng.choice(('Reviewed', 'Approved'))}-By: {reviewer}")
-            who = rng.choice((RUNNER, ("bob", "bob@users.noreply.github.com"), self.person()))
+            # only the runner's evidence counts: it is drawn twice as often as each claim
+            claimed = ("bob", "bob@users.noreply.github.com")
+            who = rng.choice((RUNNER, RUNNER, claimed, self.person()))
             if who == RUNNER:
                 lines.append(rng.choice(("Jitflow-Reviewed-At: 2026-11-02T09:30:00Z", "")))
             self.commit(who, "Post review\n\n" + "\n".join(lines), [])
