@@ -261,12 +261,13 @@ class PullCommit:
 
 @dataclass(frozen=True)
 class Push:
-    """One update of the PR's head branch, with the account GitHub says made it."""
+    """One update of a branch (a PR's head, or main), with the account GitHub says made it."""
 
     actor: str | None  # None: an account GitHub no longer knows
     before: str
     after: str
     kind: str  # push / force_push / branch_creation / branch_deletion / pr_merge ...
+    at: datetime | None = None  # GitHub's time of the update
 
 
 @dataclass(frozen=True)

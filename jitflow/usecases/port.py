@@ -14,6 +14,7 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
+from jitflow.core.anchor import LedgerAnchor
 from jitflow.core.grants import (
     GrantHandle,
     GrantOrder,
@@ -101,7 +102,7 @@ class LedgerPort(Protocol):
 
     def write_anchor(self, tip: str) -> None: ...
 
-    def read_anchor(self) -> str | None: ...
+    def read_anchor(self) -> LedgerAnchor | None: ...
 
     def ca_public_key(self) -> str: ...
 

@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from jitflow.cli import cli
+from jitflow.usecases.audit.dates import SHIPPED_RUN_BOUND, run_bound
 from tests.audit.history_builder import (
     RUNNER_EMAIL,
     RUNNER_NAME,
@@ -102,3 +103,39 @@ def test_a_run_that_retried_on_a_newer_main_is_not_backdated(builder: HistoryBui
     forge(builder, builder.kit, LATER - timedelta(minutes=14))
     code, output = verify(builder, LATER + timedelta(minutes=5))
     assert code == 0, output
+
+
+def test_the_slack_follows_the_sync_jobs_timeout(builder: HistoryBuilder, tmp_path: Path) -> None:
+    builder.write(".github/workflows/sync.yml", "jobs:\n  sync:\n    timeout-minutes: 60\n")
+    builder.commit("admin", "Sync may run for an hour", LATER + timedelta(minutes=1))
+    # a run that started 50 minutes before the merge below it, re-applied after the wait
+    forge(builder, builder.kit, LATER - timedelta(minutes=50))
+    code, output = verify(builder, LATER + timedelta(minutes=5))
+    assert code == 0, output
+    sha = forge(builder, expired_kit(builder, tmp_path), T0 + timedelta(minutes=30))
+    code, output = verify(builder, LATER + timedelta(minutes=5))
+    assert code == 1, output
+    assert output.count("ledger-commit-backdated") == 1
+    assert f"ledger-commit-backdated: alice-x at {sha[:12]}" in output
+    assert "more than 1:05:00 before" in output
+
+
+def test_the_run_bound_is_read_from_the_sync_workflow() -> None:
+    root = Path(__file__).resolve().parents[2]
+    shipped = [root / ".github/workflows/sync.yml", root / "jitflow/templates/workflows/sync.yml"]
+    assert [run_bound(p.read_bytes()) for p in shipped] == [timedelta(minutes=15)] * 2
+    assert run_bound(None) == SHIPPED_RUN_BOUND  # no workflow here: the shipped one's
+    untimed = b"jobs:\n  a: {timeout-minutes: 30}\n  b: {runs-on: x}\n"
+    assert run_bound(untimed) == timedelta(minutes=360)  # GitHub's default for b
+    assert run_bound(b"jobs:\n  a: {timeout-minutes: '${{ vars.T }}'}\n") == timedelta(hours=6)
+
+
+def test_a_commit_dated_ahead_of_the_verifiers_clock_is_refused(builder: HistoryBuilder) -> None:
+    forge(builder, builder.kit, LATER + timedelta(minutes=4))  # within the clocks' skew
+    assert verify(builder, LATER)[0] == 0
+    sha = forge(builder, builder.kit, LATER + timedelta(hours=1))
+    code, output = verify(builder, LATER)
+    assert code == 1, output
+    assert output.count("ledger-commit-") == 1
+    assert f"ledger-commit-future-dated: alice-x at {sha[:12]}" in output
+    assert "2026-11-03T10:00:00Z" in output

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from jitflow.core.anchor import LedgerAnchor
 from jitflow.core.model import PullCommit, PullRequestFacts, Review, ReviewState
 from jitflow.core.verify_report import VerifyReport
 from jitflow.reporters.audit_verify import render_verify_text
@@ -77,8 +78,8 @@ class FakeLedger:
     def ca_public_key(self) -> str:
         return self.ca
 
-    def read_anchor(self) -> str | None:
-        return self.anchor
+    def read_anchor(self) -> LedgerAnchor | None:
+        return LedgerAnchor(self.anchor) if self.anchor else None
 
 
 @dataclass

@@ -77,12 +77,14 @@ def _end_killed_run(world: World, proxy: CuttableVaultProxy) -> None:
     vault_api(addr, root, "POST", "auth/token/revoke-accessor", accessor).raise_for_status()
 
 
-def _verify_vault(world: World) -> subprocess.CompletedProcess[str]:
+def _verify_vault(world: World, now: str | None = None) -> subprocess.CompletedProcess[str]:
+    """`now`: the clock of the last sync, when it ran ahead (its commits are dated then)."""
     world.runner.run("fetch", "--quiet", "origin")
     return subprocess.run(
         [
             *(sys.executable, "-m", "jitflow", "audit", "verify", "--vault"),
             *("--repo", str(world.runner.path), "--ref", "origin/main"),
+            *(("--now", now) if now else ()),
         ],
         env=world.env,
         capture_output=True,
@@ -126,7 +128,7 @@ def test_a_membership_never_outlives_its_grant(
     world.sync("--now", grant["expires_at"])
     assert alice not in _members(world)  # removed at expiry: the ledger says nobody holds it
     assert request_id not in vault_tokens(world.vault)
-    verified = _verify_vault(world)
+    verified = _verify_vault(world, grant["expires_at"])
     assert verified.returncode == 0, verified.stdout + verified.stderr
 
 
@@ -157,11 +159,12 @@ def test_verify_vault_finds_a_membership_without_a_grant(
     alice = world.vault.setup.entity_ids["alice"]
     request_id, _ = world.approved_merge("oncall")
     world.sync()
-    world.sync("--now", (active_grant(world, request_id) or {})["expires_at"])
-    assert _verify_vault(world).returncode == 0
+    expired = (active_grant(world, request_id) or {})["expires_at"]
+    world.sync("--now", expired)
+    assert _verify_vault(world, expired).returncode == 0
     _set_members(world, _members(world) | {alice})  # it outlived the grant (old jitflow, a hand)
     try:
-        verified = _verify_vault(world)
+        verified = _verify_vault(world, expired)
     finally:
         _set_members(world, _members(world) - {alice})
     assert verified.returncode != 0

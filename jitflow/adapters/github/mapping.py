@@ -134,6 +134,7 @@ def push(item: Mapping[str, Any]) -> Push:
         str(item.get("before") or ""),
         str(item.get("after") or ""),
         str(item.get("activity_type") or ""),
+        parse_time(item.get("timestamp")),
     )
 
 

@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from jitflow.adapters.github import mapping
 from jitflow.adapters.github.connection import GitHubConnection, PullMoved
-from jitflow.core.model import PullRequestFacts
+from jitflow.core.model import PullRequestFacts, Push
 
 
 class Pulls(GitHubConnection):
@@ -22,6 +22,16 @@ class Pulls(GitHubConnection):
             f"reading pull request #{number} of {self.repository}",
             "pull-requests: read, contents: read and issues: read",
             lambda: self._read_pull(number),
+        )
+
+    def branch_pushes(self, branch: str) -> list[Push]:
+        """Every update of `branch` GitHub lists in the repository's activity, newest first,
+        with GitHub's time of each (PyGithub has no method for the activity list)."""
+        ref = f"refs/heads/{branch}"
+        return self._call(
+            f"listing the pushes to {branch} of {self.repository}",
+            "contents: read",
+            lambda: [mapping.push(a) for a in self._pages(f"{self._repo}/activity", {"ref": ref})],
         )
 
     def pulls_for_commit(self, sha: str) -> list[int]:

@@ -19,7 +19,9 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from jitflow.core.anchor import LedgerAnchor
 from jitflow.core.sshsig import sign
+from jitflow.core.times import parse_time_or_none
 from jitflow.errors import VaultError
 
 LEDGER_PRINCIPAL = "jitflow-ledger"
@@ -101,14 +103,19 @@ class LedgerVault:
     def write_anchor(self, tip: str) -> None:
         self._call("POST", self.settings.anchor_path, {"data": {"ledger_tip": tip}})
 
-    def read_anchor(self) -> str | None:
-        """The last ledger tip the runner pushed, or None when none was recorded."""
+    def read_anchor(self) -> LedgerAnchor | None:
+        """The last ledger tip the runner pushed and Vault's time of that write, or None when
+        none was recorded."""
         try:
             answer = self._call("GET", self.settings.anchor_path)
         except VaultError as exc:
             if getattr(exc, "status", None) == 404:
                 return None
             raise
-        data = (((answer or {}).get("data") or {}).get("data")) or {}
-        tip = data.get("ledger_tip")
-        return tip if isinstance(tip, str) and tip else None
+        body = (answer or {}).get("data") or {}
+        tip = (body.get("data") or {}).get("ledger_tip")
+        if not isinstance(tip, str) or not tip:
+            return None
+        return LedgerAnchor(
+            tip, parse_time_or_none((body.get("metadata") or {}).get("created_time"))
+        )

@@ -25,7 +25,7 @@ from jitflow.core.history import (
 )
 from jitflow.core.times import format_time
 from jitflow.core.verify_report import Violation
-from jitflow.usecases.audit.dates import LedgerDates
+from jitflow.usecases.audit.dates import Clocks, LedgerDates
 from jitflow.usecases.audit.signatures import PendingSignature
 
 
@@ -49,10 +49,10 @@ def _ledger_id(path: str) -> str | None:
 class AppendOnlyChecker:
     """Fed commits newest first; collects violations and the record moves to compare."""
 
-    def __init__(self, runner_email: str) -> None:
+    def __init__(self, runner_email: str, clocks: Clocks) -> None:
         self.runner_email = runner_email.lower()
         self.violations: list[Violation] = []
-        self.dates = LedgerDates()  # ledger commits' dates against main's (dates.py)
+        self.dates = LedgerDates(clocks)  # ledger commits' dates against main's (dates.py)
         self.moves: list[RecordMove] = []
         self.to_verify: list[PendingSignature] = []  # ledger commits: signatures to check
         self.signed = 0  # ledger commits whose signature was checked

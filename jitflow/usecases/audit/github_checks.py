@@ -13,14 +13,14 @@ prior approval (their post-hoc review is checked offline).
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from jitflow.adapters.git import Git
 from jitflow.adapters.git.reading import blob_id
 from jitflow.core.approvals import latest_reviews
 from jitflow.core.audit_rows import approval_shortfalls
 from jitflow.core.contributors import judge_contributions
-from jitflow.core.model import PullRequestFacts, ReviewState
+from jitflow.core.model import PullRequestFacts, Push, ReviewState
 from jitflow.core.verify_report import Violation
 from jitflow.errors import JitflowError
 from jitflow.usecases.audit.checks import Checked
@@ -30,6 +30,13 @@ class PullRequests(Protocol):
     """What `--github` asks GitHub (the GitHub adapter's gateway)."""
 
     def pull_request(self, number: int) -> PullRequestFacts: ...
+
+
+@runtime_checkable
+class BranchPushes(Protocol):
+    """GitHub's repository activity: who moved a branch, and when (by GitHub's clock)."""
+
+    def branch_pushes(self, branch: str) -> list[Push]: ...
 
 
 def check_github(checked: Checked, github: PullRequests, git: Git) -> list[Violation]:

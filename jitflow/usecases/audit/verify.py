@@ -65,9 +65,10 @@ from jitflow.usecases.audit.checks import (
     check_vault,
     text_field,
 )
+from jitflow.usecases.audit.dates import SYNC_WORKFLOW, Clocks, pushed_tips, run_bound
 from jitflow.usecases.audit.expiry_warnings import WarningCommits
 from jitflow.usecases.audit.extensions import Extensions, check_extension, vault_claims
-from jitflow.usecases.audit.github_checks import PullRequests, check_github
+from jitflow.usecases.audit.github_checks import BranchPushes, PullRequests, check_github
 from jitflow.usecases.audit.gitlog import (
     LedgerEntry,
     batches,
@@ -77,7 +78,7 @@ from jitflow.usecases.audit.gitlog import (
 )
 from jitflow.usecases.audit.memberships import Memberships, MembershipSource, check_memberships
 from jitflow.usecases.audit.signatures import TrustRoot, check_signatures, load_trust
-from jitflow.usecases.audit.vault_checks import check_ledger_vault
+from jitflow.usecases.audit.vault_checks import VaultLedger, check_ledger_vault
 from jitflow.usecases.port import LedgerSource
 from jitflow.usecases.sync.post_review import LOOKBACK
 from jitflow.usecases.sync.recent import CHECKPOINT_TRAILER, CheckpointCheck
@@ -86,6 +87,7 @@ from jitflow.usecases.sync.review_trailer import AWAITING_TRAILER, AwaitingCheck
 __all__ = ["VerifyOptions", "VerifyReport", "Violation", "run_verify"]
 
 _CHUNK = 256
+LEDGER_BRANCH = "main"  # where sync pushes the ledger (the workflows bind refs/heads/main)
 
 
 @dataclass(frozen=True)
@@ -179,7 +181,20 @@ def run_verify(
     policies = _PolicyReader(git)
     present = _ids_on_main(git, head)
     trust = load_trust(git, head, options.allowed_signers)
-    checker = AppendOnlyChecker(runner)
+    source = (tokens or _vault_from_env()) if options.vault else None
+    ledger = (
+        VaultLedger.read(source.ledger(dict(os.environ)))
+        if isinstance(source, LedgerSource)  # a token list without a ledger skips these
+        else None
+    )
+    bound = run_bound(git.show_bytes(head, SYNC_WORKFLOW))
+    pushes = (
+        pushed_tips(github.branch_pushes(LEDGER_BRANCH))
+        if isinstance(github, BranchPushes)
+        else None
+    )
+    anchor = ledger.anchor if ledger else None
+    checker = AppendOnlyChecker(runner, Clocks(now, bound, anchor, pushes))
     violations: list[Violation] = []
     active_grants: list[tuple[str, str]] = []  # (accessor, request id)
     owners: dict[str, str] = {}  # accessor -> request its token was issued for (in place)
@@ -224,17 +239,16 @@ def run_verify(
             memberships.add(row.id, entry.record, row.outcome is Outcome.ACTIVE)
         violations += _drain(git, checker, trust)
     violations += _drain(git, checker, trust)
-    violations += checker.violations + checker.dates.violations
+    violations += checker.violations + checker.dates.finish()
     violations += extensions.check()
     violations += warns.check()
     violations += _trailer_lies(git, head, runner, awaiting)
-    if options.vault:
-        source = tokens or _vault_from_env()
+    if source is not None:
         violations += check_vault(source, active_grants, owners, ends)
         if isinstance(source, MembershipSource):
             violations += check_memberships(source, memberships)
-        if isinstance(source, LedgerSource):  # a token list without a ledger skips these
-            violations += check_ledger_vault(git, head, source, trust, signed=checker.signed)
+        if ledger is not None:
+            violations += check_ledger_vault(git, head, ledger, trust, signed=checker.signed)
     return VerifyReport(head, checked, tuple(violations), _unchecked(options, trust))
 
 
