@@ -57,12 +57,14 @@ def run_check(options: CheckOptions) -> CheckReport:
 @dataclass(frozen=True)
 class ChangeSet:
     """A change's files, read at `head`, judged by the rules at `base` (groups too, unless
-    `groups` gives others: sync's check against main's current ones)."""
+    `groups` gives others, and policies too, unless `policies_at` names another commit:
+    sync's check against main's current ones)."""
 
     files: Sequence[ChangedFile]
     base: str
     head: str
     groups: Loaded | None = None
+    policies_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -84,9 +86,10 @@ def evaluate_change(
         prefetch_archive(git, base_sha)
     requests = read_requests(git, head_sha, change.request_paths)
     names = [r.value.policy for r in requests if r.value is not None]
-    policies = read_policies(git, base_sha, names)
+    rules_at = change_set.policies_at or base_sha
+    policies = read_policies(git, rules_at, names)
     state = snapshot(git, base_sha, [r.value.id for r in requests if r.value is not None])
-    known = tuple(all_policy_names(git, base_sha)) if set(names) - set(policies) else ()
+    known = tuple(all_policy_names(git, rules_at)) if set(names) - set(policies) else ()
     context = Context(
         now=now,
         author=author,

@@ -108,3 +108,17 @@ def test_a_requester_removed_from_the_group_before_the_start_is_not_issued(world
     push_to_main(world, {"policies/groups.yaml": groups}, login="bob")
     world.sync("--now", format_time(start + timedelta(minutes=1)))
     assert "groups-changed" in _denied(world, request_id)
+
+
+def test_a_policy_removed_or_narrowed_before_the_start_stops_the_grant(world: World) -> None:
+    """An admin who deletes a policy on main (or narrows it) in an incident stops the pending
+    requests merged under it, as a group change does."""
+    start = soon(60)
+    narrowed, number = _open(world, request_body(duration="2h", start=start))
+    world.standin.submit_review(number, "bob", "APPROVE")
+    world.standin.merge_pull(number, "bob")
+    world.sync()  # approved under the merge-time policy: waits
+    shorter = POLICIES["policies/ops-read.yaml"].replace(b"max: 2h", b"max: 1h")
+    push_to_main(world, {"policies/ops-read.yaml": shorter}, login="bob")
+    world.sync("--now", format_time(start + timedelta(minutes=1)))
+    assert "policy-changed" in _denied(world, narrowed)

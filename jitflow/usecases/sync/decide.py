@@ -23,6 +23,7 @@ from jitflow.core.evaluation import RequestDecision
 from jitflow.core.loading import (
     GROUPS_PATH,
     ONCALL_PATH,
+    POLICY_DIR,
     parse_groups,
     parse_oncall,
     with_rotations,
@@ -243,14 +244,15 @@ def _file_view(files: list[ChangedFile] | tuple[ChangedFile, ...]) -> set[tuple[
 def _current_groups_findings(
     git: Git, github: PullFacts, pr: PullRequestFacts, verdict: Verdict, tip: str
 ) -> tuple[Finding, ...]:
-    """At issue time main's current groups must allow the grant as well as the merge's (`pr`
-    with the reviews before its merge)."""
+    """At issue time main's current groups and policy must allow the grant as well as the
+    merge's (`pr` with the reviews before its merge): a policy deleted or narrowed on main
+    stops the pending requests merged under it. Only ever denies more."""
     base, merge = verdict.policy_commit, verdict.merge_commit
     path = f"requests/{verdict.request_id}.yaml"
     [blob, rotations] = read_files(git, tip, [GROUPS_PATH, ONCALL_PATH])
     current = with_rotations(parse_groups(blob), parse_oncall(rotations))
     merged_at = _merged_at(git, pr)
-    change = ChangeSet(pr.files, base, merge, groups=current)
+    change = ChangeSet(pr.files, base, merge, groups=current, policies_at=tip)
     now_judged = judge_pull(git, github, pr, change, merged_at)
     mine = next((r for r in now_judged.report.decision.requests if r.path == path), None)
     if mine is not None and mine.approved:
@@ -258,6 +260,11 @@ def _current_groups_findings(
     why = "; ".join(f.message for f in (mine.findings if mine else ()) if f.is_error)
     if mine is not None and mine.allowed:
         why = "its approvals no longer hold under them"
+    policy = verdict.decision.policy if verdict.decision else None
+    rules = f"{POLICY_DIR}/{policy.name}.yaml" if policy else ""
+    if rules and git.show_bytes(base, rules) != git.show_bytes(tip, rules):
+        what = f"main's current {rules}"
+        return (Finding("policy-changed", f"{what} no longer allows this grant: {why}", path),)
     return (
         Finding(
             "groups-changed",
