@@ -47,7 +47,7 @@ def _workflow_dispatch() -> None:
     """Needs GitHub Actions; the sync workflow must offer the `revoke` input it passes on."""
     workflow = (readme.ROOT / ".github" / "workflows" / "sync.yml").read_text(encoding="utf-8")
     assert "workflow_dispatch:" in workflow and "revoke:" in workflow
-    assert 'args+=(--revoke "$REVOKE_ID")' in workflow
+    assert 'args+=(--no-issue --revoke "$REVOKE_ID")' in workflow
 
 
 def readme_ruleset() -> dict[str, object]:
