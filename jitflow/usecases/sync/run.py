@@ -175,8 +175,10 @@ def _attempts(run: _Run) -> SyncReport:
         pushes += 1
         if push(git, options.remote, options.branch, tip, base):
             report.pushed = tip
-            record_anchor(vault, run.environ, tip, report)
-            fetch(git, options.remote, options.branch)
+            try:
+                fetch(git, options.remote, options.branch)  # shows a later run's push, if any
+            finally:
+                record_anchor(vault, run.environ, tip, report, git)
             return report
     raise GitError(
         f"{options.remote}/{options.branch} kept moving: gave up after {MAX_ATTEMPTS} pushes; "

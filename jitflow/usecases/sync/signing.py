@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from jitflow.adapters.git import Git, graph
 from jitflow.errors import JitflowError
 from jitflow.usecases.port import LedgerSource, Signer
 from jitflow.usecases.sync.run_memory import SyncReport
@@ -34,10 +35,18 @@ def ledger_signer(
 
 
 def record_anchor(
-    vault: LedgerSource, environ: Mapping[str, str], tip: str, report: SyncReport
+    vault: LedgerSource, environ: Mapping[str, str], tip: str, report: SyncReport, git: Git
 ) -> None:
-    """Keep the pushed tip outside git, so a rewritten main shows in `audit verify --vault`."""
+    """Keep the pushed tip outside git, so a rewritten main shows in `audit verify --vault` (and
+    a ledger commit above the anchor, `ledger-commit-unanchored`). A run that only revokes runs
+    alongside the others (a concurrency group of its own): when the anchor already names a tip
+    above this one (in `git`, fetched after the push), a later run anchored it first, and this
+    older tip is not written over it."""
     try:
-        vault.ledger(environ).write_anchor(tip)
+        ledger = vault.ledger(environ)
+        current = ledger.read_anchor()
+        if current is not None and current.tip != tip and graph.is_ancestor(git, tip, current.tip):
+            return
+        ledger.write_anchor(tip)
     except JitflowError as exc:
         report.warnings.append(f"could not record the ledger anchor in Vault: {exc.message}")
