@@ -11,6 +11,7 @@ import pytest
 
 from jitflow.adapters.git import Git
 from jitflow.adapters.git.reading import archived_among, prefetch_archive
+from jitflow.errors import GitError
 from tests.gitrepo import GitRepo
 
 _RECORD = b"policy: ops-read\n"
@@ -76,3 +77,10 @@ def test_prefetches_never_picked_up_do_not_pile_up_or_mix(tmp_path: Path) -> Non
         {"a", "b"},
         {"a"},
     ]
+
+
+def test_a_background_read_that_failed_raises_when_its_answers_are_asked(tmp_path: Path) -> None:
+    answers = Git(tmp_path).cat_blobs_later(["HEAD:x"])  # a folder that is no repository
+
+    with pytest.raises(GitError, match=r"git cat-file failed: .*not a git repository"):
+        answers()
