@@ -157,6 +157,15 @@ def _scenario(standin: GitHubStandIn, work: Git) -> None:
     assert no_variable.value.status == 404
     with pytest.raises(GithubException):
         alice.get_user("nobody")
+    # carol renames her account and a newcomer registers "carol": carol's reviews show her new
+    # login with her id, the newcomer gets another id, and GET /user/{id} follows the account
+    carol_id = carol.get_user().id
+    standin.rename_user("carol", "carol-new")
+    standin.add_user("carol")
+    reviewers = {(r.user.login, r.user.id) for r in pr.get_reviews() if r.state != "APPROVED"}
+    assert reviewers == {("carol-new", carol_id)}
+    assert alice.get_user("carol").id != carol_id
+    assert alice.get_user_by_id(carol_id).login == "carol-new"
 
     branch = repo.get_branch("main")
     with pytest.raises(GithubException) as unprotected:

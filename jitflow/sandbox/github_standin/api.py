@@ -84,6 +84,14 @@ class Api(RulesetApi, PullBranchApi, PullEditApi, OrgApi):
             raise not_found()
         return Response(200, self.r.full_user(user))
 
+    def get_user_by_id(self, req: Request) -> Response:
+        """An account by its id, whatever its login is now (`GET /user/{account_id}`)."""
+        wanted = req.params["account_id"]
+        user = next((u for u in self.svc.store.users.values() if str(u.id) == wanted), None)
+        if user is None:
+            raise not_found()
+        return Response(200, self.r.full_user(user))
+
     def list_keys(self, req: Request) -> Response:
         user = self.svc.store.users.get(req.params["username"])
         if user is None:

@@ -397,9 +397,13 @@ def account_for_email(store: Store, email: str) -> str | None:
         return "web-flow"  # GitHub's own commits (web edits, merges): signed by GitHub
     local, _, domain = address.partition("@")
     if domain == "users.noreply.github.com":
-        login = local.split("+", 1)[-1]
+        # `ID+login@`: the account with that id, whatever its login now; `login@` (before
+        # 2017): whoever holds the login now.
+        uid, plus, login = local.rpartition("+")
         for user in store.users.values():
-            if user.login.lower() == login and user.kind == "User":
+            if user.kind == "User" and (
+                str(user.id) == uid if plus else user.login.lower() == login
+            ):
                 return user.login
         return None
     for user in store.users.values():

@@ -28,6 +28,7 @@ _R = "/repos/{owner}/{repo}"
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation("GET", "/user", "users/get-authenticated", "get_authenticated_user"),
+    Operation("GET", "/user/{account_id}", "users/get-by-id", "get_user_by_id"),
     Operation("GET", "/users/{username}", "users/get-by-username", "get_user"),
     Operation("GET", "/users/{username}/keys", "users/list-public-keys-for-user", "list_keys"),
     Operation("GET", "/orgs/{org}", "orgs/get", "get_org"),

@@ -8,6 +8,7 @@ import threading
 from datetime import datetime
 
 from jitflow.sandbox.github_standin import pushes
+from jitflow.sandbox.github_standin.accounts import new_account_id
 from jitflow.sandbox.github_standin.enforcement import ruleset_merge_blockers
 from jitflow.sandbox.github_standin.gitrepo import BareRepo, FileChange
 from jitflow.sandbox.github_standin.landing import Conflict, merge_queue, rebase
@@ -63,7 +64,8 @@ class Service:
         kind: str,
         emails: list[str] | None = None,
     ) -> User:
-        uid = self.store.ids.next("user")
+        uid = new_account_id(self.store, login)
+        self.store.used_logins.add(login.lower())
         keys = [(self.store.ids.next("key"), key.strip()) for key in ssh_keys]
         user = User(uid, login, secrets.token_hex(20), keys, can_read_org, kind=kind)
         user.emails = list(emails) if emails is not None else [f"{login}@example.test"]

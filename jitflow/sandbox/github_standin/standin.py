@@ -12,6 +12,7 @@ from typing import Any
 
 from jitflow.adapters.git import Git
 from jitflow.sandbox.github_standin import pushes
+from jitflow.sandbox.github_standin.accounts import rename
 from jitflow.sandbox.github_standin.api import Api
 from jitflow.sandbox.github_standin.githttp import install_hook
 from jitflow.sandbox.github_standin.gitrepo import ZERO_SHA, BareRepo
@@ -168,6 +169,14 @@ class GitHubStandIn(LocalServer):
             user = self._service.add_user(login, list(ssh_keys), can_read_org, "User", mails)
             user.hides_teams = hides_teams
             return user.token
+
+    def rename_user(self, old: str, new: str) -> None:
+        """@old changes their username to @new (same account id; @old is free again)."""
+        with self._service.lock:
+            try:
+                rename(self._service.store, old, new)
+            except ValueError as exc:
+                raise StandInError(422, str(exc)) from None
 
     def push(self, work: Path, branch: str, pusher: str, *, force: bool = False) -> str:
         """`git push` from the clone `work` to `branch` as @pusher (GitHub records who pushed,

@@ -180,6 +180,9 @@ class Store:
     tips: dict[str, str] = field(default_factory=dict)  # branch -> sha last seen
     ids: Ids = field(default_factory=Ids)
     next_number: int = 1
+    # Every login ever registered here (lower-cased): one registered again after a rename
+    # belongs to a new account with a new id (accounts.py).
+    used_logins: set[str] = field(default_factory=set)
 
     def user_by_token(self, token: str) -> User | None:
         return next((u for u in self.users.values() if u.token == token), None)
