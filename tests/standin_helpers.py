@@ -8,6 +8,7 @@ from typing import Any
 
 from jitflow.adapters.git import Git
 from jitflow.sandbox.github_standin import GitHubStandIn
+from jitflow.sandbox.github_standin.accounts import first_id
 
 DEFAULT_FILES: Mapping[str, bytes] = {
     "README.md": b"# access\n\nAccess requests live under requests/.\n",
@@ -29,6 +30,12 @@ def write_files(root: Path, files: Mapping[str, bytes | None]) -> None:
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(content)
+
+
+def github_ids(*logins: str) -> str:
+    """groups.yaml's `github_ids:` line pinning each login to the account the stand-in gives
+    the first to register it."""
+    return "github_ids:\n" + "".join(f"  {login}: {first_id(login)}\n" for login in logins)
 
 
 def make_bare_repo(directory: Path, files: Mapping[str, bytes] = DEFAULT_FILES) -> Path:

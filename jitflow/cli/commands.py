@@ -13,6 +13,7 @@ from jitflow.cli import (  # noqa: F401
     policies_cmd,
     policy_cmd,
     policy_impact_cmd,
+    policy_pin_cmd,
     policy_test_cmd,
     request_cmd,
     revoke_cmd,

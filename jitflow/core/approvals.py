@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from jitflow.core.identities import named_logins, team_logins, unproven
 from jitflow.core.model import ApprovalRule, Groups, Policy, Principals, Review, ReviewState
 
 RETARGETED = (
@@ -38,6 +39,10 @@ class ApprovalFacts:
     # When the PR was last retargeted: an approval before it saw a diff against another
     # branch (request files already there were not shown), so it counts for nothing.
     base_changed_at: datetime | None = None
+    # The GitHub account id behind each login of the PR (author, reviewers; lower-cased), as
+    # GitHub reported it: a login named in policies/ counts only as the account pinned for it
+    # (core.identities). None: the facts did not come from GitHub, so accounts aren't judged.
+    accounts: Mapping[str, int | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,8 @@ class ApprovalStatus:
     break_glass: bool = False
     waived: str = ""  # why no approval is needed (e.g. a requester giving up their own grant)
     oncall_waived: str = ""  # the rotation whose on-call requester needed no approval
+    # named logins whose GitHub account is not the one pinned for them, and why
+    unproven: tuple[tuple[str, str], ...] = ()
 
     @property
     def satisfied(self) -> bool:
@@ -101,15 +108,7 @@ def members(
     principals: Principals, groups: Groups, teams: Mapping[str, frozenset[str]]
 ) -> set[str]:
     """Lower-cased logins in a set of principals; unresolved teams contribute nobody."""
-    result = {user.lower() for user in principals.users}
-    result |= {groups.on_call[r].lower() for r in principals.oncall if r in groups.on_call}
-    for group in principals.groups:
-        for member in groups.of(group):
-            if member.startswith("github-team:"):
-                result |= {login.lower() for login in teams.get(member, frozenset())}
-            else:
-                result.add(member.lower())
-    return result
+    return named_logins(principals, groups) | team_logins(principals, groups, teams)
 
 
 def approvers_of(policy: Policy, groups: Groups, teams: Mapping[str, frozenset[str]]) -> set[str]:
@@ -185,17 +184,23 @@ def evaluate_approvals(
             outcomes.append(ReviewOutcome(login, review.state, False, "changes requested"))
         else:
             outcomes.append(ReviewOutcome(login, review.state, False, "does not count"))
-    tally = _Tally(requester, approvals, blockers, excluded)
+    named = set().union(*(named_logins(r.approvers, groups) for r in policy.approval_rules))
+    doubted = unproven((approvals | {requester.lower()}) & named, facts.accounts, groups)
+    tally = _Tally(requester, approvals, blockers, excluded, doubted)
     rules = tuple(
         _rule_status(numbered, policy, tally, groups, teams)
         for numbered in enumerate(policy.approval_rules, start=1)
     )
     for outcome_index, outcome in enumerate(outcomes):
         if outcome.counted and not any(outcome.reviewer in rule.approved_by for rule in rules):
-            outcomes[outcome_index] = ReviewOutcome(
-                outcome.reviewer, outcome.state, False, "not an eligible approver for this policy"
-            )
-    return ApprovalStatus(rules=rules, reviews=tuple(outcomes), voided=tuple(voided))
+            why = doubted.get(outcome.reviewer, "not an eligible approver for this policy")
+            outcomes[outcome_index] = ReviewOutcome(outcome.reviewer, outcome.state, False, why)
+    return ApprovalStatus(
+        rules=rules,
+        reviews=tuple(outcomes),
+        voided=tuple(voided),
+        unproven=tuple(sorted(doubted.items())),
+    )
 
 
 def with_break_glass(status: ApprovalStatus, policy: Policy, asked: bool) -> ApprovalStatus:
@@ -211,6 +216,9 @@ class _Tally:
     approvals: set[str]
     blockers: set[str]
     excluded: set[str]
+    # named logins whose GitHub account is not the pinned one: why (they count nowhere but
+    # through a live team)
+    unproven: Mapping[str, str] = field(default_factory=dict)
 
 
 def _exclusion(login: str, facts: ApprovalFacts, requester: str) -> str:
@@ -232,9 +240,14 @@ def _rule_status(
     requester, approvals = tally.requester, tally.approvals
     blockers, excluded = tally.blockers, tally.excluded
     eligible = members(rule.approvers, groups, teams)
-    approved = sorted(approvals & eligible)
+    through_teams = team_logins(rule.approvers, groups, teams)
+
+    def proven(login: str) -> bool:
+        return login not in tally.unproven or login in through_teams
+
+    approved = sorted(a for a in approvals & eligible if proven(a))
     self_approved = False
-    if policy.allow_self_approval and requester.lower() in eligible:
+    if policy.allow_self_approval and requester.lower() in eligible and proven(requester.lower()):
         # The requester is one of this rule's approvers and the policy lets that count once.
         approved = sorted({*approved, requester.lower()})
         self_approved = True

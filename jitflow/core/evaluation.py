@@ -21,6 +21,7 @@ from jitflow.core.approvals import (
     with_break_glass,
 )
 from jitflow.core.extension import extension_findings, find_target, self_approval_waiver
+from jitflow.core.identities import team_logins, unproven
 from jitflow.core.loading import Loaded
 from jitflow.core.model import ActiveGrant, Finding, GrantKind, Groups, Policy, Request
 from jitflow.core.oncall import at_time
@@ -239,7 +240,8 @@ def _decide(
     waiver = self_approval_waiver(request, policy, duration)
     if waiver and not approvals.satisfied:
         approvals = replace(approvals, waived=waiver)
-    approvals = _oncall_waiver(policy, request.requester, groups, approvals)
+    if not unproven({request.requester.lower()}, facts.accounts, groups):
+        approvals = _oncall_waiver(policy, request.requester, groups, approvals)
     return RequestDecision(
         request.path,
         request.id,
@@ -277,6 +279,18 @@ def _check_requester(request: Request, context: Context, findings: list[Finding]
         )
 
 
+def _requester_account_problem(
+    request: Request, policy: Policy, groups: Groups, context: Context
+) -> str | None:
+    """Why the PR's author account is not the one pinned for the requester's login (None:
+    it is, the requester is eligible through a live team, or the facts aren't GitHub's)."""
+    requester = request.requester.lower()
+    facts = context.approval_facts
+    if facts is None or requester in team_logins(policy.requesters, groups, context.teams):
+        return None
+    return unproven({requester}, facts.accounts, groups).get(requester)
+
+
 def undefined_groups_note(names: Sequence[str], groups: Groups) -> str:
     """Why a named group has nobody in it, when the reason is the groups file itself."""
     undefined = [n for n in names if n not in groups.members]
@@ -305,13 +319,18 @@ def _policy_findings(
     def add(code: str, key: str, message: str) -> None:
         out.append(request.finding(code, key, message))
 
-    if request.requester.lower() not in members(policy.requesters, groups, context.teams):
+    requester = request.requester.lower()
+    if requester not in members(policy.requesters, groups, context.teams):
         add(
             "requester-not-eligible",
             "requester",
             f"{request.requester} may not request {policy.name}; it is for "
             f"{policy.requesters.describe()}"
             + ("" if groups_broken else undefined_groups_note(policy.requesters.groups, groups)),
+        )
+    elif problem := _requester_account_problem(request, policy, groups, context):
+        add(
+            "requester-not-eligible", "requester", f"{request.requester} may not request: {problem}"
         )
     limit = policy.max_duration
     if request.break_glass:

@@ -32,6 +32,7 @@ ARCHIVE_DIR = "requests/archive"
 POLICY_DIR = "policies"
 GROUPS_PATH = "policies/groups.yaml"
 ONCALL_PATH = "policies/rotations.yaml"
+PINS_KEY = "github_ids"  # groups.yaml's login -> GitHub account id table (never a group name)
 NOT_POLICIES = frozenset({GROUPS_PATH, ONCALL_PATH})  # files under policies/ that aren't one
 ID_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?$")
 
@@ -306,7 +307,10 @@ def parse_groups(content: bytes | None, path: str = GROUPS_PATH) -> Loaded:
     document, findings = _document(content, path, "groups")
     if document is None or findings:
         return Loaded(None, tuple(findings))
-    return Loaded(Groups({name: tuple(members) for name, members in document.data.items()}), ())
+    data = dict(document.data)
+    ids = {login.lower(): account for login, account in (data.pop(PINS_KEY, None) or {}).items()}
+    members = {name: tuple(found) for name, found in data.items()}
+    return Loaded(Groups(members, github_ids=ids), ())
 
 
 def parse_oncall(content: bytes | None, path: str = ONCALL_PATH) -> Loaded:

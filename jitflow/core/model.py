@@ -183,6 +183,16 @@ class Rotation:
 
 
 @dataclass(frozen=True)
+class Account:
+    """A GitHub account as GitHub reports it now: the login can change, the id never does."""
+
+    login: str
+    id: int
+    created_at: datetime | None
+    kind: str  # User / Organization / Bot
+
+
+@dataclass(frozen=True)
 class Groups:
     """Named groups of GitHub logins (and `github-team:org/slug` references)."""
 
@@ -192,6 +202,9 @@ class Groups:
     # decision's time (`core.oncall.at_time` fills it in; empty: nobody is on call)
     rotations: Mapping[str, Rotation] = field(default_factory=dict)
     on_call: Mapping[str, str] = field(default_factory=dict)
+    # `github_ids:` of groups.yaml: each login named in policies, groups and rotations, by its
+    # lower-cased login, with the GitHub account id it means (a login can change hands).
+    github_ids: Mapping[str, int] = field(default_factory=dict)
 
     def of(self, name: str) -> tuple[str, ...]:
         return self.members.get(name, ())
@@ -230,6 +243,7 @@ class Review:
     state: ReviewState
     commit_sha: str
     submitted_at: datetime
+    reviewer_id: int | None = None  # the reviewer's GitHub account id (None: not reported)
 
 
 @dataclass(frozen=True)
@@ -295,3 +309,4 @@ class PullRequestFacts:
     # When the PR was last retargeted onto another base branch (its `base_ref_changed` issue
     # event): a review before it saw a diff against another branch.
     base_changed_at: datetime | None = None
+    author_id: int | None = None  # the PR author's GitHub account id (None: not reported)

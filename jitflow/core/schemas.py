@@ -60,7 +60,10 @@ def validate(document: Document, name: str) -> list[Finding]:
                     Finding("schema", _describe(error, name), document.path, line, column)
                 )
                 continue
-        line, column = document.position(json_path)
+        if _names_a_key(error):
+            line, column = document.key_position((*json_path, error.instance))
+        else:
+            line, column = document.position(json_path)
         findings.append(
             Finding(
                 code="schema",
@@ -131,6 +134,9 @@ def _describe(error: Any, name: str) -> str:
         return f"{where} is {value!r}; allowed values: {options}"
     if kind == "const":
         return f"{where} must be {error.validator_value!r}"
+    if kind == "pattern" and _names_a_key(error):
+        expected = error.schema.get("description") or f"pattern {error.validator_value}"
+        return f"key {value!r} in {where} is not allowed; expected {expected}"
     if kind == "pattern":
         described = error.schema.get("description")
         suffix = f" ({described})" if described else f" (pattern {error.validator_value})"
@@ -146,6 +152,11 @@ def _describe(error: Any, name: str) -> str:
     if kind == "propertyNames":
         return f"group name {value!r} is not allowed; use lowercase letters, digits and dashes"
     return f"{where}: {error.message}"
+
+
+def _names_a_key(error: Any) -> bool:
+    """Whether `error` is about a mapping's key (`propertyNames`), not a value."""
+    return "propertyNames" in error.absolute_schema_path and isinstance(error.instance, str)
 
 
 def _json_type(value: object) -> str:

@@ -13,7 +13,11 @@ def render_next_steps(directory: Path, action: str) -> str:
     return f"""\
 Next steps (the admin guide: {docs}/README.md#for-admins):
   1. Review policies/ (who may ask for what, who approves) and replace @your-org/access-admins
-     in .github/CODEOWNERS with the team that owns access policy.
+     in .github/CODEOWNERS with the team that owns access policy. Then pin each person's
+     GitHub account (a login can change hands; the id can't):  GITHUB_TOKEN=... \
+     GITHUB_REPOSITORY=OWNER/NAME jitflow policy pin --repo {directory}
+     (the example's github_ids are the demo's accounts: a login pinned to another account
+     counts for nobody until re-pinned with --repin LOGIN).
   2. Commit and push:  git -C {directory} add -A && git -C {directory} commit -m "jitflow init"
   3. Set up Vault / OpenBao as in {docs}/docs/vault-setup.md
      (the JWT role for the sync workflow, the token role, the runner policy, each engine),

@@ -53,6 +53,7 @@ from jitflow.core.loading import (
 )
 from jitflow.core.model import GrantKind, Groups, Policy
 from jitflow.errors import JitflowError, UsageError
+from jitflow.usecases.doctor_pins import pins_offline, pins_online
 
 if TYPE_CHECKING:
     from jitflow.adapters.github import GitHubGateway
@@ -80,7 +81,7 @@ def run_doctor(options: DoctorOptions) -> DoctorReport:
         raise UsageError(f"{options.repo} is not a directory: pass --repo with the access clone")
     repository_checks, policies = _repository(options.repo)
     sections = [Section("repository", tuple(repository_checks))]
-    sections.append(Section("github", tuple(_github(options))))
+    sections.append(Section("github", tuple(_github(options, policies))))
     sections.append(Section("vault", tuple(_vault(options, policies))))
     outbound = _outbound(options)  # none without a .jitflow/outbound.yaml
     if outbound:
@@ -118,7 +119,7 @@ def _repository(repo: Path) -> tuple[list[Check], list[Policy]]:
         checks.append(check_workflow(path, actual, template, restore))
         checks.append(workflow_permissions(path, actual))
     policy_checks, policies = _policies(repo)
-    checks += policy_checks + _rotations(repo, policies)
+    checks += policy_checks + _rotations(repo, policies) + pins_offline(repo, policies)
     return checks, policies
 
 
@@ -189,7 +190,7 @@ def _rules(policies: list[Policy], groups: Groups) -> Check:
 # ---- GitHub -------------------------------------------------------------------------------
 
 
-def _github(options: DoctorOptions) -> list[Check]:
+def _github(options: DoctorOptions, policies: list[Policy]) -> list[Check]:
     if "github" in options.skip:
         return [skip("github", "skipped (--skip github)")]
     env = options.environ
@@ -231,13 +232,19 @@ def _github(options: DoctorOptions) -> list[Check]:
             except JitflowError:
                 details[ruleset_id] = None
         team_check = _team_reads(options.repo, gateway)
+        pins = _guard(
+            checks,
+            "github.github-ids",
+            "give the token read access to public profiles (any token can)",
+            lambda: pins_online(options.repo, policies, gateway),
+        )
     enforcers = ruleset_enforcers(rules or [], details)
     classic = protection_enforcer(protection)
     if classic is not None:
         enforcers.insert(0, classic)
     checks += check_branch_rules(enforcers, gateway.repository, branch)
     checks.append(check_ledger_writer(enforcers, branch, env.get("JITFLOW_APP_ID")))
-    return [*checks, team_check]
+    return [*checks, team_check, *(pins or [])]
 
 
 def _team_reads(repo: Path, gateway: GitHubGateway) -> Check:

@@ -10,7 +10,7 @@ is posted in the PR comment. One that changes `.jitflow/outbound.yaml` must leav
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +19,8 @@ from typing import Protocol
 from jitflow.adapters.git import Git
 from jitflow.core.change_gate import ChangeDetails, ChangeGateReport, Verdict
 from jitflow.core.doctor import CODEOWNERS_LOCATIONS, codeowners_rules, owners_of
+from jitflow.core.identities import account_problem
+from jitflow.core.loading import GROUPS_PATH, parse_groups
 from jitflow.core.model import PullRequestFacts, ReviewState
 from jitflow.errors import JitflowError
 
@@ -137,6 +139,7 @@ def _code_owner_verdict(
     can't be read fails the approval (never pending), saying what to configure."""
     rules = codeowners_rules(_codeowners_at(git, pr.base_sha))
     approvers = _approvers_on_head(pr)
+    doubted = _doubted(git, pr, approvers)
     teams = sorted({o for p in paths for o in owners_of(rules, p) if "/" in o})
     missing: dict[tuple[str, ...], list[str]] = {}
     try:
@@ -146,7 +149,9 @@ def _code_owner_verdict(
             owners = owners_of(rules, path)
             if not owners and path.startswith(POLICY_DIR):
                 owners = ("nobody: give policies/ an owner in CODEOWNERS",)
-            if owners and not any(_is_owner(github, o, w) for o in owners for w in approvers):
+            if owners and not any(
+                _is_owner(github, o, w, doubted) for o in owners for w in approvers
+            ):
                 missing.setdefault(owners, []).append(path)
     except JitflowError as exc:
         return _unreadable_teams(teams, exc)
@@ -193,12 +198,27 @@ def _approvers_on_head(pr: PullRequestFacts) -> list[str]:
     return [who for who, state in latest.items() if state is ReviewState.APPROVED and who != author]
 
 
-def _is_owner(github: ChangeGateGitHub, owner: str, login: str) -> bool:
+def _doubted(git: Git, pr: PullRequestFacts, approvers: list[str]) -> set[str]:
+    """Approvers who can't be a code owner named by @login: their GitHub account is not the
+    one groups.yaml (at the base) pins for the login (renamed and taken over), or the login
+    is pinned nowhere. A base that pins nobody yet (a repository before its first `jitflow
+    policy pin`) doubts none, so the PR adding the pins can be approved; GitHub's own code
+    owner review (which needs write access) still applies. Team members need no pin."""
+    groups = parse_groups(git.show_bytes(pr.base_sha, GROUPS_PATH)).value
+    if groups is None or not groups.github_ids:
+        return set()
+    accounts = {r.reviewer.lower(): r.reviewer_id for r in pr.reviews}
+    return {a for a in approvers if account_problem(a, accounts.get(a), groups) is not None}
+
+
+def _is_owner(
+    github: ChangeGateGitHub, owner: str, login: str, doubted: Collection[str] = ()
+) -> bool:
     name = owner.removeprefix("@")
     if "/" in name:
         org, _, slug = name.partition("/")
         return github.is_team_member(org, slug, login)
-    return name.lower() == login.lower()
+    return name.lower() == login.lower() and login.lower() not in doubted
 
 
 @dataclass(frozen=True)

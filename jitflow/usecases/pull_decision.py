@@ -82,7 +82,21 @@ def approval_facts_for(
         content_digests=digests,
         author_ssh_keys=author_ssh_keys,
         base_changed_at=pr.base_changed_at,
+        accounts=accounts_of(pr),
     )
+
+
+def accounts_of(pr: PullRequestFacts) -> dict[str, int | None]:
+    """The account id GitHub reported behind each login of the PR (author, reviewers); None
+    for a login reported with no id or with two."""
+    accounts: dict[str, int | None] = {}
+    for login, account in [(r.reviewer, r.reviewer_id) for r in pr.reviews] + [
+        (pr.author, pr.author_id)
+    ]:
+        seen = accounts.setdefault(login.lower(), account)
+        if seen != account:
+            accounts[login.lower()] = None
+    return accounts
 
 
 @dataclass(frozen=True)

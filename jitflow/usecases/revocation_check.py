@@ -12,7 +12,8 @@ from dataclasses import replace
 from jitflow.adapters.git import Git
 from jitflow.core.approvals import ApprovalFacts, ApprovalStatus, evaluate_approvals
 from jitflow.core.evaluation import Decision, RequestDecision
-from jitflow.core.model import ApprovalRule, Finding, Principals, Request
+from jitflow.core.identities import unproven
+from jitflow.core.model import ApprovalRule, Finding, Groups, Principals, Request
 from jitflow.usecases.repository import read_policies, snapshot
 
 
@@ -42,7 +43,7 @@ def evaluate_revocation(
         request = Request(grant_id, path, grant.policy, grant.requester, None, "", "revocation")
         loaded = policies.get(grant.policy)
         policy = loaded.value if loaded else None
-        if grant.requester.lower() == facts.author.lower():
+        if grant.requester.lower() == facts.author.lower() and _own(grant.requester, facts, groups):
             status = ApprovalStatus(
                 rules=(), waived="the requester gives up their own grant: no approval needed"
             )
@@ -71,3 +72,10 @@ def evaluate_revocation(
             status = evaluate_approvals(one_approver, grant.requester, facts, groups, teams)
         decisions.append(RequestDecision(path, grant_id, request, policy, (), None, None, status))
     return Decision((), tuple(decisions))
+
+
+def _own(requester: str, facts: ApprovalFacts, groups: Groups | None) -> bool:
+    """Whether the PR's author account is the requester's: where groups.yaml pins the
+    requester's login, only that account (another one may hold the login since a rename)."""
+    pinned = groups is not None and requester.lower() in groups.github_ids
+    return not pinned or not unproven({requester.lower()}, facts.accounts, groups or Groups())

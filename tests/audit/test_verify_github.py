@@ -133,3 +133,18 @@ def test_an_approval_by_someone_who_pushed_to_the_pr_is_not_believed(world: Worl
     _forge_issue(world, request_id, number, merge)
     result = _verify(world, "--github")
     assert f"github-approvals-insufficient: {request_id} at {merge[:12]}" in result.stdout
+
+
+def test_an_approval_by_a_stranger_holding_the_approvers_old_login_is_not_believed(
+    world: World,
+) -> None:
+    """bob renamed his account and a stranger registered `bob` and approved: GitHub reports
+    the review under `bob`, but not from the account groups.yaml pins for bob."""
+    world.standin.rename_user("bob", "bob-at-acme")
+    world.standin.add_user("bob")
+    request_id, number = world.request("ops-read")
+    world.standin.submit_review(number, "bob", "APPROVE")
+    merge = world.standin.merge_pull(number, "alice")
+    _forge_issue(world, request_id, number, merge)
+    result = _verify(world, "--github")
+    assert f"github-approvals-insufficient: {request_id} at {merge[:12]}" in result.stdout

@@ -26,6 +26,7 @@ from jitflow.sandbox.servers.postgres import PostgresServer
 from jitflow.sandbox.servers.vault_setup import DevVaultSetup, configure_dev_vault
 from jitflow.usecases.init import workflow_templates
 from tests.conftest_servers import JwtSigner
+from tests.standin_helpers import github_ids
 
 REPOSITORY = "acme/access"
 ACTION = "acme/jitflow@" + "a1" * 20  # the pinned jitflow action the workflows run
@@ -63,7 +64,7 @@ GOOD_RULES: list[dict[str, Any]] = [
         },
     },
 ]
-GROUPS = b"sre: [alice, carol]\nleads: [bob]\n"
+GROUPS = b"sre: [alice, carol]\nleads: [bob]\n" + github_ids("alice", "bob", "carol").encode()
 
 
 def policy_yaml(name: str, grant: str) -> bytes:
@@ -222,6 +223,8 @@ def live(github_standin: GitHubStandIn, work_clone: Git, doctor_vault: DoctorVau
     github_standin.set_actions_variable("JITFLOW_TEAMS_APP_ID", "654321")
     github_standin.set_actions_secret("JITFLOW_TEAMS_APP_PRIVATE_KEY")
     token = github_standin.add_user("repo-admin")
+    for login in ("alice", "bob", "carol"):  # the accounts groups.yaml pins
+        github_standin.add_user(login)
     env: dict[str, str | None] = {
         "GITHUB_TOKEN": token,
         "GITHUB_REPOSITORY": REPOSITORY,

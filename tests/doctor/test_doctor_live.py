@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import pytest
 
+from jitflow.sandbox.github_standin.accounts import first_id
 from jitflow.sandbox.servers.openbao import free_port
 from jitflow.usecases.init import workflow_templates
 from tests.doctor.conftest import (
     ACTION,
     GOOD_PROTECTION,
+    GROUPS,
     REPOSITORY,
     Setup,
     check,
@@ -94,8 +96,23 @@ def test_no_named_team_needs_no_team_reading_token(live: Setup) -> None:
     owners = (live.path / ".github" / "CODEOWNERS").read_text()
     live.write(".github/CODEOWNERS", owners.replace("@acme/access-admins", "@dana").encode())
     code, report = live.report()
+    assert (code, failed_ids(report)) == (1, {"repository.github-ids"})  # @dana: no pin
+    assert "@dana (CODEOWNERS): no GitHub account id pinned" in str(report)
+    live.standin.add_user("dana")
+    live.write("policies/groups.yaml", GROUPS + f"  dana: {first_id('dana')}\n".encode())
+    code, report = live.report()
     assert code == 0
     assert "no team named" in check(report, "github.team-reads")["message"]
+
+
+def test_a_pinned_login_renamed_away_and_taken_over(live: Setup) -> None:
+    live.standin.rename_user("bob", "bob-at-acme")
+    assert failed_ids(live.report()[1]) == {"github.github-ids"}
+    live.standin.add_user("bob")  # a stranger registers the freed login
+    code, report = live.report()
+    assert (code, failed_ids(report)) == (1, {"github.github-ids"})
+    [detail] = check(report, "github.github-ids")["details"]
+    assert f"pinned account {first_id('bob')} is now @bob-at-acme" in detail
 
 
 def test_missing_required_status(live: Setup) -> None:

@@ -165,3 +165,29 @@ def test_a_code_owner_approval_before_the_base_branch_changed_counts_for_nothing
             Git(tmp_path / "repo"), _port(fake), retargeted, tmp_path / "repo", NOW
         )
         assert report.approval.state == state
+
+
+@pytest.mark.parametrize(
+    ("groups", "reviewer_id", "state"),
+    [
+        (b"github_ids: {bob: 2}\n", 2, "success"),  # the pinned account
+        (b"github_ids: {bob: 2}\n", 77, "pending"),  # a stranger who took the login @bob
+        (b"github_ids: {alice: 1}\n", 2, "pending"),  # pins exist but not for @bob
+        (b"sre: [alice]\n", 77, "success"),  # pins nobody yet: GitHub's own review decides
+    ],
+)
+def test_a_code_owner_login_counts_only_as_its_pinned_account(
+    tmp_path: Path, groups: bytes, reviewer_id: int, state: str
+) -> None:
+    repo = GitRepo.create(tmp_path / "repo")
+    files = {".github/CODEOWNERS": b"/docs/ @bob\n", "policies/groups.yaml": groups}
+    base = repo.commit(files, branch="main")
+    head = repo.branch("docs", {"docs/how.md": b"how we work\n"})
+    pr = PullRequestFacts(
+        number=7, author="alice", title="docs", state="open", draft=False,
+        base_ref="main", base_sha=base, head_ref="docs", head_sha=head,
+        files=(ChangedFile("docs/how.md", ChangeStatus.ADDED),),
+        reviews=(Review("bob", ReviewState.APPROVED, head, NOW, reviewer_id),),
+    )  # fmt: skip
+    report = judge_change(Git(repo.path), _port(FakeGitHub(pr)), pr, repo.path, NOW)
+    assert report.approval.state == state, report.approval.description

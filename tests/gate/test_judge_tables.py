@@ -26,16 +26,21 @@ from jitflow.core.model import (
     Review,
     ReviewState,
 )
+from jitflow.sandbox.github_standin.accounts import first_id
 from jitflow.usecases.check import ChangeSet
 from jitflow.usecases.pull_decision import Judged, judge_pull
 from tests.port_fake import FakePullFacts, as_port
+from tests.standin_helpers import github_ids
 
 POLICIES = Path(__file__).resolve().parents[2] / "policies"
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 T0 = NOW - timedelta(hours=1)
 REQ = "requests/alice-orders-1.yaml"
 SSH_REQ = "requests/alice-ssh-1.yaml"
-GROUPS = b"sre: [alice, carol]\nsre-leads: [bob, github-team:acme/leads]\nplatform: [dave]\n"
+GROUPS = (
+    b"sre: [alice, carol]\nsre-leads: [bob, github-team:acme/leads]\nplatform: [dave]\n"
+    + github_ids("alice", "bob", "carol", "dave").encode()
+)
 ZERO = "0" * 40
 
 
@@ -108,6 +113,7 @@ def _pr(head: str, *reviews: Review, path: str = REQ, **changes: object) -> Pull
     facts = PullRequestFacts(
         number=7,
         author="alice",
+        author_id=first_id("alice"),
         title="request",
         state="open",
         draft=False,
@@ -124,7 +130,7 @@ def _pr(head: str, *reviews: Review, path: str = REQ, **changes: object) -> Pull
 
 
 def _review(who: str, state: ReviewState, commit: str, minute: int = 0) -> Review:
-    return Review(who, state, commit, T0 + timedelta(minutes=minute))
+    return Review(who, state, commit, T0 + timedelta(minutes=minute), first_id(who))
 
 
 def _judge(repo: Repo, pr: PullRequestFacts, fake: FakePullFacts | None = None) -> Judged:
@@ -374,3 +380,38 @@ def test_team_approvers(
     judged = _judge(repo, pr, FakePullFacts(teams=teams, unreadable_teams=unreadable))
     assert _approved(judged) is approved, (name, _codes(judged))
     assert codes <= _codes(judged), name
+
+
+# -- accounts: a login counts only as the account groups.yaml pins for it ------------------
+
+STRANGER = 100_000_001  # an account that registered a login freed by a rename
+
+
+def test_an_approval_by_another_account_holding_the_approvers_login_does_not_count(
+    repo: Repo,
+) -> None:
+    review = replace(_review("bob", A, repo.first), reviewer_id=STRANGER)
+    judged = _judge(repo, _pr(repo.first, review))
+    assert not _approved(judged)
+    assert judged.report.decision.requests[0].approvals is not None
+    [(login, why)] = judged.report.decision.requests[0].approvals.unproven
+    assert login == "bob" and f"@bob is now GitHub account {STRANGER}" in why
+
+
+def test_a_pr_by_another_account_holding_the_requesters_login_is_not_eligible(
+    repo: Repo,
+) -> None:
+    judged = _judge(repo, replace(_pr(repo.first, _review("bob", A, repo.first)), author_id=None))
+    assert "requester-not-eligible" in _codes(judged)
+    judged = _judge(repo, _pr(repo.first, _review("bob", A, repo.first), author_id=STRANGER))
+    [finding] = [f for f in judged.report.decision.all_findings() if f.code != "approvals-missing"]
+    assert finding.code == "requester-not-eligible"
+    assert f"not account {first_id('alice')} that policies/groups.yaml pins" in finding.message
+
+
+def test_a_team_member_needs_no_pin_github_answers_for_the_team(repo: Repo) -> None:
+    review = replace(_review("dana", A, repo.first), reviewer_id=STRANGER)
+    judged = _judge(
+        repo, _pr(repo.first, review), FakePullFacts(teams={("acme", "leads"): {"dana"}})
+    )
+    assert _approved(judged)

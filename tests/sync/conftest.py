@@ -28,11 +28,12 @@ from tests.conftest_servers import (  # noqa: F401
     openbao,
     postgres,
 )
-from tests.standin_helpers import clone, make_bare_repo
+from tests.standin_helpers import clone, github_ids, make_bare_repo
 
 OWNER, REPO = "acme", "access"
 POLICIES: Mapping[str, bytes] = {
-    "policies/groups.yaml": b"sre: [alice, carol]\nleads: [bob]\n",
+    "policies/groups.yaml": b"sre: [alice, carol]\nleads: [bob]\n"
+    + github_ids("alice", "bob", "carol").encode(),
     "policies/ops-read.yaml": b"""\
 name: ops-read
 description: A read-only Vault token

@@ -37,6 +37,12 @@ def login_of(user: Any) -> str | None:
     return str(user["login"]) if isinstance(user, dict) and user.get("login") else None
 
 
+def account_id_of(user: Any) -> int | None:
+    """The account's numeric id (it never changes; the login can)."""
+    found = user.get("id") if isinstance(user, dict) else None
+    return found if isinstance(found, int) and not isinstance(found, bool) else None
+
+
 def parse_time(value: Any) -> datetime | None:
     return datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
 
@@ -63,7 +69,8 @@ def review(item: Mapping[str, Any]) -> Review | None:
         return None
     if reviewer is None or submitted is None or state is ReviewState.PENDING:
         return None
-    return Review(reviewer, state, str(item.get("commit_id") or ""), submitted)
+    commit = str(item.get("commit_id") or "")
+    return Review(reviewer, state, commit, submitted, account_id_of(item.get("user")))
 
 
 _CO_AUTHOR = re.compile(r"^co-authored-by:[ \t]*(.+?)[ \t]*$", re.IGNORECASE | re.MULTILINE)
@@ -159,6 +166,7 @@ def pull_facts(
     return PullRequestFacts(
         number=int(pr["number"]),
         author=login_of(pr.get("user")) or "",
+        author_id=account_id_of(pr.get("user")),
         title=str(pr.get("title") or ""),
         state=str(pr.get("state") or ""),
         draft=bool(pr.get("draft")),

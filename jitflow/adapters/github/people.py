@@ -6,8 +6,12 @@ team), often with a second token for teams.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from jitflow.adapters.github.connection import GitHubConnection
 from jitflow.adapters.github.failures import team_permission
+from jitflow.core.model import Account
 
 
 class People(GitHubConnection):
@@ -33,6 +37,35 @@ class People(GitHubConnection):
             lambda: self._all(self._github.get_user(login, lazy=True).get_keys()),
         )
         return [k.key for k in keys if k.key]
+
+    def account(self, login: str) -> Account | None:
+        """The account holding @login now (`GET /users/{login}`); None: no such account."""
+        return self._call(
+            f"reading the account @{login}",
+            "",
+            lambda: self._account(lambda: self._github.get_user(login)),
+        )
+
+    def account_by_id(self, account_id: int) -> Account | None:
+        """Account `account_id` under its current login (`GET /user/{id}`); None: gone."""
+        return self._call(
+            f"reading GitHub account {account_id}",
+            "",
+            lambda: self._account(lambda: self._github.get_user_by_id(account_id)),
+        )
+
+    @staticmethod
+    def _account(read: Callable[[], Any]) -> Account | None:
+        from github.GithubException import GithubException
+
+        try:
+            user = read()
+            found = Account(str(user.login), int(user.id), user.created_at, str(user.type))
+        except GithubException as exc:
+            if exc.status != 404:
+                raise
+            return None
+        return found
 
     def is_team_member(self, org: str, slug: str, login: str) -> bool:
         """Whether @login is an active member of org/slug; fails closed if the team is unseen."""

@@ -20,7 +20,8 @@ from jitflow.adapters.git.reading import blob_id
 from jitflow.core.approvals import latest_reviews
 from jitflow.core.audit_rows import approval_shortfalls
 from jitflow.core.contributors import judge_contributions
-from jitflow.core.model import PullRequestFacts, Push, ReviewState
+from jitflow.core.identities import account_problem, named_logins
+from jitflow.core.model import Groups, PullRequestFacts, Push, ReviewState
 from jitflow.core.verify_report import Violation
 from jitflow.errors import JitflowError
 from jitflow.usecases.audit.checks import Checked
@@ -74,9 +75,18 @@ def check_github(checked: Checked, github: PullRequests, git: Git) -> list[Viola
             )
         )
     terms, groups = policy
+    named = named_logins(terms.requesters, groups) if terms is not None else set()
+    requester_problem = (
+        _account_problem(row.requester, pr.author_id, groups)
+        if row.requester.lower() in named
+        else None
+    )
+    if requester_problem:
+        found.append(Violation("github-author-mismatch", rid, merge or where, requester_problem))
     if terms is None or row.break_glass:
         return found
     approvers = _approvers_per_github(pr, rid, entry.trail.request_blob, git)
+    approvers = {a for a in approvers if not _account_problem(a, _review_account(pr, a), groups)}
     shortfalls = approval_shortfalls(terms, groups, row.requester, sorted(approvers))
     if shortfalls:
         found.append(
@@ -109,6 +119,20 @@ def _approvers_per_github(
             continue
         approved.add(login.lower())
     return approved
+
+
+def _account_problem(login: str, account_id: int | None, groups: Groups) -> str | None:
+    """Why GitHub's account behind @login is not the one pinned at the policy commit. A
+    groups file that pins nobody (a grant decided before the repository pinned accounts)
+    can't tell, so nothing is judged there."""
+    if not groups.github_ids:
+        return None
+    return account_problem(login, account_id, groups)
+
+
+def _review_account(pr: PullRequestFacts, login: str) -> int | None:
+    ids = {r.reviewer_id for r in pr.reviews if r.reviewer.lower() == login.lower()}
+    return ids.pop() if len(ids) == 1 else None
 
 
 def _same_request(git: Git, commit: str, head: str, rid: str, merged_blob: str | None) -> bool:

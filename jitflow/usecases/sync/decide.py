@@ -80,13 +80,12 @@ class Verdict:
         own = self.decision.findings if self.decision is not None else ()
         missing: list[Finding] = []
         if self.decision is not None and self.decision.allowed and not self.decision.approved:
-            for rule in self.decision.approvals.rules if self.decision.approvals else ():
+            approvals = self.decision.approvals
+            doubts = "".join(f"; {why}" for _, why in approvals.unproven) if approvals else ""
+            for rule in approvals.rules if approvals else ():
                 if not rule.satisfied:
-                    missing.append(
-                        Finding(
-                            "approvals-missing", f"rule {rule.index + 1} needs {rule.describe()}"
-                        )
-                    )
+                    message = f"rule {rule.index} needs {rule.describe()}{doubts}"
+                    missing.append(Finding("approvals-missing", message))
         return (*self.findings, *own, *missing)
 
 

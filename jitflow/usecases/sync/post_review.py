@@ -22,6 +22,7 @@ from jitflow.adapters.git.remote import fetch_blobs_under
 from jitflow.adapters.git.writing import LedgerCommit
 from jitflow.core.approvals import approvers_of
 from jitflow.core.history import parse_time, parse_trailers
+from jitflow.core.identities import named_logins, team_logins, unproven
 from jitflow.core.ledger import Event, Trailers, commit_message
 from jitflow.core.loading import ARCHIVE_DIR, GROUPS_PATH, parse_groups, request_id_for
 from jitflow.core.model import Groups, Policy, PullRequestFacts, Review, ReviewState
@@ -29,7 +30,7 @@ from jitflow.core.times import format_time
 from jitflow.core.yamlio import YamlError, load_yaml
 from jitflow.errors import JitflowError
 from jitflow.usecases.port import PullFacts
-from jitflow.usecases.pull_decision import approval_facts_for, resolve_teams
+from jitflow.usecases.pull_decision import accounts_of, approval_facts_for, resolve_teams
 from jitflow.usecases.repository import read_policies
 from jitflow.usecases.sync.run_memory import SyncReport
 from jitflow.usecases.sync.state import MainState
@@ -218,7 +219,12 @@ def _eligible(
     teams, _ = resolve_teams(groups, reviewers, github.is_team_member)
     eligible = approvers_of(policy, groups, teams)
     committers = approval_facts_for(git, pr).committers
-    return eligible - {grant.requester.lower(), pr.author.lower()} - committers
+    # A named approver counts only as the GitHub account groups.yaml pins (core.identities).
+    rules = [rule.approvers for rule in policy.approval_rules]
+    named = set().union(*(named_logins(r, groups) for r in rules))
+    by_team = set().union(*(team_logins(r, groups, teams) for r in rules))
+    doubted = set(unproven(named, accounts_of(pr), groups)) - by_team
+    return eligible - {grant.requester.lower(), pr.author.lower()} - committers - doubted
 
 
 def post_review_commit(found: PostReview, now: datetime) -> LedgerCommit:
