@@ -308,9 +308,34 @@ def parse_groups(content: bytes | None, path: str = GROUPS_PATH) -> Loaded:
     if document is None or findings:
         return Loaded(None, tuple(findings))
     data = dict(document.data)
-    ids = {login.lower(): account for login, account in (data.pop(PINS_KEY, None) or {}).items()}
+    pins = data.pop(PINS_KEY, None) or {}
+    problem = _pins_finding(document, path, pins)
+    if problem is not None:
+        return Loaded(None, (problem,))
+    ids = {login.lower(): int(account) for login, account in pins.items()}
     members = {name: tuple(found) for name, found in data.items()}
     return Loaded(Groups(members, github_ids=ids), ())
+
+
+def _pins_finding(document: Document, path: str, pins: dict[str, Any]) -> Finding | None:
+    """What the schema can't say of `github_ids:`: one pin per login whatever its case (GitHub
+    logins are case-insensitive), and whole numbers written as such (not 1.0)."""
+    seen: dict[str, str] = {}
+    for login, account in pins.items():
+        line, column = document.key_position((PINS_KEY, login))
+        if login.lower() in seen:
+            message = (
+                f"github_ids pins {seen[login.lower()]!r} and {login!r}, the same GitHub login "
+                "(logins are case-insensitive): keep one"
+            )
+            return Finding("schema", message, path, line, column)
+        seen[login.lower()] = login
+        if not isinstance(account, int):
+            message = (
+                f"github_ids.{login} must be a whole number (a GitHub account id), got {account!r}"
+            )
+            return Finding("schema", message, path, line, column)
+    return None
 
 
 def parse_oncall(content: bytes | None, path: str = ONCALL_PATH) -> Loaded:

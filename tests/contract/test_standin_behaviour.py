@@ -143,3 +143,21 @@ def test_self_approval_is_refused(standin: GitHubStandIn, work_clone: Git) -> No
 
 def test_tokens_never_appear_in_repr(standin: GitHubStandIn) -> None:
     assert standin.token_for("alice") not in repr(standin)
+
+
+def test_a_rename_keeps_the_account_and_frees_the_login(
+    standin: GitHubStandIn, work_clone: Git
+) -> None:
+    """As GitHub: bob's commits signed with his `ID+login` noreply address stay his under
+    his new login; the old-style `login@` address goes to whoever holds the login now."""
+    bob = pygithub(standin, "bob").get_user()
+    work_clone.run("config", "user.email", f"{bob.id}+bob@users.noreply.github.com")
+    sha = push_branch(work_clone, "req/b", {"b.txt": b"b\n"})
+    standin.rename_user("bob", "bob-at-acme")
+    standin.add_user("bob")
+    with pytest.raises(StandInError):
+        standin.rename_user("alice", "Bob")  # logins are unique whatever their case
+    repo = pygithub(standin, "alice").get_repo("acme/access")
+    assert repo.get_commit(sha).author.login == "bob-at-acme"
+    newcomer = pygithub(standin, "alice").get_user("bob")
+    assert newcomer.id != bob.id and newcomer.id >= 100_000_000

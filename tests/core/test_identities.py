@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from jitflow.core.approvals import ApprovalFacts, evaluate_approvals
 from jitflow.core.identities import account_problem, unproven
 from jitflow.core.loading import parse_groups
@@ -34,7 +36,7 @@ def test_an_unpinned_login_or_one_reported_without_an_id_counts_for_nothing() ->
     bob = facts(review("bob", A))
     status = evaluate_approvals(LEADS, "carol", _with_accounts(bob, bob=2), UNPINNED)
     assert not status.satisfied
-    assert "jitflow groups pin" in status.reviews[0].note
+    assert "jitflow policy pin" in status.reviews[0].note
     assert not evaluate_approvals(LEADS, "carol", _with_accounts(bob, bob=None), PINNED).satisfied
 
 
@@ -60,3 +62,20 @@ def test_groups_file_pins_logins_case_insensitively() -> None:
     loaded = parse_groups(b"sre: [Alice]\ngithub_ids:\n  Alice: 583231\n")
     assert loaded.value.github_ids == {"alice": 583231}
     assert loaded.value.members == {"sre": ("Alice",)}
+
+
+@pytest.mark.parametrize(
+    ("pins", "where", "says"),
+    [
+        ("  Bob: 1\n  bob: 2\n", (4, 3), "pins 'Bob' and 'bob', the same GitHub login"),
+        ("  bob: 1.0\n", (3, 3), "github_ids.bob must be a whole number (a GitHub account id)"),
+        ("  bob: '12'\n", (3, 8), "github_ids.bob must be a whole number, got a string '12'"),
+        ("  bob: 0\n", (3, 8), "github_ids.bob: 0 is less than the minimum of 1"),
+        ("  b_b: 3\n", (3, 3), "key 'b_b' in github_ids is not allowed; expected a GitHub login"),
+    ],
+)
+def test_a_bad_pin_is_located_and_explained(pins: str, where: tuple[int, int], says: str) -> None:
+    loaded = parse_groups(f"sre: [bob]\ngithub_ids:\n{pins}".encode())
+    [finding] = loaded.findings
+    assert loaded.value is None and (finding.line, finding.column) == where
+    assert says in finding.message and finding.path == "policies/groups.yaml"
