@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Protocol
 
 from jitflow.adapters.git import Git
+from jitflow.adapters.git.log import first_mention
 from jitflow.core.doctor import CODEOWNERS_LOCATIONS
 from jitflow.core.loading import (
     GROUPS_PATH,
@@ -116,7 +117,6 @@ def _load(repo: Path, groups_text: str) -> tuple[Groups, list[Policy]]:
 def _first_named(repo: Path, login: str) -> datetime | None:
     """When a commit first added @login's name to policies/ (None: unknown, e.g. no git)."""
     try:
-        dates = Git(repo).run("log", "--reverse", "--format=%cI", f"-S{login}", "--", POLICY_DIR)
+        return first_mention(Git(repo), login, POLICY_DIR)
     except GitError:
         return None
-    return datetime.fromisoformat(dates.split()[0]) if dates.split() else None

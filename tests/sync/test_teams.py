@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from jitflow.adapters.vault import VaultGateway
+from tests.standin_helpers import github_ids
 from tests.sync.conftest import OWNER, World
 from tests.sync.helpers_feat import archived, comment_bodies, push_to_main
 
@@ -16,7 +17,10 @@ def team_world(world: World) -> World:
     """The leads group is a GitHub team (bob in it, carol not); the bot can't read teams."""
     push_to_main(
         world,
-        {"policies/groups.yaml": f'sre: [alice, carol]\nleads: ["{TEAM}"]\n'.encode()},
+        {
+            "policies/groups.yaml": f'sre: [alice, carol]\nleads: ["{TEAM}"]\n'.encode()
+            + github_ids("alice", "carol").encode()
+        },
         "Approvers are the leads team",
     )
     world.standin.add_team(OWNER, "leads", ["bob"])

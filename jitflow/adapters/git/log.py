@@ -242,3 +242,10 @@ def _parse_first_parent(chunk: str) -> FirstParentCommit:
     items = [i for i in (i.strip("\n") for i in rest.split("\0")) if i]
     changes = tuple(zip(items[0::2], items[1::2], strict=False))
     return FirstParentCommit(sha, email, parse_time(when), trailer, changes, second)
+
+
+def first_mention(git: Git, text: str, folder: str) -> datetime | None:
+    """The committer date of the oldest commit that added or removed `text` in `folder`
+    (`git log -S`, pickaxe over that folder's history only); None: no such commit."""
+    dates = git.run("log", "--reverse", "--format=%cI", f"-S{text}", "--", folder).split()
+    return datetime.fromisoformat(dates[0]) if dates else None
