@@ -43,9 +43,6 @@ ACTION = "jitflow-org/jitflow@" + "5" * 40  # the pinned jitflow action: this ch
 BOT = "github-actions[bot]"
 PEOPLE = ("alice", "carol", "dana")  # requester, approver (sre), in the code owner team
 CODE_OWNERS = "access-admins"  # the team the README's CODEOWNERS names (acme/access-admins)
-# Whether the generated sync issues what is due on every run (DESIGN: every run on main may
-# issue), or only on pushes (`--no-issue` elsewhere) until issue 10 lands.
-SCHEDULE_ISSUES = "--no-issue" not in (ROOT / "action.yml").read_text(encoding="utf-8")
 
 
 @dataclass
@@ -370,15 +367,12 @@ def test_an_organisation_adopts_jitflow_from_the_readme(org: Org) -> None:
     org.schedule()
     assert not org.main_has(f"requests/active/{short}.yaml")
     assert org.main_has(f"requests/archive/{_month()}/{short}.yaml")
-    if SCHEDULE_ISSUES:
-        # issued by this run (on a loaded machine its 6 s may end within the same run)
-        assert org.main_has(f"requests/active/{later}.yaml") or _ended(org, later, "expired")
-        time.sleep(7)
-        org.schedule()
-        assert not org.main_has(f"requests/active/{later}.yaml")
-        assert _ended(org, later, "expired")
-    else:  # until every run on main issues what is due (issue 10, helper trust-merge)
-        assert not org.main_has(f"requests/active/{later}.yaml")
+    # every run on main issues what is due (on a loaded machine its 6 s may end within this run)
+    assert org.main_has(f"requests/active/{later}.yaml") or _ended(org, later, "expired")
+    time.sleep(7)
+    org.schedule()
+    assert not org.main_has(f"requests/active/{later}.yaml")
+    assert _ended(org, later, "expired")
 
     # 6. The auditor: every invariant holds, and Vault agrees with git.
     alice = org.clones["alice"]
