@@ -263,6 +263,19 @@ def _allow_filters(bare: Path) -> None:
     subprocess.run(["git", "config", "uploadpack.allowFilter", "true"], cwd=bare, check=True)
 
 
+def compile_like_pip() -> None:
+    """Write jitflow's bytecode, as `pip install` does on a runner. A shell that sets
+    PYTHONDONTWRITEBYTECODE (this machine's does) would otherwise have every jitflow process
+    compile every module it loads: ~0.6 s of CPU a job at 100,000 grants (time to access 3.05
+    against 2.44 s, same code), which no installed runner pays."""
+    import compileall
+
+    import jitflow
+
+    for package in {ROOT / "jitflow", Path(jitflow.__file__).parent}:
+        compileall.compile_dir(package, quiet=1)
+
+
 def main() -> None:
     from jitflow.sandbox.servers.openbao import OpenBaoDevServer
 
@@ -279,6 +292,7 @@ def main() -> None:
         help="serve the history repacked as GitHub keeps it (default) or as fast-import left it",
     )
     args = parser.parse_args()
+    compile_like_pip()
     with tempfile.TemporaryDirectory(prefix="jitflow-access-") as tmp, OpenBaoDevServer() as bao:
         bare = origin(args, Path(tmp))
         vault = start_vault(bao.addr, bao.root_token)

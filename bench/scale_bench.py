@@ -125,14 +125,15 @@ def _git(root: Path, *args: str) -> str:
 Timing = tuple[float, float, float]  # wall seconds, CPU seconds, peak RSS (MiB)
 
 
-SHORT_S, SHORT_RUNS = 3.0, 3  # a figure whose best wall is under SHORT_S: best of SHORT_RUNS
+SHORT_S, SHORT_RUNS = 3.0, 5  # a figure whose best wall is under SHORT_S: best of SHORT_RUNS
 
 
 def best(runs: int, once: Callable[[], Timing]) -> Timing:
     """The best wall, the best CPU and the highest peak RSS of `runs` runs, and of at least
     SHORT_RUNS while the best wall is under SHORT_S (a sub-second figure on a quiet machine,
     up to ~3x slower under load): one run of a 0.3 s figure is mostly noise (the same check
-    measured 0.28 and 0.42 s in two runs), and repeating it costs a second or two."""
+    measured 0.28 and 0.42 s in two runs, and sync --dry-run 0.47-0.79 s in best-of-3 runs
+    on a quiet machine), and repeating it costs a few seconds."""
     results = [once()]
     while len(results) < runs or (
         len(results) < SHORT_RUNS and min(r[0] for r in results) < SHORT_S
@@ -216,9 +217,11 @@ def measure(grants: int, workdir: Path, runs: int, servers: dict[str, str], args
         from access_bench import time_to_access
 
         # Served as GitHub keeps a repository (repacked, bitmap, commit-graph), not as
-        # fast-import left it.
+        # fast-import left it. Best of at least SHORT_RUNS: the figure is judged against 3 s
+        # and one run of it varied 2.3-4.0 s at 100,000 grants on a quiet machine.
         origin = copy_of(served, workdir / f"access-origin-{grants}.git")
-        r["access"] = time_to_access(origin, args.vault, workdir / f"access-{grants}", runs)
+        access_runs = max(runs, SHORT_RUNS)
+        r["access"] = time_to_access(origin, args.vault, workdir / f"access-{grants}", access_runs)
     return r
 
 
@@ -381,7 +384,9 @@ def main() -> None:
     if args.quick:
         args.grants, args.no_fetch, args.no_pip = [2000, 10000], True, True
     args.cache.mkdir(parents=True, exist_ok=True)
-    from access_bench import start_vault
+    from access_bench import compile_like_pip, start_vault
+
+    compile_like_pip()  # every jitflow process below runs as an installed one would
 
     from jitflow.sandbox.github_standin import GitHubStandIn
     from jitflow.sandbox.servers.openbao import OpenBaoDevServer
@@ -405,7 +410,8 @@ def main() -> None:
                 }
                 rows.append(measure(grants, Path(tmp), args.runs, servers, args))
             report(rows[-1:], rows[0])
-    runs = f"best of {args.runs} each, of {max(args.runs, SHORT_RUNS)} under {SHORT_S:.0f} s wall"
+    short = max(args.runs, SHORT_RUNS)
+    runs = f"best of {args.runs} each, of {short} under {SHORT_S:.0f} s wall and time to access"
     print(f"=== summary ({runs}; a shared machine, so wall time is noisy)")
     if not args.no_pip:
         print(f"pip install . (warm cache): {_fig(installed)}")
