@@ -166,6 +166,31 @@ class World:
         return [p for _, _, p in Git(self.bare).list_tree("main", prefix)]
 
 
+def run_creds(
+    world: World, request_id: str, fmt: str = "env", identity: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`jitflow creds` as alice runs it against the world's runner checkout."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "jitflow",
+            "creds",
+            request_id,
+            "--identity",
+            str(identity or world.key),
+            "--format",
+            fmt,
+            "--repo",
+            str(world.runner.path),
+        ],
+        env={**world.env, "GITHUB_TOKEN": world.standin.token_for("alice")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 @pytest.fixture(scope="session")
 def runner_token(jitflow_vault: JitflowVault) -> str:
     answer = vault_api(

@@ -12,12 +12,11 @@ from jitflow.adapters.vault import VaultGateway
 from jitflow.core.times import parse_time
 from jitflow.sandbox.servers.postgres import PostgresServer
 from jitflow.usecases.audit.verify import VerifyOptions, run_verify
-from tests.sync.conftest import World, vault_api
+from tests.sync.conftest import World, run_creds, vault_api
 from tests.sync.observe import active_grant, archived, events
 from tests.sync.test_extension import EXT_POLICY, _extension, _token_end
 from tests.sync.test_extension_kinds import DB_POLICY, EXTENDABLE, _database_creds
 from tests.sync.test_kinds_through_sync import _publish
-from tests.sync.test_lifecycle import _creds
 from tests.sync.test_live_sessions import _held_session, _sql, _table
 
 
@@ -55,7 +54,7 @@ def test_vault_token_is_renewed_in_place_and_its_holder_cannot_renew_it(world: W
     drift = ceiling - (parse_time(old["issued_at"]) + timedelta(hours=2, minutes=1))
     assert timedelta(0) <= drift <= timedelta(minutes=2)
     world.runner.run("fetch", "--quiet", "origin")
-    shown = _creds(world, grant_id, "json")
+    shown = run_creds(world, grant_id, "json")
     assert shown.returncode == 0, shown.stderr
     token = json.loads(shown.stdout)["token"]
 

@@ -18,11 +18,10 @@ import pytest
 from jitflow.core.times import parse_time
 from jitflow.sandbox.servers.postgres import PostgresServer, find_psql
 from jitflow.usecases.audit.report import AuditOptions, ReportFormat, run_audit
-from tests.sync.conftest import POLICIES, World
+from tests.sync.conftest import POLICIES, World, run_creds
 from tests.sync.observe import active_grant, archived, events
 from tests.sync.test_extension import _extension
 from tests.sync.test_kinds_through_sync import SSH_POLICY, _certificate, _publish
-from tests.sync.test_lifecycle import _creds
 from tests.sync.test_live_sessions import _held_session, _sql, _table
 from tests.sync.test_secret_grant import CERT_POLICY
 from tests.vault.test_kinds import ssh_validity
@@ -33,7 +32,7 @@ DB_POLICY = POLICIES["policies/orders-db.yaml"]  # the sync world's own database
 
 def _database_creds(world: World, request_id: str) -> tuple[str, str]:
     world.runner.run("fetch", "--quiet", "origin")
-    shown = _creds(world, request_id, "json")
+    shown = run_creds(world, request_id, "json")
     assert shown.returncode == 0, shown.stderr
     values = json.loads(shown.stdout)
     return values["username"], values["password"]
@@ -181,7 +180,7 @@ def test_secret_extension_reads_a_new_certificate_to_the_new_end(world: World) -
     end = parse_time(old["expires_at"]) + timedelta(minutes=20)
     assert -timedelta(seconds=2) <= parse_time(new["expires_at"]) - end <= timedelta(seconds=60)
     world.runner.run("fetch", "--quiet", "origin")
-    shown = _creds(world, ext_id, "json")
+    shown = run_creds(world, ext_id, "json")
     assert shown.returncode == 0, shown.stderr
     assert json.loads(shown.stdout)["serial_number"] == new["vault"]["cert_serial"]
     # a PKI certificate can't be revoked early: the old one stays valid to its own end

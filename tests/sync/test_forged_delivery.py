@@ -10,34 +10,12 @@ take only the blob the signed ledger names.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import requests
 
 from jitflow.adapters import delivery
-from tests.sync.conftest import World, vault_api
-
-
-def _creds(world: World, request_id: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "jitflow",
-            "creds",
-            request_id,
-            "--identity",
-            str(world.key),
-            "--repo",
-            str(world.runner.path),
-        ],
-        env={**world.env, "GITHUB_TOKEN": world.standin.token_for("alice")},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+from tests.sync.conftest import World, run_creds, vault_api
 
 
 def _mallorys_wrapping_token(world: World, data: dict[str, str]) -> str:
@@ -85,7 +63,7 @@ def test_a_delivery_comment_posted_by_another_workflow_is_not_believed(world: Wo
     record = world.main_file(f"requests/active/{request_id}.yaml") or b""
     assert b"\n  delivered: sha256:" in record  # the digest of the runner's blob, signed
 
-    shown = _creds(world, request_id)  # the runner's comment, not the newer look-alike
+    shown = run_creds(world, request_id)  # the runner's comment, not the newer look-alike
     assert shown.returncode == 0, shown.stderr
     assert "VAULT_TOKEN" in shown.stdout and "PROMPT_COMMAND" not in shown.stdout
     assert _still_wrapped(world, token)
@@ -107,7 +85,7 @@ def test_a_delivery_comment_edited_by_someone_else_is_refused(world: World) -> N
     )
     assert edited.status_code == 200, edited.text
 
-    refused = _creds(world, request_id)
+    refused = run_creds(world, request_id)
     assert refused.returncode == 1, refused.stdout + refused.stderr
     assert "PROMPT_COMMAND" not in refused.stdout
     assert "are not the one the ledger records (sha256:" in refused.stderr

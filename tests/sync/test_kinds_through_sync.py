@@ -11,9 +11,8 @@ import pytest
 from jitflow.adapters.delivery import certificate_marker, parse_certificate_comment
 from jitflow.core.times import format_time, parse_time
 from tests.standin_helpers import write_files
-from tests.sync.conftest import World, vault_api
+from tests.sync.conftest import World, run_creds, vault_api
 from tests.sync.observe import active_grant, archived, ledger_trailers
-from tests.sync.test_lifecycle import _creds
 from tests.vault.test_kinds import ssh_validity
 
 SSH_POLICY = b"""\
@@ -148,12 +147,12 @@ def test_creds_saves_the_ssh_certificate_next_to_the_key(world: World) -> None:
     world.standin.add_comment(
         number, "bob", f"{certificate_marker(request_id)}\n```text\n{planted}\n```\n"
     )
-    refused = _creds(world, request_id, identity=other)
+    refused = run_creds(world, request_id, identity=other)
     assert refused.returncode == 2, refused.stderr
     assert "was signed for the key in the request" in refused.stderr
     assert not other.with_name("other_ed25519-cert.pub").exists()
 
-    shown = _creds(world, request_id)
+    shown = run_creds(world, request_id)
     saved = world.key.with_name(world.key.name + "-cert.pub")
     assert shown.returncode == 0, shown.stderr
     assert certificate in shown.stdout

@@ -4,36 +4,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 from jitflow.core.history import parse_trailers
 from jitflow.core.times import parse_time
 from jitflow.core.yamlio import load_yaml
-from tests.sync.conftest import World, vault_api
-
-
-def _creds(
-    world: World, request_id: str, fmt: str = "env", identity: Path | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "jitflow",
-            "creds",
-            request_id,
-            "--identity",
-            str(identity or world.key),
-            "--format",
-            fmt,
-            "--repo",
-            str(world.runner.path),
-        ],
-        env={**world.env, "GITHUB_TOKEN": world.standin.token_for("alice")},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+from tests.sync.conftest import World, run_creds, vault_api
 
 
 def test_issue_deliver_expire_end_to_end(world: World) -> None:
@@ -51,13 +26,13 @@ def test_issue_deliver_expire_end_to_end(world: World) -> None:
     assert approved_at <= parse_time(grant["merged_at"])
 
     world.runner.run("fetch", "--quiet", "origin")
-    shown = _creds(world, request_id, "json")
+    shown = run_creds(world, request_id, "json")
     assert shown.returncode == 0, shown.stderr
     import json
 
     token = json.loads(shown.stdout)["token"]
     assert vault_api(world.vault.addr, token, "GET", "auth/token/lookup-self").status_code == 200
-    again = _creds(world, request_id, "json")
+    again = run_creds(world, request_id, "json")
     assert again.returncode != 0 and "INTERCEPTION" in again.stderr
     assert token not in again.stderr + again.stdout
 

@@ -13,9 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from jitflow.sandbox.servers.postgres import PostgresServer, find_psql
-from tests.sync.conftest import World
+from tests.sync.conftest import World, run_creds
 from tests.sync.observe import active_grant, archived
-from tests.sync.test_lifecycle import _creds
 
 
 def _table(postgres: PostgresServer, request_id: str, user: str) -> str:
@@ -84,7 +83,7 @@ def _issue_database_grant(world: World) -> tuple[str, str, str]:
     request_id, _ = world.approved_merge("orders-db")
     world.sync()
     world.runner.run("fetch", "--quiet", "origin")
-    shown = _creds(world, request_id, "json")
+    shown = run_creds(world, request_id, "json")
     assert shown.returncode == 0, shown.stderr
     values = json.loads(shown.stdout)
     return request_id, values["username"], values["password"]

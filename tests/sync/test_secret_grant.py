@@ -13,10 +13,9 @@ from pathlib import Path
 from jitflow.core.times import format_time, parse_time
 from jitflow.sandbox.servers.vault_setup import PKI_DOMAIN
 from tests.mtls import mtls_server, openssl_verdict
-from tests.sync.conftest import World
+from tests.sync.conftest import World, run_creds
 from tests.sync.observe import active_grant, archived, events
 from tests.sync.test_kinds_through_sync import _publish
-from tests.sync.test_lifecycle import _creds
 from tests.vault.test_secret import write_pem
 
 # The grant lasts long enough for sync, delivery and `jitflow creds` on a loaded machine, so
@@ -77,7 +76,7 @@ def test_pki_client_certificate_lifecycle_admitted_then_refused(
     assert any("revoked early" in b and "CRL" in b for b in bodies)
     assert any("BEGIN AGE ENCRYPTED FILE" in b for b in bodies)
 
-    shown = _creds(world, request_id, "json")
+    shown = run_creds(world, request_id, "json")
     assert shown.returncode == 0, shown.stderr
     values = json.loads(shown.stdout)
     assert values["serial_number"] == vault["cert_serial"]
