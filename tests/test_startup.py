@@ -10,6 +10,13 @@ from pathlib import Path
 import pytest
 
 
+def _fresh_python(code: str, *args: str) -> str:
+    """What `code` prints in a new interpreter (nothing imported before it runs)."""
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True
+    ).stdout
+
+
 def test_help_imports_no_heavy_library() -> None:
     probe = (
         "import sys\n"
@@ -19,10 +26,7 @@ def test_help_imports_no_heavy_library() -> None:
         "assert result.exit_code == 0, result.output\n"
         "print(','.join(m for m in ('github', 'hvac', 'yaml', 'jsonschema', 'pyrage', 'requests') if m in sys.modules))\n"
     )
-    loaded = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
-    ).stdout.strip()
-    assert loaded == ""
+    assert _fresh_python(probe).strip() == ""
 
 
 def test_every_command_has_help() -> None:
@@ -74,10 +78,7 @@ def test_a_hot_command_loads_only_what_it_uses(command: str, tmp_path: Path) -> 
     subprocess.run([*git, "commit", "-q", "-m", "init"], check=True)
     args, unwanted = HOT_PATHS[command]
     probe = json.dumps([[*args, "--repo", str(tmp_path)], unwanted])
-    out = subprocess.run(
-        [sys.executable, "-c", _PROBE, probe], capture_output=True, text=True, check=True
-    ).stdout
-    exit_code, output, loaded = json.loads(out)
+    exit_code, output, loaded = json.loads(_fresh_python(_PROBE, probe))
     expected_exit = {"sync": 2, "check": 1, "audit": 0}[command]  # sync: VAULT_ADDR not set
     assert exit_code == expected_exit, output
     assert loaded == []
@@ -94,7 +95,4 @@ def test_a_github_gateway_loads_pygithub_only_when_it_first_asks() -> None:
         "    gateway._repo_obj()  # lazy in PyGithub too: no request\n"
         "    print(before, 'github' in sys.modules)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
-    ).stdout.split()
-    assert out == ["False", "True"]
+    assert _fresh_python(probe).split() == ["False", "True"]
