@@ -87,9 +87,7 @@ def _triggers(workflow: Mapping[str, Any]) -> set[str]:
     on = workflow.get("on")
     if isinstance(on, str):
         return {on}
-    if isinstance(on, list):
-        return {str(t) for t in on}
-    return {str(t) for t in on} if isinstance(on, dict) else set()
+    return {str(t) for t in on} if isinstance(on, list | dict) else set()  # names or keys
 
 
 def _job_running(workflow: Mapping[str, Any], command: str) -> tuple[str, Any]:
